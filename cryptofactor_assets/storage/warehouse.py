@@ -1,0 +1,197 @@
+"""Atomic partition writes into DuckDB.
+
+Why not the dagster-duckdb IO manager: its partition replace is a DELETE followed by an INSERT
+outside a transaction, inserts by column *position* and drops the partition's rows when the schema
+changes (see ../shared/reference/methodology.md). Every writer here instead runs
+
+    BEGIN; DELETE rows of the window; INSERT ... BY NAME; COMMIT
+
+so a failure anywhere between BEGIN and COMMIT rolls back to the previous rows, and columns are
+matched by name. Tables are created from ``sql/create_<table>.sql`` (one statement per file).
+
+No Dagster import: these functions take a plain ``duckdb.DuckDBPyConnection``.
+"""
+
+from __future__ import annotations
+
+import datetime as dt
+import functools
+import os
+import time
+from collections.abc import Sequence
+from dataclasses import dataclass
+from pathlib import Path
+
+import duckdb
+import pandas as pd
+
+SQL_DIR = Path(__file__).resolve().parents[2] / "sql"
+
+#: Test hook: seconds to sleep between the DELETE and the INSERT of a partition write (crash tests).
+PAUSE_ENV = "CRYPTOFACTOR_TEST_PAUSE_IN_WRITE"
+#: Test hook: when set to a table name, the write to that table raises after its DELETE.
+FAIL_ENV = "CRYPTOFACTOR_TEST_FAIL_WRITE"
+
+
+class InjectedWriteFailure(RuntimeError):
+    """Raised by the FAIL_ENV test hook in the middle of a partition write."""
+
+
+@functools.cache
+def load_sql(name: str) -> str:
+    """Text of ``sql/<name>.sql`` (the one-line header comment included; DuckDB ignores it)."""
+    path = SQL_DIR / f"{name}.sql"
+    if not path.exists():
+        raise FileNotFoundError(f"no SQL file {path}")
+    return path.read_text()
+
+
+def ensure_table(con: duckdb.DuckDBPyConnection, table: str) -> None:
+    """Create ``table`` from ``sql/create_<table>.sql`` if it does not exist yet."""
+    con.execute(load_sql(f"create_{table}"))
+
+
+@dataclass(frozen=True)
+class WriteResult:
+    """Outcome of one partition replace: rows removed and rows now stored for the window."""
+
+    table: str
+    deleted: int
+    inserted: int
+
+
+def _as_ts(value: dt.date | dt.datetime) -> dt.datetime:
+    if isinstance(value, dt.datetime):
+        return value.replace(tzinfo=None)
+    return dt.datetime.combine(value, dt.time())
+
+
+def replace_window(
+    con: duckdb.DuckDBPyConnection,
+    table: str,
+    window_column: str,
+    start: dt.date | dt.datetime,
+    end: dt.date | dt.datetime,
+    insert_sql: str,
+    params: Sequence | dict | None = None,
+    frames: dict[str, pd.DataFrame] | None = None,
+    extra_delete_filter: str = "",
+    extra_delete_params: Sequence = (),
+) -> WriteResult:
+    """Replace the rows of ``table`` with ``start <= window_column < end`` in ONE transaction.
+
+    ``insert_sql`` is a full ``INSERT INTO <table> BY NAME SELECT ...`` statement (usually a file
+    from ``sql/``) taking ``params``; ``frames`` are pandas DataFrames registered as views under
+    their key for the statement to read. ``extra_delete_filter`` narrows the DELETE (e.g.
+    ``AND dataset = ?`` for the shared ``rejected_rows`` table).
+    The window bounds are bound as parameters, never formatted into SQL.
+    """
+    ensure_table(con, table)
+    frames = frames or {}
+    for name, frame in frames.items():
+        con.register(name, frame)
+    try:
+        con.execute("BEGIN TRANSACTION")
+        try:
+            before = con.execute(
+                f"SELECT count(*) FROM {table} WHERE {window_column} >= ? AND {window_column} < ? "
+                f"{extra_delete_filter}",
+                [_as_ts(start), _as_ts(end), *extra_delete_params],
+            ).fetchone()[0]
+            con.execute(
+                f"DELETE FROM {table} WHERE {window_column} >= ? AND {window_column} < ? {extra_delete_filter}",
+                [_as_ts(start), _as_ts(end), *extra_delete_params],
+            )
+            pause = float(os.environ.get(PAUSE_ENV, "0") or 0)
+            if pause > 0:
+                time.sleep(pause)
+            if os.environ.get(FAIL_ENV) == table:
+                raise InjectedWriteFailure(f"injected failure while writing {table}")
+            con.execute(insert_sql, params if params is not None else [])
+            after = con.execute(
+                f"SELECT count(*) FROM {table} WHERE {window_column} >= ? AND {window_column} < ? "
+                f"{extra_delete_filter}",
+                [_as_ts(start), _as_ts(end), *extra_delete_params],
+            ).fetchone()[0]
+            con.execute("COMMIT")
+        except BaseException:
+            con.execute("ROLLBACK")
+            raise
+    finally:
+        for name in frames:
+            con.unregister(name)
+    return WriteResult(table=table, deleted=int(before), inserted=int(after))
+
+
+def replace_table(
+    con: duckdb.DuckDBPyConnection,
+    table: str,
+    insert_sql: str,
+    params: Sequence | dict | None = None,
+    frames: dict[str, pd.DataFrame] | None = None,
+) -> WriteResult:
+    """Replace all rows of an unpartitioned ``table`` in one transaction (see ``replace_window``)."""
+    ensure_table(con, table)
+    frames = frames or {}
+    for name, frame in frames.items():
+        con.register(name, frame)
+    try:
+        con.execute("BEGIN TRANSACTION")
+        try:
+            before = con.execute(f"SELECT count(*) FROM {table}").fetchone()[0]
+            con.execute(f"DELETE FROM {table}")
+            if os.environ.get(FAIL_ENV) == table:
+                raise InjectedWriteFailure(f"injected failure while writing {table}")
+            con.execute(insert_sql, params if params is not None else [])
+            after = con.execute(f"SELECT count(*) FROM {table}").fetchone()[0]
+            con.execute("COMMIT")
+        except BaseException:
+            con.execute("ROLLBACK")
+            raise
+    finally:
+        for name in frames:
+            con.unregister(name)
+    return WriteResult(table=table, deleted=int(before), inserted=int(after))
+
+
+def replace_frame(
+    con: duckdb.DuckDBPyConnection,
+    table: str,
+    frame: pd.DataFrame,
+    window_column: str | None = None,
+    start: dt.date | dt.datetime | None = None,
+    end: dt.date | dt.datetime | None = None,
+) -> WriteResult:
+    """Store a DataFrame computed in Python (numerics results) into ``table``, by column name.
+
+    With ``window_column``/``start``/``end`` only that window is replaced, else the whole table.
+    """
+    sql = f"INSERT INTO {table} BY NAME SELECT * FROM incoming_frame"
+    if window_column is None:
+        return replace_table(con, table, sql, frames={"incoming_frame": frame})
+    return replace_window(con, table, window_column, start, end, sql, frames={"incoming_frame": frame})
+
+
+def table_preview_markdown(con: duckdb.DuckDBPyConnection, sql: str, params: Sequence = (), limit: int = 10) -> str:
+    """A markdown table of the first ``limit`` rows of a query, for asset metadata."""
+    frame = con.execute(f"SELECT * FROM ({sql}) LIMIT {int(limit)}", list(params)).df()
+    return frame_markdown(frame)
+
+
+def frame_markdown(frame: pd.DataFrame, floatfmt: str = ".4g") -> str:
+    """Markdown table of a DataFrame without requiring `tabulate`."""
+    if frame.empty:
+        return "_(no rows)_"
+    cols = [str(c) for c in frame.columns]
+
+    def fmt(v) -> str:
+        if v is None or (isinstance(v, float) and pd.isna(v)):
+            return ""
+        if isinstance(v, float):
+            return format(v, floatfmt)
+        return str(v)
+
+    lines = ["| " + " | ".join(cols) + " |", "|" + "---|" * len(cols)]
+    for row in frame.itertuples(index=False):
+        lines.append("| " + " | ".join(fmt(v) for v in row) + " |")
+    return "\n".join(lines)
