@@ -1,0 +1,214 @@
+"""rsj_daily: the SQL fast path (sql/insert_rsj_daily.sql) against the numpy oracle and hand-made bars."""
+
+from __future__ import annotations
+
+import datetime as dt
+
+import duckdb
+import numpy as np
+import pandas as pd
+import pytest
+
+from cryptofactor_assets.rsj.numerics import RSJ_COLUMNS, log_returns_5m, rsj_from_bars
+from cryptofactor_assets.storage.warehouse import load_sql, replace_window
+
+DAY0 = pd.Timestamp("2024-03-01")
+FIVE = pd.Timedelta(minutes=5)
+
+# Fixture-only mirror of the raw_klines_5m.log_ret definition (the production insert is elsewhere):
+# ln(close / previous close) when the previous bar of the same symbol and UTC day is 5 minutes earlier.
+LOG_RET_SQL = """
+SELECT symbol, open_time, close AS open, close AS high, close AS low, close, 1.0 AS volume,
+       close AS turnover,
+       CASE WHEN lag(open_time) OVER w = open_time - INTERVAL 5 MINUTE
+             AND CAST(lag(open_time) OVER w AS DATE) = CAST(open_time AS DATE)
+            THEN ln(close / lag(close) OVER w) END AS log_ret,
+       'simulated' AS source
+FROM bars_in WINDOW w AS (PARTITION BY symbol ORDER BY open_time)
+"""
+
+
+def day_bars(symbol: str, day: int, log_rets: np.ndarray, slots: np.ndarray | None = None,
+             start_price: float = 100.0) -> pd.DataFrame:
+    """Bars of one coin-day: closes start_price * exp(cumsum) on the given 5-minute slots (0..287)."""
+    slots = np.arange(len(log_rets) + 1) if slots is None else np.asarray(slots)
+    closes = start_price * np.exp(np.concatenate([[0.0], np.cumsum(log_rets)]))[: len(slots)]
+    times = DAY0 + pd.Timedelta(days=day) + FIVE * slots
+    return pd.DataFrame({"symbol": symbol, "open_time": times, "close": closes})
+
+
+def full_day(symbol: str, day: int, rng: np.random.Generator, drop: list[int] | None = None) -> pd.DataFrame:
+    slots = np.setdiff1d(np.arange(288), drop or [])
+    rets = rng.normal(0.0, 0.002, 287) + (rng.random(287) < 0.01) * rng.normal(0, 0.02, 287)
+    frame = day_bars(symbol, day, rets)
+    return frame[frame["open_time"].isin(DAY0 + pd.Timedelta(days=day) + FIVE * slots)]
+
+
+def store(bars: pd.DataFrame) -> duckdb.DuckDBPyConnection:
+    con = duckdb.connect()
+    con.execute(load_sql("create_raw_klines_5m"))
+    con.register("bars_in", bars)
+    con.execute(f"INSERT INTO raw_klines_5m BY NAME {LOG_RET_SQL}")
+    con.unregister("bars_in")
+    return con
+
+
+def run_sql(con, start=dt.date(2024, 1, 1), end=dt.date(2025, 1, 1), min_share=0.8) -> pd.DataFrame:
+    replace_window(con, "rsj_daily", "date", start, end, load_sql("insert_rsj_daily"),
+                   {"start": start, "end": end, "min_share": min_share})
+    out = con.execute("SELECT * FROM rsj_daily ORDER BY symbol, date").df()
+    out["date"] = out["date"].astype("datetime64[ns]")
+    return out
+
+
+def assert_same(sql: pd.DataFrame, ref: pd.DataFrame) -> None:
+    assert list(sql.columns) == RSJ_COLUMNS
+    ref = ref.sort_values(["symbol", "date"]).reset_index(drop=True)
+    sql = sql.reset_index(drop=True)
+    pd.testing.assert_series_equal(sql["symbol"], ref["symbol"], check_dtype=False)
+    np.testing.assert_array_equal(sql["date"].to_numpy(), ref["date"].to_numpy())
+    for col in ["n_bars", "n_returns"]:
+        np.testing.assert_array_equal(sql[col].to_numpy(), ref[col].to_numpy(), err_msg=col)
+    assert sql["reason"].fillna("").tolist() == ref["reason"].fillna("").tolist()
+    rv = ref["rv"].to_numpy()
+    # Sums of squares: relative to RV (the SQL forms RS+/RS- as (RV +- SJ)/2, exact up to rounding).
+    for col in ["rv", "rs_pos", "rs_neg", "sj"]:
+        np.testing.assert_allclose(sql[col].to_numpy(), ref[col].to_numpy(), rtol=0, atol=1e-12 * rv.max(),
+                                   err_msg=col)
+        np.testing.assert_array_less(np.abs(sql[col] - ref[col]), 1e-12 * rv + 1e-300)
+    for col in ["rsj", "rskew"]:
+        np.testing.assert_allclose(sql[col].to_numpy(), ref[col].to_numpy(), rtol=1e-12, atol=1e-12, err_msg=col)
+    np.testing.assert_allclose(sql["rkurt"].to_numpy(), ref["rkurt"].to_numpy(), rtol=1e-12, err_msg="rkurt")
+
+
+@pytest.fixture(scope="module")
+def hand_bars() -> pd.DataFrame:
+    rng = np.random.default_rng(5)
+    parts = [
+        full_day("AAA", 0, rng),                       # complete day
+        full_day("AAA", 1, rng, drop=[10, 11, 100]),   # gaps: 285 bars, 287 - 3 - 2 = 282 returns
+        # AAA day 2 missing entirely (missing coin-day)
+        full_day("AAA", 3, rng),
+        day_bars("BBB", 0, np.array([])),              # a single bar
+        day_bars("BBB", 1, np.full(287, 0.001)),       # all returns positive: RSJ = +1
+        day_bars("CCC", 0, np.zeros(287)),             # stale price: RV = 0
+        day_bars("CCC", 1, -rng.uniform(1e-4, 3e-3, 287)),  # all returns negative: RSJ = -1
+        day_bars("DDD", 0, rng.normal(0, 0.002, 229)),  # 230 bars < 0.8 * 288 = 230.4
+        day_bars("DDD", 1, rng.normal(0, 0.002, 230)),  # 231 bars: enough
+    ]
+    hand = np.zeros(287)
+    hand[[5, 50, 200]] = [0.01, -0.02, 0.03]
+    parts.append(day_bars("EEE", 0, hand))             # hand-computed statistics below
+    return pd.concat(parts, ignore_index=True)
+
+
+@pytest.fixture(scope="module")
+def hand_results(hand_bars):
+    con = store(hand_bars)
+    return run_sql(con), rsj_from_bars(hand_bars)
+
+
+def row(frame: pd.DataFrame, symbol: str, day: int) -> pd.Series:
+    sel = frame[(frame["symbol"] == symbol) & (frame["date"] == DAY0 + pd.Timedelta(days=day))]
+    assert len(sel) == 1
+    return sel.iloc[0]
+
+
+def test_sql_equals_numpy_oracle_on_hand_made_bars(hand_results):
+    sql, ref = hand_results
+    assert_same(sql, ref)
+
+
+@pytest.mark.parametrize("which", [0, 1])
+def test_counts_gaps_missing_day_single_bar(hand_results, which):
+    frame = hand_results[which]
+    assert (row(frame, "AAA", 0)[["n_bars", "n_returns"]] == [288, 287]).all()  # no return across midnight
+    assert (row(frame, "AAA", 1)[["n_bars", "n_returns"]] == [285, 282]).all()
+    assert not ((frame["symbol"] == "AAA") & (frame["date"] == DAY0 + pd.Timedelta(days=2))).any()
+    assert (row(frame, "AAA", 3)[["n_bars", "n_returns"]] == [288, 287]).all()
+    single = row(frame, "BBB", 0)
+    assert (single["n_bars"], single["n_returns"], single["rv"], single["reason"]) == (1, 0, 0.0, "too_few_bars")
+    assert np.isnan(single["rsj"])
+
+
+@pytest.mark.parametrize("which", [0, 1])
+def test_one_signed_days_and_reasons(hand_results, which):
+    frame = hand_results[which]
+    pos, neg = row(frame, "BBB", 1), row(frame, "CCC", 1)
+    assert pos["rsj"] == 1.0 and pos["rs_neg"] == 0.0 and pd.isna(pos["reason"])
+    assert neg["rsj"] == -1.0 and neg["rs_pos"] == 0.0
+    stale = row(frame, "CCC", 0)
+    assert stale["reason"] == "zero_rv" and stale["rv"] == 0.0 and np.isnan(stale["rsj"])
+    assert np.isnan(stale["rskew"]) and np.isnan(stale["rkurt"])
+    short, enough = row(frame, "DDD", 0), row(frame, "DDD", 1)
+    assert short["n_bars"] == 230 and short["reason"] == "too_few_bars" and np.isnan(short["rsj"])
+    assert short["rv"] > 0  # the sums are still reported
+    assert enough["n_bars"] == 231 and pd.isna(enough["reason"]) and -1 < enough["rsj"] < 1
+    assert (frame["min_share"] == 0.8).all()
+
+
+@pytest.mark.parametrize("which", [0, 1])
+def test_hand_computed_statistics(hand_results, which):
+    got = row(hand_results[which], "EEE", 0)
+    r = np.array([0.01, -0.02, 0.03])
+    rv, n = 0.0014, 287
+    assert got["n_returns"] == n
+    np.testing.assert_allclose(got[["rv", "rs_pos", "rs_neg", "sj"]].astype(float),
+                               [rv, 0.0010, 0.0004, 0.0006], rtol=1e-12, atol=1e-17)
+    np.testing.assert_allclose(got["rsj"], 0.6 / 1.4, rtol=1e-12)
+    np.testing.assert_allclose(got["rskew"], np.sqrt(n) * 2.0e-5 / rv**1.5, rtol=1e-10)
+    np.testing.assert_allclose(got["rkurt"], n * (r**4).sum() / rv**2, rtol=1e-10)
+
+
+def test_min_share_parameter(hand_bars):
+    con = store(hand_bars)
+    sql = run_sql(con, min_share=0.5)
+    assert pd.isna(row(sql, "DDD", 0)["reason"])
+    assert (sql["min_share"] == 0.5).all()
+    assert_same(sql, rsj_from_bars(hand_bars, min_share=0.5))
+
+
+def test_window_replace_only_touches_its_days(hand_bars):
+    con = store(hand_bars)
+    full = run_sql(con)
+    # Rerun on day 1 only: same rows, no duplicates; the window is bound as parameters.
+    again = run_sql(con, start=dt.date(2024, 3, 2), end=dt.date(2024, 3, 3))
+    pd.testing.assert_frame_equal(full, again)
+    con.execute("DELETE FROM rsj_daily")
+    part = run_sql(con, start=dt.date(2024, 3, 2), end=dt.date(2024, 3, 3))
+    assert set(part["date"]) == {DAY0 + pd.Timedelta(days=1)}
+    assert_same(part, rsj_from_bars(hand_bars[hand_bars["open_time"].dt.day == 2]))
+
+
+@pytest.mark.parametrize("seed", [0, 1, 2])
+def test_random_bars_with_gaps_sql_equals_numpy(seed):
+    rng = np.random.default_rng(seed)
+    parts = []
+    for k in range(6):
+        for day in range(4):
+            if rng.random() < 0.15:
+                continue  # missing coin-day
+            drop = list(rng.choice(288, size=int(rng.integers(0, 80)), replace=False))
+            parts.append(full_day(f"C{k}", day, rng, drop=drop))
+    bars = pd.concat(parts, ignore_index=True).sample(frac=1.0, random_state=seed)  # unsorted input
+    sql = run_sql(store(bars))
+    ref = rsj_from_bars(bars)
+    assert_same(sql, ref)
+    ok = sql["rsj"].dropna()
+    assert ((ok >= -1) & (ok <= 1)).all()
+    assert (sql["reason"] == "too_few_bars").any() and sql["reason"].isna().any()
+
+
+def test_log_returns_match_the_stored_definition(hand_bars):
+    con = store(hand_bars)
+    stored = con.execute("SELECT symbol, open_time, log_ret FROM raw_klines_5m ORDER BY symbol, open_time").df()
+    ours = log_returns_5m(hand_bars)
+    np.testing.assert_array_equal(np.isnan(ours["log_ret"]), stored["log_ret"].isna())
+    np.testing.assert_allclose(ours["log_ret"], stored["log_ret"], rtol=1e-15)
+
+
+def test_tz_aware_input_and_duplicates(hand_bars):
+    aware = hand_bars.assign(open_time=hand_bars["open_time"].dt.tz_localize("UTC").dt.tz_convert("Asia/Tokyo"))
+    pd.testing.assert_frame_equal(rsj_from_bars(aware), rsj_from_bars(hand_bars))
+    with pytest.raises(ValueError, match="duplicate"):
+        rsj_from_bars(pd.concat([hand_bars, hand_bars.iloc[[3]]]))
