@@ -18,7 +18,8 @@ import datetime as dt
 import functools
 import os
 import time
-from collections.abc import Sequence
+from collections.abc import Iterator, Sequence
+from contextlib import contextmanager
 from dataclasses import dataclass
 from pathlib import Path
 
@@ -49,6 +50,54 @@ def load_sql(name: str) -> str:
 def ensure_table(con: duckdb.DuckDBPyConnection, table: str) -> None:
     """Create ``table`` from ``sql/create_<table>.sql`` if it does not exist yet."""
     con.execute(load_sql(f"create_{table}"))
+
+
+@contextmanager
+def transaction(con: duckdb.DuckDBPyConnection) -> Iterator[duckdb.DuckDBPyConnection]:
+    """BEGIN ... COMMIT, or ROLLBACK on any exception (including KeyboardInterrupt)."""
+    con.execute("BEGIN TRANSACTION")
+    try:
+        yield con
+    except BaseException:
+        con.execute("ROLLBACK")
+        raise
+    con.execute("COMMIT")
+
+
+def delete_window(
+    con: duckdb.DuckDBPyConnection,
+    table: str,
+    window_column: str,
+    start: dt.date | dt.datetime,
+    end: dt.date | dt.datetime,
+    extra_filter: str = "",
+    extra_params: Sequence = (),
+) -> int:
+    """DELETE the rows with ``start <= window_column < end`` (call inside ``transaction``); returns the count.
+
+    Runs the test hooks: ``PAUSE_ENV`` sleeps after the delete, ``FAIL_ENV`` raises for a named table.
+    """
+    ensure_table(con, table)
+    where = f"WHERE {window_column} >= ? AND {window_column} < ? {extra_filter}"
+    params = [_as_ts(start), _as_ts(end), *extra_params]
+    n = con.execute(f"SELECT count(*) FROM {table} {where}", params).fetchone()[0]
+    con.execute(f"DELETE FROM {table} {where}", params)
+    pause = float(os.environ.get(PAUSE_ENV, "0") or 0)
+    if pause > 0:
+        time.sleep(pause)
+    if os.environ.get(FAIL_ENV) == table:
+        raise InjectedWriteFailure(f"injected failure while writing {table}")
+    return int(n)
+
+
+def count_window(
+    con: duckdb.DuckDBPyConnection, table: str, window_column: str, start, end, extra_filter: str = "",
+    extra_params: Sequence = (),
+) -> int:
+    return int(con.execute(
+        f"SELECT count(*) FROM {table} WHERE {window_column} >= ? AND {window_column} < ? {extra_filter}",
+        [_as_ts(start), _as_ts(end), *extra_params],
+    ).fetchone()[0])
 
 
 @dataclass(frozen=True)
@@ -86,37 +135,14 @@ def replace_window(
     ``AND dataset = ?`` for the shared ``rejected_rows`` table).
     The window bounds are bound as parameters, never formatted into SQL.
     """
-    ensure_table(con, table)
     frames = frames or {}
     for name, frame in frames.items():
         con.register(name, frame)
     try:
-        con.execute("BEGIN TRANSACTION")
-        try:
-            before = con.execute(
-                f"SELECT count(*) FROM {table} WHERE {window_column} >= ? AND {window_column} < ? "
-                f"{extra_delete_filter}",
-                [_as_ts(start), _as_ts(end), *extra_delete_params],
-            ).fetchone()[0]
-            con.execute(
-                f"DELETE FROM {table} WHERE {window_column} >= ? AND {window_column} < ? {extra_delete_filter}",
-                [_as_ts(start), _as_ts(end), *extra_delete_params],
-            )
-            pause = float(os.environ.get(PAUSE_ENV, "0") or 0)
-            if pause > 0:
-                time.sleep(pause)
-            if os.environ.get(FAIL_ENV) == table:
-                raise InjectedWriteFailure(f"injected failure while writing {table}")
+        with transaction(con):
+            before = delete_window(con, table, window_column, start, end, extra_delete_filter, extra_delete_params)
             con.execute(insert_sql, params if params is not None else [])
-            after = con.execute(
-                f"SELECT count(*) FROM {table} WHERE {window_column} >= ? AND {window_column} < ? "
-                f"{extra_delete_filter}",
-                [_as_ts(start), _as_ts(end), *extra_delete_params],
-            ).fetchone()[0]
-            con.execute("COMMIT")
-        except BaseException:
-            con.execute("ROLLBACK")
-            raise
+            after = count_window(con, table, window_column, start, end, extra_delete_filter, extra_delete_params)
     finally:
         for name in frames:
             con.unregister(name)
@@ -136,18 +162,13 @@ def replace_table(
     for name, frame in frames.items():
         con.register(name, frame)
     try:
-        con.execute("BEGIN TRANSACTION")
-        try:
+        with transaction(con):
             before = con.execute(f"SELECT count(*) FROM {table}").fetchone()[0]
             con.execute(f"DELETE FROM {table}")
             if os.environ.get(FAIL_ENV) == table:
                 raise InjectedWriteFailure(f"injected failure while writing {table}")
             con.execute(insert_sql, params if params is not None else [])
             after = con.execute(f"SELECT count(*) FROM {table}").fetchone()[0]
-            con.execute("COMMIT")
-        except BaseException:
-            con.execute("ROLLBACK")
-            raise
     finally:
         for name in frames:
             con.unregister(name)

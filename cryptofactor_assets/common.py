@@ -1,0 +1,44 @@
+"""Dagster-facing helpers shared by the domains: partition windows, resources, check results, metadata."""
+
+from __future__ import annotations
+
+import datetime as dt
+
+import dagster as dg
+from dagster_duckdb import DuckDBResource
+
+from cryptofactor_assets.partitions import DUCKDB_POOL
+from cryptofactor_assets.settings import duckdb_path
+from cryptofactor_assets.storage.quality import CheckOutcome
+
+#: Backfills of many partitions run as ONE run over the whole range (assets handle time windows).
+SINGLE_RUN = dg.BackfillPolicy.single_run()
+POOL = DUCKDB_POOL
+
+
+def duckdb_resource() -> DuckDBResource:
+    return DuckDBResource(database=duckdb_path())
+
+
+def window_dates(context: dg.AssetExecutionContext) -> tuple[dt.date, dt.date]:
+    """[start, end) UTC dates of the run's partition range (one day, one week or a whole backfill)."""
+    tw = context.partition_time_window
+    return tw.start.date(), tw.end.date()
+
+
+def partition_label(context: dg.AssetExecutionContext) -> str:
+    r = context.partition_key_range
+    return r.start if r.start == r.end else f"{r.start}..{r.end}"
+
+
+def check_result(check_name: str, outcome: CheckOutcome, asset_key: str | None = None,
+                 severity: dg.AssetCheckSeverity = dg.AssetCheckSeverity.ERROR) -> dg.AssetCheckResult:
+    kwargs = {"asset_key": asset_key} if asset_key else {}
+    return dg.AssetCheckResult(
+        check_name=check_name, passed=outcome.passed, severity=severity,
+        metadata={"failures": outcome.failures, "description": outcome.description}, **kwargs,
+    )
+
+
+def md(text: str) -> dg.MetadataValue:
+    return dg.MetadataValue.md(text)

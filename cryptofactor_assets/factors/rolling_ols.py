@@ -1,0 +1,357 @@
+"""Rolling time-series OLS of many coins on common factors, vectorised across coins.
+
+For every day ``t`` and coin ``i`` the regression uses the calendar window of ``window`` rows
+``s in (t - window, t]`` and, inside it, only the rows where ``y[s, i]`` and every ``x[s, :]`` are
+finite (a mask; rows before the first row of the panel count as missing).  The window is never
+shrunk or stretched: a window with fewer than ``min_obs`` usable rows gives NaN.  Every output
+dated ``t`` depends on rows ``<= t`` only.  This is statsmodels
+``RollingOLS(y_i, [1, x], window, min_nobs=min_obs, missing="drop", expanding=True)`` per coin
+(``expanding=True`` only so that statsmodels, like us, treats rows before the sample start as
+missing instead of refusing the first ``window - 1`` dates).
+
+Algorithm (no per-window Python loop):
+
+1. Shift the data by a causal constant (x by its first finite row, each coin's y by its first
+   usable value) - OLS slopes are shift-invariant and the intercept is shifted back at the end -
+   so that centred moments below do not lose digits when means are large relative to spreads.
+2. For each coin the masked moments ``n, Σx, Σxx', Σy, Σxy, Σy²`` (15 numbers for 3 factors) are
+   summed over each window with the van Herk / Gil-Werman block scheme: the series is cut into
+   blocks of ``window`` rows; a window sum is the suffix sum of one block plus the prefix sum of
+   the next.  Only additions of in-window terms happen, so there is none of the catastrophic
+   cancellation of ``cumsum[t] - cumsum[t - window]`` (whose error grows with t).
+3. Centred normal equations ``C_xx b = C_xy`` are solved element-wise for all (t, i) at once,
+   on the correlation-scaled matrix (closed-form inverse for K <= 3, batched ``np.linalg.inv``
+   otherwise).  Windows whose regressor has (numerically) no variance or whose scaled design has
+   ``det(R) < singular_tol`` (collinear regressors) are NaN, never garbage.
+
+Outputs follow statsmodels: ``resid_vol = sqrt(SSR / (n - P))``, R² centred with a constant and
+uncentred without, classic (homoskedastic) standard errors ``sqrt(s² (X'X)^-1)``.
+"""
+
+from __future__ import annotations
+
+import math
+from dataclasses import dataclass
+
+import numpy as np
+
+__all__ = ["RollingOLSResult", "rolling_ols", "windowed_sum"]
+
+
+@dataclass(frozen=True)
+class RollingOLSResult:
+    """Rolling OLS results, dated by the last row of each window.
+
+    params: (T, N, P) - alpha first when ``add_constant``, then the K slopes.
+    bse: (T, N, P) classic OLS standard errors, or None if not requested.
+    r2, resid_vol: (T, N).  n_obs: (T, N) int, usable rows in each window (also where the
+    estimate is NaN because ``n_obs < min_obs`` or the window is singular).
+    """
+
+    params: np.ndarray
+    bse: np.ndarray | None
+    r2: np.ndarray
+    resid_vol: np.ndarray
+    n_obs: np.ndarray
+    window: int
+    min_obs: int
+    add_constant: bool
+    param_names: tuple[str, ...]
+
+    @property
+    def alpha(self) -> np.ndarray:
+        if not self.add_constant:
+            raise AttributeError("fitted without a constant")
+        return self.params[..., 0]
+
+    @property
+    def betas(self) -> np.ndarray:
+        """(T, N, K) slopes."""
+        return self.params[..., 1:] if self.add_constant else self.params
+
+
+def windowed_sum(a: np.ndarray, window: int) -> np.ndarray:
+    """Sum of rows ``(t - window, t]`` of ``a`` (T, ...) for every t, rows before 0 being zero.
+
+    van Herk / Gil-Werman: pad ``window - 1`` zero rows in front, cut into blocks of ``window``
+    rows; the window ending at padded row p = b*window + j is prefix[b, j] + suffix[b - 1, j + 1]
+    (suffix of the previous block from j + 1 on).  Additions only: no cancellation.
+    """
+    a = np.asarray(a, dtype=float)
+    t = a.shape[0]
+    rest = a.shape[1:]
+    if window >= t:
+        return np.cumsum(a, axis=0)  # every window starts before row 0: a plain running sum
+    w = window
+    front = w - 1
+    nb = -(-(front + t) // w)
+    buf = np.zeros((nb * w, *rest))
+    buf[front : front + t] = a
+    prefix = buf.reshape(nb, w, -1)
+    suffix = prefix.copy()
+    # In-place running sums over the w positions of every block at once: a short Python loop of
+    # large vector additions, measured 2-4x faster than np.cumsum along a middle axis.
+    for j in range(1, w):
+        prefix[:, j] += prefix[:, j - 1]
+    for j in range(w - 2, -1, -1):
+        suffix[:, j] += suffix[:, j + 1]
+    if w > 1:
+        prefix[1:, : w - 1] += suffix[:-1, 1:]
+    return prefix.reshape(nb * w, *rest)[front : front + t]
+
+
+def _sym_inverse(r: list[list[np.ndarray]], k: int) -> tuple[list[list[np.ndarray]], np.ndarray]:
+    """Element-wise inverse and determinant of symmetric K x K matrices given as nested lists
+    of equally shaped arrays (closed forms for K <= 3, batched ``np.linalg.inv`` above)."""
+    if k == 1:
+        det = r[0][0]
+        with np.errstate(divide="ignore", invalid="ignore"):
+            return [[1.0 / det]], det
+    if k == 2:
+        a, b, d = r[0][0], r[0][1], r[1][1]
+        det = a * d - b * b
+        with np.errstate(divide="ignore", invalid="ignore"):
+            inv_det = 1.0 / det
+        off = -b * inv_det
+        return [[d * inv_det, off], [off, a * inv_det]], det
+    if k == 3:
+        a, b, c = r[0][0], r[0][1], r[0][2]
+        d, e = r[1][1], r[1][2]
+        f = r[2][2]
+        c00 = d * f - e * e
+        c01 = c * e - b * f
+        c02 = b * e - c * d
+        c11 = a * f - c * c
+        c12 = b * c - a * e
+        c22 = a * d - b * b
+        det = a * c00 + b * c01 + c * c02
+        with np.errstate(divide="ignore", invalid="ignore"):
+            inv_det = 1.0 / det
+        i00, i01, i02 = c00 * inv_det, c01 * inv_det, c02 * inv_det
+        i11, i12, i22 = c11 * inv_det, c12 * inv_det, c22 * inv_det
+        return [[i00, i01, i02], [i01, i11, i12], [i02, i12, i22]], det
+    shape = r[0][0].shape
+    m = np.empty((*shape, k, k))
+    for i in range(k):
+        for j in range(k):
+            m[..., i, j] = r[i][j]
+    det = np.linalg.det(m)
+    ok = np.isfinite(det) & (np.abs(det) > 0)
+    inv = np.full_like(m, np.nan)
+    if ok.any():
+        inv[ok] = np.linalg.inv(m[ok])
+    return [[inv[..., i, j] for j in range(k)] for i in range(k)], det
+
+
+def rolling_ols(
+    y: np.ndarray,
+    x: np.ndarray,
+    window: int = 90,
+    min_obs: int | None = None,
+    add_constant: bool = True,
+    *,
+    compute_bse: bool = True,
+    singular_tol: float = 1e-10,
+    chunk_size: int | None = None,
+) -> RollingOLSResult:
+    """Rolling OLS of every column of ``y`` (T, N) on the common regressors ``x`` (T, K).
+
+    Parameters
+    ----------
+    y : coin (excess) returns, NaN where missing (gaps, before listing, after delisting).
+    x : factor returns common to all coins; a row with any NaN is unusable for every coin.
+    window : calendar rows per window (the window is ``(t - window, t]``).
+    min_obs : minimum usable rows; default ``max(P + 1, ceil(2 window / 3))`` (60 of 90) with
+        ``P = K + add_constant``.  Must satisfy ``P + 1 <= min_obs <= window`` so that the
+        residual variance has a positive number of degrees of freedom.
+    add_constant : include the intercept (alpha), reported first.
+    compute_bse : also return classic OLS standard errors.
+    singular_tol : windows whose correlation-scaled centred design has a determinant below this
+        (collinear regressors), or a regressor with relative variance below 1e-12 (constant in
+        the window), are NaN.
+    chunk_size : coins per block (memory / cache); default keeps a block around 4 M numbers.
+    """
+    y = np.asarray(y, dtype=float)
+    x = np.asarray(x, dtype=float)
+    if y.ndim == 1:
+        y = y[:, None]
+    if x.ndim == 1:
+        x = x[:, None]
+    t_len, n_coins = y.shape
+    if x.shape[0] != t_len:
+        raise ValueError(f"x has {x.shape[0]} rows, y has {t_len}")
+    k = x.shape[1]
+    p = k + int(add_constant)
+    if window < 1:
+        raise ValueError("window must be >= 1")
+    if min_obs is None:
+        min_obs = max(p + 1, math.ceil(2 * window / 3))
+    if not (p + 1 <= min_obs <= window):
+        raise ValueError(f"min_obs must be in [{p + 1}, window={window}] for {p} parameters, got {min_obs}")
+
+    fx = np.all(np.isfinite(x), axis=1)
+    valid = np.isfinite(y) & fx[:, None]
+    # Causal shifts (step 1 of the module docstring).  Without a constant the model is not
+    # shift-invariant, so no shift.
+    if add_constant and fx.any():
+        x_shift = x[int(np.argmax(fx))].copy()
+    else:
+        x_shift = np.zeros(k)
+    xs = np.where(fx[:, None], x - x_shift, 0.0)
+    if add_constant:
+        first = np.argmax(valid, axis=0)
+        has_any = valid.any(axis=0)
+        y_shift = np.where(has_any, y[first, np.arange(n_coins)], 0.0)
+    else:
+        y_shift = np.zeros(n_coins)
+
+    pairs = [(i, j) for i in range(k) for j in range(i, k)]
+    n_q = 1 + k + len(pairs) + 1 + k + 1
+    xx_common = np.stack([xs[:, i] * xs[:, j] for i, j in pairs], axis=1) if pairs else np.empty((t_len, 0))
+
+    if chunk_size is None:
+        chunk_size = max(1, int(4_000_000 // max(1, t_len * n_q)))
+
+    # np.empty: every element is written by _solve_block.
+    params = np.empty((t_len, n_coins, p))
+    bse = np.empty((t_len, n_coins, p)) if compute_bse else None
+    r2 = np.empty((t_len, n_coins))
+    resid_vol = np.empty((t_len, n_coins))
+    n_obs = np.empty((t_len, n_coins), dtype=np.int64)
+
+    for start in range(0, n_coins, chunk_size):
+        sl = slice(start, min(n_coins, start + chunk_size))
+        m = valid[:, sl].astype(float)
+        yc = np.where(valid[:, sl], y[:, sl] - y_shift[sl], 0.0)
+        c = m.shape[1]
+        g = np.empty((t_len, n_q, c))
+        q = 0
+        g[:, q] = m
+        q += 1
+        for i in range(k):
+            g[:, q] = m * xs[:, i, None]
+            q += 1
+        for pi in range(len(pairs)):
+            g[:, q] = m * xx_common[:, pi, None]
+            q += 1
+        g[:, q] = yc
+        q += 1
+        for i in range(k):
+            g[:, q] = yc * xs[:, i, None]
+            q += 1
+        g[:, q] = yc * yc
+        s = windowed_sum(g, window)
+        _solve_block(
+            s,
+            k,
+            pairs,
+            add_constant,
+            x_shift,
+            y_shift[sl],
+            min_obs,
+            singular_tol,
+            params[:, sl],
+            None if bse is None else bse[:, sl],
+            r2[:, sl],
+            resid_vol[:, sl],
+            n_obs[:, sl],
+        )
+
+    names = (("alpha",) if add_constant else ()) + tuple(f"beta_{i}" for i in range(k))
+    return RollingOLSResult(
+        params=params,
+        bse=bse,
+        r2=r2,
+        resid_vol=resid_vol,
+        n_obs=n_obs,
+        window=window,
+        min_obs=min_obs,
+        add_constant=add_constant,
+        param_names=names,
+    )
+
+
+def _solve_block(
+    s: np.ndarray,
+    k: int,
+    pairs: list[tuple[int, int]],
+    add_constant: bool,
+    x_shift: np.ndarray,
+    y_shift: np.ndarray,
+    min_obs: int,
+    singular_tol: float,
+    out_params: np.ndarray,
+    out_bse: np.ndarray | None,
+    out_r2: np.ndarray,
+    out_vol: np.ndarray,
+    out_n: np.ndarray,
+) -> None:
+    """Element-wise solution of the windowed normal equations for one block of coins.
+
+    ``s`` is (T, Q, C) windowed moments in the order n, Σx_k, Σx_i x_j (i <= j), Σy, Σx_k y, Σy².
+    """
+    n = np.rint(s[:, 0])  # counts are exact integers (sums of 0/1 with no cancellation)
+    sx = [s[:, 1 + i] for i in range(k)]
+    base = 1 + k
+    sxx_flat = {pair: s[:, base + pi] for pi, pair in enumerate(pairs)}
+    sy = s[:, base + len(pairs)]
+    sxy = [s[:, base + len(pairs) + 1 + i] for i in range(k)]
+    syy = s[:, base + len(pairs) + 1 + k]
+
+    p = k + int(add_constant)
+    enough = n >= min_obs
+    with np.errstate(divide="ignore", invalid="ignore"):
+        inv_n = np.where(enough, 1.0 / np.maximum(n, 1.0), 0.0)
+        # Centred (with a constant) or raw (without) cross-products.
+        cxx = [[None] * k for _ in range(k)]
+        for i, j in pairs:
+            v = sxx_flat[(i, j)]
+            if add_constant:
+                v = v - sx[i] * sx[j] * inv_n
+            cxx[i][j] = v
+            cxx[j][i] = v
+        if add_constant:
+            cxy = [sxy[i] - sx[i] * sy * inv_n for i in range(k)]
+            cyy = syy - sy * sy * inv_n
+        else:
+            cxy = sxy
+            cyy = syy
+        # A regressor without variance in the window (relative to its raw second moment about
+        # the shift) makes the window singular.
+        ok = enough.copy()
+        scale = []
+        for i in range(k):
+            var = cxx[i][i]
+            ok &= var > 1e-12 * sxx_flat[(i, i)]
+            scale.append(np.sqrt(np.where(var > 0, var, 1.0)))
+        # Correlation-scaled matrix: well-conditioned inverse, det(R) in (0, 1] measures collinearity.
+        rmat = [[cxx[i][j] / (scale[i] * scale[j]) if i != j else np.ones_like(n) for j in range(k)] for i in range(k)]
+        rinv, det = _sym_inverse(rmat, k)
+        ok &= det > singular_tol
+        # C^-1 = D^-1 R^-1 D^-1
+        cinv = [[rinv[i][j] / (scale[i] * scale[j]) for j in range(k)] for i in range(k)]
+        beta = [sum(cinv[i][j] * cxy[j] for j in range(k)) for i in range(k)]
+        ssr = cyy - sum(beta[i] * cxy[i] for i in range(k))
+        ssr = np.maximum(ssr, 0.0)
+        dof = n - p
+        ok &= dof > 0
+        s2 = ssr / np.where(dof > 0, dof, 1.0)
+        r2 = 1.0 - ssr / cyy
+        off = 0
+        if add_constant:
+            xbar = [sx[i] * inv_n + x_shift[i] for i in range(k)]  # original-unit means
+            alpha = sy * inv_n + y_shift - sum(beta[i] * xbar[i] for i in range(k))
+            out_params[..., 0] = np.where(ok, alpha, np.nan)
+            off = 1
+        for i in range(k):
+            out_params[..., off + i] = np.where(ok, beta[i], np.nan)
+        out_r2[...] = np.where(ok & (cyy > 0), r2, np.nan)
+        out_vol[...] = np.where(ok, np.sqrt(s2), np.nan)
+        out_n[...] = n.astype(np.int64)
+        if out_bse is not None:
+            if add_constant:
+                # Var(alpha) = s² (1/n + x̄' C^-1 x̄) in original units
+                quad = sum(cinv[i][j] * xbar[i] * xbar[j] for i in range(k) for j in range(k))
+                out_bse[..., 0] = np.where(ok, np.sqrt(s2 * (inv_n + quad)), np.nan)
+            for i in range(k):
+                out_bse[..., off + i] = np.where(ok, np.sqrt(s2 * cinv[i][i]), np.nan)

@@ -1,0 +1,327 @@
+"""Estimators for the walk-forward study: running sufficient statistics for OLS / Ridge, and thin,
+explicit wrappers around scikit-learn for Lasso, Elastic Net and logistic regression.
+
+Standardisation everywhere matches ``sklearn.preprocessing.StandardScaler`` fitted on the training
+window only: ``z = (x - mean) / sd`` with the population sd (ddof = 0) and ``sd := 1`` for constant
+columns. Intercepts are never penalised.
+
+Penalty scaling (per observation, so one grid serves windows of any length):
+
+* Ridge: ``min_b (1/n) ||y - a - Z b||^2 + lam ||b||^2``  ==  ``sklearn.linear_model.Ridge(alpha=lam * n)``.
+* Lasso / Elastic Net: scikit-learn's own ``(1/2n) ||y - a - Z b||^2 + alpha (r ||b||_1 + (1-r)/2 ||b||^2)``
+  (glmnet's ``lambda`` is the same ``alpha``; glmnet standardises ``y`` too, hence the mapping
+  ``L1 = lambda * r``, ``L2 = lambda * (1 - r) / sd(y)`` noted in methodology.md).
+* Logistic: ``C = 1 / (lam * n)``, i.e. ``min (1/n) sum logloss + lam * pen(b)`` with sklearn's
+  ``pen = ||b||^2 / 2`` (L2) or ``||b||_1`` (L1).
+
+Running sufficient statistics (the Ridge fast path): with the augmented row ``a_i = [1, x_i - c, y_i - c_y]``
+the per-period Gram matrices ``G_t = sum_{i in t} a_i a_i'`` hold ``n_t``, the sums, ``X'X``, ``X'y`` and
+``y'y`` at once. Their cumulative sum over periods gives any window's Gram by one subtraction, and
+everything a fold needs follows from that (q x q) matrix:
+the standardiser (``mean = sx / n``, ``var = diag(Sxx_c) / n``), the centred normal equations, and even
+the sum of squared residuals of any linear forecast on any window: ``SSE = c' G c`` with
+``c = [-a, -b, 1]``. ``c`` (the shift) is the first period's mean, so the centring identities
+``Sxx_c = Sxx - sx sx' / n`` lose no precision; it uses past data only, and results are invariant to it.
+"""
+
+from __future__ import annotations
+
+import warnings
+from dataclasses import dataclass
+
+import numpy as np
+from sklearn.exceptions import ConvergenceWarning
+from sklearn.linear_model import ElasticNet, LinearRegression, LogisticRegression, enet_path
+
+#: Relative threshold under which a feature's sd counts as zero (then sd := 1, as StandardScaler).
+_ZERO_SD = 1e-12
+
+
+def standardizer(X: np.ndarray) -> tuple[np.ndarray, np.ndarray]:
+    """(mean, sd) of the columns of ``X`` exactly as ``StandardScaler`` (ddof 0, sd 1 when constant)."""
+    mean = X.mean(axis=0)
+    sd = X.std(axis=0)
+    return mean, _fix_scale(sd, mean)
+
+
+def _fix_scale(sd: np.ndarray, mean: np.ndarray) -> np.ndarray:
+    sd = np.array(sd, dtype=float, copy=True)
+    sd[sd <= _ZERO_SD * np.maximum(1.0, np.abs(mean))] = 1.0
+    return sd
+
+
+# --------------------------------------------------------------------------------------------------
+# Running sufficient statistics
+# --------------------------------------------------------------------------------------------------
+
+
+@dataclass(frozen=True)
+class PeriodGrams:
+    """Cumulative augmented Gram matrices over periods.
+
+    ``cum[t]`` = sum of ``a_i a_i'`` over all rows of periods ``< t`` (so ``cum[0] = 0`` and a window of
+    periods ``[s, e)`` has Gram ``cum[e] - cum[s]``); ``a_i = [1, x_i - shift_x, y_i - shift_y]``.
+    """
+
+    cum: np.ndarray  # (T + 1, p + 2, p + 2)
+    shift_x: np.ndarray  # (p,)
+    shift_y: float
+
+    @property
+    def n_features(self) -> int:
+        return int(self.shift_x.size)
+
+    def window(self, start: np.ndarray, end: np.ndarray) -> np.ndarray:
+        """Gram of the period windows ``[start, end)`` (vectorised over windows): (W, p + 2, p + 2)."""
+        return self.cum[np.asarray(end)] - self.cum[np.asarray(start)]
+
+
+def period_grams(X: np.ndarray, y: np.ndarray, codes: np.ndarray, n_periods: int) -> PeriodGrams:
+    """Per-period augmented Grams, accumulated over periods.
+
+    Vectorised: rows are scattered into a zero-padded (T, n_max, p + 2) array (padding rows are all
+    zero, including the constant, so they add nothing) and one batched matmul forms every ``G_t``.
+    ``codes`` are integer period positions in ``[0, n_periods)``.
+    """
+    X = np.asarray(X, dtype=float)
+    y = np.asarray(y, dtype=float)
+    codes = np.asarray(codes, dtype=np.int64)
+    n, p = X.shape
+    first = codes == codes.min() if n else np.zeros(0, bool)
+    shift_x = X[first].mean(axis=0) if n else np.zeros(p)
+    shift_y = float(y[first].mean()) if n else 0.0
+    order = np.argsort(codes, kind="stable")
+    c_sorted = codes[order]
+    counts = np.bincount(c_sorted, minlength=n_periods)
+    starts = np.concatenate(([0], np.cumsum(counts)[:-1]))
+    slot = np.arange(n) - starts[c_sorted]  # position of each row inside its period
+    n_max = int(counts.max()) if n else 0
+    A = np.zeros((n_periods, n_max, p + 2))
+    A[c_sorted, slot, 0] = 1.0
+    A[c_sorted, slot, 1:p + 1] = X[order] - shift_x
+    A[c_sorted, slot, p + 1] = y[order] - shift_y
+    G = np.matmul(A.transpose(0, 2, 1), A)
+    cum = np.zeros((n_periods + 1, p + 2, p + 2))
+    np.cumsum(G, axis=0, out=cum[1:])
+    return PeriodGrams(cum=cum, shift_x=shift_x, shift_y=shift_y)
+
+
+@dataclass(frozen=True)
+class CenteredSystem:
+    """Standardised normal equations of a batch of windows (W of them)."""
+
+    n: np.ndarray  # (W,)
+    mean_x: np.ndarray  # (W, p) in shifted coordinates
+    mean_y: np.ndarray  # (W,) in shifted coordinates
+    scale: np.ndarray  # (W, p) StandardScaler sd
+    zz: np.ndarray  # (W, p, p) Z'Z
+    zy: np.ndarray  # (W, p)    Z'(y - ybar)
+    syy: np.ndarray  # (W,)     sum (y - ybar)^2
+
+
+def centered_system(G: np.ndarray) -> CenteredSystem:
+    """From window Grams (W, q, q) to the standardised, centred normal equations."""
+    p = G.shape[-1] - 2
+    n = G[:, 0, 0]
+    sx = G[:, 0, 1:p + 1]
+    sy = G[:, 0, p + 1]
+    mx = sx / n[:, None]
+    my = sy / n
+    sxx = G[:, 1:p + 1, 1:p + 1] - n[:, None, None] * mx[:, :, None] * mx[:, None, :]
+    sxy = G[:, 1:p + 1, p + 1] - n[:, None] * mx * my[:, None]
+    syy = G[:, p + 1, p + 1] - n * my * my
+    var = np.clip(np.diagonal(sxx, axis1=1, axis2=2) / n[:, None], 0.0, None)
+    scale = np.sqrt(var)
+    # shifted means are O(sd), so an absolute test is the analogue of StandardScaler's constant check
+    scale = np.where(scale <= _ZERO_SD, 1.0, scale)
+    zz = sxx / (scale[:, :, None] * scale[:, None, :])
+    zy = sxy / scale
+    return CenteredSystem(n=n, mean_x=mx, mean_y=my, scale=scale, zz=zz, zy=zy, syy=syy)
+
+
+def ridge_solve(system: CenteredSystem, lam: np.ndarray | float) -> np.ndarray:
+    """Standardised Ridge coefficients ``(Z'Z + lam n I)^-1 Z'y`` for every window: (W, p)."""
+    lam = np.broadcast_to(np.asarray(lam, dtype=float), system.n.shape)
+    p = system.zz.shape[-1]
+    lhs = system.zz + (lam * system.n)[:, None, None] * np.eye(p)
+    return np.linalg.solve(lhs, system.zy[:, :, None])[:, :, 0]
+
+
+def ridge_path(system: CenteredSystem, lams: np.ndarray) -> np.ndarray:
+    """Ridge coefficients for every window and every penalty at once: (W, L, p).
+
+    One batched eigendecomposition ``Z'Z = V diag(w) V'`` per window, then
+    ``b(lam) = V diag(1 / (w + lam n)) V' Z'y`` is a cheap rescaling for each ``lam``.
+    """
+    w, V = np.linalg.eigh(system.zz)
+    vty = np.einsum("wji,wj->wi", V, system.zy)
+    denom = w[:, None, :] + np.asarray(lams)[None, :, None] * system.n[:, None, None]
+    return np.einsum("wij,wlj->wli", V, vty[:, None, :] / denom)
+
+
+def window_sse(G: np.ndarray, system: CenteredSystem, b_std: np.ndarray) -> np.ndarray:
+    """Sum of squared residuals, on windows with Grams ``G`` (W, q, q), of the linear forecasts fitted on
+    the windows described by ``system`` with standardised coefficients ``b_std`` (W, ..., p).
+
+    The forecast is ``yhat = ybar + ((x - xbar) / sd)' b``; with ``c = [-(ybar - xbar'b/sd), -b/sd, 1]`` the
+    residual of an augmented row is ``c'a`` and ``SSE = c' G c``. Extra middle axes of ``b_std`` (e.g.
+    a penalty grid) are broadcast. Both Grams must come from the same ``PeriodGrams`` (same shift).
+    """
+    beta = b_std / system.scale.reshape(system.scale.shape[:1] + (1,) * (b_std.ndim - 2) + (-1,))
+    extra = (1,) * (b_std.ndim - 2)
+    a0 = system.mean_y.reshape(-1, *extra) - np.einsum("w...p,wp->w...", beta, system.mean_x)
+    c = np.concatenate([-a0[..., None], -beta, np.ones(beta.shape[:-1] + (1,))], axis=-1)
+    return np.einsum("w...i,wij,w...j->w...", c, G, c)
+
+
+def to_raw_scale(system: CenteredSystem, b_std: np.ndarray, shift_x: np.ndarray,
+                 shift_y: float) -> tuple[np.ndarray, np.ndarray]:
+    """Original-scale slopes and intercepts: ``beta = b / sd``, ``a = ybar - xbar' beta`` (unshifted)."""
+    beta = b_std / system.scale
+    xbar = system.mean_x + shift_x
+    ybar = system.mean_y + shift_y
+    return beta, ybar - np.einsum("wp,wp->w", xbar, beta)
+
+
+# --------------------------------------------------------------------------------------------------
+# scikit-learn based estimators (generic path; one fit per fold)
+# --------------------------------------------------------------------------------------------------
+
+
+@dataclass(frozen=True)
+class LinearFit:
+    """A fitted linear forecaster on standardised features (``yhat = intercept + z' coef``)."""
+
+    coef: np.ndarray  # standardised-scale slopes (p,)
+    intercept: float
+    penalty: float  # per-observation penalty (NaN for OLS)
+    mean: np.ndarray  # scaler mean (training window)
+    scale: np.ndarray  # scaler sd (training window)
+
+    def predict(self, X: np.ndarray) -> np.ndarray:
+        return self.intercept + ((X - self.mean) / self.scale) @ self.coef
+
+    @property
+    def raw_coef(self) -> np.ndarray:
+        return self.coef / self.scale
+
+    @property
+    def raw_intercept(self) -> float:
+        return float(self.intercept - self.mean @ self.raw_coef)
+
+
+def fit_ols(X: np.ndarray, y: np.ndarray) -> LinearFit:
+    """OLS with intercept on the standardised training window (slopes equal statsmodels OLS / sd)."""
+    mean, scale = standardizer(X)
+    m = LinearRegression().fit((X - mean) / scale, y)
+    return LinearFit(m.coef_.copy(), float(m.intercept_), float("nan"), mean, scale)
+
+
+def enet_grid(X: np.ndarray, y: np.ndarray, l1_ratio: float, n_alphas: int, eps: float) -> np.ndarray:
+    """Descending log grid ``alpha_max * logspace(0, log10 eps)``, ``alpha_max = max|Z'yc| / (n r)``
+    (the smallest penalty that zeroes every coefficient, as in glmnet / sklearn), from training data."""
+    mean, scale = standardizer(X)
+    z = (X - mean) / scale
+    amax = np.max(np.abs(z.T @ (y - y.mean()))) / (len(y) * max(l1_ratio, 1e-3))
+    amax = amax if amax > 0 else 1.0
+    return amax * np.logspace(0.0, np.log10(eps), n_alphas)
+
+
+def _enet_cv(X, y, splits, grid, l1_ratio, tol):
+    """Pooled validation MSE of the elastic-net path for each alpha over the inner splits."""
+    sse = np.zeros(grid.size)
+    nval = 0
+    for tr, va in splits:
+        mean, scale = standardizer(X[tr])
+        z = (X[tr] - mean) / scale
+        ybar = y[tr].mean()
+        with warnings.catch_warnings():
+            warnings.simplefilter("ignore", ConvergenceWarning)
+            _, coefs, _ = enet_path(z, y[tr] - ybar, l1_ratio=l1_ratio, alphas=grid, tol=tol)
+        pred = ybar + ((X[va] - mean) / scale) @ coefs  # (n_val, A)
+        sse += ((y[va][:, None] - pred) ** 2).sum(axis=0)
+        nval += len(va)
+    return sse / max(nval, 1)
+
+
+def fit_enet_cv(X: np.ndarray, y: np.ndarray, splits: list[tuple[np.ndarray, np.ndarray]],
+                l1_ratio: float, n_alphas: int = 20, eps: float = 1e-3,
+                tol: float = 1e-7) -> tuple[LinearFit, np.ndarray, np.ndarray]:
+    """Elastic net (``l1_ratio = 1``: Lasso) with alpha chosen by the inner time-series splits.
+
+    ``splits`` index rows of ``X`` (the outer training window); each split refits its own scaler. Ties
+    go to the larger penalty. Returns the final fit on the whole window, the grid and the CV MSE.
+    """
+    grid = enet_grid(X, y, l1_ratio, n_alphas, eps)
+    cv = _enet_cv(X, y, splits, grid, l1_ratio, tol)
+    alpha = float(grid[int(np.nanargmin(cv))])
+    return fit_enet(X, y, alpha, l1_ratio, tol), grid, cv
+
+
+def fit_enet(X: np.ndarray, y: np.ndarray, alpha: float, l1_ratio: float, tol: float = 1e-7) -> LinearFit:
+    """``sklearn.linear_model.ElasticNet`` on the standardised window with a given penalty."""
+    mean, scale = standardizer(X)
+    with warnings.catch_warnings():
+        warnings.simplefilter("ignore", ConvergenceWarning)
+        m = ElasticNet(alpha=alpha, l1_ratio=l1_ratio, tol=tol, max_iter=100_000).fit((X - mean) / scale, y)
+    return LinearFit(m.coef_.copy(), float(m.intercept_), alpha, mean, scale)
+
+
+@dataclass(frozen=True)
+class LogitFit:
+    """A fitted direction model: ``P(up) = 1 / (1 + exp(-(intercept + z' coef)))``."""
+
+    coef: np.ndarray
+    intercept: float
+    penalty: float
+    mean: np.ndarray
+    scale: np.ndarray
+
+    def predict_proba(self, X: np.ndarray) -> np.ndarray:
+        eta = self.intercept + ((X - self.mean) / self.scale) @ self.coef
+        return 1.0 / (1.0 + np.exp(-eta))
+
+
+def logit_estimator(lam: float, n: int, l1: bool, tol: float = 1e-6) -> LogisticRegression:
+    """The scikit-learn estimator for per-observation penalty ``lam`` on ``n`` rows (``C = 1/(lam n)``).
+
+    L1 uses ``saga`` (does not penalise the intercept, unlike ``liblinear``), L2 uses ``lbfgs``.
+    """
+    if l1:
+        return LogisticRegression(C=1.0 / (lam * n), l1_ratio=1.0, solver="saga", tol=tol, max_iter=5000)
+    return LogisticRegression(C=1.0 / (lam * n), l1_ratio=0.0, solver="lbfgs", tol=tol, max_iter=5000)
+
+
+def _fit_logit_raw(z, yb, lam, l1, tol):
+    if yb.min() == yb.max():  # one class only: the MLE is the base rate, no slopes
+        p = float(np.clip(yb.mean(), 1e-6, 1 - 1e-6))
+        return np.zeros(z.shape[1]), float(np.log(p / (1 - p)))
+    with warnings.catch_warnings():
+        warnings.simplefilter("ignore", ConvergenceWarning)
+        m = logit_estimator(lam, len(yb), l1, tol).fit(z, yb)
+    return m.coef_[0].copy(), float(m.intercept_[0])
+
+
+def fit_logit(X: np.ndarray, y_up: np.ndarray, lam: float, l1: bool, tol: float = 1e-6) -> LogitFit:
+    mean, scale = standardizer(X)
+    coef, b0 = _fit_logit_raw((X - mean) / scale, y_up.astype(int), lam, l1, tol)
+    return LogitFit(coef, b0, lam, mean, scale)
+
+
+def fit_logit_cv(X: np.ndarray, y_up: np.ndarray, splits: list[tuple[np.ndarray, np.ndarray]],
+                 lams: np.ndarray, l1: bool, tol: float = 1e-6) -> tuple[LogitFit, np.ndarray]:
+    """Logistic regression with the penalty chosen by pooled validation log loss over inner splits
+    (each split with its own scaler); ties go to the larger penalty."""
+    lams = np.sort(np.asarray(lams, dtype=float))[::-1]
+    loss = np.zeros(lams.size)
+    yb = y_up.astype(int)
+    for tr, va in splits:
+        mean, scale = standardizer(X[tr])
+        z = (X[tr] - mean) / scale
+        zv = (X[va] - mean) / scale
+        for k, lam in enumerate(lams):
+            coef, b0 = _fit_logit_raw(z, yb[tr], lam, l1, tol)
+            p = np.clip(1.0 / (1.0 + np.exp(-(b0 + zv @ coef))), 1e-12, 1 - 1e-12)
+            loss[k] -= np.sum(yb[va] * np.log(p) + (1 - yb[va]) * np.log(1 - p))
+    lam = float(lams[int(np.argmin(loss))])
+    return fit_logit(X, y_up, lam, l1, tol), loss

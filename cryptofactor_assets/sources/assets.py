@@ -1,0 +1,229 @@
+"""Raw market data: 5-minute klines, daily coin markets, and the simulated market's planted truths."""
+
+
+import dagster as dg
+from dagster_duckdb import DuckDBResource
+
+from cryptofactor_assets.common import POOL, SINGLE_RUN, check_result, md, partition_label, window_dates
+from cryptofactor_assets.partitions import daily_partitions
+from cryptofactor_assets.sources.base import SourceBatch
+from cryptofactor_assets.sources.resources import MarketSourceResource
+from cryptofactor_assets.sources.validation import IngestCounts, ingest_klines, ingest_markets
+from cryptofactor_assets.storage import quality
+from cryptofactor_assets.storage.warehouse import (
+    delete_window,
+    frame_markdown,
+    replace_frame,
+    table_preview_markdown,
+    transaction,
+)
+
+RAW_KLINES_5M = "raw_klines_5m"
+RAW_COIN_MARKETS = "raw_coin_markets"
+SIM_TRUTH = "sim_truth"
+REJECTED_ROWS = "rejected_rows"
+
+CHECK_KLINES_UNIQUE = "klines_unique_key"
+CHECK_KLINES_PRICES = "klines_positive_prices"
+CHECK_KLINES_OHLC = "klines_ohlc_consistent"
+CHECK_KLINES_RETURNS = "klines_finite_returns"
+CHECK_MARKETS_UNIQUE = "markets_unique_key"
+CHECK_MARKETS_PRICES = "markets_positive_prices"
+CHECK_SOURCE_COMPLETE = "source_fetch_complete"
+
+GROUP = "sources"
+
+
+def _ingest(context, con, batches, ingest, dataset: str, time_column: str, start, end, source: str,
+            streams: bool) -> tuple[IngestCounts, list[str], list[str]]:
+    """Replace the window of ``dataset`` (and its rejected rows) with the source's batches, in ONE transaction.
+
+    When the source can fail per symbol (not streaming), everything is fetched BEFORE stored rows are
+    touched, and the stored rows of failed symbols are kept: a failed re-fetch never loses data.
+    """
+    if not streams:
+        batches = list(batches)
+    failed: list[str] = []
+    notes: list[str] = []
+    counts = IngestCounts()
+    with transaction(con):
+        delete_window(con, REJECTED_ROWS, "partition_date", start, end, "AND dataset = ?", [dataset])
+        if not streams:
+            failed = sorted({f.symbol for b in batches for f in b.failures})
+            keep = "AND symbol NOT IN (SELECT unnest(?::VARCHAR[]))" if failed else ""
+            delete_window(con, dataset, time_column, start, end, keep, [failed] if failed else [])
+        else:
+            delete_window(con, dataset, time_column, start, end)
+        for i, batch in enumerate(batches):
+            batch: SourceBatch
+            notes.extend(batch.notes)
+            if batch.frame is not None and len(batch.frame):
+                counts.add(ingest(con, batch.frame, start, end, source))
+            context.log.info(f"{dataset}: batch {i + 1}: {counts.stored:,} rows stored, "
+                             f"{counts.n_rejected:,} rejected so far")
+    return counts, failed, notes
+
+
+def _ingest_metadata(counts: IngestCounts, failed: list[str], notes: list[str], per_partition: dict) -> dict:
+    meta = {
+        "rows_received": counts.received,
+        "rows_stored": counts.stored,
+        "rows_rejected": counts.n_rejected,
+        "rejected_by_reason": md(frame_markdown(_counter_frame(counts.rejected)) if counts.rejected else "none"),
+        "failed_symbols": ", ".join(failed) or "none",
+        "notes": md("\n".join(f"- {n}" for n in notes) or "none"),
+        "partitions_written": len(per_partition),
+        "rows_per_partition (first 10)": md(frame_markdown(_counter_frame(dict(list(per_partition.items())[:10])))),
+    }
+    if counts.quirks:
+        meta["kept_quirks"] = md(frame_markdown(_counter_frame(counts.quirks)))
+    return meta
+
+
+def _counter_frame(counter):
+    import pandas as pd
+
+    return pd.DataFrame(sorted(counter.items()), columns=["key", "rows"])
+
+
+def _source_complete(failed: list[str], strict: bool) -> dg.AssetCheckResult:
+    return dg.AssetCheckResult(
+        check_name=CHECK_SOURCE_COMPLETE, passed=not failed,
+        severity=dg.AssetCheckSeverity.ERROR if strict else dg.AssetCheckSeverity.WARN,
+        metadata={"failed_symbols": ", ".join(failed) or "none"},
+    )
+
+
+@dg.asset(
+    name=RAW_KLINES_5M,
+    partitions_def=daily_partitions,
+    backfill_policy=SINGLE_RUN,
+    pool=POOL,
+    group_name=GROUP,
+    kinds={"duckdb", "python"},
+    check_specs=[
+        dg.AssetCheckSpec(CHECK_KLINES_UNIQUE, asset=RAW_KLINES_5M, blocking=True,
+                          description="(symbol, open_time) is unique in the partition"),
+        dg.AssetCheckSpec(CHECK_KLINES_PRICES, asset=RAW_KLINES_5M, description="prices are finite and > 0"),
+        dg.AssetCheckSpec(CHECK_KLINES_OHLC, asset=RAW_KLINES_5M, description="low <= open, close <= high"),
+        dg.AssetCheckSpec(CHECK_KLINES_RETURNS, asset=RAW_KLINES_5M, description="stored 5-minute log returns are finite"),
+        dg.AssetCheckSpec(CHECK_SOURCE_COMPLETE, asset=RAW_KLINES_5M,
+                          description="every requested symbol was fetched (WARN; ERROR in strict mode)"),
+    ],
+)
+def raw_klines_5m(context: dg.AssetExecutionContext, duckdb: DuckDBResource, market_source: MarketSourceResource):
+    """5-minute OHLCV bars per exchange symbol (UTC), validated; bad rows go to `rejected_rows`.
+
+    One row per (symbol, open_time). `log_ret` is the log return from the previous bar of the same
+    symbol and UTC day when that bar is exactly 5 minutes earlier (NULL otherwise), so realised
+    measures never bridge gaps, coins or days. Source: simulated (default), files or bybit.
+    """
+    start, end = window_dates(context)
+    label = partition_label(context)
+    batches = market_source.klines_batches(start, end, label, log=context.log.info)
+    with duckdb.get_connection() as con:
+        counts, failed, notes = _ingest(context, con, batches, ingest_klines, RAW_KLINES_5M, "open_time",
+                                        start, end, market_source.kind, market_source.streams)
+        if failed and market_source.strict:
+            raise dg.Failure(f"{market_source.kind}: fetch failed for {failed} in partition {label} (strict mode)")
+        per_partition = quality.rows_per_partition(con, RAW_KLINES_5M, "open_time", start, end)
+        meta = _ingest_metadata(counts, failed, notes, per_partition)
+        meta["preview"] = md(table_preview_markdown(
+            con, "SELECT * FROM raw_klines_5m WHERE open_time >= ? AND open_time < ? ORDER BY symbol, open_time",
+            [start, end], limit=5))
+        meta["dagster/row_count"] = sum(per_partition.values())
+        checks = [
+            check_result(CHECK_KLINES_UNIQUE, quality.unique_key(con, RAW_KLINES_5M, ["symbol", "open_time"],
+                                                                  "open_time", start, end)),
+            check_result(CHECK_KLINES_PRICES, quality.positive(con, RAW_KLINES_5M, ["open", "high", "low", "close"],
+                                                                "open_time", start, end)),
+            check_result(CHECK_KLINES_OHLC, quality.ohlc_consistent(con, RAW_KLINES_5M, "open_time", start, end)),
+            check_result(CHECK_KLINES_RETURNS, quality.finite(con, RAW_KLINES_5M, ["log_ret"], "open_time", start, end)),
+            _source_complete(failed, market_source.strict),
+        ]
+    yield dg.MaterializeResult(metadata=meta)
+    yield from checks
+
+
+@dg.asset(
+    name=RAW_COIN_MARKETS,
+    partitions_def=daily_partitions,
+    backfill_policy=SINGLE_RUN,
+    pool=POOL,
+    group_name=GROUP,
+    kinds={"duckdb", "python"},
+    check_specs=[
+        dg.AssetCheckSpec(CHECK_MARKETS_UNIQUE, asset=RAW_COIN_MARKETS, blocking=True,
+                          description="(symbol, date) is unique in the partition"),
+        dg.AssetCheckSpec(CHECK_MARKETS_PRICES, asset=RAW_COIN_MARKETS,
+                          description="price finite and > 0; market cap and volume > 0 where known"),
+        dg.AssetCheckSpec(CHECK_SOURCE_COMPLETE, asset=RAW_COIN_MARKETS,
+                          description="every requested coin was fetched (WARN; ERROR in strict mode)"),
+    ],
+)
+def raw_coin_markets(context: dg.AssetExecutionContext, duckdb: DuckDBResource,
+                     market_source: MarketSourceResource):
+    """Daily USD price, market cap and 24h volume per coin (CoinGecko-like), validated.
+
+    One row per (symbol, date), `symbol` being the exchange symbol the panels use. A zero or missing
+    market cap or volume means "unknown" and is stored as NULL (counted in `kept_quirks`); negative
+    or non-positive prices, duplicates and rows outside the partition go to `rejected_rows`.
+    """
+    start, end = window_dates(context)
+    label = partition_label(context)
+    batches = market_source.markets_batches(start, end, label, log=context.log.info)
+    with duckdb.get_connection() as con:
+        counts, failed, notes = _ingest(context, con, batches, ingest_markets, RAW_COIN_MARKETS, "date",
+                                        start, end, market_source.kind, market_source.streams)
+        if failed and market_source.strict:
+            raise dg.Failure(f"{market_source.kind}: fetch failed for {failed} in partition {label} (strict mode)")
+        per_partition = quality.rows_per_partition(con, RAW_COIN_MARKETS, "date", start, end)
+        meta = _ingest_metadata(counts, failed, notes, per_partition)
+        meta["preview"] = md(table_preview_markdown(
+            con, "SELECT * FROM raw_coin_markets WHERE date >= ? AND date < ? ORDER BY symbol, date",
+            [start, end], limit=5))
+        meta["dagster/row_count"] = sum(per_partition.values())
+        checks = [
+            check_result(CHECK_MARKETS_UNIQUE, quality.unique_key(con, RAW_COIN_MARKETS, ["symbol", "date"],
+                                                                   "date", start, end)),
+            check_result(CHECK_MARKETS_PRICES, quality.positive(
+                con, RAW_COIN_MARKETS, ["price", "market_cap", "total_volume"], "date", start, end,
+                allow_null=["market_cap", "total_volume"])),
+            _source_complete(failed, market_source.strict),
+        ]
+    yield dg.MaterializeResult(metadata=meta)
+    yield from checks
+
+
+@dg.asset(
+    name=SIM_TRUTH,
+    pool=POOL,
+    group_name=GROUP,
+    kinds={"duckdb", "python"},
+    check_specs=[dg.AssetCheckSpec("sim_truth_unique_key", asset=SIM_TRUTH, blocking=True)],
+)
+def sim_truth(context: dg.AssetExecutionContext, duckdb: DuckDBResource, market_source: MarketSourceResource):
+    """Planted truths of the simulated market: parameters, per-coin betas, listings, latent factor returns.
+
+    Long format (category, name, symbol, date, value). Tests check that the estimators recover these.
+    Empty when the source is not the simulated market (real data has no planted truth).
+    """
+    import pandas as pd
+
+    if market_source.kind == "simulated":
+        frame = market_source.simulated().truth()
+    else:
+        frame = pd.DataFrame({"category": [], "name": [], "symbol": [], "date": [], "value": []})
+    with duckdb.get_connection() as con:
+        result = replace_frame(con, SIM_TRUTH, frame)
+        check = check_result("sim_truth_unique_key", quality.unique_key(
+            con, SIM_TRUTH, ["category", "name", "symbol", "coalesce(date, DATE '1970-01-01')"]))
+        summary = con.execute(
+            "SELECT category, name, count(*) AS n, avg(value) AS mean FROM sim_truth "
+            "WHERE category <> 'factor' OR name IN ('market', 'smb') GROUP BY ALL ORDER BY ALL LIMIT 30"
+        ).df()
+    yield dg.MaterializeResult(metadata={
+        "dagster/row_count": result.inserted, "source": market_source.kind,
+        "summary": md(frame_markdown(summary)),
+    })
+    yield check

@@ -1,0 +1,105 @@
+"""The market-data source as a Dagster resource: simulated (default), files or bybit (+ CoinGecko)."""
+
+from __future__ import annotations
+
+import datetime as dt
+import os
+from collections.abc import Callable, Iterator
+
+import dagster as dg
+import pandas as pd
+from pydantic import Field
+
+from cryptofactor_assets.sources.base import SourceBatch
+from cryptofactor_assets.sources.simulated import SimConfig, SimulatedMarket
+
+SOURCE_ENV = "CRYPTOFACTOR_SOURCE"
+SOURCE_KINDS = ("simulated", "files", "bybit")
+
+
+class MarketSourceResource(dg.ConfigurableResource):
+    """Where raw klines and coin markets come from. Every field has an env var (see README)."""
+
+    kind: str = Field(default="simulated", description="simulated | files | bybit")
+    sim_seed: int = Field(default=SimConfig.seed, description="seed of the simulated market")
+    sim_coins: int = Field(default=SimConfig.n_coins, description="number of simulated coins")
+    klines_glob: str = Field(default="", description="files: glob of kline files (feather / csv / parquet)")
+    markets_glob: str = Field(default="", description="files: glob of CoinGecko export CSV files")
+    symbols: str = Field(default="", description="bybit: comma-separated symbols, e.g. BTCUSDT,ETHUSDT")
+    bybit_category: str = Field(default="linear", description="bybit: linear | spot")
+    coingecko_ids: str = Field(default="", description="bybit: CoinGecko ids for market caps (optional)")
+    strict: bool = Field(default=False, description="fail the run when any symbol's fetch fails")
+
+    @classmethod
+    def from_env(cls) -> MarketSourceResource:
+        env = os.environ.get
+        return cls(
+            kind=env(SOURCE_ENV, "simulated"),
+            sim_seed=int(env("CRYPTOFACTOR_SIM_SEED", SimConfig.seed)),
+            sim_coins=int(env("CRYPTOFACTOR_SIM_COINS", SimConfig.n_coins)),
+            klines_glob=env("CRYPTOFACTOR_KLINES_GLOB", ""),
+            markets_glob=env("CRYPTOFACTOR_MARKETS_GLOB", ""),
+            symbols=env("CRYPTOFACTOR_SYMBOLS", ""),
+            bybit_category=env("CRYPTOFACTOR_BYBIT_CATEGORY", "linear"),
+            coingecko_ids=env("CRYPTOFACTOR_COINGECKO_IDS", ""),
+            strict=env("CRYPTOFACTOR_STRICT", "0") in ("1", "true", "yes"),
+        )
+
+    def _check_kind(self) -> None:
+        if self.kind not in SOURCE_KINDS:
+            raise dg.Failure(f"unknown source kind {self.kind!r}; expected one of {SOURCE_KINDS}")
+
+    def simulated(self) -> SimulatedMarket:
+        return SimulatedMarket(SimConfig(seed=self.sim_seed, n_coins=self.sim_coins))
+
+    @property
+    def streams(self) -> bool:
+        """True when batches can be written as they come (no per-symbol partial failure possible)."""
+        return self.kind == "simulated"
+
+    def klines_batches(
+        self, start: dt.date, end: dt.date, partition: str, log: Callable[[str], None] = print
+    ) -> Iterator[SourceBatch]:
+        """5-minute bars with open_time in [start, end)."""
+        self._check_kind()
+        if self.kind == "simulated":
+            for frame in self.simulated().iter_klines_5m(start, end):
+                yield SourceBatch(frame=frame)
+        elif self.kind == "files":
+            if not self.klines_glob:
+                yield SourceBatch(frame=pd.DataFrame(), notes=["no kline glob given: no 5-minute bars"])
+                return
+            from cryptofactor_assets.sources.files import read_klines_glob
+
+            yield read_klines_glob(self.klines_glob, start, end)
+        else:
+            from cryptofactor_assets.sources.bybit import BybitClient
+
+            symbols = [s.strip().upper() for s in self.symbols.split(",") if s.strip()]
+            if not symbols:
+                raise dg.Failure("source bybit needs symbols (--symbols or CRYPTOFACTOR_SYMBOLS)")
+            client = BybitClient(category=self.bybit_category)
+            yield client.fetch_klines_5m(symbols, start, end, strict=self.strict, log=log)
+
+    def markets_batches(
+        self, start: dt.date, end: dt.date, partition: str, log: Callable[[str], None] = print
+    ) -> Iterator[SourceBatch]:
+        """Daily market snapshots with date in [start, end)."""
+        self._check_kind()
+        if self.kind == "simulated":
+            yield SourceBatch(frame=self.simulated().coin_markets(start, end))
+        elif self.kind == "files":
+            if not self.markets_glob:
+                yield SourceBatch(frame=pd.DataFrame(), notes=["no markets glob given: no market caps"])
+                return
+            from cryptofactor_assets.sources.files import read_markets_glob
+
+            yield read_markets_glob(self.markets_glob, start, end)
+        else:
+            ids = [s.strip() for s in self.coingecko_ids.split(",") if s.strip()]
+            if not ids:
+                yield SourceBatch(frame=pd.DataFrame(), notes=["no CoinGecko ids given: no market caps"])
+                return
+            from cryptofactor_assets.sources.coingecko import CoinGeckoSource
+
+            yield CoinGeckoSource.from_env().fetch_markets(ids, start, end, strict=self.strict, log=log)

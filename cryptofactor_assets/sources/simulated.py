@@ -1,0 +1,388 @@
+"""Embedded simulated crypto market with a planted factor structure (the default, offline source).
+
+Model (daily, log returns, coin i, UTC day t)::
+
+    r[i,t] = a_size * size_score[i,t-1] + a_mom * mom_score[i,t-1] + a_jump * rsj_planted[i,t-1]
+             + beta_mkt[i] * m[t] + beta_smb[i] * s[t] + e[i,t] + J[i,t]
+
+* ``m`` market factor and ``s`` a small-coin factor, each GARCH(1,1) (volatility clustering);
+* ``e`` idiosyncratic GARCH(1,1) noise, larger for small coins;
+* ``J`` the day's jumps (0-3 per coin-day, random signs and bar positions), about 18 % of
+  quadratic variation as Zhang & Zhao (2023) report for crypto;
+* ``size_score`` = minus the cross-sectional z-score of log market cap (small coins earn more),
+  ``mom_score`` = z-score of the past 21-day log return (winners keep winning),
+  ``rsj_planted`` = (sum J+^2 - sum J-^2) / (diffusion variance + sum J^2), the expected RSJ of the
+  day, so a high realised signed jump predicts a low next-day return (``a_jump < 0``).
+
+Everything that spans days (prices, GARCH variances, listings, jumps) is drawn once for the whole
+calendar at DAILY resolution (~2,000 days x 60 coins: milliseconds). The 288 five-minute bars of a day
+are then generated from a generator seeded by (seed, day) only: a Brownian bridge whose increments sum
+exactly to the day's diffusion return, plus the day's jumps at their bars. So day d's bars are the same
+whether it is built alone or inside a two-year backfill, and bar closes chain exactly into the daily
+closes (the last bar's close of day d is the daily close). Planted truths go to ``sim_truth``.
+
+Realism kept on purpose: listings and delistings during the sample, some coins under the $1M
+market-cap filter, coins with market data but no exchange bars, occasional missing bars and exchange
+outages, and a few deliberately bad rows (which validation must reject, never silently drop).
+"""
+
+from __future__ import annotations
+
+import datetime as dt
+import functools
+from collections.abc import Iterator
+from dataclasses import asdict, dataclass
+
+import numpy as np
+import pandas as pd
+
+BARS_PER_DAY = 288
+_NS_PER_BAR = 300 * 1_000_000_000
+_NS_PER_DAY = 86_400 * 1_000_000_000
+
+
+@dataclass(frozen=True)
+class SimConfig:
+    """Parameters of the simulated market; every field is stored in ``sim_truth``."""
+
+    seed: int = 20230101
+    n_coins: int = 60
+    history_start: dt.date = dt.date(2022, 1, 1)  # the market exists from here (warm-up for momentum, age)
+    history_end: dt.date = dt.date(2026, 12, 31)
+    market_mean: float = 0.0008  # daily drift of the market factor
+    market_vol: float = 0.030  # long-run daily vol of the market factor
+    smb_vol: float = 0.012  # long-run daily vol of the small-coin factor
+    idio_vol_big: float = 0.025  # idiosyncratic daily vol of the largest coin
+    idio_vol_small: float = 0.070  # ... of the smallest coin
+    garch_alpha: float = 0.08
+    garch_beta: float = 0.90
+    size_premium: float = 0.0012  # daily return per unit of size_score (small minus big)
+    momentum_premium: float = 0.0008  # daily return per unit of mom_score
+    jump_premium: float = -0.010  # next-day return per unit of planted RSJ (negative: Zhang & Zhao)
+    jump_intensity: float = 1.2  # expected jumps per coin-day
+    jump_share: float = 0.18  # share of quadratic variation from jumps
+    momentum_lookback: int = 21
+    missing_bar_prob: float = 0.002  # independent missing 5-minute bars
+    outage_prob: float = 0.004  # coin-days losing a block of 30-120 bars
+    bad_row_prob: float = 0.06  # days with a deliberately bad kline row
+    bad_market_row_prob: float = 0.03  # days with a deliberately bad market row
+    markets_only_coins: int = 3  # coins with market data but no exchange bars
+    unmapped_market_days_prob: float = 0.002  # coin-days with bars but no market snapshot
+
+
+def coin_symbol(i: int) -> str:
+    return f"C{i:02d}USDT"
+
+
+def coin_id(i: int) -> str:
+    return f"sim-coin-{i:02d}"
+
+
+@dataclass(frozen=True)
+class DailyState:
+    """The whole simulated calendar at daily resolution (arrays are (days, coins))."""
+
+    config: SimConfig
+    days: np.ndarray  # datetime64[D], (T,)
+    symbols: list[str]
+    alive: np.ndarray  # bool (T, N)
+    has_bars: np.ndarray  # bool (N,): exchange-listed (False for markets-only coins)
+    log_close: np.ndarray  # (T, N) log close at end of day (NaN when not alive)
+    ret: np.ndarray  # (T, N) daily log return (NaN on the listing day and when dead)
+    diffusion: np.ndarray  # (T, N) non-jump part of the daily log return
+    diffusion_vol: np.ndarray  # (T, N) conditional daily vol of the diffusion part
+    jump_size: np.ndarray  # (T, N, 3) jump log sizes (0 where none)
+    jump_bar: np.ndarray  # (T, N, 3) bar index of each jump
+    rsj_planted: np.ndarray  # (T, N)
+    supply: np.ndarray  # (N,)
+    dollar_volume: np.ndarray  # (T, N) USD
+    beta_mkt: np.ndarray  # (N,)
+    beta_smb: np.ndarray  # (N,)
+    market_factor: np.ndarray  # (T,)
+    smb_factor: np.ndarray  # (T,)
+    list_day: np.ndarray  # (N,) index into days
+    delist_day: np.ndarray  # (N,) index (T when never delisted)
+
+    def day_index(self, day: dt.date) -> int:
+        return int((np.datetime64(day, "D") - self.days[0]).astype(int))
+
+
+def _zscore(x: np.ndarray, mask: np.ndarray) -> np.ndarray:
+    """Cross-sectional z-score over the coins in ``mask``; 0 elsewhere."""
+    n = mask.sum()
+    if n < 3:
+        return np.zeros_like(x)
+    xm = np.where(mask, x, 0.0)
+    mean = xm.sum() / n
+    sd = np.sqrt((np.where(mask, (x - mean) ** 2, 0.0)).sum() / (n - 1))
+    if sd == 0:
+        return np.zeros_like(x)
+    return np.where(mask, (x - mean) / sd, 0.0)
+
+
+@functools.lru_cache(maxsize=8)
+def simulate_daily(config: SimConfig) -> DailyState:
+    """Draw the daily calendar of the market (deterministic in ``config``)."""
+    rng = np.random.default_rng([config.seed, 0])
+    days = np.arange(np.datetime64(config.history_start, "D"), np.datetime64(config.history_end, "D") + 1)
+    T, N = len(days), config.n_coins
+
+    # --- coins: size, listing, delisting, betas ---------------------------------------------------
+    log_mcap0 = np.sort(rng.uniform(np.log(3e5), np.log(5e10), N))[::-1]  # coin 0 is the largest
+    size_rank = np.linspace(0.0, 1.0, N)  # 0 = largest, 1 = smallest
+    log_price0 = rng.uniform(np.log(0.01), np.log(3000.0), N)
+    log_price0[0] = np.log(20000.0)
+    supply = np.exp(log_mcap0 - log_price0)
+    list_day = np.zeros(N, dtype=int)
+    late = rng.choice(np.arange(5, N), size=max(1, N // 6), replace=False)
+    list_day[late] = rng.integers(30, max(31, T - 200), size=len(late))
+    delist_day = np.full(N, T, dtype=int)
+    dead = rng.choice(np.setdiff1d(np.arange(10, N), late), size=max(1, N // 12), replace=False)
+    delist_day[dead] = rng.integers(400, max(401, T - 30), size=len(dead))
+    alive = (np.arange(T)[:, None] >= list_day[None, :]) & (np.arange(T)[:, None] < delist_day[None, :])
+    has_bars = np.ones(N, dtype=bool)
+    if config.markets_only_coins:
+        has_bars[rng.choice(np.arange(N // 2, N), size=config.markets_only_coins, replace=False)] = False
+    beta_mkt = np.clip(rng.normal(1.0 + 0.4 * size_rank, 0.25), 0.2, 2.5)
+    beta_mkt[0] = 1.0
+    beta_smb = np.clip(rng.normal(1.6 * size_rank - 0.3, 0.2), -0.5, 1.8)
+    idio_lr = config.idio_vol_big + (config.idio_vol_small - config.idio_vol_big) * size_rank
+
+    # --- factor paths: GARCH(1,1) ------------------------------------------------------------------
+    a, b = config.garch_alpha, config.garch_beta
+    z_m, z_s = rng.standard_normal(T), rng.standard_normal(T)
+    z_e = rng.standard_normal((T, N))
+    m = np.empty(T)
+    s = np.empty(T)
+    e = np.empty((T, N))
+    h_m, h_s = config.market_vol**2, config.smb_vol**2
+    h_e = idio_lr**2
+    hist_e = np.empty((T, N))
+    for t in range(T):  # sequential in time only; vectorised across coins
+        eps_m, eps_s = np.sqrt(h_m) * z_m[t], np.sqrt(h_s) * z_s[t]
+        m[t], s[t] = config.market_mean + eps_m, eps_s
+        hist_e[t] = np.sqrt(h_e)
+        e[t] = hist_e[t] * z_e[t]
+        h_m = config.market_vol**2 * (1 - a - b) + a * eps_m**2 + b * h_m
+        h_s = config.smb_vol**2 * (1 - a - b) + a * eps_s**2 + b * h_s
+        h_e = idio_lr**2 * (1 - a - b) + a * e[t] ** 2 + b * h_e
+    diffusion_vol = np.sqrt(
+        (beta_mkt**2)[None, :] * config.market_vol**2 + (beta_smb**2)[None, :] * config.smb_vol**2 + hist_e**2
+    )
+
+    # --- jumps: up to 3 per coin-day, ~jump_share of quadratic variation -------------------------
+    n_jumps = np.minimum(rng.poisson(config.jump_intensity, (T, N)), 3)
+    share = config.jump_share / (1 - config.jump_share)
+    jump_sd = np.sqrt(share / config.jump_intensity) * diffusion_vol  # E[sum J^2] = share * diffusion var
+    jump_size = rng.standard_normal((T, N, 3)) * jump_sd[:, :, None]
+    jump_size *= np.arange(3)[None, None, :] < n_jumps[:, :, None]
+    jump_bar = rng.integers(1, BARS_PER_DAY, (T, N, 3))
+    pos = (np.where(jump_size > 0, jump_size, 0) ** 2).sum(-1)
+    neg = (np.where(jump_size < 0, jump_size, 0) ** 2).sum(-1)
+    rsj_planted = (pos - neg) / (diffusion_vol**2 + pos + neg)
+
+    # --- returns with planted characteristic premia (sequential: premia use yesterday's state) -----
+    ret = np.full((T, N), np.nan)
+    diffusion = np.full((T, N), np.nan)
+    log_close = np.full((T, N), np.nan)
+    lc = log_price0.copy()
+    past = np.zeros((config.momentum_lookback, N))  # ring buffer of past log returns
+    L = config.momentum_lookback
+    for t in range(T):
+        live = alive[t]
+        prev_live = alive[t - 1] & live if t else np.zeros(N, dtype=bool)
+        log_mcap = lc + np.log(supply)
+        size_score = -_zscore(log_mcap, prev_live)
+        mom_score = _zscore(past.sum(0), prev_live & (t - list_day >= L))
+        premium = (
+            config.size_premium * size_score
+            + config.momentum_premium * mom_score
+            + config.jump_premium * (rsj_planted[t - 1] if t else 0.0)
+        )
+        d = premium + beta_mkt * m[t] + beta_smb * s[t] + e[t]
+        r = d + jump_size[t].sum(-1)
+        new = live & ~prev_live  # listing day: close drawn from the initial price
+        lc = np.where(prev_live, lc + r, np.where(new, log_price0, lc))
+        ret[t] = np.where(prev_live, r, np.nan)
+        diffusion[t] = np.where(prev_live, d, np.nan)
+        log_close[t] = np.where(live, lc, np.nan)
+        past[t % L] = np.where(prev_live, r, 0.0)
+
+    # --- dollar volume: turnover ratio x market cap, louder on big-move days ------------------------
+    turnover_ratio = np.exp(rng.normal(np.log(0.03), 0.5, N))
+    dollar_volume = np.exp(log_close + np.log(supply)) * turnover_ratio * np.exp(
+        0.3 * rng.standard_normal((T, N)) + 4.0 * np.abs(np.nan_to_num(ret))
+    )
+    return DailyState(
+        config=config, days=days, symbols=[coin_symbol(i) for i in range(N)], alive=alive, has_bars=has_bars,
+        log_close=log_close, ret=ret, diffusion=diffusion, diffusion_vol=diffusion_vol, jump_size=jump_size,
+        jump_bar=jump_bar, rsj_planted=rsj_planted, supply=supply, dollar_volume=dollar_volume,
+        beta_mkt=beta_mkt, beta_smb=beta_smb, market_factor=m, smb_factor=s, list_day=list_day,
+        delist_day=delist_day,
+    )
+
+
+def _day_bars(state: DailyState, t: int) -> dict[str, np.ndarray]:
+    """The 5-minute bars of day index ``t`` for every coin, from a generator seeded by the day only."""
+    cfg = state.config
+    N = len(state.symbols)
+    rng = np.random.default_rng([cfg.seed, 1, t])
+    z = rng.standard_normal((N, BARS_PER_DAY))
+    wick = np.abs(rng.standard_normal((2, N, BARS_PER_DAY)))
+    vol_noise = rng.gamma(4.0, 0.25, (N, BARS_PER_DAY))
+    keep = rng.random((N, BARS_PER_DAY)) >= cfg.missing_bar_prob
+    outage = rng.random(N) < cfg.outage_prob
+    o_start = rng.integers(0, BARS_PER_DAY - 120, N)
+    o_len = rng.integers(30, 121, N)
+    bars = np.arange(BARS_PER_DAY)
+    keep &= ~(outage[:, None] & (bars[None, :] >= o_start[:, None]) & (bars[None, :] < (o_start + o_len)[:, None]))
+
+    prev_lc = state.log_close[t - 1] if t else np.full(N, np.nan)
+    live = state.alive[t] & state.has_bars
+    first = live & np.isnan(prev_lc)  # listing day: start from the day's own close level
+    diff_total = np.where(first, 0.0, state.diffusion[t])
+    sd = state.diffusion_vol[t] / np.sqrt(BARS_PER_DAY)
+    # Brownian bridge increments: demeaned noise plus the day's drift sum exactly to diff_total.
+    inc = sd[:, None] * (z - z.mean(1, keepdims=True)) + (np.nan_to_num(diff_total) / BARS_PER_DAY)[:, None]
+    jumps = np.zeros((N, BARS_PER_DAY))
+    if not first.all():
+        for k in range(3):  # 3 slots: scatter-add each slot's jump at its bar
+            np.add.at(jumps, (np.arange(N), state.jump_bar[t, :, k]), np.where(first, 0.0, state.jump_size[t, :, k]))
+    path = np.cumsum(inc + jumps, axis=1)
+    start_lc = np.where(first, state.log_close[t] - path[:, -1], prev_lc)
+    close = np.exp(start_lc[:, None] + path)
+    open_ = np.concatenate([np.exp(start_lc)[:, None], close[:, :-1]], axis=1)
+    wick_sd = 0.35 * sd[:, None]
+    high = np.maximum(open_, close) * np.exp(wick_sd * wick[0])
+    low = np.minimum(open_, close) * np.exp(-wick_sd * wick[1])
+    # U-shaped intraday volume profile.
+    profile = 1.0 + 0.8 * np.cos(2 * np.pi * bars / BARS_PER_DAY) ** 2
+    weights = profile[None, :] * vol_noise
+    weights /= weights.sum(1, keepdims=True)
+    dollar = np.nan_to_num(state.dollar_volume[t])[:, None] * weights
+    mid = 0.5 * (open_ + close)
+    volume = dollar / mid
+    keep &= live[:, None]
+    return {"open": open_, "high": high, "low": low, "close": close, "volume": volume, "turnover": dollar,
+            "keep": keep, "rng": rng}
+
+
+def _bad_kline_rows(state: DailyState, t: int, frame: pd.DataFrame, rng: np.random.Generator) -> pd.DataFrame:
+    """A few deliberately bad rows of the kinds real feeds send (validation must catch each)."""
+    if frame.empty or rng.random() >= state.config.bad_row_prob:
+        return frame.iloc[0:0]
+    row = frame.iloc[[int(rng.integers(len(frame)))]].copy()
+    kind = int(rng.integers(5))
+    if kind == 0:
+        row["close"] = -row["close"]  # non-positive price
+    elif kind == 1:
+        row["high"], row["low"] = row["low"] * 0.99, row["high"] * 1.01  # high < low
+    elif kind == 2:
+        row["volume"] = np.nan  # missing field
+    elif kind == 3:
+        row["close"] = row["close"] * 1.5  # conflicting duplicate of an existing bar
+        row["high"] = np.maximum(row["high"], row["close"])
+    else:
+        row["open_time"] = row["open_time"] + pd.Timedelta(seconds=150)  # off the 5-minute grid
+    return row
+
+
+class SimulatedMarket:
+    """The default source: deterministic bars and markets from ``SimConfig``."""
+
+    name = "simulated"
+
+    def __init__(self, config: SimConfig | None = None):
+        self.config = config or SimConfig()
+
+    @property
+    def state(self) -> DailyState:
+        return simulate_daily(self.config)
+
+    def _day_range(self, start: dt.date, end: dt.date) -> range:
+        st = self.state
+        lo = max(0, st.day_index(start))
+        hi = min(len(st.days), st.day_index(end))
+        return range(lo, max(lo, hi))
+
+    def iter_klines_5m(self, start: dt.date, end: dt.date, chunk_days: int = 16) -> Iterator[pd.DataFrame]:
+        """Bars with open_time in [start, end), yielded in chunks of days (bounded memory)."""
+        st = self.state
+        days = list(self._day_range(start, end))
+        sym = pd.Categorical(st.symbols)
+        for c in range(0, len(days), chunk_days):
+            parts = []
+            for t in days[c : c + chunk_days]:
+                b = _day_bars(st, t)
+                ci, bi = np.nonzero(b["keep"])
+                if len(ci) == 0:
+                    continue
+                day_ns = st.days[t].astype("datetime64[ns]").astype(np.int64)
+                frame = pd.DataFrame({
+                    "symbol": sym[ci],
+                    "open_time": pd.to_datetime(day_ns + bi.astype(np.int64) * _NS_PER_BAR),
+                    "open": b["open"][ci, bi], "high": b["high"][ci, bi], "low": b["low"][ci, bi],
+                    "close": b["close"][ci, bi], "volume": b["volume"][ci, bi], "turnover": b["turnover"][ci, bi],
+                })
+                parts.append(frame)
+                parts.append(_bad_kline_rows(st, t, frame, b["rng"]))
+            if parts:
+                out = pd.concat(parts, ignore_index=True)
+                out["symbol"] = out["symbol"].astype(str)
+                yield out
+
+    def coin_markets(self, start: dt.date, end: dt.date) -> pd.DataFrame:
+        """CoinGecko-like daily snapshots (price = daily close, market cap = price x supply)."""
+        st = self.state
+        idx = np.array(list(self._day_range(start, end)), dtype=int)
+        if len(idx) == 0:
+            return pd.DataFrame(columns=["coin_id", "symbol", "date", "price", "market_cap", "total_volume"])
+        # per-day seeded draws, so the result does not depend on the requested range
+        u = np.stack([np.random.default_rng([st.config.seed, 3, int(t)]).random(len(st.symbols)) for t in idx])
+        ti, ci = np.nonzero(st.alive[idx] & (u >= st.config.unmapped_market_days_prob))
+        price = np.exp(st.log_close[idx[ti], ci])
+        frame = pd.DataFrame({
+            "coin_id": [coin_id(c) for c in ci],
+            "symbol": [st.symbols[c] for c in ci],
+            "date": st.days[idx[ti]].astype("datetime64[ns]"),
+            "price": price,
+            "market_cap": price * st.supply[ci],
+            "total_volume": st.dollar_volume[idx[ti], ci] * 1.8,  # all venues, not only this exchange
+        })
+        bad = []
+        for t in idx:
+            r = np.random.default_rng([st.config.seed, 4, int(t)])
+            if r.random() < st.config.bad_market_row_prob:
+                live = np.nonzero(st.alive[t])[0]
+                if len(live):
+                    c = int(r.choice(live))
+                    bad.append({"coin_id": coin_id(c), "symbol": st.symbols[c],
+                                "date": st.days[t].astype("datetime64[ns]"),
+                                "price": 0.0, "market_cap": 0.0, "total_volume": -1.0})
+        if bad:
+            frame = pd.concat([frame, pd.DataFrame(bad)], ignore_index=True)
+        return frame
+
+    def truth(self) -> pd.DataFrame:
+        """Planted truths in long form: (category, name, symbol, date, value)."""
+        st = self.state
+        rows: list[tuple] = []
+        for k, v in asdict(self.config).items():
+            if isinstance(v, (int, float)) and not isinstance(v, bool):
+                rows.append(("parameter", k, "", None, float(v)))
+        for i, s in enumerate(st.symbols):
+            rows.append(("coin", "beta_mkt", s, None, float(st.beta_mkt[i])))
+            rows.append(("coin", "beta_smb", s, None, float(st.beta_smb[i])))
+            rows.append(("coin", "has_bars", s, None, float(st.has_bars[i])))
+            rows.append(("coin", "supply", s, None, float(st.supply[i])))
+            rows.append(("coin", "list_day", s, pd.Timestamp(st.days[st.list_day[i]]).date(), 1.0))
+            if st.delist_day[i] < len(st.days):
+                rows.append(("coin", "delist_day", s, pd.Timestamp(st.days[st.delist_day[i]]).date(), 1.0))
+        frame = pd.DataFrame(rows, columns=["category", "name", "symbol", "date", "value"])
+        days = pd.to_datetime(st.days).date
+        factors = pd.DataFrame({
+            "category": "factor", "name": np.repeat(["market", "smb"], len(days)), "symbol": "",
+            "date": np.concatenate([days, days]),
+            "value": np.concatenate([st.market_factor, st.smb_factor]),
+        })
+        return pd.concat([frame, factors], ignore_index=True)

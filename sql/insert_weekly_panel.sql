@@ -1,0 +1,43 @@
+-- Insert weekly_panel: per coin-week (Monday start) compounded return and last-day / weekly aggregates for [$start, $end).
+INSERT INTO weekly_panel BY NAME
+WITH days AS (
+    SELECT *, CAST(date_trunc('week', date) AS DATE) AS week_start
+    FROM daily_panel
+    WHERE date >= CAST($start AS DATE) AND date < CAST($end AS DATE)
+),
+first_seen AS (
+    -- point in time: the first row up to the end of the window only
+    SELECT symbol, min(date) AS first_date
+    FROM daily_panel
+    WHERE date < CAST($end AS DATE)
+    GROUP BY symbol
+),
+weeks AS (
+    SELECT
+        symbol,
+        week_start,
+        CASE WHEN count(ret) = 7 THEN product(1 + ret) - 1 END AS ret,
+        CAST(count(*) AS INTEGER) AS n_days,
+        CAST(count(ret) AS INTEGER) AS n_returns,
+        -- the last day's values, NULLs included (max_by of a struct keeps a NULL market cap)
+        max_by({'close': close, 'market_cap': market_cap}, date) AS last_day,
+        max(date) AS last_date,
+        max(close) AS max_price,
+        avg(volume) AS avg_volume,
+        avg(dollar_volume) AS avg_dollar_volume,
+        stddev_samp(dollar_volume) AS std_dollar_volume,
+        count(market_cap) AS n_market_cap,
+        count(dollar_volume) AS n_dollar_volume
+    FROM days
+    GROUP BY symbol, week_start
+)
+SELECT
+    w.symbol, w.week_start, w.ret, w.n_days, w.n_returns,
+    w.last_day.close AS close,
+    w.last_day.market_cap AS market_cap,
+    w.max_price, w.avg_volume, w.avg_dollar_volume, w.std_dollar_volume,
+    CAST((w.last_date - f.first_date) // 7 AS INTEGER) AS age_weeks,
+    coalesce(w.last_day.market_cap >= 1e6 AND w.n_returns = 7 AND w.n_market_cap = 7 AND w.n_dollar_volume = 7, false)
+        AS in_universe
+FROM weeks AS w
+JOIN first_seen AS f USING (symbol);
