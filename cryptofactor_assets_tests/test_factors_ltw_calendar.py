@@ -212,9 +212,11 @@ def test_aggregate_weekly_ltw_year_end_week_has_9_days_and_price_ratio_return():
     assert w1["ret"] == pytest.approx(px["2021-01-07"] / px["2020-12-31"] - 1, rel=1e-13)
     assert w52["age_weeks"] == 2 and w1["age_weeks"] == 3  # listed in the week starting Dec 9
     assert wk.index[0] == pd.Timestamp("2020-12-09")
-    # the partial first week (Dec 9 has no return) and partial last week are not in the universe
+    # the first week (Dec 9 has no return) is incomplete; the last one (Jan 8-14) is complete
     assert not wk.iloc[0]["in_universe"] and np.isnan(wk.iloc[0]["ret"])
-    assert not wk.iloc[-1]["in_universe"] and wk.iloc[-1]["n_days"] == 7
+    assert wk.iloc[-1]["in_universe"] and wk.iloc[-1]["n_days"] == 7
+    partial = aggregate_weekly(daily.iloc[:-1], "ltw").iloc[-1]  # drop Jan 14: 6 of 7 days
+    assert not partial["in_universe"] and np.isnan(partial["ret"]) and partial["n_days"] == 6
 
 
 def test_aggregate_weekly_last_day_market_cap_is_not_filled_and_thresholds():
