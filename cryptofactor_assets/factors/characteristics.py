@@ -41,7 +41,7 @@ from collections.abc import Mapping, Sequence
 import numpy as np
 import pandas as pd
 
-from cryptofactor_assets.factors.ltw_calendar import Calendar, as_datetime_ns, period_id
+from cryptofactor_assets.factors.ltw_calendar import Calendar, as_datetime_ns, period_id, period_start
 
 #: Past-return windows (i, j): r_{i,j} = P_{t-j} / P_{t-i} - 1 (LTW notation).
 LTW_RETURN_WINDOWS: dict[str, tuple[int, int]] = {
@@ -107,7 +107,11 @@ def past_returns(
         for name in windows:
             out[name] = pd.Series(dtype=float)
         return out
-    pid = period_id(panel[period_col], calendar)
+    starts = as_datetime_ns(panel[period_col].to_numpy())
+    if (period_start(starts, calendar) != starts).any():
+        # e.g. LTW week starts read on the ISO calendar: refuse rather than mis-detect gaps
+        raise ValueError(f"{period_col} holds dates that are not {calendar!r} period starts")
+    pid = period_id(starts, calendar)
     codes, _ = pd.factorize(panel["symbol"])
     row = pid - pid.min()
     n_rows = int(row.max()) + 1
