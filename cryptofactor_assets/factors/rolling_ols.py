@@ -205,6 +205,8 @@ def rolling_ols(
     else:
         y_shift = np.zeros(n_coins)
 
+    if k < 1:
+        raise ValueError("x needs at least one column")
     pairs = [(i, j) for i in range(k) for j in range(i, k)]
     n_q = 1 + k + len(pairs) + 1 + k + 1
     xx_common = np.stack([xs[:, i] * xs[:, j] for i, j in pairs], axis=1) if pairs else np.empty((t_len, 0))
@@ -289,69 +291,81 @@ def _solve_block(
     """Element-wise solution of the windowed normal equations for one block of coins.
 
     ``s`` is (T, Q, C) windowed moments in the order n, Σx_k, Σx_i x_j (i <= j), Σy, Σx_k y, Σy².
+    Only the (t, i) cells with ``n >= min_obs`` are gathered (into 1-d arrays) and solved.
     """
-    n = np.rint(s[:, 0])  # counts are exact integers (sums of 0/1 with no cancellation)
-    sx = [s[:, 1 + i] for i in range(k)]
+    n_all = np.rint(s[:, 0])  # counts are exact integers (sums of 0/1, no cancellation)
+    out_n[...] = n_all
+    out_params[...] = np.nan
+    out_r2[...] = np.nan
+    out_vol[...] = np.nan
+    if out_bse is not None:
+        out_bse[...] = np.nan
+    cells = n_all >= min_obs
+    if not cells.any():
+        return
+    g = s.transpose(1, 0, 2)[:, cells]  # (Q, M): one gather for all moments
+    n = n_all[cells]
+    cols = np.nonzero(cells)[1]  # coin (column) of each gathered cell, for the y shift
+    sx = [g[1 + i] for i in range(k)]
     base = 1 + k
-    sxx_flat = {pair: s[:, base + pi] for pi, pair in enumerate(pairs)}
-    sy = s[:, base + len(pairs)]
-    sxy = [s[:, base + len(pairs) + 1 + i] for i in range(k)]
-    syy = s[:, base + len(pairs) + 1 + k]
-
+    sxx = {pair: g[base + pi] for pi, pair in enumerate(pairs)}
+    sy = g[base + len(pairs)]
+    sxy = [g[base + len(pairs) + 1 + i] for i in range(k)]
+    syy = g[base + len(pairs) + 1 + k]
     p = k + int(add_constant)
-    enough = n >= min_obs
-    with np.errstate(divide="ignore", invalid="ignore"):
-        inv_n = np.where(enough, 1.0 / np.maximum(n, 1.0), 0.0)
+
+    with np.errstate(divide="ignore", invalid="ignore", over="ignore"):
+        inv_n = 1.0 / n
         # Centred (with a constant) or raw (without) cross-products.
-        cxx = [[None] * k for _ in range(k)]
+        cxx: list[list[np.ndarray]] = [[np.empty(0)] * k for _ in range(k)]
         for i, j in pairs:
-            v = sxx_flat[(i, j)]
-            if add_constant:
-                v = v - sx[i] * sx[j] * inv_n
+            v = sxx[(i, j)] - sx[i] * sx[j] * inv_n if add_constant else sxx[(i, j)]
             cxx[i][j] = v
             cxx[j][i] = v
         if add_constant:
-            cxy = [sxy[i] - sx[i] * sy * inv_n for i in range(k)]
-            cyy = syy - sy * sy * inv_n
+            mean_y = sy * inv_n
+            cxy = [sxy[i] - sx[i] * mean_y for i in range(k)]
+            cyy = syy - sy * mean_y
         else:
-            cxy = sxy
-            cyy = syy
+            cxy, cyy = sxy, syy
         # A regressor without variance in the window (relative to its raw second moment about
-        # the shift) makes the window singular.
-        ok = enough.copy()
-        scale = []
+        # the causal shift) makes the window singular.
+        ok = n - p > 0
+        diag_prod = np.ones_like(n)
         for i in range(k):
-            var = cxx[i][i]
-            ok &= var > 1e-12 * sxx_flat[(i, i)]
-            scale.append(np.sqrt(np.where(var > 0, var, 1.0)))
-        # Correlation-scaled matrix: well-conditioned inverse, det(R) in (0, 1] measures collinearity.
-        rmat = [[cxx[i][j] / (scale[i] * scale[j]) if i != j else np.ones_like(n) for j in range(k)] for i in range(k)]
-        rinv, det = _sym_inverse(rmat, k)
-        ok &= det > singular_tol
-        # C^-1 = D^-1 R^-1 D^-1
-        cinv = [[rinv[i][j] / (scale[i] * scale[j]) for j in range(k)] for i in range(k)]
+            ok &= cxx[i][i] > 1e-12 * sxx[(i, i)]
+            diag_prod *= cxx[i][i]
+        # Closed-form inverse of the centred matrix.  Its determinant divided by the product of
+        # the diagonal is det of the correlation matrix, in (0, 1]: the scale-free collinearity
+        # check.  (Cofactors are differences of products, so a diagonal rescaling changes their
+        # rounding only by the same factor: no need to invert the scaled matrix.)
+        cinv, det = _sym_inverse(cxx, k)
+        ok &= det > singular_tol * diag_prod
         beta = [sum(cinv[i][j] * cxy[j] for j in range(k)) for i in range(k)]
-        ssr = cyy - sum(beta[i] * cxy[i] for i in range(k))
-        ssr = np.maximum(ssr, 0.0)
-        dof = n - p
-        ok &= dof > 0
-        s2 = ssr / np.where(dof > 0, dof, 1.0)
-        r2 = 1.0 - ssr / cyy
-        off = 0
+        ssr = np.maximum(cyy - sum(beta[i] * cxy[i] for i in range(k)), 0.0)
+        s2 = ssr / (n - p)
+        res = np.empty((len(n), p))
         if add_constant:
             xbar = [sx[i] * inv_n + x_shift[i] for i in range(k)]  # original-unit means
-            alpha = sy * inv_n + y_shift - sum(beta[i] * xbar[i] for i in range(k))
-            out_params[..., 0] = np.where(ok, alpha, np.nan)
-            off = 1
+            ybar = mean_y + y_shift[cols]
+            res[:, 0] = ybar - sum(beta[i] * xbar[i] for i in range(k))
         for i in range(k):
-            out_params[..., off + i] = np.where(ok, beta[i], np.nan)
-        out_r2[...] = np.where(ok & (cyy > 0), r2, np.nan)
-        out_vol[...] = np.where(ok, np.sqrt(s2), np.nan)
-        out_n[...] = n.astype(np.int64)
+            res[:, p - k + i] = beta[i]
+        res[~ok] = np.nan
+        out_params[cells] = res
+        r2 = 1.0 - ssr / cyy
+        r2[~ok | ~(cyy > 0)] = np.nan
+        out_r2[cells] = r2
+        vol = np.sqrt(s2)
+        vol[~ok] = np.nan
+        out_vol[cells] = vol
         if out_bse is not None:
             if add_constant:
                 # Var(alpha) = s² (1/n + x̄' C^-1 x̄) in original units
                 quad = sum(cinv[i][j] * xbar[i] * xbar[j] for i in range(k) for j in range(k))
-                out_bse[..., 0] = np.where(ok, np.sqrt(s2 * (inv_n + quad)), np.nan)
+                res[:, 0] = s2 * (inv_n + quad)
             for i in range(k):
-                out_bse[..., off + i] = np.where(ok, np.sqrt(s2 * cinv[i][i]), np.nan)
+                res[:, p - k + i] = s2 * cinv[i][i]
+            np.sqrt(res, out=res)
+            res[~ok] = np.nan
+            out_bse[cells] = res

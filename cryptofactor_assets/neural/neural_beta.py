@@ -161,35 +161,39 @@ def _fit_nets(x: np.ndarray, r: np.ndarray, f: np.ndarray, cfg: MLPConfig, n_bac
 
 def _refit_block(
     r_raw: np.ndarray, f_raw: np.ndarray, t0: int, targets: Sequence[int], lookback: int,
-    min_train: int, cfg: MLPConfig, n_backfit: int,
+    min_train: int, cfg: MLPConfig, n_backfit: int, pooled: bool,
 ) -> tuple[np.ndarray, np.ndarray]:
     """Train on targets ``< t0`` and predict betas for ``targets`` (all ``>= t0``).
 
     ``r_raw (T, N)``, ``f_raw (T, M)`` must not extend past ``max(targets) - 1``: the callers slice, so
-    no later month can reach the model. Returns betas ``(len(targets), N, M)`` and alphas
-    ``(len(targets), N)`` in raw units.
+    no later month can reach the model. ``pooled``: one network (set) shared by all coins, trained on
+    the stacked coin-months (each coin standardised by its own statistics); otherwise one per coin.
+    Returns betas ``(len(targets), N, M)`` and alphas ``(len(targets), N)`` in raw units.
     """
     n, m = r_raw.shape[1], f_raw.shape[1]
     betas = np.full((len(targets), n, m), np.nan)
     alphas = np.full((len(targets), n), np.nan)
     prep = _prepare(r_raw, f_raw, t0, lookback)
-    s = np.arange(lookback, t0)  # candidate training targets, window rows s-1
-    pred_rows = np.asarray(targets) - 1
-    for i in range(n):  # one network (set) per coin; everything inside is vectorised over months
-        xs, rs, fs = prep.x[s - 1, i], prep.r[s, i], prep.f[s]
-        ok = np.isfinite(xs).all(axis=1) & np.isfinite(rs) & np.isfinite(fs).all(axis=1)
-        if ok.sum() < min_train or not (np.isfinite(prep.r_sd[i]) and prep.r_sd[i] > 0):
-            continue
-        nets = _fit_nets(xs[ok], rs[ok], fs[ok], replace(cfg, random_state=cfg.random_state + i),
-                         n_backfit)
-        xp = prep.x[pred_rows, i]
-        good = np.isfinite(xp).all(axis=1)
-        if not good.any():
-            continue
-        g = np.column_stack([net.predict(xp[good]) for net in nets])  # standardised betas
-        b = g * prep.r_sd[i] / prep.f_sd  # back to raw units
-        betas[good, i] = b
-        alphas[good, i] = prep.r_mean[i] - b @ prep.f_mean if m > 1 else prep.r_mean[i] - b[:, 0] * prep.f_mean[0]
+    s = np.arange(lookback, t0)  # candidate training targets; their windows end at row s-1
+    xs, rs = prep.x[s - 1], prep.r[s]  # (S, N, D), (S, N)
+    fs = np.broadcast_to(prep.f[s][:, None, :], (len(s), n, m))  # (S, N, M)
+    ok = np.isfinite(xs).all(axis=2) & np.isfinite(rs) & np.isfinite(fs).all(axis=2)  # (S, N)
+    usable = np.isfinite(prep.r_sd) & (prep.r_sd > 0) & (ok.sum(axis=0) >= min_train)
+    xp = prep.x[np.asarray(targets) - 1]  # (len(targets), N, D): windows ending at t-1
+    good = np.isfinite(xp).all(axis=2) & usable  # (len(targets), N)
+    g = np.full((len(targets), n, m), np.nan)  # standardised betas
+    if pooled:
+        sel = ok & usable  # stack every usable coin-month
+        if sel.any() and good.any():
+            nets = _fit_nets(xs[sel], rs[sel], fs[sel], cfg, n_backfit)
+            g[good] = np.column_stack([net.predict(xp[good]) for net in nets])
+    else:
+        for i in np.flatnonzero(usable & good.any(axis=0)):  # one network (set) per coin
+            nets = _fit_nets(xs[ok[:, i], i], rs[ok[:, i], i], fs[ok[:, i], i],
+                             replace(cfg, random_state=cfg.random_state + int(i)), n_backfit)
+            g[good[:, i], i] = np.column_stack([net.predict(xp[good[:, i], i]) for net in nets])
+    betas = g * (prep.r_sd[:, None] / prep.f_sd[None, :])  # back to raw units
+    alphas = prep.r_mean - (betas * prep.f_mean).sum(axis=2)
     return betas, alphas
 
 
@@ -211,6 +215,7 @@ def walk_forward_neural_betas(
     config: MLPConfig | None = None,
     n_backfit: int = 2,
     configs: dict[str, MLPConfig] | None = None,
+    pooled: bool = True,
 ) -> BetaPanel:
     """Ex-ante neural betas for every month with enough history (walk-forward, see module docstring).
 
@@ -233,7 +238,8 @@ def walk_forward_neural_betas(
         for grp in groups:
             key = "JOINT" if joint else markets[grp[0]]
             cfg = (configs or {}).get(key, config)
-            b, a = _refit_block(r[:end], f[:end, grp], t0, targets, lookback, min_train, cfg, n_backfit)
+            b, a = _refit_block(r[:end], f[:end, grp], t0, targets, lookback, min_train, cfg, n_backfit,
+                                  pooled)
             betas[targets[0] : end + 1][:, :, grp] = b
             if joint:
                 alphas[targets[0] : end + 1, :, 0] = a
@@ -255,6 +261,7 @@ def neural_betas_asof(
     config: MLPConfig | None = None,
     n_backfit: int = 2,
     configs: dict[str, MLPConfig] | None = None,
+    pooled: bool = True,
 ) -> pd.DataFrame:
     """Betas for the month after ``asof`` from data up to ``asof`` (one monthly partition's work).
 
@@ -273,7 +280,8 @@ def neural_betas_asof(
         groups = [list(range(len(markets)))] if joint else [[k] for k in range(len(markets))]
         for grp in groups:
             cfg = (configs or {}).get("JOINT" if joint else markets[grp[0]], config)
-            b, _ = _refit_block(r, f[:, grp], t0, [t0], lookback, min_train, cfg, n_backfit)
+            b, _ = _refit_block(r, f[:, grp], t0, [t0], lookback, min_train, cfg, n_backfit,
+                                  pooled)
             out[:, grp] = b[0]
     frame = pd.DataFrame(out, index=pd.Index(hist.columns, name="coin"), columns=list(markets))
     frame.attrs["month"] = asof + pd.offsets.MonthBegin(1)

@@ -285,11 +285,11 @@ class LogitFit:
 def logit_estimator(lam: float, n: int, l1: bool, tol: float = 1e-6) -> LogisticRegression:
     """The scikit-learn estimator for per-observation penalty ``lam`` on ``n`` rows (``C = 1/(lam n)``).
 
-    L1 uses ``saga`` (does not penalise the intercept, unlike ``liblinear``), L2 uses ``lbfgs``.
+    L1 uses ``saga`` (does not penalise the intercept, unlike ``liblinear``), L2 uses ``newton-cholesky``.
     """
     if l1:
         return LogisticRegression(C=1.0 / (lam * n), l1_ratio=1.0, solver="saga", tol=tol, max_iter=5000)
-    return LogisticRegression(C=1.0 / (lam * n), l1_ratio=0.0, solver="lbfgs", tol=tol, max_iter=5000)
+    return LogisticRegression(C=1.0 / (lam * n), l1_ratio=0.0, solver="newton-cholesky", tol=tol, max_iter=5000)
 
 
 def _fit_logit_raw(z, yb, lam, l1, tol):
@@ -325,3 +325,15 @@ def fit_logit_cv(X: np.ndarray, y_up: np.ndarray, splits: list[tuple[np.ndarray,
             loss[k] -= np.sum(yb[va] * np.log(p) + (1 - yb[va]) * np.log(1 - p))
     lam = float(lams[int(np.argmin(loss))])
     return fit_logit(X, y_up, lam, l1, tol), loss
+
+
+def glmnet_to_sklearn(lam: float, alpha: float, sd_y: float) -> tuple[float, float]:
+    """Map glmnet's gaussian ``(lambda, alpha)`` to scikit-learn ``ElasticNet(alpha=a, l1_ratio=r)``.
+
+    glmnet penalises ``lambda * (alpha ||b||_1 + (1 - alpha) / 2 ||b||^2)`` but computes the ridge part on
+    ``y`` scaled to unit (population, 1/n) variance, so on the original ``y`` the L2 weight is divided by
+    ``sd(y)``: ``a r = lambda alpha`` and ``a (1 - r) = lambda (1 - alpha) / sd_y`` (methodology.md).
+    ``r = 0`` (pure ridge) equals ``Ridge(alpha=n * a)``.
+    """
+    a = lam * alpha + lam * (1.0 - alpha) / sd_y
+    return a, lam * alpha / a

@@ -390,12 +390,20 @@ class BybitClient:
 
     # ------------------------------------------------------------------ batch
     def fetch_klines_5m(self, symbols: Iterable[str], start_day: Any, end_day: Any,
-                        strict: bool = False) -> SourceBatch:
+                        strict: bool = False, log: Callable[[str], None] | None = None) -> SourceBatch:
         """5-minute klines of every symbol for UTC days ``[start_day, end_day)`` (end exclusive).
 
         A symbol whose fetch fails is recorded in ``failures`` and the others go on, unless
         ``strict``. An IP ban (HTTP 403) always stops the batch: every further call would extend it.
+        ``log`` (default: the client's) receives one progress line per symbol and one per retry.
         """
+        if log is not None:
+            saved = self.log
+            self.log = log
+            try:
+                return self.fetch_klines_5m(symbols, start_day, end_day, strict=strict)
+            finally:
+                self.log = saved
         symbols = list(dict.fromkeys(symbols))
         start, end = pd.Timestamp(start_day).normalize(), pd.Timestamp(end_day).normalize()
         partition = (start.date().isoformat() if end - start == pd.Timedelta(days=1)

@@ -320,16 +320,15 @@ class SimulatedMarket:
                 day_ns = st.days[t].astype("datetime64[ns]").astype(np.int64)
                 frame = pd.DataFrame({
                     "symbol": sym[ci],
-                    "open_time": pd.to_datetime(day_ns + bi.astype(np.int64) * _NS_PER_BAR),
+                    "open_time": (day_ns + bi.astype(np.int64) * _NS_PER_BAR).view("datetime64[ns]"),
                     "open": b["open"][ci, bi], "high": b["high"][ci, bi], "low": b["low"][ci, bi],
                     "close": b["close"][ci, bi], "volume": b["volume"][ci, bi], "turnover": b["turnover"][ci, bi],
                 })
                 parts.append(frame)
                 parts.append(_bad_kline_rows(st, t, frame, b["rng"]))
             if parts:
-                out = pd.concat(parts, ignore_index=True)
-                out["symbol"] = out["symbol"].astype(str)
-                yield out
+                # symbol stays categorical (cheap); the staging SQL casts it to VARCHAR
+                yield pd.concat(parts, ignore_index=True)
 
     def coin_markets(self, start: dt.date, end: dt.date) -> pd.DataFrame:
         """CoinGecko-like daily snapshots (price = daily close, market cap = price x supply)."""

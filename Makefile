@@ -1,0 +1,46 @@
+# cryptofactor: set-up and everyday commands. Needs only python3 (>= 3.11) and make.
+PYTHON ?= python3
+VENV := .venv
+BIN := $(VENV)/bin
+STAMP := $(VENV)/.installed
+export CRYPTOFACTOR_DUCKDB ?= data/cryptofactor.duckdb
+export DAGSTER_HOME ?= $(CURDIR)/.dagster_home
+DEMO_START ?= 2023-01-01
+DEMO_END ?= 2024-12-31
+PYTEST_WORKERS ?= 2
+
+.PHONY: install demo test ui e2e bench lint clean
+
+$(STAMP): pyproject.toml
+	$(PYTHON) -m venv $(VENV)
+	$(BIN)/python -m pip install --quiet --upgrade pip
+	$(BIN)/python -m pip install --quiet -e '.[test]'
+	touch $(STAMP)
+
+install: $(STAMP)
+
+$(DAGSTER_HOME)/dagster.yaml: deploy/dagster.yaml
+	mkdir -p $(DAGSTER_HOME)
+	cp deploy/dagster.yaml $(DAGSTER_HOME)/dagster.yaml
+
+## demo: install, then materialise the whole lineage on the simulated market (2023-2024)
+demo: $(STAMP) $(DAGSTER_HOME)/dagster.yaml
+	$(BIN)/cryptofactor materialize --start $(DEMO_START) --end $(DEMO_END)
+
+## test: install if needed, run the whole suite
+test: $(STAMP)
+	$(BIN)/python -m pytest -n $(PYTEST_WORKERS) --dist loadfile
+
+## ui: the Dagster web UI on 127.0.0.1:3000 over the same DuckDB file
+ui: $(STAMP) $(DAGSTER_HOME)/dagster.yaml
+	$(BIN)/dagster dev -w workspace.yaml -h 127.0.0.1 -p 3000
+
+## bench: every benchmark (figures recorded in README.md)
+bench: $(STAMP)
+	for b in benchmarks/bench_*.py; do echo "== $$b"; $(BIN)/python $$b || exit 1; done
+
+lint: $(STAMP)
+	$(BIN)/ruff check .
+
+clean:
+	rm -rf $(VENV) .dagster_home data .pytest_cache
