@@ -468,8 +468,8 @@ class CoinGeckoSource:
                       strict: bool = False, log: Callable[[str], None] | None = None) -> SourceBatch:
         """Daily markets of every coin for ``[start, end)``; failures recorded unless ``strict``.
 
-        ``symbol_map`` (coin_id -> exchange symbol, or a ``coin_symbols`` frame) defaults to
-        :func:`default_coin_symbols`; ids missing from it get ``<ID>USDT`` and a note.
+        ``symbol_map`` (coin_id -> exchange symbol, or a ``coin_symbols`` frame) overrides
+        :func:`default_coin_symbols`; ids in neither get ``<ID>USDT`` and a note.
         """
         if log is not None:
             saved = self.log
@@ -480,7 +480,8 @@ class CoinGeckoSource:
                 self.log = saved
         log = self.log
         coin_ids = list(dict.fromkeys(coin_ids))
-        lookup = symbol_lookup(symbol_map)
+        # The user's table wins; ids it lacks fall back to the default table, then to a guess.
+        lookup = {**symbol_lookup(None), **symbol_lookup(symbol_map)} if symbol_map is not None else symbol_lookup(None)
         start_ts, end_ts = _utc(start), _utc(end)
         partition = (f"{start_ts.date()}" if end_ts - start_ts == pd.Timedelta(days=1)
                      else f"{start_ts.date()}..{end_ts.date()}")
