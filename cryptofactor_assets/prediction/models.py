@@ -288,7 +288,8 @@ def logit_estimator(lam: float, n: int, l1: bool, tol: float = 1e-6) -> Logistic
     L1 uses ``saga`` (does not penalise the intercept, unlike ``liblinear``), L2 uses ``newton-cholesky``.
     """
     if l1:
-        return LogisticRegression(C=1.0 / (lam * n), l1_ratio=1.0, solver="saga", tol=tol, max_iter=5000)
+        return LogisticRegression(C=1.0 / (lam * n), l1_ratio=1.0, solver="saga", tol=tol, max_iter=5000,
+                                  random_state=0)  # saga visits rows in random order: fix it
     return LogisticRegression(C=1.0 / (lam * n), l1_ratio=0.0, solver="newton-cholesky", tol=tol, max_iter=5000)
 
 
