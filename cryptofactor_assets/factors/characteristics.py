@@ -116,26 +116,30 @@ def past_returns(
     row = pid - pid.min()
     n_rows = int(row.max()) + 1
     n_coins = int(codes.max()) + 1
-    if np.unique(row * n_coins + codes).size != row.size:
+    flat = row * n_coins + codes
+    if np.bincount(flat, minlength=n_rows * n_coins).max() > 1:
         raise ValueError("panel has duplicate (symbol, period) rows")
     gross = np.full((n_rows, n_coins), np.nan)
     gross[row, codes] = 1.0 + panel[ret_col].to_numpy(dtype=float, na_value=np.nan)
 
-    max_i = max(i for i, _ in windows.values())
-    # cum[k] = prod of gross over periods t-k+1..t (k periods ending at t); cum[0] = 1.
-    cum = [np.ones_like(gross)]
-    for k in range(1, max_i + 1):
-        shifted = np.full_like(gross, np.nan)
-        shifted[k - 1 :] = gross[: n_rows - k + 1]  # gross of period t-(k-1) placed at row t
-        cum.append(cum[-1] * shifted)
+    # prod[L][t] = product of gross over the L periods t-L+1 .. t (NaN if any is missing or t < L-1),
+    # built by one running multiplication; only the lengths L = i - j that are used are kept.
+    lengths = {i - j for i, j in windows.values()}
+    prods: dict[int, np.ndarray] = {}
+    run = gross.copy()
+    for length in range(1, max(lengths) + 1):
+        if length > 1:
+            run[length - 1 :] = run[length - 2 : n_rows - 1] * gross[length - 1 :]
+            run[: length - 1] = np.nan
+        if length in lengths:
+            prods[length] = run.copy()
     for name, (i, j) in windows.items():
-        if j == 0:
-            mat = cum[i]
-        else:
-            # periods t-i+1 .. t-j = the (i-j)-period product ending at t-j, shifted down by j rows
-            mat = np.full_like(gross, np.nan)
-            mat[j:] = cum[i - j][: n_rows - j]
-        out[name] = mat[row, codes] - 1.0
+        mat = prods[i - j]
+        # r_{i,j} at t = product over t-i+1 .. t-j = the (i-j)-period product ending at t-j
+        vals = np.full(row.size, np.nan)
+        ok = row >= j
+        vals[ok] = mat[row[ok] - j, codes[ok]]
+        out[name] = vals - 1.0
     return out
 
 
