@@ -4,8 +4,11 @@ from __future__ import annotations
 
 import datetime as dt
 import os
+from collections.abc import Iterator
+from contextlib import contextmanager
 
 import dagster as dg
+import duckdb as duckdb_lib
 from dagster_duckdb import DuckDBResource
 
 from cryptofactor_assets.partitions import DUCKDB_POOL
@@ -21,6 +24,20 @@ def duckdb_resource() -> DuckDBResource:
     # A memory cap makes DuckDB spill big sorts instead of growing the process (demo target: <= 2 GB RSS).
     memory = os.environ.get("CRYPTOFACTOR_DUCKDB_MEMORY", "1GB")
     return DuckDBResource(database=duckdb_path(), connection_config={"memory_limit": memory})
+
+
+@contextmanager
+def connect(resource: DuckDBResource) -> Iterator[duckdb_lib.DuckDBPyConnection]:
+    """A connection from the resource that is closed even when the body raises.
+
+    dagster-duckdb's ``get_connection`` only closes on success; a failed write would otherwise keep
+    the file open (and locked) until garbage collection.
+    """
+    with resource.get_connection() as con:
+        try:
+            yield con
+        finally:
+            con.close()
 
 
 def window_dates(context: dg.AssetExecutionContext) -> tuple[dt.date, dt.date]:

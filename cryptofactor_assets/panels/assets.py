@@ -4,12 +4,22 @@
 import dagster as dg
 from dagster_duckdb import DuckDBResource
 
-from cryptofactor_assets.common import POOL, SINGLE_RUN, md, window_dates
+from cryptofactor_assets.common import POOL, SINGLE_RUN, connect, md, window_dates
 from cryptofactor_assets.panels import checks
-from cryptofactor_assets.partitions import daily_partitions, day_and_previous_day, week_to_days, weekly_partitions
+from cryptofactor_assets.partitions import (
+    daily_partitions,
+    day_and_previous_day,
+    week_to_days,
+    weekly_partitions,
+)
 from cryptofactor_assets.sources.assets import RAW_COIN_MARKETS, RAW_KLINES_5M
 from cryptofactor_assets.storage import quality
-from cryptofactor_assets.storage.warehouse import frame_markdown, load_sql, replace_window, table_preview_markdown
+from cryptofactor_assets.storage.warehouse import (
+    frame_markdown,
+    load_sql,
+    replace_window,
+    table_preview_markdown,
+)
 
 DAILY_PANEL = "daily_panel"
 WEEKLY_PANEL = "weekly_panel"
@@ -38,7 +48,7 @@ def daily_panel(context: dg.AssetExecutionContext, duckdb: DuckDBResource):
     in_universe = market cap >= $1M and close, return and dollar volume present (LTW's filter).
     """
     start, end = window_dates(context)
-    with duckdb.get_connection() as con:
+    with connect(duckdb) as con:
         result = replace_window(con, DAILY_PANEL, "date", start, end, load_sql("insert_daily_panel"),
                                 {"start": start, "end": end})
         summary = con.execute(
@@ -78,7 +88,7 @@ def weekly_panel(context: dg.AssetExecutionContext, duckdb: DuckDBResource):
     last-day market cap >= $1M with 7 complete days.
     """
     start, end = window_dates(context)
-    with duckdb.get_connection() as con:
+    with connect(duckdb) as con:
         result = replace_window(con, WEEKLY_PANEL, "week_start", start, end, load_sql("insert_weekly_panel"),
                                 {"start": start, "end": end})
         summary = con.execute(

@@ -4,7 +4,15 @@
 import dagster as dg
 from dagster_duckdb import DuckDBResource
 
-from cryptofactor_assets.common import POOL, SINGLE_RUN, check_result, md, partition_label, window_dates
+from cryptofactor_assets.common import (
+    POOL,
+    SINGLE_RUN,
+    check_result,
+    connect,
+    md,
+    partition_label,
+    window_dates,
+)
 from cryptofactor_assets.partitions import daily_partitions
 from cryptofactor_assets.sources.base import SourceBatch
 from cryptofactor_assets.sources.resources import MarketSourceResource
@@ -121,7 +129,7 @@ def raw_klines_5m(context: dg.AssetExecutionContext, duckdb: DuckDBResource, mar
     start, end = window_dates(context)
     label = partition_label(context)
     batches = market_source.klines_batches(start, end, label, log=context.log.info)
-    with duckdb.get_connection() as con:
+    with connect(duckdb) as con:
         counts, failed, notes = _ingest(context, con, batches, ingest_klines, RAW_KLINES_5M, "open_time",
                                         start, end, market_source.kind, market_source.streams)
         if failed and market_source.strict:
@@ -172,7 +180,7 @@ def raw_coin_markets(context: dg.AssetExecutionContext, duckdb: DuckDBResource,
     start, end = window_dates(context)
     label = partition_label(context)
     batches = market_source.markets_batches(start, end, label, log=context.log.info)
-    with duckdb.get_connection() as con:
+    with connect(duckdb) as con:
         counts, failed, notes = _ingest(context, con, batches, ingest_markets, RAW_COIN_MARKETS, "date",
                                         start, end, market_source.kind, market_source.streams)
         if failed and market_source.strict:
@@ -214,7 +222,7 @@ def sim_truth(context: dg.AssetExecutionContext, duckdb: DuckDBResource, market_
         frame = market_source.simulated().truth()
     else:
         frame = pd.DataFrame({"category": [], "name": [], "symbol": [], "date": [], "value": []})
-    with duckdb.get_connection() as con:
+    with connect(duckdb) as con:
         result = replace_frame(con, SIM_TRUTH, frame)
         check = check_result("sim_truth_unique_key", quality.unique_key(
             con, SIM_TRUTH, ["category", "name", "symbol", "coalesce(date, DATE '1970-01-01')"]))

@@ -26,7 +26,8 @@ def _window(column: str | None) -> str:
 def _params(start, end, column) -> list:
     if not column:
         return []
-    conv = (lambda d: d if isinstance(d, dt.datetime) else dt.datetime.combine(d, dt.time()))
+    def conv(d):
+        return (d if isinstance(d, dt.datetime) else dt.datetime.combine(d, dt.time()))
     return [conv(start), conv(end)]
 
 

@@ -1,0 +1,51 @@
+"""Tier 3: the code location loads with every job, schedule and check."""
+
+from __future__ import annotations
+
+import subprocess
+import sys
+from pathlib import Path
+
+from cryptofactor_assets.definitions import DAILY_JOB, SUMMARY_JOB, WEEKLY_JOB, defs
+from cryptofactor_assets.partitions import WEEKLY_START, daily_partitions, weekly_partitions
+
+ROOT = Path(__file__).resolve().parents[1]
+
+
+def test_definitions_load_with_jobs_schedules_and_checks():
+    repo = defs.get_repository_def()
+    jobs = {j.name for j in repo.get_all_jobs()}
+    assert {DAILY_JOB, WEEKLY_JOB, SUMMARY_JOB} <= jobs
+    schedules = {s.name for s in repo.schedule_defs}
+    assert {"daily_schedule", "weekly_schedule", "summary_schedule"} <= schedules
+    keys = {k.to_user_string() for k in repo.asset_graph.get_all_asset_keys()}
+    assert {"raw_klines_5m", "raw_coin_markets", "daily_panel", "weekly_panel", "sim_truth"} <= keys
+    checks = {(c.asset_key.to_user_string(), c.name) for c in repo.asset_graph.asset_check_keys}
+    for asset in ("raw_klines_5m", "raw_coin_markets", "daily_panel", "weekly_panel"):
+        assert any(a == asset and "unique" in n for a, n in checks), asset
+
+
+def test_every_asset_is_described_grouped_and_in_the_duckdb_pool():
+    repo = defs.get_repository_def()
+    for key in repo.asset_graph.get_all_asset_keys():
+        node = repo.asset_graph.get(key)
+        assert node.description, key
+        assert node.group_name != "default", key
+        assert node.pools == {"duckdb"}, key
+
+
+def test_weekly_partitions_start_on_monday_and_schedules_target_closed_windows():
+    assert WEEKLY_START.weekday() == 0
+    keys = weekly_partitions.get_partition_keys_in_range(
+        weekly_partitions.get_partition_key_range_for_time_window(
+            weekly_partitions.time_window_for_partition_key("2024-01-01")))
+    assert keys == ["2024-01-01"]
+    assert daily_partitions.get_first_partition_key() == "2013-01-01"
+
+
+def test_dagster_cli_validates_the_workspace():
+    out = subprocess.run(
+        [str(Path(sys.executable).with_name("dagster")), "definitions", "validate", "-w", "workspace.yaml"],
+        cwd=ROOT, capture_output=True, text=True, timeout=180,
+    )
+    assert out.returncode == 0, out.stdout + out.stderr

@@ -1,0 +1,106 @@
+"""Tier 1: the shared validation layer sorts every row into stored or rejected, with a reason."""
+
+from __future__ import annotations
+
+import datetime as dt
+
+import duckdb
+import numpy as np
+import pandas as pd
+from hypothesis import HealthCheck, given, settings
+from hypothesis import strategies as st
+
+from cryptofactor_assets.sources.validation import ingest_klines, ingest_markets
+from cryptofactor_assets.storage.warehouse import transaction
+
+START, END = dt.date(2024, 1, 1), dt.date(2024, 1, 2)
+
+
+def _bar(minute=0, **kw):
+    row = {"symbol": "BTCUSDT", "open_time": pd.Timestamp("2024-01-01") + pd.Timedelta(minutes=minute),
+           "open": 100.0, "high": 101.0, "low": 99.0, "close": 100.5, "volume": 3.0, "turnover": 300.0}
+    row.update(kw)
+    return row
+
+
+def _ingest(rows):
+    con = duckdb.connect()
+    with transaction(con):
+        counts = ingest_klines(con, pd.DataFrame(rows), START, END, "test")
+    return con, counts
+
+
+def test_each_bad_kind_is_rejected_with_its_reason():
+    rows = [
+        _bar(0), _bar(5), _bar(10, close=101.0, high=101.0), _bar(15),
+        _bar(20, close=-1.0), _bar(25, high=98.0), _bar(30, volume=np.nan), _bar(35, volume=-1.0),
+        _bar(5, close=100.7, high=101.0),  # conflicting duplicate of minute 5: first one wins
+        _bar(2.5),  # off the 5-minute grid
+        _bar(60 * 24 + 5),  # next day: outside the partition
+        _bar(40, open=np.inf), _bar(45, symbol=None),
+    ]
+    con, counts = _ingest(rows)
+    assert counts.received == len(rows) == counts.stored + counts.n_rejected
+    assert counts.stored == 4
+    assert dict(counts.rejected) == {
+        "non_positive_price": 1, "ohlc_inconsistent": 1, "missing_value": 1, "negative_volume": 1,
+        "duplicate_key": 1, "off_5_minute_grid": 1, "outside_partition": 1, "non_finite_value": 1,
+        "missing_key": 1,
+    }
+    stored = con.execute("SELECT open_time, close, log_ret FROM raw_klines_5m ORDER BY open_time").df()
+    assert stored.close.tolist() == [100.5, 100.5, 101.0, 100.5]  # the first minute-5 row was kept
+    # log returns only between adjacent bars: 0->5->10->15 are adjacent
+    np.testing.assert_allclose(stored.log_ret[1:], np.log([100.5 / 100.5, 101.0 / 100.5, 100.5 / 101.0]))
+    assert np.isnan(stored.log_ret[0])
+    rejected = con.execute("SELECT reason, symbol, partition_date, raw FROM rejected_rows").df()
+    assert len(rejected) == counts.n_rejected
+    assert (rejected.partition_date == pd.Timestamp(START)).all()
+    assert rejected.raw.str.startswith("{").all()
+
+
+def test_no_return_across_a_gap_or_a_day():
+    rows = [_bar(0), _bar(5), _bar(15), _bar(60 * 24 - 5)]
+    con = duckdb.connect()
+    with transaction(con):
+        ingest_klines(con, pd.DataFrame(rows + [_bar(60 * 24)]), START, dt.date(2024, 1, 3), "test")
+    lr = con.execute("SELECT log_ret FROM raw_klines_5m ORDER BY open_time").df().log_ret
+    assert lr.notna().tolist() == [False, True, False, False, False]
+
+
+def test_markets_zero_caps_become_null_and_bad_prices_are_rejected():
+    frame = pd.DataFrame({
+        "coin_id": ["a", "a", "b", "c", "c"], "symbol": ["AUSDT", "AUSDT", "BUSDT", "CUSDT", "CUSDT"],
+        "date": pd.to_datetime(["2024-01-01"] * 5), "price": [1.0, 1.1, 0.0, 2.0, 2.0],
+        "market_cap": [0.0, 5.0, 1.0, np.nan, 3.0], "total_volume": [1.0, 1.0, 1.0, 0.0, 1.0],
+    })
+    con = duckdb.connect()
+    with transaction(con):
+        counts = ingest_markets(con, frame, START, END, "test")
+    assert counts.stored == 2 and dict(counts.rejected) == {"duplicate_key": 2, "non_positive_price": 1}
+    assert counts.quirks["zero_market_cap"] == 1 and counts.quirks["missing_market_cap"] == 1
+    stored = con.execute("SELECT symbol, market_cap, total_volume FROM raw_coin_markets ORDER BY symbol").df()
+    assert stored.market_cap.isna().all() and stored.total_volume.isna().tolist() == [False, True]
+
+
+finite = st.floats(allow_nan=True, allow_infinity=True, width=64)
+rows_strategy = st.lists(
+    st.fixed_dictionaries({
+        "symbol": st.sampled_from(["BTCUSDT", "ETHUSDT", "", None]),
+        "open_time": st.integers(-10, 300).map(lambda k: pd.Timestamp("2024-01-01") + pd.Timedelta(seconds=150 * k)),
+        "open": finite, "high": finite, "low": finite, "close": finite, "volume": finite, "turnover": finite,
+    }),
+    min_size=1, max_size=40,
+)
+
+
+@settings(max_examples=60, deadline=None, suppress_health_check=[HealthCheck.too_slow])
+@given(rows_strategy)
+def test_random_rows_are_all_accounted_for(rows):
+    con, counts = _ingest(rows)
+    stored = con.execute("SELECT count(*) FROM raw_klines_5m").fetchone()[0]
+    rejected = con.execute("SELECT count(*) FROM rejected_rows").fetchone()[0]
+    assert counts.received == len(rows) == stored + rejected
+    assert con.execute(
+        "SELECT count(*) FROM raw_klines_5m WHERE NOT (low <= least(open, close) AND high >= greatest(open, close) "
+        "AND close > 0 AND volume >= 0 AND isfinite(close))").fetchone()[0] == 0
+    assert con.execute("SELECT count(*) - count(DISTINCT (symbol, open_time)) FROM raw_klines_5m").fetchone()[0] == 0

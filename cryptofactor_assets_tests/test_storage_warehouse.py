@@ -1,0 +1,51 @@
+"""Tier 1: partition replaces are atomic, by column name, and idempotent."""
+
+from __future__ import annotations
+
+import datetime as dt
+
+import duckdb
+import pandas as pd
+import pytest
+
+from cryptofactor_assets.storage.warehouse import (
+    FAIL_ENV,
+    InjectedWriteFailure,
+    replace_frame,
+    replace_window,
+)
+
+
+def _frame(day: str, value: float) -> pd.DataFrame:
+    # columns deliberately in another order than the table: inserts must go by name
+    return pd.DataFrame({"value": [value, value + 1], "name": ["n", "m"], "category": ["c", "c"],
+                         "symbol": ["A", "B"], "date": pd.to_datetime([day, day]).date})
+
+
+def test_replace_window_touches_only_its_window_and_is_idempotent():
+    con = duckdb.connect()
+    replace_frame(con, "sim_truth", pd.concat([_frame("2024-01-01", 1), _frame("2024-01-02", 2)]),
+                  "date", dt.date(2024, 1, 1), dt.date(2024, 1, 3))
+    snapshots = []
+    for _ in range(3):
+        r = replace_frame(con, "sim_truth", _frame("2024-01-02", 9), "date", dt.date(2024, 1, 2), dt.date(2024, 1, 3))
+        assert (r.deleted, r.inserted) == (2, 2)
+        snapshots.append(con.execute("SELECT * FROM sim_truth ORDER BY date, symbol").df())
+    for s in snapshots[1:]:
+        pd.testing.assert_frame_equal(snapshots[0], s)
+    assert snapshots[0].value.tolist() == [1, 2, 9, 10]
+
+
+def test_failure_half_way_leaves_previous_rows(monkeypatch):
+    con = duckdb.connect()
+    replace_frame(con, "sim_truth", _frame("2024-01-01", 1), "date", dt.date(2024, 1, 1), dt.date(2024, 1, 2))
+    before = con.execute("SELECT * FROM sim_truth").df()
+    monkeypatch.setenv(FAIL_ENV, "sim_truth")
+    with pytest.raises(InjectedWriteFailure):
+        replace_frame(con, "sim_truth", _frame("2024-01-01", 5), "date", dt.date(2024, 1, 1), dt.date(2024, 1, 2))
+    pd.testing.assert_frame_equal(before, con.execute("SELECT * FROM sim_truth").df())
+    monkeypatch.delenv(FAIL_ENV)
+    with pytest.raises(duckdb.Error):  # a failing INSERT statement also rolls back the DELETE
+        replace_window(con, "sim_truth", "date", dt.date(2024, 1, 1), dt.date(2024, 1, 2),
+                       "INSERT INTO sim_truth BY NAME SELECT 1/0 AS value, NULL AS category")
+    pd.testing.assert_frame_equal(before, con.execute("SELECT * FROM sim_truth").df())
