@@ -31,6 +31,8 @@ uncentred without, classic (homoskedastic) standard errors ``sqrt(s² (X'X)^-1)`
 from __future__ import annotations
 
 import math
+import os
+from concurrent.futures import ThreadPoolExecutor
 from dataclasses import dataclass
 
 import numpy as np
@@ -70,23 +72,28 @@ class RollingOLSResult:
         return self.params[..., 1:] if self.add_constant else self.params
 
 
-def windowed_sum(a: np.ndarray, window: int) -> np.ndarray:
-    """Sum of rows ``(t - window, t]`` of ``a`` (T, ...) for every t, rows before 0 being zero.
+def windowed_sum(a: np.ndarray, window: int, axis: int = 0) -> np.ndarray:
+    """Sum over positions ``(t - window, t]`` along ``axis`` for every t (positions before 0 are
+    zero); same shape as ``a``.
 
-    van Herk / Gil-Werman: pad ``window - 1`` zero rows in front, cut into blocks of ``window``
-    rows; the window ending at padded row p = b*window + j is prefix[b, j] + suffix[b - 1, j + 1]
-    (suffix of the previous block from j + 1 on).  Additions only: no cancellation.
+    van Herk / Gil-Werman: pad ``window - 1`` zeros in front, cut into blocks of ``window``
+    positions; the window ending at padded position p = b*window + j is
+    prefix[b, j] + suffix[b - 1, j + 1] (suffix of the previous block from j + 1 on).
+    Additions of in-window terms only: no cancellation, unlike cumsum[t] - cumsum[t - window].
     """
     a = np.asarray(a, dtype=float)
+    a = np.moveaxis(a, axis, 0)
     t = a.shape[0]
     rest = a.shape[1:]
     if window >= t:
-        return np.cumsum(a, axis=0)  # every window starts before row 0: a plain running sum
+        out = np.cumsum(a, axis=0)  # every window starts before position 0: a running sum
+        return np.moveaxis(out, 0, axis)
     w = window
     front = w - 1
     nb = -(-(front + t) // w)
-    buf = np.zeros((nb * w, *rest))
-    buf[front : front + t] = a
+    lead = a.reshape(t, -1)
+    buf = np.zeros((nb * w, lead.shape[1]))
+    buf[front : front + t] = lead
     prefix = buf.reshape(nb, w, -1)
     suffix = prefix.copy()
     # In-place running sums over the w positions of every block at once: a short Python loop of
@@ -97,7 +104,29 @@ def windowed_sum(a: np.ndarray, window: int) -> np.ndarray:
         suffix[:, j] += suffix[:, j + 1]
     if w > 1:
         prefix[1:, : w - 1] += suffix[:-1, 1:]
-    return prefix.reshape(nb * w, *rest)[front : front + t]
+    out = buf[front : front + t].reshape(t, *rest)
+    return np.moveaxis(out, 0, axis)
+
+
+def _windowed_sum_qtc(g: np.ndarray, window: int) -> np.ndarray:
+    """:func:`windowed_sum` along axis 1 of a (Q, T, C) array, keeping (Q, T, C) contiguous."""
+    q_len, t, c = g.shape
+    if window >= t:
+        return np.cumsum(g, axis=1)
+    w = window
+    front = w - 1
+    nb = -(-(front + t) // w)
+    buf = np.zeros((q_len, nb * w, c))
+    buf[:, front : front + t] = g
+    prefix = buf.reshape(q_len, nb, w, c)
+    suffix = prefix.copy()
+    for j in range(1, w):
+        prefix[:, :, j] += prefix[:, :, j - 1]
+    for j in range(w - 2, -1, -1):
+        suffix[:, :, j] += suffix[:, :, j + 1]
+    if w > 1:
+        prefix[:, 1:, : w - 1] += suffix[:, :-1, 1:]
+    return buf[:, front : front + t]
 
 
 def _sym_inverse(r: list[list[np.ndarray]], k: int) -> tuple[list[list[np.ndarray]], np.ndarray]:
@@ -153,6 +182,7 @@ def rolling_ols(
     compute_bse: bool = True,
     singular_tol: float = 1e-10,
     chunk_size: int | None = None,
+    n_threads: int | None = None,
 ) -> RollingOLSResult:
     """Rolling OLS of every column of ``y`` (T, N) on the common regressors ``x`` (T, K).
 
@@ -169,7 +199,11 @@ def rolling_ols(
     singular_tol : windows whose correlation-scaled centred design has a determinant below this
         (collinear regressors), or a regressor with relative variance below 1e-12 (constant in
         the window), are NaN.
-    chunk_size : coins per block (memory / cache); default keeps a block around 4 M numbers.
+    chunk_size : coins per block (memory / cache); default keeps a block's moments around 1 M
+        numbers (a few MB, cache-friendly).
+    n_threads : blocks are independent (disjoint coins) and numpy releases the GIL in its array
+        loops, so they run on a thread pool; default ``min(4, os.cpu_count())``, 1 = serial.
+        Results do not depend on it (each coin's arithmetic is the same).
     """
     y = np.asarray(y, dtype=float)
     x = np.asarray(x, dtype=float)
@@ -212,7 +246,9 @@ def rolling_ols(
     xx_common = np.stack([xs[:, i] * xs[:, j] for i, j in pairs], axis=1) if pairs else np.empty((t_len, 0))
 
     if chunk_size is None:
-        chunk_size = max(1, int(4_000_000 // max(1, t_len * n_q)))
+        chunk_size = max(1, int(1_000_000 // max(1, t_len * n_q)))
+    if n_threads is None:
+        n_threads = min(4, os.cpu_count() or 1)
 
     # np.empty: every element is written by _solve_block.
     params = np.empty((t_len, n_coins, p))
@@ -221,43 +257,46 @@ def rolling_ols(
     resid_vol = np.empty((t_len, n_coins))
     n_obs = np.empty((t_len, n_coins), dtype=np.int64)
 
-    for start in range(0, n_coins, chunk_size):
+    def run_block(start: int) -> None:
         sl = slice(start, min(n_coins, start + chunk_size))
         m = valid[:, sl].astype(float)
         yc = np.where(valid[:, sl], y[:, sl] - y_shift[sl], 0.0)
         c = m.shape[1]
-        g = np.empty((t_len, n_q, c))
+        # Moments laid out (Q, T, C) so that every moment is a contiguous (T, C) slab.
+        g = np.empty((n_q, t_len, c))
         q = 0
-        g[:, q] = m
+        g[q] = m
         q += 1
         for i in range(k):
-            g[:, q] = m * xs[:, i, None]
+            np.multiply(m, xs[:, i, None], out=g[q])
             q += 1
         for pi in range(len(pairs)):
-            g[:, q] = m * xx_common[:, pi, None]
+            np.multiply(m, xx_common[:, pi, None], out=g[q])
             q += 1
-        g[:, q] = yc
+        g[q] = yc
         q += 1
         for i in range(k):
-            g[:, q] = yc * xs[:, i, None]
+            np.multiply(yc, xs[:, i, None], out=g[q])
             q += 1
-        g[:, q] = yc * yc
-        s = windowed_sum(g, window)
-        _solve_block(
-            s,
-            k,
-            pairs,
-            add_constant,
-            x_shift,
-            y_shift[sl],
-            min_obs,
-            singular_tol,
-            params[:, sl],
-            None if bse is None else bse[:, sl],
-            r2[:, sl],
-            resid_vol[:, sl],
-            n_obs[:, sl],
+        np.multiply(yc, yc, out=g[q])
+        s = _windowed_sum_qtc(g, window)
+        blk_params, blk_bse, blk_r2, blk_vol, blk_n = _solve_block(
+            s, k, pairs, add_constant, x_shift, y_shift[sl], min_obs, singular_tol, compute_bse
         )
+        params[:, sl] = blk_params
+        if bse is not None:
+            bse[:, sl] = blk_bse
+        r2[:, sl] = blk_r2
+        resid_vol[:, sl] = blk_vol
+        n_obs[:, sl] = blk_n
+
+    starts = range(0, n_coins, chunk_size)
+    if n_threads <= 1 or len(starts) == 1:
+        for start in starts:
+            run_block(start)
+    else:
+        with ThreadPoolExecutor(max_workers=n_threads) as pool:
+            list(pool.map(run_block, starts))  # list(): re-raise any worker exception
 
     names = (("alpha",) if add_constant else ()) + tuple(f"beta_{i}" for i in range(k))
     return RollingOLSResult(
@@ -282,37 +321,23 @@ def _solve_block(
     y_shift: np.ndarray,
     min_obs: int,
     singular_tol: float,
-    out_params: np.ndarray,
-    out_bse: np.ndarray | None,
-    out_r2: np.ndarray,
-    out_vol: np.ndarray,
-    out_n: np.ndarray,
-) -> None:
+    compute_bse: bool,
+) -> tuple[np.ndarray, np.ndarray | None, np.ndarray, np.ndarray, np.ndarray]:
     """Element-wise solution of the windowed normal equations for one block of coins.
 
-    ``s`` is (T, Q, C) windowed moments in the order n, Σx_k, Σx_i x_j (i <= j), Σy, Σx_k y, Σy².
-    Only the (t, i) cells with ``n >= min_obs`` are gathered (into 1-d arrays) and solved.
+    ``s`` is (Q, T, C) windowed moments in the order n, Σx_k, Σx_i x_j (i <= j), Σy, Σx_k y,
+    Σy².  Dense: every (t, i) cell is computed (cheaper than gathering the valid ones on typical
+    panels) and the invalid ones are set to NaN at the end.
     """
-    n_all = np.rint(s[:, 0])  # counts are exact integers (sums of 0/1, no cancellation)
-    out_n[...] = n_all
-    out_params[...] = np.nan
-    out_r2[...] = np.nan
-    out_vol[...] = np.nan
-    if out_bse is not None:
-        out_bse[...] = np.nan
-    cells = n_all >= min_obs
-    if not cells.any():
-        return
-    g = s.transpose(1, 0, 2)[:, cells]  # (Q, M): one gather for all moments
-    n = n_all[cells]
-    cols = np.nonzero(cells)[1]  # coin (column) of each gathered cell, for the y shift
-    sx = [g[1 + i] for i in range(k)]
+    n = np.rint(s[0])  # counts are exact integers (sums of 0/1, no cancellation)
+    sx = [s[1 + i] for i in range(k)]
     base = 1 + k
-    sxx = {pair: g[base + pi] for pi, pair in enumerate(pairs)}
-    sy = g[base + len(pairs)]
-    sxy = [g[base + len(pairs) + 1 + i] for i in range(k)]
-    syy = g[base + len(pairs) + 1 + k]
+    sxx = {pair: s[base + pi] for pi, pair in enumerate(pairs)}
+    sy = s[base + len(pairs)]
+    sxy = [s[base + len(pairs) + 1 + i] for i in range(k)]
+    syy = s[base + len(pairs) + 1 + k]
     p = k + int(add_constant)
+    t_len, c = n.shape
 
     with np.errstate(divide="ignore", invalid="ignore", over="ignore"):
         inv_n = 1.0 / n
@@ -328,44 +353,43 @@ def _solve_block(
             cyy = syy - sy * mean_y
         else:
             cxy, cyy = sxy, syy
-        # A regressor without variance in the window (relative to its raw second moment about
-        # the causal shift) makes the window singular.
-        ok = n - p > 0
+        # Usable: enough rows, and every regressor varies in the window (relative to its raw
+        # second moment about the causal shift).
+        ok = n >= min_obs
         diag_prod = np.ones_like(n)
         for i in range(k):
             ok &= cxx[i][i] > 1e-12 * sxx[(i, i)]
             diag_prod *= cxx[i][i]
-        # Closed-form inverse of the centred matrix.  Its determinant divided by the product of
-        # the diagonal is det of the correlation matrix, in (0, 1]: the scale-free collinearity
-        # check.  (Cofactors are differences of products, so a diagonal rescaling changes their
-        # rounding only by the same factor: no need to invert the scaled matrix.)
+        # Closed-form inverse of the centred matrix.  det / prod(diag) is the determinant of the
+        # correlation matrix, in (0, 1]: the scale-free collinearity check.  (Cofactors are
+        # differences of products, so a diagonal rescaling changes their rounding by the same
+        # factor only: no need to invert the rescaled matrix.)
         cinv, det = _sym_inverse(cxx, k)
         ok &= det > singular_tol * diag_prod
+        bad = ~ok
         beta = [sum(cinv[i][j] * cxy[j] for j in range(k)) for i in range(k)]
         ssr = np.maximum(cyy - sum(beta[i] * cxy[i] for i in range(k)), 0.0)
         s2 = ssr / (n - p)
-        res = np.empty((len(n), p))
+        params = np.empty((t_len, c, p))
         if add_constant:
             xbar = [sx[i] * inv_n + x_shift[i] for i in range(k)]  # original-unit means
-            ybar = mean_y + y_shift[cols]
-            res[:, 0] = ybar - sum(beta[i] * xbar[i] for i in range(k))
+            params[..., 0] = mean_y + y_shift - sum(beta[i] * xbar[i] for i in range(k))
         for i in range(k):
-            res[:, p - k + i] = beta[i]
-        res[~ok] = np.nan
-        out_params[cells] = res
+            params[..., p - k + i] = beta[i]
+        params[bad] = np.nan
         r2 = 1.0 - ssr / cyy
-        r2[~ok | ~(cyy > 0)] = np.nan
-        out_r2[cells] = r2
+        r2[bad | ~(cyy > 0)] = np.nan
         vol = np.sqrt(s2)
-        vol[~ok] = np.nan
-        out_vol[cells] = vol
-        if out_bse is not None:
+        vol[bad] = np.nan
+        bse = None
+        if compute_bse:
+            bse = np.empty((t_len, c, p))
             if add_constant:
                 # Var(alpha) = s² (1/n + x̄' C^-1 x̄) in original units
                 quad = sum(cinv[i][j] * xbar[i] * xbar[j] for i in range(k) for j in range(k))
-                res[:, 0] = s2 * (inv_n + quad)
+                bse[..., 0] = s2 * (inv_n + quad)
             for i in range(k):
-                res[:, p - k + i] = s2 * cinv[i][i]
-            np.sqrt(res, out=res)
-            res[~ok] = np.nan
-            out_bse[cells] = res
+                bse[..., p - k + i] = s2 * cinv[i][i]
+            np.sqrt(bse, out=bse)
+            bse[bad] = np.nan
+    return params, bse, r2, vol, n.astype(np.int64)
