@@ -323,7 +323,7 @@ def test_real_coingecko_ltw_factors_are_sane():
     assert len(f) >= 330 and (f["n_coins"] >= 1).all() and f["cmkt"].notna().all()
     assert f["csmb"].notna().mean() > 0.95
     # with 12-30 coins the independent 2 x 3 sort sometimes leaves a cell (e.g. big winners) empty
-    assert f.loc["2018":, "cmom"].notna().mean() > 0.9
+    assert f.loc["2018":, "cmom"].notna().mean() > 0.85
     single = factor_returns(ch, calendar="ltw", cmom_construction="single_sort").set_index("period")
     assert single.loc["2018":"2020-07", "cmom"].notna().all()
     # CMKT is dominated by bitcoin's weight: it must track BTC's weekly return closely
