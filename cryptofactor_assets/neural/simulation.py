@@ -130,11 +130,14 @@ def simulate_cross_asset(
     beta_ar_vol: float = 0.05,
     coin_beta_dispersion: float = 0.3,
     ff_loading_scale: float = 0.5,
+    active_markets: Sequence[str] | None = None,
 ) -> CrossAssetSimulation:
     """Draw the cross-asset panel described in the module docstring.
 
     ``idio_vol`` sets how recoverable the betas are: real crypto idiosyncratic vol (~20 % a month)
     makes 12-month betas very noisy; the default 5 % keeps the demo's planted paths visible.
+    ``active_markets``: markets the coins load on (the others get beta 0), e.g. ``["EQUITY"]`` for a
+    clean single-market test where no omitted market adds noise to a univariate regression.
     """
     if n_months < 24:
         raise ValueError("need at least 24 months")
@@ -158,6 +161,11 @@ def simulate_cross_asset(
     for t in range(1, n_months):  # recursion over time only (vectorised across coins and markets)
         u[t] = beta_ar_rho * u[t - 1] + shocks[t]
     betas = level[:, :, regimes].transpose(2, 0, 1) + u  # (T, N, K)
+    if active_markets is not None:
+        unknown = set(active_markets) - set(MARKETS)
+        if unknown:
+            raise ValueError(f"unknown markets {sorted(unknown)}")
+        betas[:, :, [m not in active_markets for m in MARKETS]] = 0.0
 
     # Omitted-variable algebra: univariate slope on f_k = sum_j beta_j Sigma_jk / Sigma_kk.
     univariate = np.einsum("tij,jk->tik", betas, cov) / np.diag(cov)
