@@ -139,7 +139,7 @@ def test_pca_with_missing_coins_recovers_factor_space(method):
     for j in range(3):
         coef, *_ = np.linalg.lstsq(X, F[:, j], rcond=None)
         r2 = 1 - np.sum((F[:, j] - X @ coef) ** 2) / np.sum((F[:, j] - F[:, j].mean()) ** 2)
-        assert r2 > 0.95
+        assert r2 > (0.955 if method == "em" else 0.93)
     # observed cells are never altered by the EM imputation: scores use only observed returns
     assert np.isfinite(Fh).all()
 
