@@ -11,6 +11,6 @@ CREATE TABLE IF NOT EXISTS weekly_panel (
     avg_volume         DOUBLE,            -- mean daily base volume
     avg_dollar_volume  DOUBLE,            -- mean daily dollar volume (USD)
     std_dollar_volume  DOUBLE,            -- sample std of daily dollar volume
-    age_weeks          INTEGER NOT NULL,  -- whole weeks since the coin's first row in daily_panel
+    age_weeks          INTEGER NOT NULL,  -- ISO weeks since the coin's first week in daily_panel (0 in the listing week)
     in_universe        BOOLEAN NOT NULL  -- last-day market cap >= 1e6 and all 7 days with returns, cap and volume
 );

@@ -36,7 +36,8 @@ SELECT
     w.last_day.close AS close,
     w.last_day.market_cap AS market_cap,
     w.max_price, w.avg_volume, w.avg_dollar_volume, w.std_dollar_volume,
-    CAST((w.last_date - f.first_date) // 7 AS INTEGER) AS age_weeks,
+    -- weeks between the coin's first ISO week and this one (0 in the listing week)
+    CAST((w.week_start - CAST(date_trunc('week', f.first_date) AS DATE)) // 7 AS INTEGER) AS age_weeks,
     coalesce(w.last_day.market_cap >= 1e6 AND w.n_returns = 7 AND w.n_market_cap = 7 AND w.n_dollar_volume = 7, false)
         AS in_universe
 FROM weeks AS w
