@@ -80,3 +80,18 @@ def test_sim_truth_and_rejected_rows(db_path, resources):
     assert materialize_range([raw_klines_5m, raw_coin_markets], resources, "2023-01-01", "2023-03-31").success
     rejected = query(db_path, "SELECT dataset, reason, count(*) AS n FROM rejected_rows GROUP BY ALL")
     assert rejected.n.sum() > 0 and set(rejected.dataset) <= {"raw_klines_5m", "raw_coin_markets"}
+
+
+def test_sql_weekly_panel_equals_the_python_aggregation(built):
+    """Two independent implementations (DuckDB SQL and pandas) of the ISO weekly aggregation agree."""
+    from cryptofactor_assets.factors.ltw_calendar import aggregate_weekly
+
+    daily = query(built, "SELECT * FROM daily_panel ORDER BY symbol, date")
+    py = aggregate_weekly(daily, calendar="iso")
+    py = py[py.week_start == pd.Timestamp("2024-01-08")].set_index("symbol").sort_index()
+    sql = query(built, "SELECT * FROM weekly_panel").set_index("symbol").sort_index()
+    assert list(py.index) == list(sql.index)
+    for col in ["ret", "close", "market_cap", "max_price", "avg_volume", "avg_dollar_volume", "std_dollar_volume"]:
+        np.testing.assert_allclose(sql[col].astype(float), py[col].astype(float), rtol=1e-12, err_msg=col)
+    for col in ["n_days", "n_returns", "in_universe"]:
+        assert (sql[col].astype(int) == py[col].astype(int)).all(), col
