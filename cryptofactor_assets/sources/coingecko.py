@@ -506,7 +506,7 @@ class CoinGeckoSource:
             for k in ("rows", "retries", "off_midnight", "zero_market_caps", "nan_market_caps", "live_dropped"):
                 totals[k] += getattr(st, k)
             notes.extend(f"{coin_id}: {n}" for n in st.notes)
-            log(f"coingecko {coin_id} ({i} of {len(coin_ids)}): {st.rows} rows, 1 pages, {st.retries} retries")
+            log(f"coingecko {coin_id} ({i} of {len(coin_ids)}): {st.rows} rows, 1 request, {st.retries} retries")
         out = pd.concat(frames, ignore_index=True) if frames else empty_markets()
         notes.insert(0, f"coingecko ({self.plan} plan) daily markets {partition} (UTC, end exclusive): "
                         f"{len(coin_ids) - totals['coins_failed']}/{len(coin_ids)} coins, {totals['rows']} rows, "
