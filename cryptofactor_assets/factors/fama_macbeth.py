@@ -1,0 +1,495 @@
+"""Fama-MacBeth cross-sectional regressions, Shanken (1992) correction and the two-pass method.
+
+Pure numpy; no dagster.
+
+* :func:`fama_macbeth` - Fama & MacBeth (1973, JPE 81(3)): for every period t an OLS of the
+  returns y[t, :] on a constant and the per-coin regressors x[t, :, :] (betas as of t - 1, lagged
+  characteristics); premium = mean of the T per-period slopes, SE = sd / sqrt(T), Newey-West SE
+  of the mean of the slopes (Bartlett kernel, lag rule stored).  All periods are solved at once
+  (batched centred normal equations on masked data), no per-period Python loop.
+* :func:`shanken_correction` - Shanken (1992, RFS 5(1)) errors-in-variables covariance.
+* :func:`two_pass` - first pass time-series betas (full sample, or rolling and lagged), second
+  pass Fama-MacBeth on the betas; FM, NW and Shanken t-statistics.
+
+Conventions match linearmodels ``FamaMacBeth(...).fit(cov_type="kernel", bandwidth=L)``
+(default ``debiased=True``): the kernel covariance of the mean is
+``S / (T (T - 1))`` with ``S`` the Bartlett-weighted (``1 - j/(L+1)``) long-run sum of the
+demeaned per-period estimates, so ``L = 0`` gives the classic ``sd^2 / T``; the automatic lag
+(``lag_rule="nw1994"``) is linearmodels' NW-1994 bandwidth computed on the sum over coefficients
+of the standardised deviations.  p-values use t(T - 1), as linearmodels >= 7.1.
+"""
+
+from __future__ import annotations
+
+from collections.abc import Mapping, Sequence
+from dataclasses import dataclass
+
+import numpy as np
+import pandas as pd
+from scipy import stats
+
+from cryptofactor_assets.factors.hac import LagRule, long_run_covariance, nw1994_bandwidth, nw_lag
+from cryptofactor_assets.factors.rolling_ols import rolling_ols
+
+__all__ = [
+    "FamaMacBethResult",
+    "ShankenResult",
+    "TwoPassResult",
+    "fama_macbeth",
+    "shanken_adjust_fm_cov",
+    "shanken_correction",
+    "two_pass",
+]
+
+
+@dataclass(frozen=True)
+class FamaMacBethResult:
+    """Per-period gammas and their time-series summary (one entry per coefficient in ``names``).
+
+    gammas: (T, P) per-period estimates (NaN in skipped periods); r2, n_obs, used: (T,).
+    mean, std (ddof 1), se = std / sqrt(T), tstat, pvalue (t(T - 1)); nw_se, nw_tstat,
+    nw_pvalue with ``nw_lags`` lags; annualised = mean * periods_per_year (NaN if not given).
+    """
+
+    names: tuple[str, ...]
+    gammas: np.ndarray
+    r2: np.ndarray
+    n_obs: np.ndarray
+    used: np.ndarray
+    mean: np.ndarray
+    std: np.ndarray
+    se: np.ndarray
+    tstat: np.ndarray
+    pvalue: np.ndarray
+    cov: np.ndarray
+    nw_se: np.ndarray
+    nw_tstat: np.ndarray
+    nw_pvalue: np.ndarray
+    nw_cov: np.ndarray
+    nw_lags: int
+    lag_rule: str
+    n_periods: int
+    n_skipped_few: int
+    n_skipped_singular: int
+    min_coins: int
+    periods_per_year: float | None
+    annualised: np.ndarray
+    avg_r2: float
+
+    def summary(self) -> pd.DataFrame:
+        """One row per coefficient: mean, std, t, NW t, periods, annualised premium, lag used."""
+        return pd.DataFrame(
+            {
+                "mean": self.mean,
+                "std": self.std,
+                "se": self.se,
+                "t": self.tstat,
+                "nw_se": self.nw_se,
+                "nw_t": self.nw_tstat,
+                "n_periods": self.n_periods,
+                "nw_lags": self.nw_lags,
+                "annualised": self.annualised,
+            },
+            index=pd.Index(self.names, name="coef"),
+        )
+
+
+def _stack_regressors(
+    x: np.ndarray | Mapping[str, np.ndarray | pd.DataFrame], names: Sequence[str] | None
+) -> tuple[np.ndarray, list[str]]:
+    if isinstance(x, Mapping):
+        keys = list(x)
+        arr = np.stack([np.asarray(x[k], dtype=float) for k in keys], axis=-1)
+        return arr, list(names) if names is not None else [str(k) for k in keys]
+    arr = np.asarray(x, dtype=float)
+    if arr.ndim == 2:
+        arr = arr[..., None]
+    if arr.ndim != 3:
+        raise ValueError("x must be (T, N, K), (T, N) or a mapping name -> (T, N)")
+    k = arr.shape[2]
+    return arr, list(names) if names is not None else [f"x{i}" for i in range(k)]
+
+
+def _batched_cross_section(
+    y: np.ndarray, x: np.ndarray, add_constant: bool, min_coins: int, singular_tol: float
+) -> dict[str, np.ndarray]:
+    """Per-period OLS of y[t] on [1, x[t]] for all t at once (centred normal equations)."""
+    t_len, _, k = x.shape
+    p = k + int(add_constant)
+    m = np.isfinite(y) & np.all(np.isfinite(x), axis=2)
+    n = m.sum(axis=1)
+    mf = m.astype(float)
+    x0 = np.where(m[..., None], x, 0.0)
+    y0 = np.where(m, y, 0.0)
+    with np.errstate(divide="ignore", invalid="ignore"):
+        inv_n = np.where(n > 0, 1.0 / np.maximum(n, 1), 0.0)
+        if add_constant:
+            # Exact two-pass centring per period (the whole cross-section is at hand).
+            xbar = x0.sum(axis=1) * inv_n[:, None]
+            ybar = y0.sum(axis=1) * inv_n
+            xc = (x0 - xbar[:, None, :]) * mf[..., None]
+            yc = (y0 - ybar[:, None]) * mf
+        else:
+            xbar = np.zeros((t_len, k))
+            ybar = np.zeros(t_len)
+            xc, yc = x0, y0
+        cxx = np.matmul(xc.transpose(0, 2, 1), xc)  # (T, K, K)
+        cxy = np.matmul(xc.transpose(0, 2, 1), yc[..., None])[..., 0]  # (T, K)
+        cyy = np.einsum("tn,tn->t", yc, yc)
+        raw = np.einsum("tnk,tnk->tk", x0, x0)
+        diag = np.diagonal(cxx, axis1=1, axis2=2)
+        varies = diag > 1e-12 * raw  # (T, K): regressor k varies across coins in period t
+        enough = n >= min_coins
+        scale = np.sqrt(np.where(diag > 0, diag, 1.0))
+        corr = cxx / (scale[:, :, None] * scale[:, None, :])
+        det = np.linalg.det(corr)
+    nonsingular = varies.all(axis=1) & (det > singular_tol)
+    used = enough & nonsingular
+    gammas = np.full((t_len, p), np.nan)
+    r2 = np.full(t_len, np.nan)
+    if used.any():
+        slopes = np.linalg.solve(cxx[used], cxy[used][..., None])[..., 0]
+        off = int(add_constant)
+        gammas[used, off:] = slopes
+        if add_constant:
+            gammas[used, 0] = ybar[used] - np.einsum("tk,tk->t", xbar[used], slopes)
+        ssr = cyy[used] - np.einsum("tk,tk->t", slopes, cxy[used])
+        with np.errstate(divide="ignore", invalid="ignore"):
+            r2[used] = 1.0 - ssr / cyy[used]
+    return {
+        "gammas": gammas,
+        "r2": r2,
+        "n": n,
+        "used": used,
+        "enough": enough,
+        "varies": varies,
+    }
+
+
+def _nw_lags_for(e: np.ndarray, lags: int | None, lag_rule: LagRule) -> tuple[int, str]:
+    t = e.shape[0]
+    if lags is not None:
+        return int(lags), "fixed"
+    if isinstance(lag_rule, str) and lag_rule == "nw1994":
+        # linearmodels: the rule is run on the sum over coefficients of the standardised
+        # deviations (std with ddof 0).
+        series = np.sum(e / e.std(axis=0)[None, :], axis=1)
+        return nw1994_bandwidth(series), "nw1994"
+    return nw_lag(t, lag_rule), str(lag_rule)
+
+
+def _summarise(
+    gammas: np.ndarray,
+    used: np.ndarray,
+    lags: int | None,
+    lag_rule: LagRule,
+    debiased: bool,
+) -> dict[str, np.ndarray | int | str]:
+    g = gammas[used]
+    t = g.shape[0]
+    if t < 2:
+        raise ValueError(f"Fama-MacBeth needs at least 2 usable periods, got {t}")
+    mean = g.mean(axis=0)
+    e = g - mean
+    std = g.std(axis=0, ddof=1)
+    cov = e.T @ e / (t * (t - 1))
+    se = np.sqrt(np.diag(cov))
+    lag, rule = _nw_lags_for(e, lags, lag_rule)
+    if lag >= t:
+        raise ValueError(f"Newey-West lags ({lag}) must be below the number of periods ({t})")
+    ddof = 1 if debiased else 0
+    nw_cov = long_run_covariance(e, lag) / (t * (t - ddof))
+    nw_se = np.sqrt(np.diag(nw_cov))
+    with np.errstate(divide="ignore", invalid="ignore"):
+        tstat = mean / se
+        nw_t = mean / nw_se
+    return {
+        "mean": mean,
+        "std": std,
+        "se": se,
+        "tstat": tstat,
+        "pvalue": 2 * stats.t.sf(np.abs(tstat), t - 1),
+        "cov": cov,
+        "nw_se": nw_se,
+        "nw_tstat": nw_t,
+        "nw_pvalue": 2 * stats.t.sf(np.abs(nw_t), t - 1),
+        "nw_cov": nw_cov,
+        "nw_lags": lag,
+        "lag_rule": rule,
+        "n_periods": t,
+    }
+
+
+def fama_macbeth(
+    y: np.ndarray | pd.DataFrame,
+    x: np.ndarray | Mapping[str, np.ndarray | pd.DataFrame],
+    *,
+    names: Sequence[str] | None = None,
+    add_constant: bool = True,
+    lags: int | None = None,
+    lag_rule: LagRule = "nw1994",
+    debiased: bool = True,
+    min_coins: int | None = None,
+    periods_per_year: float | None = None,
+    singular_tol: float = 1e-10,
+) -> FamaMacBethResult:
+    """Fama-MacBeth regressions of ``y`` (T, N) on per-coin regressors ``x`` (T, N, K).
+
+    ``x[t]`` must be known when ``y[t]`` starts (betas as of t - 1, lagged characteristics):
+    aligning is the caller's job.  A cell with NaN in y or any x is dropped from its period.
+    Periods with fewer than ``min_coins`` coins (default ``P + 1``, i.e. K + 2 with a constant)
+    are skipped and counted in ``n_skipped_few``; periods whose regressors are collinear or do not
+    vary across coins are skipped and counted in ``n_skipped_singular``.  A regressor that varies
+    across coins in NO period (a time-series variable such as a factor return, collinear with the
+    constant) raises ``ValueError``.
+
+    Newey-West: ``lags`` (int) if given, else ``lag_rule`` (``"nw1994"`` automatic as
+    linearmodels, ``"t14"``, ``"4t100"``, see :func:`~cryptofactor_assets.factors.hac.nw_lag`)
+    applied to the number of used periods.  ``debiased=True`` divides by T (T - 1) (linearmodels'
+    default; with 0 lags it is the classic sd^2 / T), ``False`` by T^2.
+    """
+    y_arr = np.asarray(y, dtype=float)
+    x_arr, xnames = _stack_regressors(x, names)
+    if y_arr.ndim != 2 or x_arr.shape[:2] != y_arr.shape:
+        raise ValueError(f"y must be (T, N) and x (T, N, K); got {y_arr.shape} and {x_arr.shape}")
+    k = x_arr.shape[2]
+    p = k + int(add_constant)
+    if min_coins is None:
+        min_coins = p + 1
+    if min_coins < p:
+        raise ValueError(f"min_coins must be >= the number of coefficients ({p})")
+    cs = _batched_cross_section(y_arr, x_arr, add_constant, min_coins, singular_tol)
+    enough = cs["enough"]
+    never = ~cs["varies"][enough].any(axis=0) if enough.any() else np.ones(k, dtype=bool)
+    if never.any():
+        bad = [xnames[i] for i in np.flatnonzero(never)]
+        raise ValueError(
+            f"regressor(s) {bad} have no cross-sectional variation in any period: they look like "
+            "time-series variables (e.g. factor returns), which are collinear with the "
+            "intercept in a cross-sectional regression (linearmodels reports 'rank deficient'). "
+            "Pass per-coin exposures (betas, lagged characteristics), or use two_pass() to "
+            "price factor returns through their betas."
+        )
+    summ = _summarise(cs["gammas"], cs["used"], lags, lag_rule, debiased)
+    ppy = np.nan if periods_per_year is None else float(periods_per_year)
+    all_names = (("const",) if add_constant else ()) + tuple(xnames)
+    r2 = cs["r2"]
+    return FamaMacBethResult(
+        names=all_names,
+        gammas=cs["gammas"],
+        r2=r2,
+        n_obs=cs["n"],
+        used=cs["used"],
+        mean=summ["mean"],
+        std=summ["std"],
+        se=summ["se"],
+        tstat=summ["tstat"],
+        pvalue=summ["pvalue"],
+        cov=summ["cov"],
+        nw_se=summ["nw_se"],
+        nw_tstat=summ["nw_tstat"],
+        nw_pvalue=summ["nw_pvalue"],
+        nw_cov=summ["nw_cov"],
+        nw_lags=int(summ["nw_lags"]),
+        lag_rule=str(summ["lag_rule"]),
+        n_periods=int(summ["n_periods"]),
+        n_skipped_few=int((~enough).sum()),
+        n_skipped_singular=int((enough & ~cs["used"]).sum()),
+        min_coins=min_coins,
+        periods_per_year=periods_per_year,
+        annualised=summ["mean"] * ppy,
+        avg_r2=float(np.nanmean(r2[cs["used"]])) if cs["used"].any() else float("nan"),
+    )
+
+
+@dataclass(frozen=True)
+class ShankenResult:
+    """Shanken (1992) covariance of the second-pass coefficients (P x P) and its pieces."""
+
+    cov: np.ndarray
+    se: np.ndarray
+    c: float  # lambda' Sigma_f^-1 lambda: the variance (not the SE) is scaled by 1 + c
+
+
+def _bordered_factor_cov(factor_cov: np.ndarray, add_constant: bool) -> np.ndarray:
+    sf = np.atleast_2d(np.asarray(factor_cov, dtype=float))
+    if not add_constant:
+        return sf
+    k = sf.shape[0]
+    out = np.zeros((k + 1, k + 1))
+    out[1:, 1:] = sf  # the intercept (zero-beta rate) has no factor-sampling term
+    return out
+
+
+def shanken_correction(
+    betas: np.ndarray,
+    resid_cov: np.ndarray,
+    factor_cov: np.ndarray,
+    premia: np.ndarray,
+    t: int,
+    *,
+    add_constant: bool = True,
+) -> ShankenResult:
+    r"""Shanken (1992) EIV-corrected covariance of two-pass OLS premia (methodology.md):
+
+    .. math:: Var = \frac{1}{T}\left[(X'X)^{-1} X' \Sigma_e X (X'X)^{-1} (1 + c)
+              + \Sigma_f^*\right], \quad c = \lambda' \Sigma_f^{-1} \lambda
+
+    with ``X = [1, B]`` (or ``B`` without constant), ``B`` the (N, K) betas, ``Σ_e`` the (N, N)
+    residual covariance, ``Σ_f`` the (K, K) factor covariance (bordered with zeros for the
+    intercept) and ``λ`` the K factor premia (intercept excluded).  The ``1 + c`` multiplies the
+    variance, not the standard error.
+    """
+    b = np.asarray(betas, dtype=float)
+    if b.ndim == 1:
+        b = b[:, None]
+    lam = np.atleast_1d(np.asarray(premia, dtype=float))
+    sf = np.atleast_2d(np.asarray(factor_cov, dtype=float))
+    se_ = np.asarray(resid_cov, dtype=float)
+    xmat = np.column_stack([np.ones(b.shape[0]), b]) if add_constant else b
+    xtx_inv = np.linalg.inv(xmat.T @ xmat)
+    sandwich = xtx_inv @ xmat.T @ se_ @ xmat @ xtx_inv
+    c = float(lam @ np.linalg.solve(sf, lam))
+    cov = (sandwich * (1.0 + c) + _bordered_factor_cov(sf, add_constant)) / t
+    return ShankenResult(cov=cov, se=np.sqrt(np.diag(cov)), c=c)
+
+
+def shanken_adjust_fm_cov(
+    fm_cov: np.ndarray,
+    factor_cov: np.ndarray,
+    premia: np.ndarray,
+    t: int,
+    *,
+    add_constant: bool = True,
+) -> ShankenResult:
+    r"""Shanken's adjustment of a Fama-MacBeth covariance of the mean gammas:
+    :math:`(1 + c)(V_{FM} - \Sigma_f^*/T) + \Sigma_f^*/T` (Shanken 1992, eq. for the adjusted FM
+    estimator; Jagannathan & Wang 1998).  Used when the betas are rolling (no single Σ_e)."""
+    lam = np.atleast_1d(np.asarray(premia, dtype=float))
+    sf = np.atleast_2d(np.asarray(factor_cov, dtype=float))
+    c = float(lam @ np.linalg.solve(sf, lam))
+    sfb = _bordered_factor_cov(sf, add_constant) / t
+    cov = (1.0 + c) * (np.asarray(fm_cov, dtype=float) - sfb) + sfb
+    return ShankenResult(cov=cov, se=np.sqrt(np.clip(np.diag(cov), 0, None)), c=c)
+
+
+@dataclass(frozen=True)
+class TwoPassResult:
+    """Two-pass premia: the Fama-MacBeth second pass plus Shanken-corrected inference.
+
+    betas: (N, K) full-sample first-pass betas, or (T, N, K) rolling betas as of t - 1.
+    shanken_*: Shanken (1992) covariance / SE / t of the FM mean coefficients.
+    """
+
+    fm: FamaMacBethResult
+    betas: np.ndarray
+    alphas: np.ndarray | None
+    resid_cov: np.ndarray | None
+    factor_cov: np.ndarray
+    shanken_cov: np.ndarray
+    shanken_se: np.ndarray
+    shanken_tstat: np.ndarray
+    shanken_c: float
+    beta_window: int | None
+
+    @property
+    def premia(self) -> np.ndarray:
+        return self.fm.mean
+
+    def summary(self) -> pd.DataFrame:
+        out = self.fm.summary()
+        out["shanken_se"] = self.shanken_se
+        out["shanken_t"] = self.shanken_tstat
+        return out
+
+
+def two_pass(
+    returns: np.ndarray | pd.DataFrame,
+    factors: np.ndarray | pd.DataFrame,
+    *,
+    factor_names: Sequence[str] | None = None,
+    add_constant: bool = True,
+    beta_window: int | None = None,
+    beta_min_obs: int | None = None,
+    lags: int | None = None,
+    lag_rule: LagRule = "nw1994",
+    min_coins: int | None = None,
+    periods_per_year: float | None = None,
+) -> TwoPassResult:
+    """Two-pass (Black-Jensen-Scholes / Fama-MacBeth) risk premia of K factors.
+
+    First pass: per coin, OLS of ``returns`` (T, N) on a constant and ``factors`` (T, K).
+    ``beta_window=None``: full-sample betas (rows where the coin and all factors are finite; at
+    least ``beta_min_obs``, default K + 2, else the coin is dropped) - the textbook two-pass, in
+    sample.  ``beta_window=w``: rolling betas over w rows (see
+    :func:`~cryptofactor_assets.factors.rolling_ols.rolling_ols`), and period t uses the betas
+    as of t - 1 (no look-ahead).
+    Second pass: :func:`fama_macbeth` of returns on betas (with a constant if ``add_constant``).
+    Shanken: full-sample betas use :func:`shanken_correction` with ``Σ_e`` the residual covariance
+    (pairwise over common rows, divided by n_ij - K - 1; e'e / (T - K - 1) on a balanced panel) and
+    ``Σ_f`` the sample factor covariance (ddof 1) over the rows with all factors finite; rolling
+    betas use :func:`shanken_adjust_fm_cov`.  ``T`` = number of second-pass periods used.
+    """
+    r = np.asarray(returns, dtype=float)
+    f = np.asarray(factors, dtype=float)
+    if f.ndim == 1:
+        f = f[:, None]
+    t_len, n = r.shape
+    k = f.shape[1]
+    if f.shape[0] != t_len:
+        raise ValueError("returns and factors must have the same number of rows")
+    if factor_names is None:
+        factor_names = list(factors.columns) if isinstance(factors, pd.DataFrame) else [f"f{i}" for i in range(k)]
+    fx = np.all(np.isfinite(f), axis=1)
+    factor_cov = np.atleast_2d(np.cov(f[fx], rowvar=False, ddof=1))
+    alphas = None
+    resid_cov = None
+    if beta_window is None:
+        min_obs = k + 2 if beta_min_obs is None else beta_min_obs
+        first = rolling_ols(r, f, window=t_len, min_obs=min_obs, compute_bse=False)
+        coef = first.params[-1]  # (N, K + 1): the window covers the whole sample
+        alphas = coef[:, 0]
+        betas = coef[:, 1:]
+        x = np.broadcast_to(betas, (t_len, n, k))
+        fm = fama_macbeth(
+            r, x, names=factor_names, add_constant=add_constant, lags=lags, lag_rule=lag_rule,
+            min_coins=min_coins, periods_per_year=periods_per_year,
+        )
+        # Residuals on each coin's own rows; pairwise residual covariance.
+        z = np.column_stack([np.ones(t_len), np.where(fx[:, None], f, 0.0)])
+        resid = r - z @ coef.T
+        ok = np.isfinite(resid) & fx[:, None] & np.all(np.isfinite(coef), axis=1)[None, :]
+        e0 = np.where(ok, resid, 0.0)
+        counts = ok.T.astype(float) @ ok.astype(float)
+        with np.errstate(divide="ignore", invalid="ignore"):
+            resid_cov = (e0.T @ e0) / (counts - k - 1)
+        coins = np.all(np.isfinite(coef), axis=1)
+        sh = shanken_correction(
+            betas[coins], resid_cov[np.ix_(coins, coins)], factor_cov,
+            fm.mean[int(add_constant):], fm.n_periods, add_constant=add_constant,
+        )
+    else:
+        first = rolling_ols(r, f, window=beta_window, min_obs=beta_min_obs, compute_bse=False)
+        betas = np.full((t_len, n, k), np.nan)
+        betas[1:] = first.betas[:-1]  # as of t - 1
+        fm = fama_macbeth(
+            r, betas, names=factor_names, add_constant=add_constant, lags=lags, lag_rule=lag_rule,
+            min_coins=min_coins, periods_per_year=periods_per_year,
+        )
+        sh = shanken_adjust_fm_cov(
+            fm.cov, factor_cov, fm.mean[int(add_constant):], fm.n_periods, add_constant=add_constant
+        )
+    with np.errstate(divide="ignore", invalid="ignore"):
+        sh_t = fm.mean / sh.se
+    return TwoPassResult(
+        fm=fm,
+        betas=betas,
+        alphas=alphas,
+        resid_cov=resid_cov,
+        factor_cov=factor_cov,
+        shanken_cov=sh.cov,
+        shanken_se=sh.se,
+        shanken_tstat=sh_t,
+        shanken_c=sh.c,
+        beta_window=beta_window,
+    )
