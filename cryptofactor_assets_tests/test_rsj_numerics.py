@@ -212,3 +212,13 @@ def test_tz_aware_input_and_duplicates(hand_bars):
     pd.testing.assert_frame_equal(rsj_from_bars(aware), rsj_from_bars(hand_bars))
     with pytest.raises(ValueError, match="duplicate"):
         rsj_from_bars(pd.concat([hand_bars, hand_bars.iloc[[3]]]))
+
+
+def test_window_bounds_are_truncated_to_whole_days(hand_bars):
+    con = store(hand_bars)
+    con.execute(load_sql("create_rsj_daily"))
+    con.execute(load_sql("insert_rsj_daily"),
+                {"start": dt.datetime(2024, 3, 2, 12, 30), "end": dt.datetime(2024, 3, 3, 6), "min_share": 0.8})
+    got = con.execute("SELECT symbol, date, n_bars FROM rsj_daily ORDER BY symbol").fetchall()
+    assert got == [("AAA", dt.date(2024, 3, 2), 285), ("BBB", dt.date(2024, 3, 2), 288),
+                   ("CCC", dt.date(2024, 3, 2), 288), ("DDD", dt.date(2024, 3, 2), 231)]

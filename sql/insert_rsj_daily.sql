@@ -1,5 +1,6 @@
 -- Insert rsj_daily: per coin-day RV, semivariances, signed jump, RSJ, realised skewness/kurtosis from the stored 5-minute log returns with open_time in [$start, $end).
--- Parameters: $start, $end (TIMESTAMP or DATE, half-open window on open_time), $min_share (a coin-day
+-- Parameters: $start, $end (DATE or TIMESTAMP, truncated to the UTC day, so only whole days are
+-- aggregated; half-open window on open_time), $min_share (a coin-day
 -- needs n_bars >= $min_share * 288). One GROUP BY over the stored log_ret (no window function):
 -- log_ret is NULL across gaps and day boundaries, and count/sum skip NULLs. SJ is summed directly
 -- as sum(r |r|) = sum(r^2 sign r); RS+ = (RV + SJ) / 2 and RS- = (RV - SJ) / 2 follow exactly
@@ -15,7 +16,8 @@ WITH sums AS (
            coalesce(sum(log_ret * log_ret * log_ret), 0.0)          AS s3,
            coalesce(sum((log_ret * log_ret) * (log_ret * log_ret)), 0.0) AS s4
     FROM raw_klines_5m
-    WHERE open_time >= CAST($start AS TIMESTAMP) AND open_time < CAST($end AS TIMESTAMP)
+    WHERE open_time >= CAST(CAST($start AS DATE) AS TIMESTAMP)
+      AND open_time < CAST(CAST($end AS DATE) AS TIMESTAMP)
     GROUP BY symbol, date
 ), flagged AS (
     SELECT *,
