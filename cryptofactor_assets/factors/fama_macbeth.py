@@ -113,30 +113,40 @@ def _stack_regressors(
 def _batched_cross_section(
     y: np.ndarray, x: np.ndarray, add_constant: bool, min_coins: int, singular_tol: float
 ) -> dict[str, np.ndarray]:
-    """Per-period OLS of y[t] on [1, x[t]] for all t at once (centred normal equations)."""
+    """Per-period OLS of y[t] on [1, x[t]] for all t at once (centred normal equations).
+
+    Regressors are handled as K contiguous (T, N) slabs and the K (K + 1) / 2 cross-products as
+    row-wise dot products (einsum): much faster than batched matmuls on (T, N, K) strided data.
+    """
     t_len, _, k = x.shape
     p = k + int(add_constant)
-    m = np.isfinite(y) & np.all(np.isfinite(x), axis=2)
+    xs = [np.ascontiguousarray(x[:, :, j]) for j in range(k)]
+    m = np.isfinite(y)
+    for xj in xs:
+        m &= np.isfinite(xj)
     n = m.sum(axis=1)
-    mf = m.astype(float)
-    x0 = np.where(m[..., None], x, 0.0)
     y0 = np.where(m, y, 0.0)
+    x0 = [np.where(m, xj, 0.0) for xj in xs]
     with np.errstate(divide="ignore", invalid="ignore"):
         inv_n = np.where(n > 0, 1.0 / np.maximum(n, 1), 0.0)
         if add_constant:
-            # Exact two-pass centring per period (the whole cross-section is at hand).
-            xbar = x0.sum(axis=1) * inv_n[:, None]
+            # Exact two-pass centring per period (the whole cross-section is at hand); masked
+            # cells stay exactly 0.
+            xbar = np.column_stack([xj.sum(axis=1) * inv_n for xj in x0])
             ybar = y0.sum(axis=1) * inv_n
-            xc = (x0 - xbar[:, None, :]) * mf[..., None]
-            yc = (y0 - ybar[:, None]) * mf
+            xc = [np.where(m, xj - xbar[:, j, None], 0.0) for j, xj in enumerate(x0)]
+            yc = np.where(m, y0 - ybar[:, None], 0.0)
         else:
             xbar = np.zeros((t_len, k))
             ybar = np.zeros(t_len)
             xc, yc = x0, y0
-        cxx = np.matmul(xc.transpose(0, 2, 1), xc)  # (T, K, K)
-        cxy = np.matmul(xc.transpose(0, 2, 1), yc[..., None])[..., 0]  # (T, K)
+        cxx = np.empty((t_len, k, k))
+        for i in range(k):
+            for j in range(i, k):
+                cxx[:, i, j] = cxx[:, j, i] = np.einsum("tn,tn->t", xc[i], xc[j])
+        cxy = np.column_stack([np.einsum("tn,tn->t", xc[i], yc) for i in range(k)])
         cyy = np.einsum("tn,tn->t", yc, yc)
-        raw = np.einsum("tnk,tnk->tk", x0, x0)
+        raw = np.column_stack([np.einsum("tn,tn->t", xj, xj) for xj in x0])
         diag = np.diagonal(cxx, axis1=1, axis2=2)
         varies = diag > 1e-12 * raw  # (T, K): regressor k varies across coins in period t
         enough = n >= min_coins
