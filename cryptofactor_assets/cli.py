@@ -148,7 +148,7 @@ def tables(args: argparse.Namespace) -> int:
     width = max((len(n) for n in names), default=10)
     print(f"{'table':<{width}}  {'rows':>12}")
     for name in names:
-        n = con.execute(f'SELECT count(*) FROM "{name}"').fetchone()[0]
+        n = con.execute(f'SELECT count(*) FROM "{name}"').fetchall()[0][0]
         print(f"{name:<{width}}  {n:>12,}")
     con.close()
     return 0

@@ -20,7 +20,9 @@ from cryptofactor_assets.sources.validation import IngestCounts, ingest_klines, 
 from cryptofactor_assets.storage import quality
 from cryptofactor_assets.storage.warehouse import (
     delete_window,
+    ensure_table,
     frame_markdown,
+    load_sql,
     replace_frame,
     table_preview_markdown,
     transaction,
@@ -29,6 +31,7 @@ from cryptofactor_assets.storage.warehouse import (
 RAW_KLINES_5M = "raw_klines_5m"
 RAW_COIN_MARKETS = "raw_coin_markets"
 SIM_TRUTH = "sim_truth"
+COIN_SYMBOLS = "coin_symbols"
 REJECTED_ROWS = "rejected_rows"
 
 CHECK_KLINES_UNIQUE = "klines_unique_key"
@@ -92,6 +95,18 @@ def _counter_frame(counter):
     import pandas as pd
 
     return pd.DataFrame(sorted(counter.items()), columns=["key", "rows"])
+
+
+def read_coin_symbols(con):
+    """The user's ``coin_symbols`` mapping (created with the defaults on first use)."""
+    from cryptofactor_assets.sources.coingecko import default_coin_symbols
+
+    ensure_table(con, COIN_SYMBOLS)
+    if con.execute("SELECT count(*) FROM coin_symbols").fetchall()[0][0] == 0:
+        con.register("default_symbols", default_coin_symbols())
+        con.execute(load_sql("insert_default_coin_symbols")).fetchall()
+        con.unregister("default_symbols")
+    return con.execute("SELECT coin_id, cg_symbol, symbol FROM coin_symbols").df()
 
 
 def _source_complete(failed: list[str], strict: bool) -> dg.AssetCheckResult:
@@ -179,8 +194,9 @@ def raw_coin_markets(context: dg.AssetExecutionContext, duckdb: DuckDBResource,
     """
     start, end = window_dates(context)
     label = partition_label(context)
-    batches = market_source.markets_batches(start, end, label, log=context.log.info)
     with connect(duckdb) as con:
+        symbol_map = read_coin_symbols(con)
+        batches = market_source.markets_batches(start, end, label, log=context.log.info, symbol_map=symbol_map)
         counts, failed, notes = _ingest(context, con, batches, ingest_markets, RAW_COIN_MARKETS, "date",
                                         start, end, market_source.kind, market_source.streams)
         if failed and market_source.strict:
@@ -234,4 +250,33 @@ def sim_truth(context: dg.AssetExecutionContext, duckdb: DuckDBResource, market_
         "dagster/row_count": result.inserted, "source": market_source.kind,
         "summary": md(frame_markdown(summary)),
     })
+    yield check
+
+
+@dg.asset(
+    name=COIN_SYMBOLS,
+    pool=POOL,
+    group_name=GROUP,
+    kinds={"duckdb", "python"},
+    check_specs=[dg.AssetCheckSpec("coin_symbols_unique_coin_id", asset=COIN_SYMBOLS, blocking=True)],
+)
+def coin_symbols(context: dg.AssetExecutionContext, duckdb: DuckDBResource):
+    """Mapping CoinGecko id (or export-file ticker) -> exchange symbol used by the panels; edit it freely.
+
+    Materialising adds the default rows for ids the table lacks and never touches rows the user
+    added or changed (mark them `edited_by = 'user'`). `raw_coin_markets` reads it on every fetch.
+    """
+    from cryptofactor_assets.sources.coingecko import default_coin_symbols
+
+    with connect(duckdb) as con:
+        ensure_table(con, COIN_SYMBOLS)
+        with transaction(con):
+            con.register("default_symbols", default_coin_symbols())
+            before = con.execute("SELECT count(*) FROM coin_symbols").fetchall()[0][0]
+            con.execute(load_sql("insert_default_coin_symbols")).fetchall()
+            con.unregister("default_symbols")
+        rows = con.execute("SELECT count(*), count(*) FILTER (WHERE edited_by = 'user') FROM coin_symbols").fetchall()[0]
+        check = check_result("coin_symbols_unique_coin_id", quality.unique_key(con, COIN_SYMBOLS, ["coin_id"]))
+    yield dg.MaterializeResult(metadata={"dagster/row_count": rows[0], "added_defaults": rows[0] - before,
+                                         "user_rows": rows[1]})
     yield check

@@ -71,7 +71,7 @@ class MarketSourceResource(dg.ConfigurableResource):
                 return
             from cryptofactor_assets.sources.files import read_klines_glob
 
-            yield read_klines_glob(self.klines_glob, start, end)
+            yield read_klines_glob(self.klines_glob, start, end, strict=self.strict)
         else:
             from cryptofactor_assets.sources.bybit import BybitClient
 
@@ -82,7 +82,8 @@ class MarketSourceResource(dg.ConfigurableResource):
             yield client.fetch_klines_5m(symbols, start, end, strict=self.strict, log=log)
 
     def markets_batches(
-        self, start: dt.date, end: dt.date, partition: str, log: Callable[[str], None] = print
+        self, start: dt.date, end: dt.date, partition: str, log: Callable[[str], None] = print,
+        symbol_map: pd.DataFrame | None = None,
     ) -> Iterator[SourceBatch]:
         """Daily market snapshots with date in [start, end)."""
         self._check_kind()
@@ -94,7 +95,7 @@ class MarketSourceResource(dg.ConfigurableResource):
                 return
             from cryptofactor_assets.sources.files import read_markets_glob
 
-            yield read_markets_glob(self.markets_glob, start, end)
+            yield read_markets_glob(self.markets_glob, start, end, symbol_map=symbol_map, strict=self.strict)
         else:
             ids = [s.strip() for s in self.coingecko_ids.split(",") if s.strip()]
             if not ids:
@@ -102,4 +103,5 @@ class MarketSourceResource(dg.ConfigurableResource):
                 return
             from cryptofactor_assets.sources.coingecko import CoinGeckoSource
 
-            yield CoinGeckoSource.from_env().fetch_markets(ids, start, end, strict=self.strict, log=log)
+            yield CoinGeckoSource.from_env().fetch_markets(ids, start, end, symbol_map=symbol_map, strict=self.strict,
+                                                            log=log)

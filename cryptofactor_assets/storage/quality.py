@@ -38,7 +38,7 @@ def unique_key(con: duckdb.DuckDBPyConnection, table: str, key: Sequence[str], c
     n = con.execute(
         f"SELECT count(*) FROM (SELECT {cols} FROM {table} {_window(column)} GROUP BY {cols} HAVING count(*) > 1)",
         _params(start, end, column),
-    ).fetchone()[0]
+    ).fetchall()[0][0]
     return CheckOutcome(n == 0, int(n), f"{n} duplicated keys ({cols})")
 
 
@@ -50,7 +50,7 @@ def positive(con, table: str, columns: Sequence[str], column: str | None = None,
         bad = f"({c} <= 0 OR isnan({c}) OR isinf({c}))"
         conds.append(bad if c in allow_null else f"({c} IS NULL OR {bad})")
     n = con.execute(f"SELECT count(*) FROM {table} {_window(column)} AND ({' OR '.join(conds)})",
-                    _params(start, end, column)).fetchone()[0]
+                    _params(start, end, column)).fetchall()[0][0]
     return CheckOutcome(n == 0, int(n), f"{n} rows with NULL, non-finite or non-positive {', '.join(columns)}")
 
 
@@ -58,7 +58,7 @@ def finite(con, table: str, columns: Sequence[str], column: str | None = None, s
     """Listed columns are finite where not NULL (NULL means 'not defined', e.g. a first-day return)."""
     conds = " OR ".join(f"isnan({c}) OR isinf({c})" for c in columns)
     n = con.execute(f"SELECT count(*) FROM {table} {_window(column)} AND ({conds})",
-                    _params(start, end, column)).fetchone()[0]
+                    _params(start, end, column)).fetchall()[0][0]
     return CheckOutcome(n == 0, int(n), f"{n} rows with NaN or infinite {', '.join(columns)}")
 
 
@@ -67,7 +67,7 @@ def ohlc_consistent(con, table: str, column: str, start, end) -> CheckOutcome:
     n = con.execute(
         f"SELECT count(*) FROM {table} {_window(column)} AND (low > least(open, close) OR high < greatest(open, close))",
         _params(start, end, column),
-    ).fetchone()[0]
+    ).fetchall()[0][0]
     return CheckOutcome(n == 0, int(n), f"{n} bars violating low <= open, close <= high")
 
 

@@ -80,7 +80,7 @@ def delete_window(
     ensure_table(con, table)
     where = f"WHERE {window_column} >= ? AND {window_column} < ? {extra_filter}"
     params = [_as_ts(start), _as_ts(end), *extra_params]
-    n = con.execute(f"SELECT count(*) FROM {table} {where}", params).fetchone()[0]
+    n = con.execute(f"SELECT count(*) FROM {table} {where}", params).fetchall()[0][0]
     con.execute(f"DELETE FROM {table} {where}", params)
     pause = float(os.environ.get(PAUSE_ENV, "0") or 0)
     if pause > 0:
@@ -97,7 +97,7 @@ def count_window(
     return int(con.execute(
         f"SELECT count(*) FROM {table} WHERE {window_column} >= ? AND {window_column} < ? {extra_filter}",
         [_as_ts(start), _as_ts(end), *extra_params],
-    ).fetchone()[0])
+    ).fetchall()[0][0])
 
 
 @dataclass(frozen=True)
@@ -163,12 +163,12 @@ def replace_table(
         con.register(name, frame)
     try:
         with transaction(con):
-            before = con.execute(f"SELECT count(*) FROM {table}").fetchone()[0]
+            before = con.execute(f"SELECT count(*) FROM {table}").fetchall()[0][0]
             con.execute(f"DELETE FROM {table}")
             if os.environ.get(FAIL_ENV) == table:
                 raise InjectedWriteFailure(f"injected failure while writing {table}")
             con.execute(insert_sql, params if params is not None else [])
-            after = con.execute(f"SELECT count(*) FROM {table}").fetchone()[0]
+            after = con.execute(f"SELECT count(*) FROM {table}").fetchall()[0][0]
     finally:
         for name in frames:
             con.unregister(name)
