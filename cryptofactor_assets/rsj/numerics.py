@@ -41,11 +41,14 @@ def _sorted_bars(frame: pd.DataFrame) -> tuple[np.ndarray, np.ndarray, np.ndarra
     if getattr(times.dt, "tz", None) is not None:
         times = times.dt.tz_convert("UTC").dt.tz_localize(None)
     ns = times.to_numpy().astype("datetime64[ns]").astype(np.int64)
-    symbols = frame["symbol"].astype(str).to_numpy()
-    order = np.lexsort((ns, symbols))
-    symbols, ns = symbols[order], ns[order]
+    # Sort on integer codes of the (sorted) symbol categories: much faster than on strings.
+    cat = pd.Categorical(frame["symbol"].astype(str))
+    codes = cat.codes.astype(np.int64)
+    order = np.lexsort((ns, codes))
+    codes, ns = codes[order], ns[order]
     close = frame["close"].to_numpy(dtype=np.float64)[order]
-    dup = (symbols[1:] == symbols[:-1]) & (ns[1:] == ns[:-1])
+    symbols = np.asarray(cat.categories, dtype=object)[codes]
+    dup = (codes[1:] == codes[:-1]) & (ns[1:] == ns[:-1])
     if dup.any():
         i = int(np.flatnonzero(dup)[0])
         raise ValueError(f"duplicate bar {symbols[i]} {pd.Timestamp(ns[i])}")
