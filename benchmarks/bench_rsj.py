@@ -132,12 +132,14 @@ def verify(ours: pd.DataFrame, ref: pd.DataFrame) -> dict[str, float]:
 
 
 def main() -> None:
-    parser = argparse.ArgumentParser(description=__doc__, formatter_class=argparse.RawDescriptionHelpFormatter)
+    parser = argparse.ArgumentParser(description=__doc__,
+                                     formatter_class=argparse.RawDescriptionHelpFormatter)
     parser.add_argument("--coins", type=int, default=100)
     parser.add_argument("--days", type=int, default=360)
     parser.add_argument("--path", help="DuckDB file to build/reuse (default: a temporary file, deleted)")
     parser.add_argument("--repeat", type=int, default=7)
-    parser.add_argument("--pandas-coins", type=int, default=25, help="coins for the pandas peer (extrapolated)")
+    parser.add_argument("--pandas-coins", type=int, default=25,
+                        help="coins for the pandas peer (extrapolated)")
     parser.add_argument("--pandas-repeat", type=int, default=2, help="best of this many peer runs")
     parser.add_argument("--threads", type=int, default=2)
     parser.add_argument("--min-share", type=float, default=0.8)
@@ -150,7 +152,8 @@ def main() -> None:
         con.execute(f"SET threads={int(args.threads)}")
         t0 = time.perf_counter()
         n_bars = build(con, args.coins, args.days)
-        print(f"seconds build_or_open {time.perf_counter() - t0:.2f}  ({n_bars:,} stored 5-minute bars, {path})")
+        print(f"seconds build_or_open {time.perf_counter() - t0:.2f}  "
+              f"({n_bars:,} stored 5-minute bars, {path})")
         if n_bars < 10_000_000:
             print("WARNING: fewer than 10 million bars")
         end = START + dt.timedelta(days=args.days)
@@ -178,7 +181,8 @@ def main() -> None:
         peer_s = min(peer_times)
         scale = n_bars / peer_bars
         peer_full = peer_s * scale
-        print(f"seconds pandas_groupby_apply best {peer_s:.2f} of {len(peer_times)} on {len(symbols)} coins ({peer_bars:,} bars)"
+        print(f"seconds pandas_groupby_apply best {peer_s:.2f} of {len(peer_times)} "
+              f"on {len(symbols)} coins ({peer_bars:,} bars)"
               + (f"; extrapolated x{scale:.2f} to all bars: {peer_full:.2f}" if scale > 1.0001 else ""))
 
         err = verify(ours, ref)

@@ -28,7 +28,8 @@ def test_statistics_equal_hand_computation():
     assert rep.ann_return == pytest.approx(0.005 * 365, rel=1e-13)
     assert rep.ann_vol == pytest.approx(sd * math.sqrt(365), rel=1e-13)
     assert rep.sharpe == pytest.approx(0.005 / sd * math.sqrt(365), rel=1e-13)
-    assert rep.sortino == pytest.approx(0.005 / math.sqrt((0.02**2 + 0.01**2) / 6) * math.sqrt(365), rel=1e-13)
+    downside = math.sqrt((0.02**2 + 0.01**2) / 6)
+    assert rep.sortino == pytest.approx(0.005 / downside * math.sqrt(365), rel=1e-13)
     assert rep.max_drawdown == pytest.approx(0.02, rel=1e-13)  # 1.01 -> 0.9898
     assert rep.win_rate == 0.5
     assert rep.total_return == pytest.approx(growth - 1, rel=1e-13)

@@ -77,7 +77,8 @@ def assert_same(sql: pd.DataFrame, ref: pd.DataFrame) -> None:
                                    err_msg=col)
         np.testing.assert_array_less(np.abs(sql[col] - ref[col]), 1e-12 * rv + 1e-300)
     for col in ["rsj", "rskew"]:
-        np.testing.assert_allclose(sql[col].to_numpy(), ref[col].to_numpy(), rtol=1e-12, atol=1e-12, err_msg=col)
+        np.testing.assert_allclose(sql[col].to_numpy(), ref[col].to_numpy(), rtol=1e-12, atol=1e-12,
+                                   err_msg=col)
     np.testing.assert_allclose(sql["rkurt"].to_numpy(), ref["rkurt"].to_numpy(), rtol=1e-12, err_msg="rkurt")
 
 
@@ -127,7 +128,8 @@ def test_counts_gaps_missing_day_single_bar(hand_results, which):
     assert not ((frame["symbol"] == "AAA") & (frame["date"] == DAY0 + pd.Timedelta(days=2))).any()
     assert (row(frame, "AAA", 3)[["n_bars", "n_returns"]] == [288, 287]).all()
     single = row(frame, "BBB", 0)
-    assert (single["n_bars"], single["n_returns"], single["rv"], single["reason"]) == (1, 0, 0.0, "too_few_bars")
+    got = (single["n_bars"], single["n_returns"], single["rv"], single["reason"])
+    assert got == (1, 0, 0.0, "too_few_bars")
     assert np.isnan(single["rsj"])
 
 
@@ -201,14 +203,16 @@ def test_random_bars_with_gaps_sql_equals_numpy(seed):
 
 def test_log_returns_match_the_stored_definition(hand_bars):
     con = store(hand_bars)
-    stored = con.execute("SELECT symbol, open_time, log_ret FROM raw_klines_5m ORDER BY symbol, open_time").df()
+    stored = con.execute(
+        "SELECT symbol, open_time, log_ret FROM raw_klines_5m ORDER BY symbol, open_time").df()
     ours = log_returns_5m(hand_bars)
     np.testing.assert_array_equal(np.isnan(ours["log_ret"]), stored["log_ret"].isna())
     np.testing.assert_allclose(ours["log_ret"], stored["log_ret"], rtol=1e-15)
 
 
 def test_tz_aware_input_and_duplicates(hand_bars):
-    aware = hand_bars.assign(open_time=hand_bars["open_time"].dt.tz_localize("UTC").dt.tz_convert("Asia/Tokyo"))
+    tokyo = hand_bars["open_time"].dt.tz_localize("UTC").dt.tz_convert("Asia/Tokyo")
+    aware = hand_bars.assign(open_time=tokyo)
     pd.testing.assert_frame_equal(rsj_from_bars(aware), rsj_from_bars(hand_bars))
     with pytest.raises(ValueError, match="duplicate"):
         rsj_from_bars(pd.concat([hand_bars, hand_bars.iloc[[3]]]))
@@ -218,7 +222,8 @@ def test_window_bounds_are_truncated_to_whole_days(hand_bars):
     con = store(hand_bars)
     con.execute(load_sql("create_rsj_daily"))
     con.execute(load_sql("insert_rsj_daily"),
-                {"start": dt.datetime(2024, 3, 2, 12, 30), "end": dt.datetime(2024, 3, 3, 6), "min_share": 0.8})
+                {"start": dt.datetime(2024, 3, 2, 12, 30), "end": dt.datetime(2024, 3, 3, 6),
+                 "min_share": 0.8})
     got = con.execute("SELECT symbol, date, n_bars FROM rsj_daily ORDER BY symbol").fetchall()
     assert got == [("AAA", dt.date(2024, 3, 2), 285), ("BBB", dt.date(2024, 3, 2), 288),
                    ("CCC", dt.date(2024, 3, 2), 288), ("DDD", dt.date(2024, 3, 2), 231)]

@@ -1,4 +1,4 @@
--- Create rsj_daily: realised variance, semivariances, signed jump, RSJ, skewness and kurtosis per coin-day (UTC) from 5-minute log returns.
+-- Create rsj_daily: RV, semivariances, signed jump, RSJ, skewness, kurtosis per coin-day (UTC).
 CREATE TABLE IF NOT EXISTS rsj_daily (
     symbol     VARCHAR NOT NULL,
     date       DATE    NOT NULL,  -- UTC day of the bars' open_time
@@ -9,7 +9,7 @@ CREATE TABLE IF NOT EXISTS rsj_daily (
     rs_neg     DOUBLE  NOT NULL,  -- bad semivariance sum r^2 1{r < 0}
     sj         DOUBLE  NOT NULL,  -- signed jump rs_pos - rs_neg
     rsj        DOUBLE,            -- relative signed jump sj / rv in [-1, 1]; NULL when reason is set
-    rskew      DOUBLE,            -- realised skewness sqrt(n) sum r^3 / rv^1.5 (Amaya et al. 2015), n = n_returns
+    rskew      DOUBLE,            -- sqrt(n) sum r^3 / rv^1.5, n = n_returns (Amaya et al. 2015)
     rkurt      DOUBLE,            -- realised kurtosis n sum r^4 / rv^2 (Amaya et al. 2015)
     min_share  DOUBLE  NOT NULL,  -- parameter: a coin-day needs n_bars >= min_share * 288
     reason     VARCHAR            -- NULL when rsj is defined, else too_few_bars | zero_rv

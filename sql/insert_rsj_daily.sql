@@ -1,4 +1,4 @@
--- Insert rsj_daily: per coin-day RV, semivariances, signed jump, RSJ, realised skewness/kurtosis from the stored 5-minute log returns with open_time in [$start, $end).
+-- Insert rsj_daily: per coin-day RV, RS+/RS-, SJ, RSJ, skewness, kurtosis from stored 5-minute log_ret.
 -- Parameters: $start, $end (DATE or TIMESTAMP, truncated to the UTC day, so only whole days are
 -- aggregated; half-open window on open_time), $min_share (a coin-day
 -- needs n_bars >= $min_share * 288). One GROUP BY over the stored log_ret (no window function):

@@ -153,7 +153,8 @@ def rsj_quintile_portfolios(
     formed = n_univ >= n_quantiles
     rsj_rank = _row_ranks(np.where(universe, s, np.inf))
     with np.errstate(invalid="ignore", divide="ignore"):
-        quant = np.where(universe & formed[:, None], (rsj_rank * n_quantiles) // np.maximum(n_univ, 1)[:, None] + 1, 0)
+        bucket = (rsj_rank * n_quantiles) // np.maximum(n_univ, 1)[:, None] + 1
+        quant = np.where(universe & formed[:, None], bucket, 0)
 
     # The day's value weights: market caps when every universe coin has one, else trailing volume.
     cap_ok = np.where(universe, np.isfinite(cap) & (cap > 0), True).all(axis=1)
