@@ -108,25 +108,41 @@ def windowed_sum(a: np.ndarray, window: int, axis: int = 0) -> np.ndarray:
     return np.moveaxis(out, 0, axis)
 
 
-def _windowed_sum_qtc(g: np.ndarray, window: int) -> np.ndarray:
-    """:func:`windowed_sum` along axis 1 of a (Q, T, C) array, keeping (Q, T, C) contiguous."""
-    q_len, t, c = g.shape
+def _moment_buffer(q_len: int, t: int, c: int, window: int) -> tuple[np.ndarray, np.ndarray]:
+    """(Q, padded T, C) buffer for :func:`_windowed_sum_inplace` and the (Q, T, C) view of it
+    that the caller fills with the per-row moments (no extra copy)."""
     if window >= t:
-        return np.cumsum(g, axis=1)
+        buf = np.empty((q_len, t, c))
+        return buf, buf
+    front = window - 1
+    nb = -(-(front + t) // window)
+    buf = np.empty((q_len, nb * window, c))
+    buf[:, :front] = 0.0
+    buf[:, front + t :] = 0.0
+    return buf, buf[:, front : front + t]
+
+
+def _windowed_sum_inplace(buf: np.ndarray, t: int, window: int) -> np.ndarray:
+    """:func:`windowed_sum` along axis 1 of a buffer from :func:`_moment_buffer`, in place;
+    returns the (Q, T, C) view of the window sums."""
+    q_len, _, c = buf.shape
+    if window >= t:
+        for j in range(1, t):  # every window starts before row 0: a running sum
+            buf[:, j] += buf[:, j - 1]
+        return buf
     w = window
-    front = w - 1
-    nb = -(-(front + t) // w)
-    buf = np.zeros((q_len, nb * w, c))
-    buf[:, front : front + t] = g
-    prefix = buf.reshape(q_len, nb, w, c)
-    suffix = prefix.copy()
+    blocks = buf.reshape(q_len, -1, w, c)
+    # Suffix sums (only positions 1..w-1 of each block are ever used), then prefix sums in place:
+    # short Python loops of large vector additions, 2-4x faster than np.cumsum on a middle axis.
+    suffix = np.empty_like(blocks)
+    suffix[:, :, w - 1] = blocks[:, :, w - 1]
+    for j in range(w - 2, 0, -1):
+        np.add(suffix[:, :, j + 1], blocks[:, :, j], out=suffix[:, :, j])
     for j in range(1, w):
-        prefix[:, :, j] += prefix[:, :, j - 1]
-    for j in range(w - 2, -1, -1):
-        suffix[:, :, j] += suffix[:, :, j + 1]
+        blocks[:, :, j] += blocks[:, :, j - 1]
     if w > 1:
-        prefix[:, 1:, : w - 1] += suffix[:, :-1, 1:]
-    return buf[:, front : front + t]
+        blocks[:, 1:, : w - 1] += suffix[:, :-1, 1:]
+    return buf[:, w - 1 : w - 1 + t]
 
 
 def _sym_inverse(r: list[list[np.ndarray]], k: int) -> tuple[list[list[np.ndarray]], np.ndarray]:
@@ -234,8 +250,7 @@ def rolling_ols(
     xs = np.where(fx[:, None], x - x_shift, 0.0)
     if add_constant:
         first = np.argmax(valid, axis=0)
-        has_any = valid.any(axis=0)
-        y_shift = np.where(has_any, y[first, np.arange(n_coins)], 0.0)
+        y_shift = np.where(valid.any(axis=0), y[first, np.arange(n_coins)], 0.0)
     else:
         y_shift = np.zeros(n_coins)
 
@@ -257,38 +272,66 @@ def rolling_ols(
     resid_vol = np.empty((t_len, n_coins))
     n_obs = np.empty((t_len, n_coins), dtype=np.int64)
 
+    # Rows where no coin of a block can have an estimate (before the first listing, a window
+    # after the last trade) are skipped.  The kept row range starts on a multiple of `window`,
+    # which keeps the block grid of the window sums where it is for the full panel: every
+    # coin's arithmetic (element-wise across coins) is bitwise the same whatever the blocking,
+    # so outputs stay exactly causal.  (Sorting coins by listing date would skip more rows, but
+    # the scattered writes it needs cost more than they save.)
+    has_any = valid.any(axis=0)
+    first_row = np.where(has_any, np.argmax(valid, axis=0), t_len)
+    last_row = np.where(has_any, t_len - 1 - np.argmax(valid[::-1], axis=0), -1)
+
     def run_block(start: int) -> None:
-        sl = slice(start, min(n_coins, start + chunk_size))
-        m = valid[:, sl].astype(float)
-        yc = np.where(valid[:, sl], y[:, sl] - y_shift[sl], 0.0)
+        cols = slice(start, min(n_coins, start + chunk_size))
+        f0 = int(first_row[cols].min())
+        r0 = (f0 // window) * window if window < t_len else 0
+        r1 = int(min(t_len, last_row[cols].max() + window))
+        outside = [slice(0, r0), slice(max(r0, r1), t_len)]
+        for rows in outside:
+            params[rows, cols] = np.nan
+            if bse is not None:
+                bse[rows, cols] = np.nan
+            r2[rows, cols] = np.nan
+            resid_vol[rows, cols] = np.nan
+            n_obs[rows, cols] = 0
+        if r1 <= r0:
+            return  # no coin of the block ever trades
+        rows = slice(r0, r1)
+        tt = r1 - r0
+        vb = valid[rows, cols]
+        m = vb.astype(float)
+        yc = np.where(vb, y[rows, cols] - y_shift[cols], 0.0)
+        xsb = xs[rows]
+        xxb = xx_common[rows]
         c = m.shape[1]
         # Moments laid out (Q, T, C) so that every moment is a contiguous (T, C) slab.
-        g = np.empty((n_q, t_len, c))
+        buf, g = _moment_buffer(n_q, tt, c, window)
         q = 0
         g[q] = m
         q += 1
         for i in range(k):
-            np.multiply(m, xs[:, i, None], out=g[q])
+            np.multiply(m, xsb[:, i, None], out=g[q])
             q += 1
         for pi in range(len(pairs)):
-            np.multiply(m, xx_common[:, pi, None], out=g[q])
+            np.multiply(m, xxb[:, pi, None], out=g[q])
             q += 1
         g[q] = yc
         q += 1
         for i in range(k):
-            np.multiply(yc, xs[:, i, None], out=g[q])
+            np.multiply(yc, xsb[:, i, None], out=g[q])
             q += 1
         np.multiply(yc, yc, out=g[q])
-        s = _windowed_sum_qtc(g, window)
+        s = _windowed_sum_inplace(buf, tt, window)
         blk_params, blk_bse, blk_r2, blk_vol, blk_n = _solve_block(
-            s, k, pairs, add_constant, x_shift, y_shift[sl], min_obs, singular_tol, compute_bse
+            s, k, pairs, add_constant, x_shift, y_shift[cols], min_obs, singular_tol, compute_bse
         )
-        params[:, sl] = blk_params
+        params[rows, cols] = blk_params
         if bse is not None:
-            bse[:, sl] = blk_bse
-        r2[:, sl] = blk_r2
-        resid_vol[:, sl] = blk_vol
-        n_obs[:, sl] = blk_n
+            bse[rows, cols] = blk_bse
+        r2[rows, cols] = blk_r2
+        resid_vol[rows, cols] = blk_vol
+        n_obs[rows, cols] = blk_n
 
     starts = range(0, n_coins, chunk_size)
     if n_threads <= 1 or len(starts) == 1:
