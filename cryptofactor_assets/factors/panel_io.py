@@ -1,0 +1,259 @@
+"""Pure glue between the stored tables and the factor numerics (no dagster import).
+
+* reading: :func:`read_sql_frame` runs a ``sql/select_*.sql`` file with bound ``$params`` and
+  normalises DATE columns to ``datetime64[ns]`` (what the numerics merge on);
+* shaping: :func:`pivot_panel` turns long (date, symbol, value) rows into dense (T, N) arrays on a
+  COMPLETE calendar (missing days are NaN rows, so windows never silently shrink), and back with
+  :func:`stack_panel`;
+* assembly of the cross-sections for Fama-MacBeth (:func:`fm_cross_sections`,
+  :func:`standardise_cross_section`) and the summary of stored per-period gammas
+  (:func:`summarise_gammas`, same conventions as :func:`fama_macbeth.fama_macbeth`);
+* time-series statistics of long-short portfolios (:func:`long_short_statistics`, LTW 2022 Table VIII
+  style) and the per-coin regime signals of rolling betas (:func:`regime_signals`).
+
+Everything here takes and returns pandas / numpy objects; the Dagster assets in
+:mod:`cryptofactor_assets.factors.assets` only read, call these and write.
+"""
+
+from __future__ import annotations
+
+import datetime as dt
+from collections.abc import Mapping, Sequence
+
+import numpy as np
+import pandas as pd
+
+from cryptofactor_assets.factors.fama_macbeth import _batched_cross_section, _summarise
+from cryptofactor_assets.factors.hac import LagRule, ols_hac
+from cryptofactor_assets.factors.ltw_calendar import as_datetime_ns
+from cryptofactor_assets.reporting.backtest import backtest_report
+
+ONE_DAY = pd.Timedelta(days=1)
+
+
+# --------------------------------------------------------------------------------------------
+# Reading and shaping
+# --------------------------------------------------------------------------------------------
+def read_sql_frame(con, sql: str, params: Mapping | Sequence | None = None,
+                   date_columns: Sequence[str] = ()) -> pd.DataFrame:
+    """Run ``sql`` (text of a ``sql/*.sql`` file) with bound parameters; DATE columns -> datetime64[ns]."""
+    frame = con.execute(sql, params if params is not None else []).df()
+    for c in date_columns:
+        if c in frame.columns:
+            frame[c] = as_datetime_ns(frame[c])
+    return frame
+
+
+def day_range(start: dt.date | pd.Timestamp, end: dt.date | pd.Timestamp) -> pd.DatetimeIndex:
+    """Every UTC day in [start, end) as ``datetime64[ns]``."""
+    return pd.date_range(pd.Timestamp(start), pd.Timestamp(end) - ONE_DAY, freq="D").astype("datetime64[ns]")
+
+
+def pivot_panel(frame: pd.DataFrame, value: str, *, index_col: str = "date",
+                index: pd.DatetimeIndex | None = None, symbols: Sequence[str] | None = None) -> pd.DataFrame:
+    """Dense (T, N) frame of ``value`` with rows ``index`` (default: the sorted dates present) and
+    columns ``symbols`` (default: sorted symbols present); absent cells are NaN."""
+    if frame.duplicated([index_col, "symbol"]).any():
+        raise ValueError(f"duplicate ({index_col}, symbol) rows")
+    wide = frame.pivot(index=index_col, columns="symbol", values=value)
+    wide.index = pd.DatetimeIndex(as_datetime_ns(wide.index.to_numpy()))
+    rows = wide.index.sort_values() if index is None else pd.DatetimeIndex(index)
+    cols = sorted(wide.columns) if symbols is None else list(symbols)
+    return wide.reindex(index=rows, columns=cols).astype(float)
+
+
+def stack_panel(arrays: Mapping[str, np.ndarray], index: pd.DatetimeIndex, symbols: Sequence[str],
+                *, index_col: str = "date") -> pd.DataFrame:
+    """Long frame (index_col, symbol, one column per array) from equally shaped (T, N) arrays."""
+    t_len, n = len(index), len(symbols)
+    out = pd.DataFrame({
+        index_col: np.repeat(index.to_numpy(), n),
+        "symbol": np.tile(np.asarray(symbols, dtype=object), t_len),
+    })
+    for name, arr in arrays.items():
+        out[name] = np.asarray(arr).reshape(t_len * n)
+    return out
+
+
+# --------------------------------------------------------------------------------------------
+# Fama-MacBeth cross-sections
+# --------------------------------------------------------------------------------------------
+def standardise_cross_section(x: np.ndarray, mask: np.ndarray) -> np.ndarray:
+    """Per period and regressor, z-score ``x`` (T, N, K) over the coins of ``mask`` (T, N):
+    (x - mean) / sd with the sample sd (ddof 1); NaN outside the mask.  A period whose regressor
+    has no spread (sd 0 or fewer than 2 coins) gets NaN (the period is then skipped)."""
+    x = np.asarray(x, dtype=float)
+    m = np.asarray(mask, dtype=bool)[..., None] & np.isfinite(x)
+    n = m.sum(axis=1, keepdims=True).astype(float)
+    with np.errstate(invalid="ignore", divide="ignore"):
+        mean = np.where(m, x, 0.0).sum(axis=1, keepdims=True) / n
+        dev = np.where(m, x - mean, 0.0)
+        sd = np.sqrt((dev**2).sum(axis=1, keepdims=True) / (n - 1))
+        z = np.where(m & (sd > 0) & (n > 1), dev / sd, np.nan)
+    return z
+
+
+def fm_cross_sections(
+    y: np.ndarray,
+    x: np.ndarray,
+    *,
+    min_coins: int | None = None,
+    singular_tol: float = 1e-10,
+) -> dict[str, np.ndarray]:
+    """Per-period cross-sectional OLS of ``y`` (T, N) on [1, ``x`` (T, N, K)].
+
+    The per-period first step of :func:`fama_macbeth.fama_macbeth` (its batched solver, so the
+    stored gammas are exactly the ones ``fama_macbeth`` would average); unlike ``fama_macbeth`` it
+    does not need two periods, so a single weekly partition can be computed on its own.
+    Returns gammas (T, K + 1) with the intercept first, r2, n (coins used), used (bool).
+    """
+    y = np.asarray(y, dtype=float)
+    x = np.asarray(x, dtype=float)
+    k = x.shape[2]
+    if min_coins is None:
+        min_coins = k + 2
+    cs = _batched_cross_section(y, x, True, min_coins, singular_tol)
+    return {"gammas": cs["gammas"], "r2": cs["r2"], "n": cs["n"], "used": cs["used"]}
+
+
+def summarise_gammas(gammas: np.ndarray, lag_rule: LagRule = "4t100", lags: int | None = None) -> dict:
+    """Time-series summary of stored per-period gammas (T, P), all rows used: mean, std, se,
+    t, NW se / t (Bartlett, ``S / (T (T - 1))``), lag used and rule; exactly the conventions of
+    :func:`fama_macbeth.fama_macbeth` (linearmodels ``FamaMacBeth`` kernel covariance)."""
+    g = np.asarray(gammas, dtype=float)
+    if not np.all(np.isfinite(g)):
+        raise ValueError("gammas must be finite (store only the periods that were estimated)")
+    return _summarise(g, np.ones(g.shape[0], dtype=bool), lags, lag_rule, True)
+
+
+# --------------------------------------------------------------------------------------------
+# Long-short statistics (LTW Table VIII style)
+# --------------------------------------------------------------------------------------------
+def long_short_statistics(
+    returns: pd.Series,
+    factors: pd.DataFrame,
+    *,
+    lag_rule: LagRule = "4t100",
+    periods_per_year: float = 52,
+    market: str = "cmkt",
+) -> dict[str, float | int | str]:
+    """Mean with its Newey-West t, CAPM alpha on ``market`` and multi-factor alpha on every column
+    of ``factors`` (OLS, Newey-West t, statsmodels ``cov_type="HAC"`` conventions), plus
+    :func:`backtest_report` annualised statistics.  ``returns`` and ``factors`` are indexed by
+    holding week; regressions use the weeks where all series exist."""
+    r = pd.Series(returns, dtype=float).dropna().sort_index()
+    mean_fit = ols_hac(r.to_numpy(), np.ones((len(r), 1)), lags=lag_rule)
+    joined = pd.concat([r.rename("_r"), factors], axis=1, join="inner").dropna()
+    capm = ols_hac(joined["_r"].to_numpy(), joined[[market]].to_numpy(), lags=lag_rule, add_constant=True)
+    multi = ols_hac(joined["_r"].to_numpy(), joined[list(factors.columns)].to_numpy(), lags=lag_rule,
+                    add_constant=True)
+    rep = backtest_report(r, periods_per_year=periods_per_year, nw_lags=lag_rule)
+    out: dict[str, float | int | str] = {
+        "n_weeks": int(len(r)),
+        "mean": float(r.mean()),
+        "mean_t_nw": float(mean_fit.tvalues[0]),
+        "capm_alpha": float(capm.params[0]),
+        "capm_alpha_t": float(capm.tvalues[0]),
+        "capm_beta": float(capm.params[1]),
+        "f3_alpha": float(multi.params[0]),
+        "f3_alpha_t": float(multi.tvalues[0]),
+        "n_regression_weeks": int(multi.nobs),
+        "ann_return": float(rep.ann_return),
+        "ann_vol": float(rep.ann_vol),
+        "sharpe": float(rep.sharpe),
+        "max_drawdown": float(rep.max_drawdown),
+        "nw_lags": int(mean_fit.lags),
+        "lag_rule": str(lag_rule),
+    }
+    for i, name in enumerate(factors.columns):
+        out[f"f3_beta_{name}"] = float(multi.params[1 + i])
+    return out
+
+
+# --------------------------------------------------------------------------------------------
+# Regime signals from rolling betas
+# --------------------------------------------------------------------------------------------
+def regime_signals(
+    betas: pd.DataFrame,
+    *,
+    horizon: int = 90,
+    z_threshold: float = 3.0,
+    recent_days: int = 90,
+) -> pd.DataFrame:
+    """Per coin: beta stability, R² decay and dated regime shifts from stored rolling betas.
+
+    ``betas`` has symbol, date, beta_mkt, beta_mkt_se, r2 (one row per coin-day with an estimate).
+
+    * beta stability: ``beta_cv`` = sd(beta_mkt) / |mean(beta_mkt)| over all the coin's estimates
+      (sample sd, ddof 1); large = unstable exposure;
+    * R² decay: ``r2_recent`` = mean R² over the coin's last ``recent_days`` calendar days with an
+      estimate, ``r2_longrun`` = mean over all its estimates, ``r2_decay`` = recent - long-run
+      (negative: the factors explain the coin less and less);
+    * regime shift at day t: z_t = (b_t - b_{t-h}) / sqrt(se_t² + se_{t-h}²) with h = ``horizon``
+      calendar days and se the OLS standard errors of beta_mkt.  With h >= the rolling window the
+      two windows do not overlap, so the estimates are independent and z is approximately N(0, 1)
+      under a constant beta (a Chow-type test); a shift is flagged where |z| > ``z_threshold``.
+      Consecutive flagged days form ONE shift event dated by its first day (``shift_dates``).
+      Uses estimates up to t only.
+    """
+    need = ["symbol", "date", "beta_mkt", "beta_mkt_se", "r2"]
+    missing = [c for c in need if c not in betas.columns]
+    if missing:
+        raise ValueError(f"betas lack columns {missing}")
+    b = betas[need].copy()
+    b["date"] = as_datetime_ns(b["date"])
+    b = b.sort_values(["symbol", "date"], kind="mergesort").reset_index(drop=True)
+    if b.empty:
+        return _empty_regime()
+    # z against the estimate h days earlier (exact calendar lag, via a self-merge).
+    lagged = b[["symbol", "date", "beta_mkt", "beta_mkt_se"]].copy()
+    lagged["date"] = lagged["date"] + pd.Timedelta(days=horizon)
+    lagged = lagged.rename(columns={"beta_mkt": "_b_lag", "beta_mkt_se": "_se_lag"})
+    b = b.merge(lagged, on=["symbol", "date"], how="left")
+    with np.errstate(invalid="ignore", divide="ignore"):
+        b["z"] = (b["beta_mkt"] - b["_b_lag"]) / np.sqrt(b["beta_mkt_se"] ** 2 + b["_se_lag"] ** 2)
+    flag = (b["z"].abs() > z_threshold).to_numpy()
+    # An event starts on a flagged day whose previous calendar day (same coin) was not flagged.
+    prev_flag = np.zeros_like(flag)
+    same = (b["symbol"].to_numpy()[1:] == b["symbol"].to_numpy()[:-1]) & (
+        (b["date"].to_numpy()[1:] - b["date"].to_numpy()[:-1]) == np.timedelta64(1, "D"))
+    prev_flag[1:] = flag[:-1] & same
+    b["_event"] = flag & ~prev_flag
+
+    last = b.groupby("symbol")["date"].transform("max")
+    b["_recent"] = b["date"] > last - pd.Timedelta(days=recent_days)
+    g = b.groupby("symbol", sort=True)
+    out = pd.DataFrame({
+        "first_date": g["date"].min(),
+        "last_date": g["date"].max(),
+        "n_estimates": g.size().astype(np.int64),
+        "beta_mkt_mean": g["beta_mkt"].mean(),
+        "beta_mkt_sd": g["beta_mkt"].std(ddof=1),
+        "beta_mkt_last": g["beta_mkt"].last(),
+        "r2_longrun": g["r2"].mean(),
+        "r2_recent": b.loc[b["_recent"]].groupby("symbol")["r2"].mean(),
+        "max_abs_z": g["z"].apply(lambda s: s.abs().max()),
+        "n_shifts": g["_event"].sum().astype(np.int64),
+    })
+    with np.errstate(invalid="ignore", divide="ignore"):
+        out["beta_cv"] = out["beta_mkt_sd"] / out["beta_mkt_mean"].abs()
+    out["r2_decay"] = out["r2_recent"] - out["r2_longrun"]
+    events = b.loc[b["_event"], ["symbol", "date"]]
+    dates = events.groupby("symbol")["date"].agg(lambda s: ",".join(d.strftime("%Y-%m-%d") for d in s))
+    out["shift_dates"] = dates.reindex(out.index).fillna("")
+    out["last_shift_date"] = events.groupby("symbol")["date"].max().reindex(out.index)
+    out["horizon_days"] = np.int64(horizon)
+    out["z_threshold"] = float(z_threshold)
+    out["recent_days"] = np.int64(recent_days)
+    return out.reset_index().rename(columns={"index": "symbol"})[list(REGIME_COLUMNS)]
+
+
+REGIME_COLUMNS: tuple[str, ...] = (
+    "symbol", "first_date", "last_date", "n_estimates", "beta_mkt_mean", "beta_mkt_sd", "beta_cv",
+    "beta_mkt_last", "r2_longrun", "r2_recent", "r2_decay", "max_abs_z", "n_shifts", "last_shift_date",
+    "shift_dates", "horizon_days", "z_threshold", "recent_days",
+)
+
+
+def _empty_regime() -> pd.DataFrame:
+    return pd.DataFrame({c: pd.Series(dtype=float) for c in REGIME_COLUMNS})

@@ -1,0 +1,19 @@
+-- Create rolling_betas: per coin-day rolling OLS of daily excess returns on daily MKT, SIZE, MOM (data up to the day).
+CREATE TABLE IF NOT EXISTS rolling_betas (
+    symbol        VARCHAR NOT NULL,
+    date          DATE    NOT NULL,  -- last day of the window (estimate as of this day)
+    alpha         DOUBLE  NOT NULL,  -- intercept (fraction per day)
+    beta_mkt      DOUBLE  NOT NULL,
+    beta_size     DOUBLE  NOT NULL,
+    beta_mom      DOUBLE  NOT NULL,
+    alpha_se      DOUBLE,            -- classic OLS standard errors
+    beta_mkt_se   DOUBLE,
+    beta_size_se  DOUBLE,
+    beta_mom_se   DOUBLE,
+    r2            DOUBLE,            -- centred R-squared of the window
+    resid_vol     DOUBLE,            -- sqrt(SSR / (n_obs - 4)) (fraction per day)
+    n_obs         INTEGER NOT NULL,  -- usable days in the window
+    window_days   INTEGER NOT NULL,  -- calendar days per window
+    min_obs       INTEGER NOT NULL,  -- minimum usable days for an estimate
+    construction  VARCHAR NOT NULL   -- CMOM construction of the daily factors
+);
