@@ -21,6 +21,7 @@ from __future__ import annotations
 
 import argparse
 import datetime as dt
+import os
 import shutil
 import statistics
 import sys
@@ -187,6 +188,7 @@ def main() -> None:
 
         err = verify(ours, ref)
         print("max_error " + " ".join(f"{k}={v:.2e}" for k, v in err.items()) + " (all <= 1e-12)")
+        print(f"load_average_1m {os.getloadavg()[0]:.2f} (2 shared cores: figures are noisy under load)")
         print(f"ratio rsj_vs_pandas_groupby {peer_full / ours_s:.1f}")
         print(f"ratio rsj_mbars_per_second {n_bars / ours_s / 1e6:.1f}")
         con.close()
