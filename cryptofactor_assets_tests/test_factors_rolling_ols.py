@@ -16,7 +16,7 @@ def _panel(seed: int = 0, t: int = 360, n: int = 8, k: int = 3):
     rng = np.random.default_rng(seed)
     x = rng.normal(0.001, 0.03, size=(t, k))
     x[[40, 41, t - 12]] = np.nan
-    x[min(150, t - 3), 1] = np.nan
+    x[min(150, t - 3), k - 1] = np.nan
     b = rng.normal(1, 0.5, size=(k, n))
     y = np.nan_to_num(x) @ b + 0.002 + rng.normal(0, 0.05, size=(t, n)) * rng.uniform(0.5, 2, n)
     y[rng.random((t, n)) < 0.08] = np.nan  # gaps
@@ -225,3 +225,19 @@ def test_planted_betas_recovered_within_standard_errors():
     assert 0.93 <= inside <= 0.97
     za = (res.alpha[ends] - 0.001) / res.bse[ends][..., 0]
     assert 0.93 <= np.mean(np.abs(za) < 1.99) <= 0.97
+
+
+@pytest.mark.parametrize("k", [1, 2, 4, 5])
+def test_other_numbers_of_factors_equal_statsmodels(k):
+    """Closed-form inverses (K <= 3) and the batched np.linalg.inv path (K > 3)."""
+    y, x = _panel(13, t=240, n=5, k=k)
+    res = rolling_ols(y, x, window=60, min_obs=45)
+    assert res.params.shape[-1] == k + 1
+    for i in (0, 1, 3):
+        sm_res = _statsmodels(y[:, i], x, 60, 45)
+        p = np.asarray(sm_res.params)
+        est = np.isfinite(p).all(axis=1)
+        assert est.sum() > 50
+        np.testing.assert_array_equal(est, np.isfinite(res.params[:, i]).all(axis=1))
+        np.testing.assert_allclose(res.params[est, i], p[est], rtol=0, atol=1e-10)
+        np.testing.assert_allclose(res.bse[est, i], np.asarray(sm_res.bse)[est], rtol=0, atol=1e-10)
