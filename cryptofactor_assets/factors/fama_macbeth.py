@@ -17,6 +17,9 @@ Conventions match linearmodels ``FamaMacBeth(...).fit(cov_type="kernel", bandwid
 demeaned per-period estimates, so ``L = 0`` gives the classic ``sd^2 / T``; the automatic lag
 (``lag_rule="nw1994"``) is linearmodels' NW-1994 bandwidth computed on the sum over coefficients
 of the standardised deviations.  p-values use t(T - 1), as linearmodels >= 7.1.
+One convention differs: linearmodels estimates every period with at least P coins (exactly
+identified cross-sections, R² = 1, included); our default ``min_coins`` is P + 1 (K + 2 with a
+constant).  Pass ``min_coins=P`` to reproduce linearmodels exactly (the tests do).
 """
 
 from __future__ import annotations
