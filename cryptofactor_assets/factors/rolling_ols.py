@@ -20,9 +20,10 @@ Algorithm (no per-window Python loop):
    the next.  Only additions of in-window terms happen, so there is none of the catastrophic
    cancellation of ``cumsum[t] - cumsum[t - window]`` (whose error grows with t).
 3. Centred normal equations ``C_xx b = C_xy`` are solved element-wise for all (t, i) at once,
-   on the correlation-scaled matrix (closed-form inverse for K <= 3, batched ``np.linalg.inv``
+   (closed-form adjugate inverse for K <= 3, batched ``np.linalg.inv``
    otherwise).  Windows whose regressor has (numerically) no variance or whose scaled design has
-   ``det(R) < singular_tol`` (collinear regressors) are NaN, never garbage.
+   ``det(R) = det(C_xx) / prod(diag C_xx) < singular_tol`` (R the correlation matrix:
+   collinear regressors) are NaN, never garbage.
 
 Outputs follow statsmodels: ``resid_vol = sqrt(SSR / (n - P))``, R² centred with a constant and
 uncentred without, classic (homoskedastic) standard errors ``sqrt(s² (X'X)^-1)``.
