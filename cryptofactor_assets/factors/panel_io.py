@@ -239,8 +239,10 @@ def regime_signals(
         out["beta_cv"] = out["beta_mkt_sd"] / out["beta_mkt_mean"].abs()
     out["r2_decay"] = out["r2_recent"] - out["r2_longrun"]
     events = b.loc[b["_event"], ["symbol", "date"]]
-    dates = events.groupby("symbol")["date"].agg(lambda s: ",".join(d.strftime("%Y-%m-%d") for d in s))
-    out["shift_dates"] = dates.reindex(out.index).fillna("")
+    by_coin: dict[str, list[str]] = {}
+    for sym, day in zip(events["symbol"], events["date"], strict=True):
+        by_coin.setdefault(sym, []).append(day.strftime("%Y-%m-%d"))
+    out["shift_dates"] = [",".join(by_coin.get(sym, [])) for sym in out.index]
     out["last_shift_date"] = events.groupby("symbol")["date"].max().reindex(out.index)
     out["horizon_days"] = np.int64(horizon)
     out["z_threshold"] = float(z_threshold)
