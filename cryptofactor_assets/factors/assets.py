@@ -25,7 +25,7 @@ from cryptofactor_assets.factors.sorts import characteristic_portfolios as sort_
 from cryptofactor_assets.panels.assets import DAILY_PANEL, WEEKLY_PANEL
 from cryptofactor_assets.partitions import daily_partitions, previous_weeks, weekly_partitions
 from cryptofactor_assets.reporting.plots import equity_curve_png, png_markdown
-from cryptofactor_assets.storage.warehouse import frame_markdown, load_sql, replace_frame
+from cryptofactor_assets.storage.warehouse import frame_markdown, load_sql, replace_frame, replace_table
 
 WEEKLY_CHARACTERISTICS = "weekly_characteristics"
 CHARACTERISTIC_PORTFOLIOS = "characteristic_portfolios"
@@ -75,6 +75,13 @@ def _rf_series(periods, frequency: str) -> tuple[pd.Series | float, str, str]:
     series = rf.weekly(idx) if frequency == "weekly" else rf.daily(idx)
     series.index = idx
     return series, str(rf.source), rf.coverage_note(idx)
+
+
+def _replace_all(con, table: str, frame: pd.DataFrame):
+    """Replace an unpartitioned table; an empty result (too short a history) empties it."""
+    if frame.empty:
+        return replace_table(con, table, f"INSERT INTO {table} SELECT * FROM {table} WHERE false")
+    return replace_frame(con, table, frame)
 
 
 def _lag_rule(value: str):
@@ -563,13 +570,15 @@ class PremiaConfig(dg.Config):
 
 
 def compute_fm_premia(gammas: pd.DataFrame, weekly_factors: pd.DataFrame | None, lag_rule="4t100",
-                      periods_per_year: float = 52.0) -> pd.DataFrame:
+                      periods_per_year: float = 52.0, min_periods: int = 4) -> pd.DataFrame:
     """Per spec and coefficient: FM mean, std, t, NW t (lag stored), annualised premium; Shanken (1992)
     t for the `betas` spec with the covariance of the weekly CMKT, CSMB, CMOM over the same weeks."""
     rows = []
     for spec, g in gammas.groupby("spec", sort=True):
         coefs = ["const", *g["regressors"].iloc[0].split(",")]
         wide = g.pivot(index="week_start", columns="coefficient", values="gamma")[coefs].sort_index().dropna()
+        if len(wide) < min_periods:
+            continue
         s = pio.summarise_gammas(wide.to_numpy(), lag_rule)
         t_len = int(s["n_periods"])
         sh_se = np.full(len(coefs), np.nan)
@@ -619,11 +628,10 @@ def fama_macbeth_premia_asset(context: dg.AssetExecutionContext, duckdb: DuckDBR
                                      "WHERE construction = ? ORDER BY week_start", [config.factor_construction],
                                 ["week_start"]).set_index("week_start")
         out = compute_fm_premia(gammas, wf if len(wf) else None, lag_rule, config.periods_per_year)
-        if out.empty:
-            raise dg.Failure("fama_macbeth_gammas is empty: materialise the weekly factor assets first")
-        result = replace_frame(con, FAMA_MACBETH_PREMIA, out)
+        result = _replace_all(con, FAMA_MACBETH_PREMIA, out)
         results = checks.FAMA_MACBETH_PREMIA.results(con)
-    shown = out[["spec", "coefficient", "mean", "t", "nw_t", "shanken_t", "nw_lags", "n_periods", "annualised"]]
+    shown = (out[["spec", "coefficient", "mean", "t", "nw_t", "shanken_t", "nw_lags", "n_periods", "annualised"]]
+             if len(out) else pd.DataFrame())
     yield dg.MaterializeResult(metadata={
         "dagster/row_count": result.inserted,
         "premia": md(frame_markdown(shown)),
@@ -683,10 +691,13 @@ def long_short_alphas_asset(context: dg.AssetExecutionContext, duckdb: DuckDBRes
                                       "WHERE construction = ? ORDER BY week_start", [config.construction],
                                  ["week_start"]).set_index("week_start")
         out = compute_long_short_alphas(ls, fac, lag_rule, config.construction, config.min_weeks)
-        if out.empty:
-            raise dg.Failure(f"fewer than {config.min_weeks} weeks of long-short and factor returns stored")
-        result = replace_frame(con, LONG_SHORT_ALPHAS, out)
+        result = _replace_all(con, LONG_SHORT_ALPHAS, out)
         results = checks.LONG_SHORT_ALPHAS.results(con)
+    if out.empty:  # too short a history: an empty table, said so in the metadata
+        yield dg.MaterializeResult(metadata={"dagster/row_count": 0, "note": f"fewer than {config.min_weeks} weeks "
+                                             "of long-short and factor returns stored"})
+        yield from results
+        return
     shown = out.assign(mean_pct=100 * out["mean"], capm_alpha_pct=100 * out["capm_alpha"],
                        f3_alpha_pct=100 * out["f3_alpha"])[
         ["characteristic", "weighting", "n_weeks", "mean_pct", "mean_t_nw", "capm_alpha_pct", "capm_alpha_t",
@@ -730,16 +741,15 @@ def regime_signals_asset(context: dg.AssetExecutionContext, duckdb: DuckDBResour
         con.execute(load_sql("create_rolling_betas"))
         betas = pio.read_sql_frame(con, "SELECT symbol, date, beta_mkt, beta_mkt_se, r2, window_days, min_obs "
                                         "FROM rolling_betas ORDER BY symbol, date", date_columns=["date"])
-        if betas.empty:
-            raise dg.Failure("rolling_betas is empty: materialise it first")
         out = pio.regime_signals(betas, horizon=config.horizon_days, z_threshold=config.z_threshold,
                                  recent_days=config.recent_days)
-        out["window_days"] = int(betas["window_days"].mode().iloc[0])
-        out["min_obs"] = int(betas["min_obs"].mode().iloc[0])
-        result = replace_frame(con, REGIME_SIGNALS, out)
+        if len(out):
+            out["window_days"] = int(betas["window_days"].mode().iloc[0])
+            out["min_obs"] = int(betas["min_obs"].mode().iloc[0])
+        result = _replace_all(con, REGIME_SIGNALS, out)
         results = checks.REGIME_SIGNALS.results(con)
-    shown = out[["symbol", "beta_mkt_mean", "beta_cv", "r2_longrun", "r2_recent", "r2_decay", "n_shifts",
-                 "last_shift_date"]]
+    shown = (out[["symbol", "beta_mkt_mean", "beta_cv", "r2_longrun", "r2_recent", "r2_decay", "n_shifts",
+                  "last_shift_date"]] if len(out) else pd.DataFrame())
     yield dg.MaterializeResult(metadata={
         "dagster/row_count": result.inserted,
         "coins_with_shifts": int((out["n_shifts"] > 0).sum()),
