@@ -113,7 +113,7 @@ def _stack_regressors(
     return arr, list(names) if names is not None else [f"x{i}" for i in range(k)]
 
 
-def _batched_cross_section(
+def cross_section_gammas(
     y: np.ndarray, x: np.ndarray, add_constant: bool, min_coins: int, singular_tol: float
 ) -> dict[str, np.ndarray]:
     """Per-period OLS of y[t] on [1, x[t]] for all t at once (centred normal equations).
@@ -191,7 +191,7 @@ def _nw_lags_for(e: np.ndarray, lags: int | None, lag_rule: LagRule) -> tuple[in
     return nw_lag(t, lag_rule), str(lag_rule)
 
 
-def _summarise(
+def summarise_gammas_arrays(
     gammas: np.ndarray,
     used: np.ndarray,
     lags: int | None,
@@ -271,7 +271,7 @@ def fama_macbeth(
         min_coins = p + 1
     if min_coins < p:
         raise ValueError(f"min_coins must be >= the number of coefficients ({p})")
-    cs = _batched_cross_section(y_arr, x_arr, add_constant, min_coins, singular_tol)
+    cs = cross_section_gammas(y_arr, x_arr, add_constant, min_coins, singular_tol)
     enough = cs["enough"]
     never = ~cs["varies"][enough].any(axis=0) if enough.any() else np.ones(k, dtype=bool)
     if never.any():
@@ -283,7 +283,7 @@ def fama_macbeth(
             "Pass per-coin exposures (betas, lagged characteristics), or use two_pass() to "
             "price factor returns through their betas."
         )
-    summ = _summarise(cs["gammas"], cs["used"], lags, lag_rule, debiased)
+    summ = summarise_gammas_arrays(cs["gammas"], cs["used"], lags, lag_rule, debiased)
     ppy = np.nan if periods_per_year is None else float(periods_per_year)
     all_names = (("const",) if add_constant else ()) + tuple(xnames)
     r2 = cs["r2"]

@@ -23,7 +23,7 @@ from collections.abc import Mapping, Sequence
 import numpy as np
 import pandas as pd
 
-from cryptofactor_assets.factors.fama_macbeth import _batched_cross_section, _summarise
+from cryptofactor_assets.factors.fama_macbeth import cross_section_gammas, summarise_gammas_arrays
 from cryptofactor_assets.factors.hac import LagRule, ols_hac
 from cryptofactor_assets.factors.ltw_calendar import as_datetime_ns
 from cryptofactor_assets.reporting.backtest import backtest_report
@@ -112,7 +112,7 @@ def fm_cross_sections(
     k = x.shape[2]
     if min_coins is None:
         min_coins = k + 2
-    cs = _batched_cross_section(y, x, True, min_coins, singular_tol)
+    cs = cross_section_gammas(y, x, True, min_coins, singular_tol)
     return {"gammas": cs["gammas"], "r2": cs["r2"], "n": cs["n"], "used": cs["used"]}
 
 
@@ -123,7 +123,7 @@ def summarise_gammas(gammas: np.ndarray, lag_rule: LagRule = "4t100", lags: int 
     g = np.asarray(gammas, dtype=float)
     if not np.all(np.isfinite(g)):
         raise ValueError("gammas must be finite (store only the periods that were estimated)")
-    return _summarise(g, np.ones(g.shape[0], dtype=bool), lags, lag_rule, True)
+    return summarise_gammas_arrays(g, np.ones(g.shape[0], dtype=bool), lags, lag_rule, True)
 
 
 # --------------------------------------------------------------------------------------------
