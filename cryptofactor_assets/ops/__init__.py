@@ -1,0 +1,1 @@
+"""Operations: freshness checks and the sensor that evaluates them (failure / staleness visibility)."""
