@@ -277,3 +277,38 @@ def test_real_default_tickers_and_linearmodels_factors():
     assert na._parse_tickers("GOLD=GC=F, BTC=BTC-USD") == {"GOLD": "GC=F", "BTC": "BTC-USD"}
     with pytest.raises(ValueError):
         na._parse_tickers("BTC")
+
+
+def test_compute_neural_betas_with_gaps_and_a_missing_market():
+    """Real-data shapes: a coin with a gap, a late-listed coin, no GOLD series; NaN never stored."""
+    sim = na._simulation(SEED)
+    coins = sim.coin_returns.loc[:"2021-03-01", ["BTC", "ETH", "LTC", "XRP"]].copy()
+    coins.loc["2019-02-01":"2019-04-01", "ETH"] = np.nan  # a gap in the training months
+    coins.loc[:"2019-06-01", "XRP"] = np.nan  # listed late: too little history for min_train
+    markets = sim.market_returns.loc[:"2021-03-01"].drop(columns="GOLD")
+    targets = pd.date_range("2021-01-01", "2021-03-01", freq="MS")
+    cfg = MLPConfig(max_iter=20)
+    out = na.compute_neural_betas(coins, markets, targets, cfg, joint=False)
+    assert out["beta"].notna().all() and set(out["market"]) == {"FIAT", "EQUITY", "ENERGY"}
+    nn = out[out["method"] == na.NEURAL]
+    assert "XRP" not in set(nn["coin"])  # 18 usable months < min_train = 36
+    eth = nn[nn["coin"] == "ETH"]
+    assert len(eth) == 3 * 3  # the gap is older than the windows of 2021-01..03, training skips it
+    gap = na.compute_neural_betas(coins, markets, pd.date_range("2020-01-01", periods=2, freq="MS"), cfg,
+                                  joint=False)
+    # 2020-01 and 2020-02: their 12-month windows contain the gap, so ETH has no neural beta there.
+    assert "ETH" not in set(gap.loc[gap["method"] == na.NEURAL, "coin"])
+    assert {"BTC", "LTC"} <= set(gap.loc[gap["method"] == na.NEURAL, "coin"])
+    ols = out[out["method"] == na.OLS]
+    assert set(ols["coin"]) == {"BTC", "ETH", "LTC", "XRP"}
+    # Rolling OLS rows equal the pure baseline on the same frames.
+    want = rolling_ols_betas(coins, markets, markets=["FIAT", "EQUITY", "ENERGY"], window=12).long()
+    want = want[want["month"].isin(targets)].rename(columns={"month": "month_start"})
+    ols = ols.assign(month_start=pd.to_datetime(ols["month_start"]))
+    m = ols[ols["model"] == "single"].merge(want, on=["month_start", "coin", "market"])
+    assert len(m) == len(want) == len(ols[ols["model"] == "single"])
+    np.testing.assert_allclose(m["beta_x"], m["beta_y"], rtol=0, atol=1e-12)
+    # Targets before enough history at the refit month: no neural rows at all.
+    early = na.compute_neural_betas(coins, markets, pd.date_range("2017-01-01", periods=2, freq="MS"), cfg,
+                                    joint=False)
+    assert (early["method"] == na.OLS).all()
