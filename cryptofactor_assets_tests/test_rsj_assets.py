@@ -107,7 +107,6 @@ def test_rsj_daily_metadata_counts_reasons_and_signed_jump_share(built):
     assert meta["sj_share_qv"].value == pytest.approx(stored["share"], rel=1e-12)
     # the simulator plants jumps at ~18 % of quadratic variation: |SJ| / RV is of that order
     assert 0.05 < meta["sj_share_qv"].value < 0.5
-    assert "data:image/png;base64," in meta["cross_sectional_mean_rsj"].value
 
 
 def _expected_ports(path: str) -> tuple[pd.DataFrame, object]:

@@ -19,7 +19,7 @@ from cryptofactor_assets.factors.ltw_calendar import as_datetime_ns
 from cryptofactor_assets.panels.assets import DAILY_PANEL
 from cryptofactor_assets.partitions import daily_partitions
 from cryptofactor_assets.reporting.backtest import DEFAULT_LAG_RULE, BacktestReport, backtest_report
-from cryptofactor_assets.reporting.plots import bar_plot_png, equity_curve_png, line_plot_png, png_markdown
+from cryptofactor_assets.reporting.plots import bar_plot_png, equity_curve_png, png_markdown
 from cryptofactor_assets.rsj import checks
 from cryptofactor_assets.rsj.numerics import BARS_PER_DAY, DEFAULT_MIN_SHARE
 from cryptofactor_assets.rsj.portfolios import RSJPortfolios, rsj_quintile_portfolios
@@ -134,8 +134,6 @@ def rsj_daily_asset(context: dg.AssetExecutionContext, duckdb: DuckDBResource, c
         result = replace_window(con, RSJ_DAILY, "date", start, end, load_sql("insert_rsj_daily"),
                                 {"start": start, "end": end, "min_share": config.min_share})
         summary = rsj_daily_summary(con, start, end)
-        daily = _read(con, f"SELECT date, avg(rsj) AS mean_rsj, avg(abs(rsj)) AS mean_abs_rsj FROM {RSJ_DAILY} "
-                           "WHERE date >= ? AND date < ? GROUP BY date ORDER BY date", [start, end])
         preview = table_preview_markdown(
             con, f"SELECT * FROM {RSJ_DAILY} WHERE date >= ? AND date < ? ORDER BY date, symbol", [start, end], 5)
         results = checks.rsj_daily_results(con, start, end)
@@ -154,10 +152,8 @@ def rsj_daily_asset(context: dg.AssetExecutionContext, duckdb: DuckDBResource, c
         for key in ("mean_rsj", "sj_share_qv", "sj_share_qv_pooled"):
             if pd.notna(row[key]):
                 meta[key] = float(row[key])
-    if len(daily) >= 2:
-        meta["cross_sectional_mean_rsj"] = md(png_markdown(line_plot_png(
-            daily.set_index("date")[["mean_rsj", "mean_abs_rsj"]], "Cross-sectional mean RSJ and |RSJ| per day"),
-            alt="mean RSJ"))
+    # No PNG here: Dagster copies the metadata into each of the window's partition events (a 2-year
+    # backfill = 731 copies); the curves live in the unpartitioned rsj_backtest.
     yield dg.MaterializeResult(metadata=meta)
     yield from results
 
@@ -310,10 +306,6 @@ def rsj_portfolios_daily_asset(context: dg.AssetExecutionContext, duckdb: DuckDB
         "vw_fallback_days": int((vw["weight_source"] == "dollar_volume").sum()),
         "mean_universe": float(frame["n_universe"].mean()),
     })
-    if ls["date"].nunique() >= 2:
-        curves = ls.pivot(index="date", columns="weighting", values="net").add_suffix(" net")
-        meta["equity_curve"] = md(png_markdown(equity_curve_png(curves, "RSJ long Q1 - short Q5 (net), window"),
-                                               alt="RSJ equity"))
     yield dg.MaterializeResult(metadata=meta)
     yield from results
 
