@@ -297,3 +297,29 @@ def test_backtest_uses_the_market_factor_when_built(built, tmp_path):
         assert stored[stat] == pytest.approx(getattr(rep, stat), rel=1e-10), stat
     assert set(query(other, "SELECT DISTINCT market_source FROM rsj_backtest")["market_source"]) == {
         "factor_returns_daily.mkt"}
+
+
+def test_value_weights_fall_back_to_dollar_volume_without_market_caps(built, tmp_path):
+    # the real 5-minute files carry no market caps: VW must say so and use trailing dollar volume
+    path, *_ = built
+    other = str(tmp_path / "nocaps.duckdb")
+    shutil.copy(path, other)
+    con = duckdb.connect(other)
+    try:
+        con.execute("UPDATE daily_panel SET market_cap = NULL")
+    finally:
+        con.close()
+    result = _run([ra.rsj_portfolios_daily_asset], _resources(other), DAY0, DAY1)
+    got = _ports(other)
+    assert set(got.loc[got["weighting"] == "vw", "weight_source"]) == {"dollar_volume"}
+    meta = result.asset_materializations_for_node(ra.RSJ_PORTFOLIOS_DAILY)[0].metadata
+    assert "market caps absent" in meta["notes"].value
+    assert meta["vw_fallback_days"].value == got.loc[(got["weighting"] == "vw") & (got["portfolio"] == "LS")].shape[0]
+    exp, _ = _expected_ports(other)
+    exp = exp.loc[exp["date"] <= pd.Timestamp(DAY1)].reset_index(drop=True)
+    np.testing.assert_allclose(got["net"].to_numpy(dtype=float), exp["net"].to_numpy(dtype=float), rtol=1e-12,
+                               atol=1e-15)
+    # and the value weights really differ from the market-cap ones of the original build
+    orig = _ports(path)
+    vw = (got["weighting"] == "vw") & (got["portfolio"] == "LS")
+    assert not np.allclose(got.loc[vw, "gross"], orig.loc[vw, "gross"])
