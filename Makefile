@@ -29,6 +29,7 @@ demo: $(STAMP) $(DAGSTER_HOME)/dagster.yaml
 
 ## test: install if needed, run the whole suite
 test: $(STAMP)
+	mkdir -p $(DAGSTER_HOME)
 	$(BIN)/python -m pytest -n $(PYTEST_WORKERS) --dist loadfile
 
 ## ui: the Dagster web UI on 127.0.0.1:3000 over the same DuckDB file

@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import os
 import subprocess
 import sys
 from pathlib import Path
@@ -43,9 +44,10 @@ def test_weekly_partitions_start_on_monday_and_schedules_target_closed_windows()
     assert daily_partitions.get_first_partition_key() == "2013-01-01"
 
 
-def test_dagster_cli_validates_the_workspace():
+def test_dagster_cli_validates_the_workspace(tmp_path):
+    env = {**os.environ, "DAGSTER_HOME": str(tmp_path)}
     out = subprocess.run(
         [str(Path(sys.executable).with_name("dagster")), "definitions", "validate", "-w", "workspace.yaml"],
-        cwd=ROOT, capture_output=True, text=True, timeout=180,
+        cwd=ROOT, capture_output=True, text=True, timeout=180, env=env,
     )
     assert out.returncode == 0, out.stdout + out.stderr
