@@ -58,7 +58,7 @@ class SimConfig:
     garch_beta: float = 0.90
     size_premium: float = 0.0012  # daily return per unit of size_score (small minus big)
     momentum_premium: float = 0.0008  # daily return per unit of mom_score
-    jump_premium: float = -0.010  # next-day return per unit of planted RSJ (negative: Zhang & Zhao)
+    jump_premium: float = -0.006  # next-day return per unit of planted RSJ (negative: Zhang & Zhao)
     jump_intensity: float = 1.2  # expected jumps per coin-day
     jump_share: float = 0.18  # share of quadratic variation from jumps
     momentum_lookback: int = 21
