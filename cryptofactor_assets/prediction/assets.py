@@ -346,6 +346,11 @@ def compute_walk_forward(fm: pd.DataFrame, config: WalkForwardAssetConfig) -> tu
     """Every scheme's walk-forward as the stored tables (dict by table name) and notes."""
     rows, feats, dropped = prediction_sample(fm, config)
     notes = [f"features dropped for coverage < {config.min_feature_coverage}: {dropped}"] if dropped else []
+    if not feats or rows["y_next"].notna().sum() == 0:
+        notes.append("no usable features or no rows with a target: nothing to fit")
+        return {t: pd.DataFrame() for t in (
+            PREDICTION_WALK_FORWARD, MODEL_COMPARISON, PREDICTION_FOLDS, PREDICTION_COEFFICIENTS,
+            PREDICTION_STABILITY, PREDICTION_FORECASTS, PREDICTION_LASSO_PATH, PREDICTION_SELECTED)}, notes
     tables: dict[str, list[pd.DataFrame]] = {t: [] for t in (
         PREDICTION_WALK_FORWARD, MODEL_COMPARISON, PREDICTION_FOLDS, PREDICTION_COEFFICIENTS, PREDICTION_STABILITY,
         PREDICTION_FORECASTS, PREDICTION_LASSO_PATH, PREDICTION_SELECTED)}
@@ -745,10 +750,18 @@ def factor_model_diagnostics_asset(context: dg.AssetExecutionContext, duckdb: Du
         if _has_table(con, PREDICTION_FORECASTS):
             forecasts = pio.read_sql_frame(con, "SELECT * FROM prediction_forecasts WHERE scheme = ?",
                                            [config.prediction_scheme], ["week_start"])
-        if factors[list(WEEKLY_FACTORS)].dropna().shape[0] < config.min_obs or returns.empty:
-            raise dg.Failure(f"fewer than {config.min_obs} weeks with CMKT, CSMB, CMOM ({config.construction}) "
-                             "and returns: materialise the weekly factors over a longer range")
-        tables = compute_diagnostics(returns, factors, forecasts, config)
+        n_weeks = factors[list(WEEKLY_FACTORS)].dropna().shape[0] if len(factors) else 0
+        if n_weeks < config.min_obs or returns.empty:
+            # too short a history: empty tables (and the data-free Monte Carlo study), said so in the metadata
+            notes.append(f"{n_weeks} weeks with CMKT, CSMB, CMOM ({config.construction}) and returns < min_obs="
+                         f"{config.min_obs}: diagnostics tables left empty")
+            tables = {t: pd.DataFrame() for t in (FACTOR_MODEL_DIAGNOSTICS, FM_TS_FIT, FM_CS_R2, FM_LOADINGS,
+                                                 FM_RESIDUAL_TESTS, FM_ROLLING, FM_REGIMES, FM_PREDICTION_REGIMES)}
+            tables[FM_MONTE_CARLO] = monte_carlo_study(
+                lengths=config.mc_lengths, noises=config.mc_noises, reps=config.mc_reps,
+                seed=config.mc_seed).assign(reps=config.mc_reps, seed=config.mc_seed)
+        else:
+            tables = compute_diagnostics(returns, factors, forecasts, config)
         written = _replace_tables(con, list(tables.items()))
         results = checks.FACTOR_MODEL_DIAGNOSTICS.results(con)
     mc = tables[FM_MONTE_CARLO]
@@ -756,7 +769,8 @@ def factor_model_diagnostics_asset(context: dg.AssetExecutionContext, duckdb: Du
         "dagster/row_count": written[FACTOR_MODEL_DIAGNOSTICS].inserted,
         "rows_per_table": md(frame_markdown(pd.DataFrame([{"table": t, "rows": w.inserted}
                                                            for t, w in written.items()]))),
-        "summary": md(frame_markdown(tables[FACTOR_MODEL_DIAGNOSTICS][["section", "metric", "value", "detail"]])),
+        "summary": md(frame_markdown(tables[FACTOR_MODEL_DIAGNOSTICS].drop(columns="construction",
+                                                                          errors="ignore"))),
         "regimes": md(frame_markdown(tables[FM_REGIMES])),
         "prediction_by_regime": md(frame_markdown(tables[FM_PREDICTION_REGIMES])),
         "rolling_validation": md(frame_markdown(tables[FM_ROLLING])),
@@ -764,7 +778,8 @@ def factor_model_diagnostics_asset(context: dg.AssetExecutionContext, duckdb: Du
         "monte_carlo_plot": md(png_markdown(plot_study(mc), "Monte Carlo RMSE")),
         "parameters": md(f"construction={config.construction}, min_obs={config.min_obs}, lags={config.resid_lags}, "
                          f"rolling={config.rolling_window}/{config.rolling_horizon}, regime_lookback="
-                         f"{config.regime_lookback}, mc_reps={config.mc_reps}, seed={config.mc_seed}; {notes[0] if notes else ''}"),
+                         f"{config.regime_lookback}, mc_reps={config.mc_reps}, seed={config.mc_seed}"),
+        "notes": md("\n".join(f"- {n}" for n in notes)),
     })
     yield from results
 
