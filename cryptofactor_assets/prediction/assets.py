@@ -18,11 +18,13 @@ and writes all its tables in ONE transaction. Parameters are stored as columns a
 
 import datetime as dt
 import importlib
+import warnings
 
 import dagster as dg
 import numpy as np
 import pandas as pd
 from dagster_duckdb import DuckDBResource
+from sklearn.exceptions import ConvergenceWarning
 
 from cryptofactor_assets.common import POOL, SINGLE_RUN, connect, md, window_dates
 from cryptofactor_assets.factors import panel_io as pio
@@ -429,7 +431,13 @@ def prediction_walk_forward_asset(context: dg.AssetExecutionContext, duckdb: Duc
         ensure_table(con, FEATURE_MATRIX)
         fm = pio.read_sql_frame(con, "SELECT * FROM feature_matrix ORDER BY week_start, symbol",
                                 date_columns=["week_start", "target_week"])
-        out, notes = compute_walk_forward(fm, config)
+        with warnings.catch_warnings(record=True) as caught:
+            # the Lasso path's smallest penalties on the last window may stop at max_iter (sklearn warns)
+            warnings.simplefilter("always", ConvergenceWarning)
+            out, notes = compute_walk_forward(fm, config)
+        n_conv = sum(issubclass(w.category, ConvergenceWarning) for w in caught)
+        if n_conv:
+            notes.append(f"{n_conv} scikit-learn ConvergenceWarning(s) (coordinate descent at small penalties)")
         written = _replace_tables(con, list(out.items()))
         results = [*checks.PREDICTION_WALK_FORWARD.results(con), *checks.MODEL_COMPARISON.results(con),
                    checks.folds_result(con)]
@@ -761,7 +769,9 @@ def factor_model_diagnostics_asset(context: dg.AssetExecutionContext, duckdb: Du
                 lengths=config.mc_lengths, noises=config.mc_noises, reps=config.mc_reps,
                 seed=config.mc_seed).assign(reps=config.mc_reps, seed=config.mc_seed)
         else:
-            tables = compute_diagnostics(returns, factors, forecasts, config)
+            with warnings.catch_warnings():
+                warnings.simplefilter("ignore", FutureWarning)  # statsmodels 0.15 het_arch return-type notice
+                tables = compute_diagnostics(returns, factors, forecasts, config)
         written = _replace_tables(con, list(tables.items()))
         results = checks.FACTOR_MODEL_DIAGNOSTICS.results(con)
     mc = tables[FM_MONTE_CARLO]
