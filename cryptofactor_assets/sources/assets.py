@@ -45,6 +45,36 @@ CHECK_SOURCE_COMPLETE = "source_fetch_complete"
 GROUP = "sources"
 
 
+def _prefetch(iterable, depth: int = 1):
+    """Iterate ``iterable`` in a background thread, ``depth`` items ahead.
+
+    The simulated source builds the next chunk of bars (numpy) while DuckDB ingests the current one;
+    both release the GIL, so on 2 cores the two overlap. Exceptions surface in the consumer.
+    """
+    import queue
+    import threading
+
+    q: queue.Queue = queue.Queue(maxsize=depth)
+    done = object()
+
+    def produce():
+        try:
+            for item in iterable:
+                q.put(item)
+            q.put(done)
+        except BaseException as exc:  # re-raised in the consumer thread
+            q.put(exc)
+
+    threading.Thread(target=produce, daemon=True, name="source-prefetch").start()
+    while True:
+        item = q.get()
+        if item is done:
+            return
+        if isinstance(item, BaseException):
+            raise item
+        yield item
+
+
 def _ingest(context, con, batches, ingest, dataset: str, time_column: str, start, end, source: str,
             streams: bool) -> tuple[IngestCounts, list[str], list[str]]:
     """Replace the window of ``dataset`` (and its rejected rows) with the source's batches, in ONE transaction.
@@ -65,6 +95,7 @@ def _ingest(context, con, batches, ingest, dataset: str, time_column: str, start
             delete_window(con, dataset, time_column, start, end, keep, [failed] if failed else [])
         else:
             delete_window(con, dataset, time_column, start, end)
+            batches = _prefetch(batches)
         for i, batch in enumerate(batches):
             batch: SourceBatch
             notes.extend(batch.notes)

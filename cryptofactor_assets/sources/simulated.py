@@ -305,7 +305,7 @@ class SimulatedMarket:
         hi = min(len(st.days), st.day_index(end))
         return range(lo, max(lo, hi))
 
-    def iter_klines_5m(self, start: dt.date, end: dt.date, chunk_days: int = 16) -> Iterator[pd.DataFrame]:
+    def iter_klines_5m(self, start: dt.date, end: dt.date, chunk_days: int = 30) -> Iterator[pd.DataFrame]:
         """Bars with open_time in [start, end), yielded in chunks of days (bounded memory)."""
         st = self.state
         days = list(self._day_range(start, end))
