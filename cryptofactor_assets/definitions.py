@@ -7,6 +7,11 @@ import importlib
 import dagster as dg
 
 from cryptofactor_assets.common import duckdb_resource
+from cryptofactor_assets.ops.freshness import (
+    build_freshness_checks,
+    build_freshness_sensor,
+    partitioned_asset_keys,
+)
 from cryptofactor_assets.partitions import daily_partitions, monthly_partitions, weekly_partitions
 from cryptofactor_assets.sources.resources import MarketSourceResource
 
@@ -81,8 +86,12 @@ def build_definitions() -> dg.Definitions:
         jobs.append(monthly)
         schedules.append(dg.build_schedule_from_partitioned_job(monthly, day_of_month=1, hour_of_day=4,
                                                                 name="monthly_schedule"))
+    # time-partition freshness checks on every daily and weekly asset, evaluated by a sensor
+    freshness_checks = build_freshness_checks(*partitioned_asset_keys(assets))
     return dg.Definitions(
         assets=assets,
+        asset_checks=freshness_checks,
+        sensors=[build_freshness_sensor(freshness_checks)],
         jobs=jobs,
         schedules=schedules,
         resources={"duckdb": duckdb_resource(), "market_source": MarketSourceResource.from_env()},

@@ -1,43 +1,19 @@
-"""What the operations domain adds to the code location: freshness checks and their sensor.
+"""The operations domain's part of the code location: freshness checks and their sensor.
 
-``definitions.py`` passes ``asset_checks=FRESHNESS_CHECKS`` and ``sensors=SENSORS`` to its
-``dg.Definitions``. The asset modules are discovered here (every ``cryptofactor_assets.<domain>.assets``
-module that exists) so that this module never imports ``definitions.py`` (no import cycle).
+``definitions.py`` builds them from the assets it loads (one discovery of the domain modules); this
+module exposes them by name for tests and tooling.
 """
 
 from __future__ import annotations
 
-import importlib
-import pkgutil
-
 import dagster as dg
 
-import cryptofactor_assets
-from cryptofactor_assets.ops.freshness import (
-    build_freshness_checks,
-    build_freshness_sensor,
-    partitioned_asset_keys,
-)
+from cryptofactor_assets.definitions import defs
+from cryptofactor_assets.ops.freshness import FRESHNESS_SENSOR, partitioned_asset_keys
 
-
-def _domain_assets() -> list:
-    assets: list = []
-    for info in sorted(pkgutil.iter_modules(cryptofactor_assets.__path__), key=lambda m: m.name):
-        if not info.ispkg:
-            continue
-        name = f"cryptofactor_assets.{info.name}.assets"
-        try:
-            module = importlib.import_module(name)
-        except ModuleNotFoundError as exc:
-            if exc.name != name:  # a real missing dependency inside an existing module must surface
-                raise
-            continue
-        assets.extend(dg.load_assets_from_modules([module]))
-    return assets
-
-
-DAILY_KEYS, WEEKLY_KEYS = partitioned_asset_keys(_domain_assets())
+_repo = defs.get_repository_def()
+DAILY_KEYS, WEEKLY_KEYS = partitioned_asset_keys(defs.assets or [])
 #: Time-partition freshness checks on every daily and weekly asset.
-FRESHNESS_CHECKS: list[dg.AssetChecksDefinition] = build_freshness_checks(DAILY_KEYS, WEEKLY_KEYS)
+FRESHNESS_CHECKS: list[dg.AssetChecksDefinition] = list(defs.asset_checks or [])
 #: The sensor evaluating them (stopped by default, like the schedules).
-SENSORS: list[dg.SensorDefinition] = [build_freshness_sensor(FRESHNESS_CHECKS)]
+SENSORS: list[dg.SensorDefinition] = [s for s in (defs.sensors or []) if s.name == FRESHNESS_SENSOR]
