@@ -154,6 +154,36 @@ def tables(args: argparse.Namespace) -> int:
     return 0
 
 
+def report(args: argparse.Namespace) -> int:
+    """Write the tear sheet (one self-contained HTML page) of the DuckDB file, read-only."""
+    import duckdb
+
+    from cryptofactor_assets import settings
+    from cryptofactor_assets.reporting.tear_sheet import (
+        build_tear_sheet,
+        default_report_path,
+        write_tear_sheet,
+    )
+
+    if getattr(args, "duckdb", None):
+        os.environ["CRYPTOFACTOR_DUCKDB"] = args.duckdb
+    path = settings.duckdb_path()
+    if not os.path.exists(path):
+        print(f"no DuckDB file at {path}", file=sys.stderr)
+        return 1
+    con = duckdb.connect(path, read_only=True)
+    try:
+        sheet = build_tear_sheet(con, source_label=path)
+    finally:
+        con.close()
+    out = write_tear_sheet(sheet, args.out or default_report_path(path))
+    for s in sheet.sections:
+        note = s.error or (f"not built yet: materialise {', '.join(s.missing)}" if s.missing else "")
+        print(f"[cryptofactor]   {s.status:<7} {s.title}{': ' + note if note else ''}")
+    print(f"[cryptofactor] tear sheet written to {out}", flush=True)
+    return 0
+
+
 def build_parser() -> argparse.ArgumentParser:
     parser = argparse.ArgumentParser(prog="cryptofactor", description=__doc__.split("\n")[0])
     sub = parser.add_subparsers(dest="command", required=True)
@@ -177,6 +207,10 @@ def build_parser() -> argparse.ArgumentParser:
     t = sub.add_parser("tables", help="list the DuckDB tables with row counts")
     t.add_argument("--duckdb", help="DuckDB file (env CRYPTOFACTOR_DUCKDB)")
     t.set_defaults(func=tables)
+    r = sub.add_parser("report", help="write the tear sheet (one self-contained HTML page) of what is stored")
+    r.add_argument("--out", help="HTML file (default: reports/tear_sheet.html next to the DuckDB file)")
+    r.add_argument("--duckdb", help="DuckDB file (env CRYPTOFACTOR_DUCKDB)")
+    r.set_defaults(func=report)
     return parser
 
 

@@ -172,7 +172,8 @@ def pick_variant(frame: pd.DataFrame, columns: Sequence[str],
     for col, value in (prefer or {}).items():
         if col in combos:
             score += (combos[col] == value).to_numpy(dtype=int)
-    best = combos.assign(_score=score).sort_values(["_score", "_n"], ascending=False, kind="stable").iloc[0]
+    ranked = combos.assign(_score=score).sort_values(["_score", "_n"], ascending=False, kind="stable")
+    best = {c: ranked[c].iloc[0] for c in cols}  # per column: a row would upcast ints to floats
     mask = np.ones(len(frame), dtype=bool)
     for c in cols:
         value = best[c]
@@ -241,23 +242,24 @@ def interval_plot_png(intervals: pd.DataFrame, title: str) -> bytes:
     Shanken) 95 % intervals around each mean, zero line (Agg canvas, no pyplot state)."""
     specs = list(dict.fromkeys(intervals["spec"]))
     heights = [max(1.2, 0.45 * (intervals["spec"] == s).sum() + 0.8) for s in specs]
-    fig = Figure(figsize=(plots.FIGSIZE[0], sum(heights)))
+    fig = Figure(figsize=(plots.FIGSIZE[0], sum(heights)), layout="constrained")  # no title overlaps
     axes = fig.subplots(len(specs), 1, squeeze=False, gridspec_kw={"height_ratios": heights})[:, 0]
-    has_shanken = "shanken_low_pct" in intervals
     for ax, spec in zip(axes, specs, strict=True):
         part = intervals[intervals["spec"] == spec].reset_index(drop=True)
+        has_shanken = "shanken_low_pct" in part and bool(part["shanken_low_pct"].notna().any())
         y = np.arange(len(part))[::-1].astype(float)
         mean = part["mean_pct"].to_numpy(dtype=float)
         lo, hi = part["ci_low_pct"].to_numpy(dtype=float), part["ci_high_pct"].to_numpy(dtype=float)
         ax.errorbar(mean, y + (0.12 if has_shanken else 0.0), xerr=[mean - lo, hi - mean], fmt="o",
                     capsize=3, label="95 % CI (Newey-West)")
-        if has_shanken and part["shanken_low_pct"].notna().any():
+        if has_shanken:
             slo = part["shanken_low_pct"].to_numpy(dtype=float)
             shi = part["shanken_high_pct"].to_numpy(dtype=float)
             ax.errorbar(mean, y - 0.12, xerr=[mean - slo, shi - mean], fmt="s", capsize=3,
                         label="95 % CI (Shanken)")
         ax.axvline(0.0, color="black", linewidth=0.8)
         ax.set_yticks(y, [str(c) for c in part["coefficient"]])
+        ax.set_ylim(-0.6, len(part) - 0.4)
         ax.set_title(f"{title}: {spec}" if spec else title, fontsize="medium")
         ax.grid(True, axis="x", alpha=0.3)
         ax.legend(loc="best", fontsize="small")
@@ -434,7 +436,7 @@ def _rsj_section(store: _Store) -> Section:
                 group_cols.append("portfolio")
         elif "quantile" in frame.columns and frame["quantile"].nunique() > 1:
             group_cols.append("quantile")
-        frame, note = pick_variant(frame, ["top_n", "trailing_days", "n_quantiles", "fee_bps", "min_share"])
+        frame, note = pick_variant(frame, ["top_n", "trailing_days", "n_quantiles", "fee_bps"])
         if "weighting" in frame.columns:
             group_cols.insert(0, "weighting")
         frame = frame.dropna(subset=ret_cols, how="all")
@@ -453,14 +455,36 @@ def _rsj_section(store: _Store) -> Section:
                     + (f"; {note}" if note else "") + ". Statistics: P = 365."),
                  _img_html(plot_list[0]), table_html(stats)]
     if summary not in missing:
-        bt = store.df(f"SELECT * FROM {summary}").dropna(axis=1, how="all")
+        bt = _backtest_table(store.df(f"SELECT * FROM {summary}"))
         tables["rsj_backtest"] = bt
-        body += ["<h3>Stored backtest (rsj_backtest)</h3>", table_html(bt, max_rows=30)]
+        body += ["<h3>Stored backtest (rsj_backtest; returns as fractions, annualised where named)</h3>",
+                 table_html(bt, max_rows=40)]
     if len(missing) == 2:
         return _missing_section(anchor, title, missing)
     if missing:
         body.append(_p(f"Not built yet: materialise {missing[0]}.", "missing"))
     return Section(anchor, title, STATUS_OK, "".join(body), tuple(plot_list), tables, note=note)
+
+
+#: Backtest statistics shown from a long-format (stat, value) backtest table, in this order.
+BACKTEST_STATS = ("n_periods", "ann_return", "ann_vol", "sharpe", "mean_t_nw", "max_drawdown", "cagr",
+                  "beta", "alpha_ann", "alpha_t_nw")
+
+
+def _backtest_table(bt: pd.DataFrame) -> pd.DataFrame:
+    """A stored backtest table for display: long (stat, value) rows pivoted to one row per series,
+    long-short rows first; any other layout is shown as stored (all-NULL columns dropped)."""
+    if not {"stat", "value"} <= set(bt.columns):
+        return bt.dropna(axis=1, how="all")
+    keys = [c for c in ("portfolio", "weighting", "returns") if c in bt.columns]
+    wide = bt.pivot_table(index=keys, columns="stat", values="value", aggfunc="first") if keys else (
+        bt.set_index("stat")["value"].to_frame().T)
+    stats = [c for c in BACKTEST_STATS if c in wide.columns] or list(wide.columns)
+    wide = wide[stats].reset_index() if keys else wide[stats]
+    if "portfolio" in wide.columns:
+        order = (~_is_long_short(wide["portfolio"])).astype(int)
+        wide = wide.assign(_o=order).sort_values(["_o", *keys], kind="stable").drop(columns="_o")
+    return wide.reset_index(drop=True)
 
 
 def _premia_section(store: _Store) -> Section:
