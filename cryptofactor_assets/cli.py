@@ -168,7 +168,7 @@ def report(args: argparse.Namespace) -> int:
     if getattr(args, "duckdb", None):
         os.environ["CRYPTOFACTOR_DUCKDB"] = args.duckdb
     path = settings.duckdb_path()
-    if not os.path.exists(path):
+    if not path.startswith("md:") and not os.path.exists(path):  # md:<name>: a MotherDuck database
         print(f"no DuckDB file at {path}", file=sys.stderr)
         return 1
     con = duckdb.connect(path, read_only=True)
