@@ -59,14 +59,18 @@ def _assets_by_partitioning(assets: list) -> dict[str, list]:
 def build_definitions() -> dg.Definitions:
     assets = dg.load_assets_from_modules(_domain_modules())
     groups = _assets_by_partitioning(list(assets))
+    # time-partition freshness checks on every daily and weekly asset, evaluated by a sensor only:
+    # inside a job they would fail every backfill of history by design
+    freshness_checks = build_freshness_checks(*partitioned_asset_keys(assets))
+    not_freshness = dg.AssetSelection.checks(*freshness_checks)
     jobs = [
-        dg.define_asset_job(DAILY_JOB, selection=dg.AssetSelection.assets(*groups["daily"]),
+        dg.define_asset_job(DAILY_JOB, selection=dg.AssetSelection.assets(*groups["daily"]) - not_freshness,
                             partitions_def=daily_partitions,
                             description="Every daily-partitioned asset (raw data, daily panel, daily research)."),
-        dg.define_asset_job(WEEKLY_JOB, selection=dg.AssetSelection.assets(*groups["weekly"]),
+        dg.define_asset_job(WEEKLY_JOB, selection=dg.AssetSelection.assets(*groups["weekly"]) - not_freshness,
                             partitions_def=weekly_partitions,
                             description="Every weekly-partitioned asset (weekly panel, characteristics, factors...)."),
-        dg.define_asset_job(SUMMARY_JOB, selection=dg.AssetSelection.assets(*groups["none"]),
+        dg.define_asset_job(SUMMARY_JOB, selection=dg.AssetSelection.assets(*groups["none"]) - not_freshness,
                             description="Unpartitioned summaries over everything stored (truths, backtests, replication)."),
     ]
     schedules = [
@@ -80,14 +84,12 @@ def build_definitions() -> dg.Definitions:
                               execution_timezone="UTC"),
     ]
     if groups["monthly"]:
-        monthly = dg.define_asset_job(MONTHLY_JOB, selection=dg.AssetSelection.assets(*groups["monthly"]),
+        monthly = dg.define_asset_job(MONTHLY_JOB, selection=dg.AssetSelection.assets(*groups["monthly"]) - not_freshness,
                                       partitions_def=monthly_partitions,
                                       description="Every monthly-partitioned asset (cross-asset and neural betas).")
         jobs.append(monthly)
         schedules.append(dg.build_schedule_from_partitioned_job(monthly, day_of_month=1, hour_of_day=4,
                                                                 name="monthly_schedule"))
-    # time-partition freshness checks on every daily and weekly asset, evaluated by a sensor
-    freshness_checks = build_freshness_checks(*partitioned_asset_keys(assets))
     return dg.Definitions(
         assets=assets,
         asset_checks=freshness_checks,
