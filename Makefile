@@ -36,6 +36,19 @@ test: $(STAMP)
 ui: $(STAMP) $(DAGSTER_HOME)/dagster.yaml
 	$(BIN)/dagster dev -w workspace.yaml -h 127.0.0.1 -p 3000
 
+E2E_STAMP := $(VENV)/.e2e-installed
+
+# the Playwright Python package only: the browser is Debian's chromium (apt), never a Playwright download
+$(E2E_STAMP): $(STAMP)
+	$(BIN)/python -m pip install --quiet 'playwright>=1.40'
+	touch $(E2E_STAMP)
+
+## e2e: real dagster dev + headless Chromium (the UI test, screenshots in artifacts/e2e/) and the parallel backfill
+e2e: $(E2E_STAMP)
+	@command -v chromium >/dev/null || { echo "chromium is missing: apt-get install -y chromium"; exit 1; }
+	CRYPTOFACTOR_E2E=1 $(BIN)/python -m pytest -p no:cacheprovider cryptofactor_assets_tests/e2e \
+		cryptofactor_assets_tests/test_ops_parallel_backfill.py
+
 ## bench: every benchmark (figures recorded in README.md)
 bench: $(STAMP)
 	for b in benchmarks/bench_*.py; do echo "== $$b"; $(BIN)/python $$b || exit 1; done

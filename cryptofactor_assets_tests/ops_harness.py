@@ -94,12 +94,18 @@ class DagsterDev:
         raise TimeoutError(f"dagster dev not ready after {self.startup_timeout} s:\n{self.log_tail()}")
 
     def __exit__(self, *exc) -> None:
-        if self.proc is not None and self.proc.poll() is None:
-            os.killpg(self.proc.pid, signal.SIGTERM)  # the group: webserver, daemon, code server, runs
-            try:
-                self.proc.wait(timeout=30)
-            except subprocess.TimeoutExpired:
+        if self.proc is not None:
+            if self.proc.poll() is None:
+                self.proc.send_signal(signal.SIGINT)  # Ctrl-C: dagster dev stops webserver, daemon, code server
+                try:
+                    self.proc.wait(timeout=30)
+                except subprocess.TimeoutExpired:
+                    pass
+            try:  # whatever of the process group is left (it is ours: started with start_new_session)
                 os.killpg(self.proc.pid, signal.SIGKILL)
+            except ProcessLookupError:
+                pass
+            if self.proc.poll() is None:
                 self.proc.wait(timeout=10)
         if getattr(self, "_log", None):
             self._log.close()
