@@ -6,7 +6,6 @@ import datetime as dt
 
 import dagster as dg
 import pandas as pd
-import pytest
 from dagster._core.test_utils import freeze_time
 from dagster_duckdb import DuckDBResource
 
@@ -138,8 +137,6 @@ def test_corrupt_file_fails_the_source_check_as_a_warning_and_keeps_the_good_fil
     assert stored.to_dict("records") == [{"symbol": "AAAUSDT", "n": 12}]
 
 
-@pytest.mark.xfail(strict=True, reason="needs sources/assets.py: _source_complete must put the failures' "
-                   "error text into the check metadata (see the ops report)")
 def test_corrupt_file_reason_is_in_the_check_metadata(db_path, tmp_path):
     res = _files_resources(db_path, tmp_path, strict=False)
     result = dg.materialize([raw_klines_5m], resources=res, partition_key="2024-01-01", raise_on_error=False)
@@ -187,3 +184,19 @@ def test_bybit_unknown_symbol_fails_the_source_check_and_names_it(db_path, monke
     assert result.success
     ev = _source_check(result)
     assert not ev.passed and ev.metadata["failed_symbols"].value == "NOPEUSDT"
+    # the reason the exchange gave is in the check's metadata, next to the symbol
+    assert "NOPEUSDT" in ev.metadata["reasons"].value and "Not supported symbols" in ev.metadata["reasons"].value
+
+
+def test_bybit_unknown_symbol_in_strict_mode_fails_the_run_naming_source_symbol_and_partition(db_path, monkeypatch):
+    day0 = int(dt.datetime(2024, 1, 1, tzinfo=UTC).timestamp() * 1000)
+    with FakeServer() as server:
+        monkeypatch.setenv("BYBIT_BASE_URL", server.base_url)
+        server.route("/v5/market/kline", bybit_kline_route({"BTCUSDT": make_candles(day0, 288)}))
+        res = {"duckdb": DuckDBResource(database=db_path),
+               "market_source": MarketSourceResource(kind="bybit", symbols="BTCUSDT,NOPEUSDT", strict=True)}
+        result = dg.materialize([raw_klines_5m], resources=res, partition_key="2024-01-01", raise_on_error=False)
+    assert not result.success
+    (failure,) = [e for e in result.all_events if e.event_type_value == "STEP_FAILURE"]
+    message = failure.event_specific_data.error.to_string()
+    assert "NOPEUSDT" in message and "bybit" in message and "2024-01-01" in message

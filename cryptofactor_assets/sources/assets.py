@@ -76,21 +76,23 @@ def _prefetch(iterable, depth: int = 1):
 
 
 def _ingest(context, con, batches, ingest, dataset: str, time_column: str, start, end, source: str,
-            streams: bool) -> tuple[IngestCounts, list[str], list[str]]:
+            streams: bool) -> tuple[IngestCounts, dict[str, str], list[str]]:
     """Replace the window of ``dataset`` (and its rejected rows) with the source's batches, in ONE transaction.
 
     When the source can fail per symbol (not streaming), everything is fetched BEFORE stored rows are
     touched, and the stored rows of failed symbols are kept: a failed re-fetch never loses data.
+    Returns the counts, the failures (symbol -> the source's error text) and the source's notes.
     """
     if not streams:
         batches = list(batches)
-    failed: list[str] = []
+    failures: dict[str, str] = {}
     notes: list[str] = []
     counts = IngestCounts()
     with transaction(con):
         delete_window(con, REJECTED_ROWS, "partition_date", start, end, "AND dataset = ?", [dataset])
         if not streams:
-            failed = sorted({f.symbol for b in batches for f in b.failures})
+            failures = {f.symbol: f.error for b in batches for f in b.failures}
+            failed = sorted(failures)
             keep = "AND symbol NOT IN (SELECT unnest(?::VARCHAR[]))" if failed else ""
             delete_window(con, dataset, time_column, start, end, keep, [failed] if failed else [])
         else:
@@ -103,7 +105,7 @@ def _ingest(context, con, batches, ingest, dataset: str, time_column: str, start
                 counts.add(ingest(con, batch.frame, start, end, source))
             context.log.info(f"{dataset}: batch {i + 1}: {counts.stored:,} rows stored, "
                              f"{counts.n_rejected:,} rejected so far")
-    return counts, failed, notes
+    return counts, dict(sorted(failures.items())), notes
 
 
 def _ingest_metadata(counts: IngestCounts, failed: list[str], notes: list[str], per_partition: dict) -> dict:
@@ -140,11 +142,13 @@ def read_coin_symbols(con):
     return con.execute("SELECT coin_id, cg_symbol, symbol FROM coin_symbols").df()
 
 
-def _source_complete(failed: list[str], strict: bool) -> dg.AssetCheckResult:
+def _source_complete(failures: dict[str, str], strict: bool) -> dg.AssetCheckResult:
+    """WARN (ERROR in strict mode) when any symbol's fetch failed, with each failure's reason."""
+    reasons = "\n".join(f"- `{symbol}`: {error}" for symbol, error in failures.items())
     return dg.AssetCheckResult(
-        check_name=CHECK_SOURCE_COMPLETE, passed=not failed,
+        check_name=CHECK_SOURCE_COMPLETE, passed=not failures,
         severity=dg.AssetCheckSeverity.ERROR if strict else dg.AssetCheckSeverity.WARN,
-        metadata={"failed_symbols": ", ".join(failed) or "none"},
+        metadata={"failed_symbols": ", ".join(failures) or "none", "reasons": md(reasons or "none")},
     )
 
 
@@ -176,10 +180,12 @@ def raw_klines_5m(context: dg.AssetExecutionContext, duckdb: DuckDBResource, mar
     label = partition_label(context)
     batches = market_source.klines_batches(start, end, label, log=context.log.info)
     with connect(duckdb) as con:
-        counts, failed, notes = _ingest(context, con, batches, ingest_klines, RAW_KLINES_5M, "open_time",
+        counts, failures, notes = _ingest(context, con, batches, ingest_klines, RAW_KLINES_5M, "open_time",
                                         start, end, market_source.kind, market_source.streams)
+        failed = list(failures)
         if failed and market_source.strict:
-            raise dg.Failure(f"{market_source.kind}: fetch failed for {failed} in partition {label} (strict mode)")
+            raise dg.Failure(f"source={market_source.kind}: fetch failed in partition {label} (strict mode): "
+                             + "; ".join(f"{symbol}: {error}" for symbol, error in failures.items()))
         per_partition = quality.rows_per_partition(con, RAW_KLINES_5M, "open_time", start, end)
         meta = _ingest_metadata(counts, failed, notes, per_partition)
         meta["preview"] = md(table_preview_markdown(
@@ -193,7 +199,7 @@ def raw_klines_5m(context: dg.AssetExecutionContext, duckdb: DuckDBResource, mar
                                                                 "open_time", start, end)),
             check_result(CHECK_KLINES_OHLC, quality.ohlc_consistent(con, RAW_KLINES_5M, "open_time", start, end)),
             check_result(CHECK_KLINES_RETURNS, quality.finite(con, RAW_KLINES_5M, ["log_ret"], "open_time", start, end)),
-            _source_complete(failed, market_source.strict),
+            _source_complete(failures, market_source.strict),
         ]
     yield dg.MaterializeResult(metadata=meta)
     yield from checks
@@ -228,10 +234,12 @@ def raw_coin_markets(context: dg.AssetExecutionContext, duckdb: DuckDBResource,
     with connect(duckdb) as con:
         symbol_map = read_coin_symbols(con)
         batches = market_source.markets_batches(start, end, label, log=context.log.info, symbol_map=symbol_map)
-        counts, failed, notes = _ingest(context, con, batches, ingest_markets, RAW_COIN_MARKETS, "date",
+        counts, failures, notes = _ingest(context, con, batches, ingest_markets, RAW_COIN_MARKETS, "date",
                                         start, end, market_source.kind, market_source.streams)
+        failed = list(failures)
         if failed and market_source.strict:
-            raise dg.Failure(f"{market_source.kind}: fetch failed for {failed} in partition {label} (strict mode)")
+            raise dg.Failure(f"source={market_source.kind}: fetch failed in partition {label} (strict mode): "
+                             + "; ".join(f"{symbol}: {error}" for symbol, error in failures.items()))
         per_partition = quality.rows_per_partition(con, RAW_COIN_MARKETS, "date", start, end)
         meta = _ingest_metadata(counts, failed, notes, per_partition)
         meta["preview"] = md(table_preview_markdown(
@@ -244,7 +252,7 @@ def raw_coin_markets(context: dg.AssetExecutionContext, duckdb: DuckDBResource,
             check_result(CHECK_MARKETS_PRICES, quality.positive(
                 con, RAW_COIN_MARKETS, ["price", "market_cap", "total_volume"], "date", start, end,
                 allow_null=["market_cap", "total_volume"])),
-            _source_complete(failed, market_source.strict),
+            _source_complete(failures, market_source.strict),
         ]
     yield dg.MaterializeResult(metadata=meta)
     yield from checks
