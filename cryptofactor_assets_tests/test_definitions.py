@@ -51,3 +51,22 @@ def test_dagster_cli_validates_the_workspace(tmp_path):
         cwd=ROOT, capture_output=True, text=True, timeout=180, env=env,
     )
     assert out.returncode == 0, out.stdout + out.stderr
+
+
+def test_the_deployed_instance_queues_writers_and_monitors_runs(tmp_path):
+    """deploy/dagster.yaml (what `make ui` / `make demo` install): one duckdb slot, 4 runs, run monitoring."""
+    import shutil
+
+    import dagster as dg
+
+    shutil.copy(ROOT / "deploy" / "dagster.yaml", tmp_path / "dagster.yaml")
+    instance = dg.DagsterInstance.from_config(str(tmp_path))
+    try:
+        config = instance.get_concurrency_config()
+        assert config.pool_config.default_pool_limit == 1
+        assert config.run_queue_config.max_concurrent_runs == 4
+        assert instance.run_monitoring_enabled
+        # a killed run's slot must come back, or the one-slot pool would block every later run
+        assert instance.run_monitoring_settings["free_slots_after_run_end_seconds"] > 0
+    finally:
+        instance.dispose()

@@ -7,10 +7,6 @@ import os
 import pytest
 
 
-def pytest_configure(config):
-    config.addinivalue_line("markers", "e2e: real dagster dev + headless Chromium (make e2e)")
-
-
 def pytest_collection_modifyitems(config, items):
     if os.environ.get("CRYPTOFACTOR_E2E") == "1":
         return
