@@ -152,6 +152,25 @@ def _source_complete(failures: dict[str, str], strict: bool) -> dg.AssetCheckRes
     )
 
 
+def _store_batches(context, con, market_source: MarketSourceResource, batches, ingest, dataset: str,
+                   time_column: str, start, end, label: str) -> tuple[dict, dg.AssetCheckResult]:
+    """Ingest the source's batches into ``dataset`` (see :func:`_ingest`), fail in strict mode when a
+    symbol failed, and return the materialisation metadata and the ``source_fetch_complete`` result."""
+    counts, failures, notes = _ingest(context, con, batches, ingest, dataset, time_column,
+                                      start, end, market_source.kind, market_source.streams)
+    failed = list(failures)
+    if failed and market_source.strict:
+        raise dg.Failure(f"source={market_source.kind}: fetch failed in partition {label} (strict mode): "
+                         + "; ".join(f"{symbol}: {error}" for symbol, error in failures.items()))
+    per_partition = quality.rows_per_partition(con, dataset, time_column, start, end)
+    meta = _ingest_metadata(counts, failed, notes, per_partition)
+    meta["preview"] = md(table_preview_markdown(
+        con, f"SELECT * FROM {dataset} WHERE {time_column} >= ? AND {time_column} < ? "
+             f"ORDER BY symbol, {time_column}", [start, end], limit=5))
+    meta["dagster/row_count"] = sum(per_partition.values())
+    return meta, _source_complete(failures, market_source.strict)
+
+
 @dg.asset(
     name=RAW_KLINES_5M,
     partitions_def=daily_partitions,
@@ -180,18 +199,8 @@ def raw_klines_5m(context: dg.AssetExecutionContext, duckdb: DuckDBResource, mar
     label = partition_label(context)
     batches = market_source.klines_batches(start, end, label, log=context.log.info)
     with connect(duckdb) as con:
-        counts, failures, notes = _ingest(context, con, batches, ingest_klines, RAW_KLINES_5M, "open_time",
-                                        start, end, market_source.kind, market_source.streams)
-        failed = list(failures)
-        if failed and market_source.strict:
-            raise dg.Failure(f"source={market_source.kind}: fetch failed in partition {label} (strict mode): "
-                             + "; ".join(f"{symbol}: {error}" for symbol, error in failures.items()))
-        per_partition = quality.rows_per_partition(con, RAW_KLINES_5M, "open_time", start, end)
-        meta = _ingest_metadata(counts, failed, notes, per_partition)
-        meta["preview"] = md(table_preview_markdown(
-            con, "SELECT * FROM raw_klines_5m WHERE open_time >= ? AND open_time < ? ORDER BY symbol, open_time",
-            [start, end], limit=5))
-        meta["dagster/row_count"] = sum(per_partition.values())
+        meta, source_check = _store_batches(context, con, market_source, batches, ingest_klines, RAW_KLINES_5M,
+                                            "open_time", start, end, label)
         checks = [
             check_result(CHECK_KLINES_UNIQUE, quality.unique_key(con, RAW_KLINES_5M, ["symbol", "open_time"],
                                                                   "open_time", start, end)),
@@ -199,7 +208,7 @@ def raw_klines_5m(context: dg.AssetExecutionContext, duckdb: DuckDBResource, mar
                                                                 "open_time", start, end)),
             check_result(CHECK_KLINES_OHLC, quality.ohlc_consistent(con, RAW_KLINES_5M, "open_time", start, end)),
             check_result(CHECK_KLINES_RETURNS, quality.finite(con, RAW_KLINES_5M, ["log_ret"], "open_time", start, end)),
-            _source_complete(failures, market_source.strict),
+            source_check,
         ]
     yield dg.MaterializeResult(metadata=meta)
     yield from checks
@@ -234,25 +243,15 @@ def raw_coin_markets(context: dg.AssetExecutionContext, duckdb: DuckDBResource,
     with connect(duckdb) as con:
         symbol_map = read_coin_symbols(con)
         batches = market_source.markets_batches(start, end, label, log=context.log.info, symbol_map=symbol_map)
-        counts, failures, notes = _ingest(context, con, batches, ingest_markets, RAW_COIN_MARKETS, "date",
-                                        start, end, market_source.kind, market_source.streams)
-        failed = list(failures)
-        if failed and market_source.strict:
-            raise dg.Failure(f"source={market_source.kind}: fetch failed in partition {label} (strict mode): "
-                             + "; ".join(f"{symbol}: {error}" for symbol, error in failures.items()))
-        per_partition = quality.rows_per_partition(con, RAW_COIN_MARKETS, "date", start, end)
-        meta = _ingest_metadata(counts, failed, notes, per_partition)
-        meta["preview"] = md(table_preview_markdown(
-            con, "SELECT * FROM raw_coin_markets WHERE date >= ? AND date < ? ORDER BY symbol, date",
-            [start, end], limit=5))
-        meta["dagster/row_count"] = sum(per_partition.values())
+        meta, source_check = _store_batches(context, con, market_source, batches, ingest_markets, RAW_COIN_MARKETS,
+                                            "date", start, end, label)
         checks = [
             check_result(CHECK_MARKETS_UNIQUE, quality.unique_key(con, RAW_COIN_MARKETS, ["symbol", "date"],
                                                                    "date", start, end)),
             check_result(CHECK_MARKETS_PRICES, quality.positive(
                 con, RAW_COIN_MARKETS, ["price", "market_cap", "total_volume"], "date", start, end,
                 allow_null=["market_cap", "total_volume"])),
-            _source_complete(failures, market_source.strict),
+            source_check,
         ]
     yield dg.MaterializeResult(metadata=meta)
     yield from checks
