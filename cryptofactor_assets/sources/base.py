@@ -53,6 +53,11 @@ class SourceBatch:
     stats: dict[str, int] = field(default_factory=dict)  # e.g. pages, retries, symbols
 
 
+def window_label(start: pd.Timestamp, end: pd.Timestamp) -> str:
+    """``YYYY-MM-DD`` for a one-day window ``[start, end)``, else ``start..end`` (dates; end exclusive)."""
+    return start.date().isoformat() if end - start == pd.Timedelta(days=1) else f"{start.date()}..{end.date()}"
+
+
 def empty_klines() -> pd.DataFrame:
     return pd.DataFrame({c: pd.Series(dtype="float64") for c in KLINE_COLUMNS}).astype(
         {"symbol": "object", "open_time": "datetime64[ns]"}

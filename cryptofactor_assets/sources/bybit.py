@@ -45,6 +45,7 @@ from cryptofactor_assets.sources.base import (
     SourceError,
     SymbolFailure,
     empty_klines,
+    window_label,
 )
 from cryptofactor_assets.sources.http import (
     RETRYABLE_STATUSES,
@@ -54,8 +55,10 @@ from cryptofactor_assets.sources.http import (
     RetryPolicy,
     body_snippet,
     call_with_retries,
+    logging_to,
     make_session,
     parse_retry_after,
+    retry_logger,
 )
 
 SOURCE = "bybit"
@@ -236,13 +239,9 @@ class BybitClient:
                 raise SourceError(SOURCE, symbol, partition, f"request failed: {exc}") from None
             return self._interpret(response, symbol, partition)
 
-        def on_retry(attempt_no: int, reason: str, wait: float) -> None:
-            self.log(f"bybit {symbol or path}: retry {attempt_no}/{self.policy.max_tries - 1} "
-                     f"in {wait:.1f}s after {reason}")
-
         try:
             return call_with_retries(attempt, self.policy, sleep=self.sleep, counter=self.counter,
-                                     on_retry=on_retry)
+                                     on_retry=retry_logger(self.log, f"bybit {symbol or path}", self.policy))
         except RetriesExhausted as exc:
             raise SourceError(SOURCE, symbol, partition, f"Bybit {path}: {exc}") from None
 
@@ -398,16 +397,11 @@ class BybitClient:
         ``log`` (default: the client's) receives one progress line per symbol and one per retry.
         """
         if log is not None:
-            saved = self.log
-            self.log = log
-            try:
+            with logging_to(self, log):
                 return self.fetch_klines_5m(symbols, start_day, end_day, strict=strict)
-            finally:
-                self.log = saved
         symbols = list(dict.fromkeys(symbols))
         start, end = pd.Timestamp(start_day).normalize(), pd.Timestamp(end_day).normalize()
-        partition = (start.date().isoformat() if end - start == pd.Timedelta(days=1)
-                     else f"{start.date()}..{end.date()}")
+        partition = window_label(start, end)
         frames, failures, notes = [], [], []
         totals = {"symbols": len(symbols), "symbols_failed": 0, "pages": 0, "retries": 0, "rows": 0,
                   "duplicates": 0, "open_candles_dropped": 0, "outside_window": 0}

@@ -57,6 +57,7 @@ from cryptofactor_assets.sources.base import (
     SourceError,
     SymbolFailure,
     empty_markets,
+    window_label,
 )
 from cryptofactor_assets.sources.http import (
     RETRYABLE_STATUSES,
@@ -67,8 +68,10 @@ from cryptofactor_assets.sources.http import (
     RetryPolicy,
     body_snippet,
     call_with_retries,
+    logging_to,
     make_session,
     parse_retry_after,
+    retry_logger,
 )
 
 SOURCE = "coingecko"
@@ -339,13 +342,9 @@ class CoinGeckoSource:
                 raise SourceError(SOURCE, coin_id, partition,
                                   f"{what}: request failed: {self.redact(str(exc))}") from None
 
-        def on_retry(attempt_no: int, reason: str, wait: float) -> None:
-            self.log(f"coingecko {coin_id or what}: retry {attempt_no}/{self.policy.max_tries - 1} "
-                     f"in {wait:.1f}s after {reason}")
-
         try:
             return call_with_retries(attempt, self.policy, sleep=self.sleep, counter=self.counter,
-                                     on_retry=on_retry)
+                                     on_retry=retry_logger(self.log, f"coingecko {coin_id or what}", self.policy))
         except RetriesExhausted as exc:
             raise SourceError(SOURCE, coin_id, partition, f"{what}: {self.redact(str(exc))}") from None
 
@@ -472,19 +471,14 @@ class CoinGeckoSource:
         :func:`default_coin_symbols`; ids in neither get ``<ID>USDT`` and a note.
         """
         if log is not None:
-            saved = self.log
-            self.log = log
-            try:
+            with logging_to(self, log):
                 return self.fetch_markets(coin_ids, start, end, symbol_map, strict)
-            finally:
-                self.log = saved
         log = self.log
         coin_ids = list(dict.fromkeys(coin_ids))
         # The user's table wins; ids it lacks fall back to the default table, then to a guess.
         lookup = {**symbol_lookup(None), **symbol_lookup(symbol_map)} if symbol_map is not None else symbol_lookup(None)
         start_ts, end_ts = _utc(start), _utc(end)
-        partition = (f"{start_ts.date()}" if end_ts - start_ts == pd.Timedelta(days=1)
-                     else f"{start_ts.date()}..{end_ts.date()}")
+        partition = window_label(start_ts, end_ts)
         frames, failures, notes, guessed = [], [], [], []
         totals = {"coins": len(coin_ids), "coins_failed": 0, "rows": 0, "retries": 0, "off_midnight": 0,
                   "zero_market_caps": 0, "nan_market_caps": 0, "live_dropped": 0}

@@ -14,7 +14,8 @@ import collections
 import email.utils
 import math
 import time
-from collections.abc import Callable
+from collections.abc import Callable, Iterator
+from contextlib import contextmanager
 from dataclasses import dataclass
 from typing import TypeVar
 
@@ -120,6 +121,27 @@ def call_with_retries(
             on_retry(attempt, reason, wait)
         sleep(wait)
     raise RetriesExhausted(policy.max_tries, reason)
+
+
+def retry_logger(log: Callable[[str], None], label: str, policy: RetryPolicy
+                 ) -> Callable[[int, str, float], None]:
+    """An ``on_retry`` callback for :func:`call_with_retries` that logs one progress line per retry."""
+
+    def on_retry(attempt_no: int, reason: str, wait: float) -> None:
+        log(f"{label}: retry {attempt_no}/{policy.max_tries - 1} in {wait:.1f}s after {reason}")
+
+    return on_retry
+
+
+@contextmanager
+def logging_to(client, log: Callable[[str], None]) -> Iterator[None]:
+    """Send the client's progress lines (its ``log`` attribute) to ``log`` inside the block."""
+    saved = client.log
+    client.log = log
+    try:
+        yield
+    finally:
+        client.log = saved
 
 
 def parse_retry_after(value: str | None, now: float | None = None) -> float | None:
