@@ -49,3 +49,15 @@ def test_failure_half_way_leaves_previous_rows(monkeypatch):
         replace_window(con, "sim_truth", "date", dt.date(2024, 1, 1), dt.date(2024, 1, 2),
                        "INSERT INTO sim_truth BY NAME SELECT 1/0 AS value, NULL AS category")
     pd.testing.assert_frame_equal(before, con.execute("SELECT * FROM sim_truth").df())
+
+
+def test_rows_inserted_outside_the_window_roll_the_write_back():
+    con = duckdb.connect()
+    replace_frame(con, "sim_truth", _frame("2024-01-01", 1), "date", dt.date(2024, 1, 1), dt.date(2024, 1, 2))
+    before = con.execute("SELECT * FROM sim_truth ORDER BY symbol").df()
+    # a buggy writer for 2024-01-01 that also emits a row of 2024-01-05: a later replace of that day
+    # would not delete it first, so it must never be stored
+    stray = pd.concat([_frame("2024-01-01", 5), _frame("2024-01-05", 6).iloc[:1]])
+    with pytest.raises(ValueError, match="1 of 3 inserted rows fall outside the window"):
+        replace_frame(con, "sim_truth", stray, "date", dt.date(2024, 1, 1), dt.date(2024, 1, 2))
+    pd.testing.assert_frame_equal(con.execute("SELECT * FROM sim_truth ORDER BY symbol").df(), before)

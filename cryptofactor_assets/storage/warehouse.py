@@ -80,8 +80,8 @@ def delete_window(
     ensure_table(con, table)
     where = f"WHERE {window_column} >= ? AND {window_column} < ? {extra_filter}"
     params = [_as_ts(start), _as_ts(end), *extra_params]
-    n = con.execute(f"SELECT count(*) FROM {table} {where}", params).fetchall()[0][0]
-    con.execute(f"DELETE FROM {table} {where}", params)
+    # DuckDB's DELETE returns the number of rows it removed (no separate count scan)
+    n = con.execute(f"DELETE FROM {table} {where}", params).fetchall()[0][0]
     pause = float(os.environ.get(PAUSE_ENV, "0") or 0)
     if pause > 0:
         time.sleep(pause)
@@ -141,8 +141,13 @@ def replace_window(
     try:
         with transaction(con):
             before = delete_window(con, table, window_column, start, end, extra_delete_filter, extra_delete_params)
-            con.execute(insert_sql, params if params is not None else [])
+            # INSERT returns its row count; every inserted row must lie in the replaced window, or a
+            # later replace of another window would duplicate it: checked, and the write rolled back
+            inserted = con.execute(insert_sql, params if params is not None else []).fetchall()[0][0]
             after = count_window(con, table, window_column, start, end, extra_delete_filter, extra_delete_params)
+            if after != inserted:
+                raise ValueError(f"{table}: {inserted - after} of {inserted} inserted rows fall outside the "
+                                 f"window [{start}, {end}) being replaced; nothing was written")
     finally:
         for name in frames:
             con.unregister(name)
@@ -163,12 +168,10 @@ def replace_table(
         con.register(name, frame)
     try:
         with transaction(con):
-            before = con.execute(f"SELECT count(*) FROM {table}").fetchall()[0][0]
-            con.execute(f"DELETE FROM {table}")
+            before = con.execute(f"DELETE FROM {table}").fetchall()[0][0]
             if os.environ.get(FAIL_ENV) == table:
                 raise InjectedWriteFailure(f"injected failure while writing {table}")
-            con.execute(insert_sql, params if params is not None else [])
-            after = con.execute(f"SELECT count(*) FROM {table}").fetchall()[0][0]
+            after = con.execute(insert_sql, params if params is not None else []).fetchall()[0][0]
     finally:
         for name in frames:
             con.unregister(name)
