@@ -24,8 +24,9 @@ CHROMIUM_ARGS = ["--no-sandbox", "--disable-gpu", "--disable-dev-shm-usage", "--
 ARTIFACTS = ROOT / "artifacts" / "e2e"
 DAILY_ASSETS = ["raw_klines_5m", "raw_coin_markets", "daily_panel"]
 DAILY_KEY, WEEKLY_KEY = "2024-01-08", "2024-01-01"
-# the week 2024-01-01 reads its 7 daily panels, stored before the server starts
-PRELOAD_FIRST, PRELOAD_LAST = "2024-01-01", "2024-01-07"
+# the week 2024-01-01 reads its 7 daily panels, stored before the server starts (with 2023-12-31, so
+# that its first day has a return and the week a weekly return)
+PRELOAD_FIRST, PRELOAD_LAST = "2023-12-31", "2024-01-07"
 
 
 def _shot(page, name: str) -> Path:
@@ -141,3 +142,14 @@ def test_ui_materialises_a_daily_and_a_weekly_partition_and_shows_metadata(tmp_p
             browser.close()
     for name in ("01_asset_graph", "02_daily_partition_dialog", "04_weekly_run_success", "05_daily_panel_metadata"):
         assert (ARTIFACTS / f"{name}.png").stat().st_size > 10_000, name
+    # what the UI run stored: a weekly return for exactly the coins with all 7 daily returns (the day
+    # before the week was preloaded too, so only the simulator's planted gaps leave a week without one)
+    import duckdb
+
+    with duckdb.connect(db, read_only=True) as con:
+        n_rows, n_returns = con.execute("SELECT count(*), count(ret) FROM weekly_panel "
+                                        "WHERE week_start = TIMESTAMP '2024-01-01'").fetchall()[0]
+        (full_weeks,) = con.execute(
+            "SELECT count(*) FROM (SELECT symbol FROM daily_panel WHERE date BETWEEN DATE '2024-01-01' "
+            "AND DATE '2024-01-07' GROUP BY symbol HAVING count(ret) = 7)").fetchall()[0]
+    assert n_rows == 12 and n_returns == full_weeks >= 10, (n_rows, n_returns, full_weeks)
