@@ -45,7 +45,7 @@ from cryptofactor_assets.neural.grid import (
     learning_curve,
     learning_curves_png,
 )
-from cryptofactor_assets.neural.neural_beta import ACTIVATIONS, MLPConfig, _refit_block
+from cryptofactor_assets.neural.neural_beta import ACTIVATIONS, MLPConfig, refit_block
 from cryptofactor_assets.neural.portfolios import beta_sorted_portfolios, portfolio_summary
 from cryptofactor_assets.neural.simulation import FF5_COLUMNS, FF_RF, MARKETS, simulate_cross_asset
 from cryptofactor_assets.neural.stats import annual_mean_betas, describe_betas, forecast_comparison
@@ -377,7 +377,7 @@ def compute_neural_betas(
     start. The beta for month ``m`` comes from the network trained at ``t0 = refit_month(m)`` on targets
     ``< t0`` (windows ending before them) and applied to the window ``m-12 .. m-1``; exactly the walk-forward
     of ``neural_beta.walk_forward_neural_betas(refit_every=k)`` when its first refit falls on the calendar
-    grid (tested). Arrays are sliced before month ``m`` (``_refit_block`` sees rows ``< max(targets)``).
+    grid (tested). Arrays are sliced before month ``m`` (``refit_block`` sees rows ``< max(targets)``).
     Rolling OLS (``baseline.rolling_ols_betas``, ex ante: months ``m-w .. m-1``) for the same months.
     """
     mk = [m for m in MARKETS if m in markets.columns and markets[m].notna().any()]
@@ -406,10 +406,10 @@ def compute_neural_betas(
         tg = list(t_pos[sel])
         end = max(tg)  # rows < end only: the window of the last target ends at end - 1
         for grp in groups:
-            b, a = _refit_block(r[:end], f[:end, grp], t0, tg, lookback, min_train, cfg, n_backfit, pooled)
+            b, a = refit_block(r[:end], f[:end, grp], t0, tg, lookback, min_train, cfg, n_backfit, pooled)
             nn[sel, :, grp[0]], nn_a[sel, :, grp[0]] = b[:, :, 0], a
         if joint:
-            b, a = _refit_block(r[:end], f[:end], t0, tg, lookback, min_train, cfg, n_backfit, pooled)
+            b, a = refit_block(r[:end], f[:end], t0, tg, lookback, min_train, cfg, n_backfit, pooled)
             nj[sel], nj_a[sel] = b, a
     ols = rolling_ols_betas(coins, markets, markets=mk, window=ols_window, min_obs=ols_min_obs)
     olj = rolling_ols_betas(coins, markets, markets=mk, window=ols_window, min_obs=ols_min_obs, joint=True)

@@ -159,7 +159,7 @@ def _fit_nets(x: np.ndarray, r: np.ndarray, f: np.ndarray, cfg: MLPConfig, n_bac
     return nets
 
 
-def _refit_block(
+def refit_block(
     r_raw: np.ndarray, f_raw: np.ndarray, t0: int, targets: Sequence[int], lookback: int,
     min_train: int, cfg: MLPConfig, n_backfit: int, pooled: bool,
 ) -> tuple[np.ndarray, np.ndarray]:
@@ -238,7 +238,7 @@ def walk_forward_neural_betas(
         for grp in groups:
             key = "JOINT" if joint else markets[grp[0]]
             cfg = (configs or {}).get(key, config)
-            b, a = _refit_block(r[:end], f[:end, grp], t0, targets, lookback, min_train, cfg, n_backfit,
+            b, a = refit_block(r[:end], f[:end, grp], t0, targets, lookback, min_train, cfg, n_backfit,
                                   pooled)
             betas[targets[0] : end + 1][:, :, grp] = b
             if joint:
@@ -280,7 +280,7 @@ def neural_betas_asof(
         groups = [list(range(len(markets)))] if joint else [[k] for k in range(len(markets))]
         for grp in groups:
             cfg = (configs or {}).get("JOINT" if joint else markets[grp[0]], config)
-            b, _ = _refit_block(r, f[:, grp], t0, [t0], lookback, min_train, cfg, n_backfit,
+            b, _ = refit_block(r, f[:, grp], t0, [t0], lookback, min_train, cfg, n_backfit,
                                   pooled)
             out[:, grp] = b[0]
     frame = pd.DataFrame(out, index=pd.Index(hist.columns, name="coin"), columns=list(markets))
