@@ -24,7 +24,6 @@ import dagster as dg
 import numpy as np
 import pandas as pd
 from dagster_duckdb import DuckDBResource
-from sklearn.exceptions import ConvergenceWarning
 
 from cryptofactor_assets.common import POOL, SINGLE_RUN, connect, md, window_dates
 from cryptofactor_assets.factors import panel_io as pio
@@ -357,6 +356,7 @@ def compute_walk_forward(fm: pd.DataFrame, config: WalkForwardAssetConfig) -> tu
         PREDICTION_WALK_FORWARD, MODEL_COMPARISON, PREDICTION_FOLDS, PREDICTION_COEFFICIENTS, PREDICTION_STABILITY,
         PREDICTION_FORECASTS, PREDICTION_LASSO_PATH, PREDICTION_SELECTED)}
     models = list(config.models)
+    n_conv = 0
     for scheme in config.schemes:
         wcfg = walk_forward_config(config, scheme)
         try:
@@ -364,6 +364,7 @@ def compute_walk_forward(fm: pd.DataFrame, config: WalkForwardAssetConfig) -> tu
         except ValueError as exc:  # too short a history for this scheme
             notes.append(f"{scheme}: {exc}")
             continue
+        n_conv += res.convergence_warnings
         params = {"scheme": scheme, "embargo": wcfg.embargo, "test_periods": wcfg.test_periods,
                   "train_periods": wcfg.min_train_periods if scheme == "expanding" else wcfg.window_periods,
                   "n_inner_splits": wcfg.n_inner_splits}
@@ -397,6 +398,8 @@ def compute_walk_forward(fm: pd.DataFrame, config: WalkForwardAssetConfig) -> tu
         tables[PREDICTION_LASSO_PATH].append(res.lasso_path.assign(
             scheme=scheme, train_start=last["train_start"], train_end=last["train_end"]))
         tables[PREDICTION_SELECTED].append(res.selected_features.assign(scheme=scheme))
+    if n_conv:  # the Lasso path's smallest penalties on the last window may stop at max_iter
+        notes.append(f"{n_conv} scikit-learn ConvergenceWarning(s) (coordinate descent at small penalties)")
     out = {t: (pd.concat(v, ignore_index=True) if v else pd.DataFrame()) for t, v in tables.items()}
     if len(out[PREDICTION_FORECASTS]):
         out[PREDICTION_FORECASTS]["week_start"] = pd.to_datetime(out[PREDICTION_FORECASTS]["week_start"])
@@ -431,13 +434,7 @@ def prediction_walk_forward_asset(context: dg.AssetExecutionContext, duckdb: Duc
         ensure_table(con, FEATURE_MATRIX)
         fm = pio.read_sql_frame(con, "SELECT * FROM feature_matrix ORDER BY week_start, symbol",
                                 date_columns=["week_start", "target_week"])
-        with warnings.catch_warnings(record=True) as caught:
-            # the Lasso path's smallest penalties on the last window may stop at max_iter (sklearn warns)
-            warnings.simplefilter("always", ConvergenceWarning)
-            out, notes = compute_walk_forward(fm, config)
-        n_conv = sum(issubclass(w.category, ConvergenceWarning) for w in caught)
-        if n_conv:
-            notes.append(f"{n_conv} scikit-learn ConvergenceWarning(s) (coordinate descent at small penalties)")
+        out, notes = compute_walk_forward(fm, config)
         written = _replace_tables(con, list(out.items()))
         results = [*checks.PREDICTION_WALK_FORWARD.results(con), *checks.MODEL_COMPARISON.results(con),
                    checks.folds_result(con)]

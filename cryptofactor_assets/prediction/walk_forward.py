@@ -26,11 +26,13 @@ documented in ``models.py``. Metrics are documented in ``metrics.py``.
 
 from __future__ import annotations
 
+import warnings
 from collections.abc import Sequence
 from dataclasses import dataclass, field
 
 import numpy as np
 import pandas as pd
+from sklearn.exceptions import ConvergenceWarning
 from sklearn.linear_model import enet_path
 
 from cryptofactor_assets.prediction import metrics as M
@@ -253,6 +255,8 @@ class WalkForwardResult:
     runs: dict[str, ModelRun]
     lasso_path: pd.DataFrame  # alpha, feature, coef on the last training window
     selected_features: pd.DataFrame  # feature, selected_last, selection_freq (Lasso)
+    #: scikit-learn ConvergenceWarnings of the Lasso path (caught and counted, not shown)
+    convergence_warnings: int = 0
 
     def model_comparison(self) -> pd.DataFrame:
         return model_comparison(self)
@@ -339,8 +343,9 @@ def run_walk_forward(panel: Panel, config: WalkForwardConfig | None = None,
                 a.bench.append(np.full(te.size, float((ytr > 0).mean())))
 
     runs = {m: _collect(m, accs[m], panel, folds, train_rows, test_rows) for m in models}
-    lasso_path, selected = _lasso_outputs(panel, folds, train_rows, runs.get("lasso"), cfg)
-    return WalkForwardResult(cfg, panel.features, folds, _fold_table(panel, folds), runs, lasso_path, selected)
+    lasso_path, selected, n_conv = _lasso_outputs(panel, folds, train_rows, runs.get("lasso"), cfg)
+    return WalkForwardResult(cfg, panel.features, folds, _fold_table(panel, folds), runs, lasso_path, selected,
+                             n_conv)
 
 
 def walk_forward(frame: pd.DataFrame, features: Sequence[str], config: WalkForwardConfig | None = None,
@@ -410,22 +415,26 @@ def _collect(name: str, a: _Acc, panel: Panel, folds, train_rows, test_rows) -> 
 
 
 def _lasso_outputs(panel: Panel, folds, train_rows, lasso: ModelRun | None, cfg: WalkForwardConfig):
-    """Lasso path (coef vs alpha) on the last training window and the selected features."""
+    """Lasso path (coef vs alpha) on the last training window, the selected features, and the number of
+    ConvergenceWarnings of the path (its smallest penalties may stop at max_iter; counted, not shown)."""
     tr = train_rows[-1]
     X, y = panel.X[tr], panel.y[tr]
     mean, scale = mdl.standardizer(X)
     grid = mdl.enet_grid(X, y, 1.0, cfg.n_alphas, cfg.alpha_eps)
-    _, coefs, _ = enet_path((X - mean) / scale, y - y.mean(), l1_ratio=1.0, alphas=grid, tol=cfg.solver_tol)
+    with warnings.catch_warnings(record=True) as caught:
+        warnings.simplefilter("always", ConvergenceWarning)
+        _, coefs, _ = enet_path((X - mean) / scale, y - y.mean(), l1_ratio=1.0, alphas=grid, tol=cfg.solver_tol)
+    n_conv = sum(issubclass(w.category, ConvergenceWarning) for w in caught)
     path = pd.DataFrame({"alpha": np.repeat(grid, len(panel.features)),
                          "feature": np.tile(panel.features, grid.size),
                          "coef": coefs.T.ravel()})
     if lasso is None:
-        return path, pd.DataFrame(columns=["feature", "selected_last", "coef_last", "selection_freq"])
+        return path, pd.DataFrame(columns=["feature", "selected_last", "coef_last", "selection_freq"]), n_conv
     last = lasso.coefs.iloc[-1]
     sel = pd.DataFrame({"feature": list(panel.features), "selected_last": (last != 0).to_numpy(),
                         "coef_last": last.to_numpy(),
                         "selection_freq": (lasso.coefs != 0).mean(axis=0).to_numpy()})
-    return path, sel.sort_values(["selection_freq", "feature"], ascending=[False, True]).reset_index(drop=True)
+    return path, sel.sort_values(["selection_freq", "feature"], ascending=[False, True]).reset_index(drop=True), n_conv
 
 
 def model_comparison(result: WalkForwardResult) -> pd.DataFrame:
