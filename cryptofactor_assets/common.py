@@ -9,11 +9,19 @@ from contextlib import contextmanager
 
 import dagster as dg
 import duckdb as duckdb_lib
+import pandas as pd
 from dagster_duckdb import DuckDBResource
 
 from cryptofactor_assets.partitions import DUCKDB_POOL
 from cryptofactor_assets.settings import duckdb_path
 from cryptofactor_assets.storage.quality import CheckOutcome
+from cryptofactor_assets.storage.warehouse import (
+    WriteResult,
+    count_window,
+    delete_window,
+    ensure_table,
+    transaction,
+)
 
 #: Backfills of many partitions run as ONE run over the whole range (assets handle time windows).
 SINGLE_RUN = dg.BackfillPolicy.single_run()
@@ -62,3 +70,55 @@ def check_result(check_name: str, outcome: CheckOutcome, asset_key: str | None =
 
 def md(text: str) -> dg.MetadataValue:
     return dg.MetadataValue.md(text)
+
+
+def mondays(start, end) -> pd.DatetimeIndex:
+    """Week starts (Mondays) in ``[start, end)`` as ``datetime64[ns]``."""
+    return pd.date_range(pd.Timestamp(start), pd.Timestamp(end) - pd.Timedelta(days=1),
+                         freq="W-MON").astype("datetime64[ns]")
+
+
+def risk_free_series(periods, frequency: str) -> tuple[pd.Series | float, str, str]:
+    """Risk-free rate per period start (``weekly`` or ``daily`` simple rate) from ``sources.risk_free``
+    (env CRYPTOFACTOR_RISK_FREE_CSV or CRYPTOFACTOR_RISK_FREE_PCT): (rate or 0.0, source label, note for
+    the metadata); 0 when that module is absent."""
+    try:
+        from cryptofactor_assets.sources.risk_free import load_risk_free
+    except ModuleNotFoundError:
+        return 0.0, "default", "risk-free rate: 0 (no risk-free loader installed)"
+    rf = load_risk_free()
+    idx = pd.DatetimeIndex(periods)
+    series = rf.weekly(idx) if frequency == "weekly" else rf.daily(idx)
+    series.index = idx
+    return series, str(rf.source), rf.coverage_note(idx)
+
+
+def insert_frame(con, table: str, frame: pd.DataFrame) -> None:
+    """Insert the rows of ``frame`` into ``table`` by column name (nothing for an empty frame)."""
+    if len(frame):
+        con.register("incoming_frame", frame)
+        try:
+            con.execute(f"INSERT INTO {table} BY NAME SELECT * FROM incoming_frame")
+        finally:
+            con.unregister("incoming_frame")
+
+
+def replace_tables(con, writes: list[tuple[str, pd.DataFrame]], window: tuple | None = None,
+                   window_column: str = "week_start") -> dict[str, WriteResult]:
+    """Replace the ``[start, end)`` window of ``window_column`` (or whole tables) of several tables, by
+    column name, in ONE transaction: a failure leaves every table as it was."""
+    out = {}
+    for table, _ in writes:
+        ensure_table(con, table)
+    with transaction(con):
+        for table, frame in writes:
+            if window is None:
+                deleted = con.execute(f"SELECT count(*) FROM {table}").fetchone()[0]
+                con.execute(f"DELETE FROM {table}")
+            else:
+                deleted = delete_window(con, table, window_column, *window)
+            insert_frame(con, table, frame)
+            inserted = (con.execute(f"SELECT count(*) FROM {table}").fetchone()[0] if window is None
+                        else count_window(con, table, window_column, *window))
+            out[table] = WriteResult(table=table, deleted=int(deleted), inserted=int(inserted))
+    return out

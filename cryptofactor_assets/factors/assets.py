@@ -13,7 +13,7 @@ import numpy as np
 import pandas as pd
 from dagster_duckdb import DuckDBResource
 
-from cryptofactor_assets.common import POOL, SINGLE_RUN, connect, md, window_dates
+from cryptofactor_assets.common import POOL, SINGLE_RUN, connect, md, mondays, risk_free_series, window_dates
 from cryptofactor_assets.factors import checks
 from cryptofactor_assets.factors import panel_io as pio
 from cryptofactor_assets.factors.characteristics import LTW_CHARACTERISTICS, weekly_characteristics
@@ -56,27 +56,6 @@ def _ts(d) -> pd.Timestamp:
     return pd.Timestamp(d)
 
 
-def _risk_free():
-    """The configured risk-free source (``sources/risk_free.py``: env CRYPTOFACTOR_RISK_FREE_CSV or
-    CRYPTOFACTOR_RISK_FREE_PCT), or None when that module is absent (rf = 0)."""
-    try:
-        from cryptofactor_assets.sources.risk_free import load_risk_free
-    except ModuleNotFoundError:
-        return None
-    return load_risk_free()
-
-
-def _rf_series(periods, frequency: str) -> tuple[pd.Series | float, str, str]:
-    """(rf per period start or 0.0, source label, note for the metadata)."""
-    rf = _risk_free()
-    if rf is None:
-        return 0.0, "default", "risk-free rate: 0 (no risk-free loader installed)"
-    idx = pd.DatetimeIndex(periods)
-    series = rf.weekly(idx) if frequency == "weekly" else rf.daily(idx)
-    series.index = idx
-    return series, str(rf.source), rf.coverage_note(idx)
-
-
 def _replace_all(con, table: str, frame: pd.DataFrame):
     """Replace an unpartitioned table; an empty result (too short a history) empties it."""
     if frame.empty:
@@ -87,10 +66,6 @@ def _replace_all(con, table: str, frame: pd.DataFrame):
 def _lag_rule(value: str):
     """'4t100' / 't14' / 'nw1994', or an integer given as text."""
     return int(value) if value.strip().isdigit() else value.strip()
-
-
-def _mondays(start: dt.date, end: dt.date) -> pd.DatetimeIndex:
-    return pd.date_range(_ts(start), _ts(end) - pd.Timedelta(days=1), freq="W-MON").astype("datetime64[ns]")
 
 
 def _cumulative_plot(frame: pd.DataFrame, title: str) -> dg.MetadataValue:
@@ -274,7 +249,7 @@ def factor_returns_weekly_asset(context: dg.AssetExecutionContext, duckdb: DuckD
     else 0 (see `rf_source`). Numerics: `factors.construction.factor_returns`.
     """
     start, end = window_dates(context)
-    rf, rf_source, rf_note = _rf_series(_mondays(start, end), "weekly")
+    rf, rf_source, rf_note = risk_free_series(mondays(start, end), "weekly")
     with connect(duckdb) as con:
         chars = pio.read_sql_frame(con, load_sql("select_weekly_characteristics_window"),
                                    {"start": start - dt.timedelta(weeks=1), "end": end}, ["week_start"])
@@ -352,7 +327,7 @@ def factor_returns_daily_asset(context: dg.AssetExecutionContext, duckdb: DuckDB
     `construction` as CMOM. Feed of the rolling betas.
     """
     start, end = window_dates(context)
-    rf, rf_source, rf_note = _rf_series(pd.date_range(_ts(start), _ts(end) - pd.Timedelta(days=1)), "daily")
+    rf, rf_source, rf_note = risk_free_series(pd.date_range(_ts(start), _ts(end) - pd.Timedelta(days=1)), "daily")
     lookback = max(DAILY_FACTOR_LOOKBACK_DAYS, config.momentum_lookback + 1)
     with connect(duckdb) as con:
         daily = pio.read_sql_frame(con, load_sql("select_daily_panel_window"),
@@ -540,8 +515,8 @@ def fama_macbeth_gammas_asset(context: dg.AssetExecutionContext, duckdb: DuckDBR
     after week w is used.
     """
     start, end = window_dates(context)
-    weeks = _mondays(start, end)
-    rf, _, _ = _rf_series(weeks, "weekly")
+    weeks = mondays(start, end)
+    rf, _, _ = risk_free_series(weeks, "weekly")
     with connect(duckdb) as con:
         chars = pio.read_sql_frame(con, load_sql("select_weekly_characteristics_window"),
                                    {"start": start - dt.timedelta(weeks=1), "end": end}, ["week_start"])
@@ -621,12 +596,9 @@ def fama_macbeth_premia_asset(context: dg.AssetExecutionContext, duckdb: DuckDBR
     lag_rule = _lag_rule(config.lag_rule)
     with connect(duckdb) as con:
         con.execute(load_sql("create_fama_macbeth_gammas"))
-        con.execute(load_sql("create_factor_returns_weekly"))
         gammas = pio.read_sql_frame(con, "SELECT * FROM fama_macbeth_gammas ORDER BY week_start, spec",
                                     date_columns=["week_start"])
-        wf = pio.read_sql_frame(con, "SELECT week_start, cmkt, csmb, cmom FROM factor_returns_weekly "
-                                     "WHERE construction = ? ORDER BY week_start", [config.factor_construction],
-                                ["week_start"]).set_index("week_start")
+        wf = pio.read_weekly_factors(con, config.factor_construction)
         out = compute_fm_premia(gammas, wf if len(wf) else None, lag_rule, config.periods_per_year)
         result = _replace_all(con, FAMA_MACBETH_PREMIA, out)
         results = checks.FAMA_MACBETH_PREMIA.results(con)
@@ -684,12 +656,9 @@ def long_short_alphas_asset(context: dg.AssetExecutionContext, duckdb: DuckDBRes
     lag_rule = _lag_rule(config.lag_rule)
     with connect(duckdb) as con:
         con.execute(load_sql("create_characteristic_portfolios"))
-        con.execute(load_sql("create_factor_returns_weekly"))
         ls = pio.read_sql_frame(con, "SELECT * FROM characteristic_portfolios WHERE portfolio = 'LS' "
                                      "ORDER BY week_start", date_columns=["week_start"])
-        fac = pio.read_sql_frame(con, "SELECT week_start, cmkt, csmb, cmom FROM factor_returns_weekly "
-                                      "WHERE construction = ? ORDER BY week_start", [config.construction],
-                                 ["week_start"]).set_index("week_start")
+        fac = pio.read_weekly_factors(con, config.construction)
         out = compute_long_short_alphas(ls, fac, lag_rule, config.construction, config.min_weeks)
         result = _replace_all(con, LONG_SHORT_ALPHAS, out)
         results = checks.LONG_SHORT_ALPHAS.results(con)
@@ -840,7 +809,7 @@ def ltw_replication_asset(context: dg.AssetExecutionContext, duckdb: DuckDBResou
             raise dg.Failure("daily_panel is empty")
         from cryptofactor_assets.factors.ltw_calendar import ltw_week_start
         week_starts = pd.DatetimeIndex(np.unique(ltw_week_start(daily["date"].to_numpy())))
-        rf, rf_source, rf_note = _rf_series(week_starts, "weekly")
+        rf, rf_source, rf_note = risk_free_series(week_starts, "weekly")
         out = compute_ltw_replication(daily, config.breakpoint_universe, config.cmom_construction,
                                       config.investable_top_n, config.n_quantiles, config.vol_column,
                                       (config.winsor_lower, config.winsor_upper), rf, rf_source)

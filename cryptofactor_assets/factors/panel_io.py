@@ -27,6 +27,7 @@ from cryptofactor_assets.factors.fama_macbeth import cross_section_gammas, summa
 from cryptofactor_assets.factors.hac import LagRule, ols_hac
 from cryptofactor_assets.factors.ltw_calendar import as_datetime_ns
 from cryptofactor_assets.reporting.backtest import backtest_report
+from cryptofactor_assets.storage.warehouse import ensure_table
 
 ONE_DAY = pd.Timedelta(days=1)
 
@@ -42,6 +43,14 @@ def read_sql_frame(con, sql: str, params: Mapping | Sequence | None = None,
         if c in frame.columns:
             frame[c] = as_datetime_ns(frame[c])
     return frame
+
+
+def read_weekly_factors(con, construction: str) -> pd.DataFrame:
+    """Stored weekly ``cmkt, csmb, cmom`` of one construction indexed by ``week_start`` (empty when none)."""
+    ensure_table(con, "factor_returns_weekly")
+    frame = read_sql_frame(con, "SELECT week_start, cmkt, csmb, cmom FROM factor_returns_weekly "
+                                "WHERE construction = ? ORDER BY week_start", [construction], ["week_start"])
+    return frame.set_index("week_start")
 
 
 def day_range(start: dt.date | pd.Timestamp, end: dt.date | pd.Timestamp) -> pd.DatetimeIndex:

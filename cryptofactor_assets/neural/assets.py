@@ -33,7 +33,7 @@ import numpy as np
 import pandas as pd
 from dagster_duckdb import DuckDBResource
 
-from cryptofactor_assets.common import POOL, SINGLE_RUN, connect, md, window_dates
+from cryptofactor_assets.common import POOL, SINGLE_RUN, connect, md, replace_tables, window_dates
 from cryptofactor_assets.neural import checks
 from cryptofactor_assets.neural import loaders as ld
 from cryptofactor_assets.neural.baseline import BetaPanel, rolling_ols_betas
@@ -51,15 +51,7 @@ from cryptofactor_assets.neural.simulation import FF5_COLUMNS, FF_RF, MARKETS, s
 from cryptofactor_assets.neural.stats import annual_mean_betas, describe_betas, forecast_comparison
 from cryptofactor_assets.partitions import monthly_partitions
 from cryptofactor_assets.reporting.plots import line_plot_png, png_markdown
-from cryptofactor_assets.storage.warehouse import (
-    WriteResult,
-    count_window,
-    delete_window,
-    ensure_table,
-    frame_markdown,
-    load_sql,
-    transaction,
-)
+from cryptofactor_assets.storage.warehouse import ensure_table, frame_markdown, load_sql
 
 CROSS_ASSET_MONTHLY = "cross_asset_monthly"
 CROSS_ASSET_TRUTH = "cross_asset_truth"
@@ -91,34 +83,8 @@ FAR_FUTURE = dt.date(2200, 1, 1)
 
 
 # --------------------------------------------------------------------------------------------
-# Helpers: writes of several tables in one transaction, reshaping
+# Helpers: reshaping
 # --------------------------------------------------------------------------------------------
-def _replace_tables(con, writes: list[tuple[str, pd.DataFrame]], window: tuple | None = None
-                    ) -> dict[str, WriteResult]:
-    """Replace the ``[start, end)`` window of ``month_start`` (or whole tables) of several tables, by
-    column name, in ONE transaction (a failure leaves every table as it was)."""
-    out = {}
-    for table, _ in writes:
-        ensure_table(con, table)
-    with transaction(con):
-        for table, frame in writes:
-            if window is None:
-                deleted = con.execute(f"SELECT count(*) FROM {table}").fetchone()[0]
-                con.execute(f"DELETE FROM {table}")
-            else:
-                deleted = delete_window(con, table, "month_start", *window)
-            if len(frame):
-                con.register("incoming_frame", frame)
-                try:
-                    con.execute(f"INSERT INTO {table} BY NAME SELECT * FROM incoming_frame")
-                finally:
-                    con.unregister("incoming_frame")
-            inserted = (con.execute(f"SELECT count(*) FROM {table}").fetchone()[0] if window is None
-                        else count_window(con, table, "month_start", *window))
-            out[table] = WriteResult(table=table, deleted=int(deleted), inserted=int(inserted))
-    return out
-
-
 def _month(d) -> pd.Timestamp:
     return pd.Timestamp(d).to_period("M").to_timestamp()
 
@@ -311,8 +277,8 @@ def cross_asset_monthly(context: dg.AssetExecutionContext, duckdb: DuckDBResourc
         write_start, end, seed, prices_csv, _resolve(config.tickers, TICKERS_ENV),
         _resolve(config.ff5_csv, FF5_CSV_ENV))
     with connect(duckdb) as con:
-        written = _replace_tables(con, [(CROSS_ASSET_MONTHLY, returns), (CROSS_ASSET_TRUTH, truth)],
-                                  (write_start, end))
+        written = replace_tables(con, [(CROSS_ASSET_MONTHLY, returns), (CROSS_ASSET_TRUTH, truth)],
+                                 (write_start, end), "month_start")
         summary = con.execute(
             "SELECT asset_class, series, count(*) AS months, avg(ret) AS mean, stddev_samp(ret) AS std, "
             "min(month_start) AS first, max(month_start) AS last FROM cross_asset_monthly "
@@ -485,7 +451,7 @@ def neural_betas(context: dg.AssetExecutionContext, duckdb: DuckDBResource, conf
         frame = compute_neural_betas(
             coins, markets, targets, cfg, config.lookback, config.min_train, config.refit_every,
             config.n_backfit, config.pooled, config.joint, config.ols_window, config.ols_min_obs)
-        written = _replace_tables(con, [(NEURAL_BETAS, frame)], (start, end))
+        written = replace_tables(con, [(NEURAL_BETAS, frame)], (start, end), "month_start")
         summary = con.execute(
             "SELECT method, model, market, count(*) AS n, count(DISTINCT month_start) AS months, "
             "avg(beta) AS mean_beta, stddev_samp(beta) AS std_beta FROM neural_betas "
@@ -584,7 +550,7 @@ def beta_quartile_portfolios(context: dg.AssetExecutionContext, duckdb: DuckDBRe
         last = pd.Timestamp(end) - pd.offsets.MonthBegin(1)
         coins, _, factors = _wide_history(hist, start, last)
         frame = compute_beta_quartiles(betas, coins, factors, config.n_groups, config.min_coins)
-        written = _replace_tables(con, [(BETA_QUARTILE_PORTFOLIOS, frame)], (start, end))
+        written = replace_tables(con, [(BETA_QUARTILE_PORTFOLIOS, frame)], (start, end), "month_start")
         results = checks.quartile_results(con, BETA_QUARTILE_PORTFOLIOS, start, end)
     meta = {"dagster/row_count": written[BETA_QUARTILE_PORTFOLIOS].inserted,
             "parameters": md(frame_markdown(pd.DataFrame([config.model_dump()])))}
@@ -676,7 +642,7 @@ def neural_beta_grid(context: dg.AssetExecutionContext, duckdb: DuckDBResource, 
         coins, markets, _ = _wide_history(hist)
         table, curves, png = compute_grid(coins, markets, grid, config.lookback, config.val_fraction,
                                           config.n_backfit, config.epochs)
-        written = _replace_tables(con, [(NEURAL_BETA_GRID, table), (NEURAL_BETA_LEARNING_CURVES, curves)])
+        written = replace_tables(con, [(NEURAL_BETA_GRID, table), (NEURAL_BETA_LEARNING_CURVES, curves)])
         results = checks.grid_results(con, NEURAL_BETA_GRID)
     best = table[table["is_best"]][["market", "hidden", "learning_rate", "activation", "val_rmse",
                                     "train_rmse_std"]]
@@ -810,7 +776,7 @@ def neural_beta_stats(context: dg.AssetExecutionContext, duckdb: DuckDBResource,
         truth = con.execute("SELECT month_start, coin, market, beta, univariate_beta FROM cross_asset_truth").df()
         coins, markets, factors = _wide_history(hist)
         stats, annual, fc = compute_stats(betas, coins, markets, factors, truth, config.ff_window)
-        written = _replace_tables(con, [(NEURAL_BETA_STATS, stats), (NEURAL_BETA_ANNUAL, annual),
+        written = replace_tables(con, [(NEURAL_BETA_STATS, stats), (NEURAL_BETA_ANNUAL, annual),
                                         (NEURAL_BETA_FORECASTS, fc)])
         results = checks.stats_results(con, NEURAL_BETA_STATS)
     summary = stats.groupby(["method", "model", "market"], sort=True)[

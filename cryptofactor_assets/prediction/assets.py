@@ -25,7 +25,17 @@ import numpy as np
 import pandas as pd
 from dagster_duckdb import DuckDBResource
 
-from cryptofactor_assets.common import POOL, SINGLE_RUN, connect, md, window_dates
+from cryptofactor_assets.common import (
+    POOL,
+    SINGLE_RUN,
+    connect,
+    insert_frame,
+    md,
+    mondays,
+    replace_tables,
+    risk_free_series,
+    window_dates,
+)
 from cryptofactor_assets.factors import panel_io as pio
 from cryptofactor_assets.factors.assets import (
     FACTOR_RETURNS_DAILY,
@@ -50,7 +60,6 @@ from cryptofactor_assets.prediction.risk_model import (
 from cryptofactor_assets.prediction.walk_forward import ALL_MODELS, WalkForwardConfig, walk_forward
 from cryptofactor_assets.reporting.plots import bar_plot_png, line_plot_png, png_markdown
 from cryptofactor_assets.storage.warehouse import (
-    WriteResult,
     count_window,
     delete_window,
     ensure_table,
@@ -103,55 +112,15 @@ def _ts(d) -> pd.Timestamp:
     return pd.Timestamp(d)
 
 
-def _mondays(start, end) -> pd.DatetimeIndex:
-    return pd.date_range(_ts(start), _ts(end) - pd.Timedelta(days=1), freq="W-MON").astype("datetime64[ns]")
-
-
 def _has_table(con, table: str) -> bool:
     return con.execute("SELECT count(*) FROM information_schema.tables WHERE table_schema = 'main' "
                        "AND table_name = ?", [table]).fetchone()[0] > 0
 
 
 def _rf_weekly(weeks: pd.DatetimeIndex) -> tuple[pd.Series | float, str]:
-    """Weekly simple risk-free rate per week start (``sources.risk_free``; 0 when none is configured)."""
-    try:
-        from cryptofactor_assets.sources.risk_free import load_risk_free
-    except ModuleNotFoundError:
-        return 0.0, "risk-free rate: 0 (no risk-free loader installed)"
-    rf = load_risk_free()
-    series = rf.weekly(weeks)
-    series.index = pd.DatetimeIndex(weeks)
-    return series, rf.coverage_note(weeks)
-
-
-def _write_frame(con, table: str, frame: pd.DataFrame) -> None:
-    if len(frame):
-        con.register("incoming_frame", frame)
-        try:
-            con.execute(f"INSERT INTO {table} BY NAME SELECT * FROM incoming_frame")
-        finally:
-            con.unregister("incoming_frame")
-
-
-def _replace_tables(con, writes: list[tuple[str, pd.DataFrame]], window: tuple | None = None,
-                    window_column: str = "week_start") -> dict[str, WriteResult]:
-    """Replace the ``[start, end)`` window of ``window_column`` (or whole tables) of several tables, by
-    column name, in ONE transaction: a failure leaves every table as it was."""
-    out = {}
-    for table, _ in writes:
-        ensure_table(con, table)
-    with transaction(con):
-        for table, frame in writes:
-            if window is None:
-                deleted = con.execute(f"SELECT count(*) FROM {table}").fetchone()[0]
-                con.execute(f"DELETE FROM {table}")
-            else:
-                deleted = delete_window(con, table, window_column, *window)
-            _write_frame(con, table, frame)
-            inserted = (con.execute(f"SELECT count(*) FROM {table}").fetchone()[0] if window is None
-                        else count_window(con, table, window_column, *window))
-            out[table] = WriteResult(table=table, deleted=int(deleted), inserted=int(inserted))
-    return out
+    """Weekly simple risk-free rate per week start and its note (0 when none is configured)."""
+    rf, _, note = risk_free_series(weeks, "weekly")
+    return rf, note
 
 
 def _weekly_excess_returns(con, rf_note_out: list | None = None, universe_only: bool = False) -> pd.DataFrame:
@@ -168,13 +137,6 @@ def _weekly_excess_returns(con, rf_note_out: list | None = None, universe_only: 
         rf_note_out.append(note)
     rf_arr = rf.to_numpy(dtype=float) if isinstance(rf, pd.Series) else np.full(len(wide), float(rf))
     return wide.sub(rf_arr, axis=0)
-
-
-def _weekly_factors(con, construction: str) -> pd.DataFrame:
-    ensure_table(con, FACTOR_RETURNS_WEEKLY)
-    f = pio.read_sql_frame(con, "SELECT week_start, cmkt, csmb, cmom FROM factor_returns_weekly "
-                                "WHERE construction = ? ORDER BY week_start", [construction], ["week_start"])
-    return f.set_index("week_start")
 
 
 def _rsj_deps() -> list[dg.AssetDep]:
@@ -215,7 +177,7 @@ def compute_feature_matrix(con, start: dt.date, end: dt.date, min_rsj_days: int 
                                 {"start": lo, "end": end + dt.timedelta(weeks=1)}, ["week_start"])
     agg = pio.read_sql_frame(con, load_sql("select_daily_week_aggregates"), {"start": lo, "end": end},
                              ["week_start"])
-    weeks = _mondays(prev, end)
+    weeks = mondays(prev, end)
     beta_days = [d.date() for d in weeks + pd.Timedelta(days=6)]
     betas = pio.read_sql_frame(con, load_sql("select_rolling_betas_on_dates"), {"dates": beta_days}, ["date"])
     rsj_agg, rsj_note = None, "rsj_daily absent: RSJ features NULL (materialise the RSJ assets to add them)"
@@ -273,7 +235,7 @@ def feature_matrix_asset(context: dg.AssetExecutionContext, duckdb: DuckDBResour
         ensure_table(con, FEATURE_MATRIX)
         with transaction(con):
             deleted = delete_window(con, FEATURE_MATRIX, "week_start", start, end)
-            _write_frame(con, FEATURE_MATRIX, current)
+            insert_frame(con, FEATURE_MATRIX, current)
             con.register("incoming_targets", targets)
             try:
                 con.execute(load_sql("update_feature_matrix_targets"))
@@ -435,7 +397,7 @@ def prediction_walk_forward_asset(context: dg.AssetExecutionContext, duckdb: Duc
         fm = pio.read_sql_frame(con, "SELECT * FROM feature_matrix ORDER BY week_start, symbol",
                                 date_columns=["week_start", "target_week"])
         out, notes = compute_walk_forward(fm, config)
-        written = _replace_tables(con, list(out.items()))
+        written = replace_tables(con, list(out.items()))
         results = [*checks.PREDICTION_WALK_FORWARD.results(con), *checks.MODEL_COMPARISON.results(con),
                    checks.folds_result(con)]
     meta = {
@@ -556,7 +518,7 @@ def factor_risk_model_asset(context: dg.AssetExecutionContext, duckdb: DuckDBRes
     complete over the window (diagonal exactly, off-diagonal up to the residual cross-covariance).
     """
     start, end = window_dates(context)
-    weeks = _mondays(start, end)
+    weeks = mondays(start, end)
     lo = start - dt.timedelta(weeks=RISK_LOOKBACK_WEEKS)
     with connect(duckdb) as con:
         for t in (ROLLING_BETAS, FACTOR_RETURNS_DAILY, DAILY_PANEL):
@@ -567,7 +529,7 @@ def factor_risk_model_asset(context: dg.AssetExecutionContext, duckdb: DuckDBRes
         factors = pio.read_sql_frame(con, load_sql("select_factor_returns_daily_window"), {"start": lo, "end": end},
                                      ["date"])
         table, week_table = compute_risk_model(betas, daily, factors, weeks, config.ddof)
-        written = _replace_tables(con, [(FACTOR_RISK_MODEL, table), (FACTOR_RISK_MODEL_WEEKS, week_table)],
+        written = replace_tables(con, [(FACTOR_RISK_MODEL, table), (FACTOR_RISK_MODEL_WEEKS, week_table)],
                                   (start, end))
         results = [*checks.FACTOR_RISK_MODEL.results(con, start, end), *checks.risk_results(con, start, end)]
     meta = {"dagster/row_count": written[FACTOR_RISK_MODEL].inserted,
@@ -632,14 +594,14 @@ def pca_factors_asset(context: dg.AssetExecutionContext, duckdb: DuckDBResource,
     with connect(duckdb) as con:
         notes: list[str] = []
         wide = _weekly_excess_returns(con, notes, config.universe_only)
-        given = _weekly_factors(con, config.construction)
+        given = pio.read_weekly_factors(con, config.construction)
         n_ok = int((wide.notna().sum() >= config.min_obs).sum()) if len(wide) else 0
         if n_ok < config.n_components:
             series, expl, loads = pd.DataFrame(), pd.DataFrame(), pd.DataFrame()
             notes.append(f"{n_ok} coins with >= {config.min_obs} weeks: too few for {config.n_components} components")
         else:
             series, expl, loads = compute_pca(wide, given, config.n_components, config.method, config.min_obs)
-        written = _replace_tables(con, [(PCA_FACTORS, series), (PCA_EXPLAINED, expl), (PCA_LOADINGS, loads)])
+        written = replace_tables(con, [(PCA_FACTORS, series), (PCA_EXPLAINED, expl), (PCA_LOADINGS, loads)])
         results = [*checks.PCA_EXPLAINED.results(con), checks.pca_result(con)]
     meta = {"dagster/row_count": written[PCA_FACTORS].inserted,
             "parameters": md(f"n_components={config.n_components}, method={config.method}, min_obs={config.min_obs}, "
@@ -750,7 +712,7 @@ def factor_model_diagnostics_asset(context: dg.AssetExecutionContext, duckdb: Du
     with connect(duckdb) as con:
         notes: list[str] = []
         returns = _weekly_excess_returns(con, notes)
-        factors = _weekly_factors(con, config.construction)
+        factors = pio.read_weekly_factors(con, config.construction)
         forecasts = None
         if _has_table(con, PREDICTION_FORECASTS):
             forecasts = pio.read_sql_frame(con, "SELECT * FROM prediction_forecasts WHERE scheme = ?",
@@ -769,7 +731,7 @@ def factor_model_diagnostics_asset(context: dg.AssetExecutionContext, duckdb: Du
             with warnings.catch_warnings():
                 warnings.simplefilter("ignore", FutureWarning)  # statsmodels 0.15 het_arch return-type notice
                 tables = compute_diagnostics(returns, factors, forecasts, config)
-        written = _replace_tables(con, list(tables.items()))
+        written = replace_tables(con, list(tables.items()))
         results = checks.FACTOR_MODEL_DIAGNOSTICS.results(con)
     mc = tables[FM_MONTE_CARLO]
     yield dg.MaterializeResult(metadata={
@@ -851,7 +813,7 @@ def compute_dashboard(con, config: DashboardConfig) -> tuple[pd.DataFrame, list[
                           "WHERE scheme = ?", [config.prediction_scheme]).fetchone()
         add("lasso", "lasso_selected_last_window", sel[0], f"of {sel[1]} features")
     if _has_table(con, FACTOR_RETURNS_WEEKLY):
-        f = _weekly_factors(con, config.construction)
+        f = pio.read_weekly_factors(con, config.construction)
         for c in WEEKLY_FACTORS:
             x = f[c].dropna()
             if len(x) > 2 and x.std() > 0:
@@ -877,7 +839,7 @@ def metrics_dashboard_asset(context: dg.AssetExecutionContext, duckdb: DuckDBRes
     """
     with connect(duckdb) as con:
         table, notes = compute_dashboard(con, config)
-        written = _replace_tables(con, [(METRICS_DASHBOARD, table.assign(construction=config.construction,
+        written = replace_tables(con, [(METRICS_DASHBOARD, table.assign(construction=config.construction,
                                                                          prediction_scheme=config.prediction_scheme))])
         results = checks.METRICS_DASHBOARD.results(con)
     meta = {"dagster/row_count": written[METRICS_DASHBOARD].inserted}
