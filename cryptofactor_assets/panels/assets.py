@@ -26,6 +26,21 @@ WEEKLY_PANEL = "weekly_panel"
 GROUP = "panels"
 
 
+def _build_panel(con, table: str, column: str, start, end, summary_columns: str) -> dict:
+    """Rebuild the ``[start, end)`` window of ``table`` with ``sql/insert_<table>.sql`` and return its
+    metadata: rows written and replaced, the window's summary (``summary_columns``) and a preview."""
+    result = replace_window(con, table, column, start, end, load_sql(f"insert_{table}"),
+                            {"start": start, "end": end})
+    window = f"FROM {table} WHERE {column} >= ? AND {column} < ?"
+    summary = con.execute(f"SELECT {summary_columns} {window}", [start, end]).df()
+    return {
+        "dagster/row_count": result.inserted,
+        "rows_replaced": result.deleted,
+        "summary": md(frame_markdown(summary)),
+        "preview": md(table_preview_markdown(con, f"SELECT * {window} ORDER BY {column}, symbol", [start, end], 5)),
+    }
+
+
 @dg.asset(
     name=DAILY_PANEL,
     partitions_def=daily_partitions,
@@ -49,21 +64,11 @@ def daily_panel(context: dg.AssetExecutionContext, duckdb: DuckDBResource):
     """
     start, end = window_dates(context)
     with connect(duckdb) as con:
-        result = replace_window(con, DAILY_PANEL, "date", start, end, load_sql("insert_daily_panel"),
-                                {"start": start, "end": end})
-        summary = con.execute(
-            "SELECT count(*) AS rows, count(DISTINCT symbol) AS coins, count(ret) AS returns, "
-            "sum(in_universe::INT) AS in_universe, sum((close_source = 'markets')::INT) AS closes_from_markets, "
-            "sum((market_cap IS NULL)::INT) AS no_market_cap "
-            "FROM daily_panel WHERE date >= ? AND date < ?", [start, end]).df()
-        meta = {
-            "dagster/row_count": result.inserted,
-            "rows_replaced": result.deleted,
-            "summary": md(frame_markdown(summary)),
-            "preview": md(table_preview_markdown(
-                con, "SELECT * FROM daily_panel WHERE date >= ? AND date < ? ORDER BY date, symbol", [start, end], 5)),
-            "partitions_written": len(quality.rows_per_partition(con, DAILY_PANEL, "date", start, end)),
-        }
+        meta = _build_panel(con, DAILY_PANEL, "date", start, end,
+                            "count(*) AS rows, count(DISTINCT symbol) AS coins, count(ret) AS returns, "
+                            "sum(in_universe::INT) AS in_universe, sum((close_source = 'markets')::INT) "
+                            "AS closes_from_markets, sum((market_cap IS NULL)::INT) AS no_market_cap")
+        meta["partitions_written"] = len(quality.rows_per_partition(con, DAILY_PANEL, "date", start, end))
         results = checks.daily_panel_results(con, DAILY_PANEL, start, end)
     yield dg.MaterializeResult(metadata=meta)
     yield from results
@@ -89,20 +94,9 @@ def weekly_panel(context: dg.AssetExecutionContext, duckdb: DuckDBResource):
     """
     start, end = window_dates(context)
     with connect(duckdb) as con:
-        result = replace_window(con, WEEKLY_PANEL, "week_start", start, end, load_sql("insert_weekly_panel"),
-                                {"start": start, "end": end})
-        summary = con.execute(
-            "SELECT count(*) AS rows, count(DISTINCT symbol) AS coins, count(ret) AS returns, "
-            "sum(in_universe::INT) AS in_universe, avg(ret) AS mean_ret "
-            "FROM weekly_panel WHERE week_start >= ? AND week_start < ?", [start, end]).df()
-        meta = {
-            "dagster/row_count": result.inserted,
-            "rows_replaced": result.deleted,
-            "summary": md(frame_markdown(summary)),
-            "preview": md(table_preview_markdown(
-                con, "SELECT * FROM weekly_panel WHERE week_start >= ? AND week_start < ? ORDER BY week_start, symbol",
-                [start, end], 5)),
-        }
+        meta = _build_panel(con, WEEKLY_PANEL, "week_start", start, end,
+                            "count(*) AS rows, count(DISTINCT symbol) AS coins, count(ret) AS returns, "
+                            "sum(in_universe::INT) AS in_universe, avg(ret) AS mean_ret")
         results = checks.weekly_panel_results(con, WEEKLY_PANEL, start, end)
     yield dg.MaterializeResult(metadata=meta)
     yield from results
