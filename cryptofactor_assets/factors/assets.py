@@ -63,6 +63,19 @@ def _replace_all(con, table: str, frame: pd.DataFrame):
     return replace_frame(con, table, frame)
 
 
+def _write_window(con, table: checks.TableChecks, frame: pd.DataFrame, start, end
+                  ) -> tuple[dict, list[dg.AssetCheckResult]]:
+    """Replace the partition window of ``table`` with ``frame`` and check it: (write metadata, check results)."""
+    result = replace_frame(con, table.table, frame, table.window_column, start, end)
+    return {"dagster/row_count": result.inserted, "rows_replaced": result.deleted}, table.results(con, start, end)
+
+
+def _write_all(con, table: checks.TableChecks, frame: pd.DataFrame) -> tuple[dict, list[dg.AssetCheckResult]]:
+    """Replace the whole (unpartitioned) ``table`` with ``frame`` and check it: (write metadata, check results)."""
+    result = _replace_all(con, table.table, frame)
+    return {"dagster/row_count": result.inserted}, table.results(con)
+
+
 def _lag_rule(value: str):
     """'4t100' / 't14' / 'nw1994', or an integer given as text."""
     return int(value) if value.strip().isdigit() else value.strip()
@@ -126,12 +139,10 @@ def weekly_characteristics_asset(context: dg.AssetExecutionContext, duckdb: Duck
                                        vol_column=config.vol_column)
         chars = chars.loc[(chars["week_start"] >= _ts(start)) & (chars["week_start"] < _ts(end))]
         chars = chars.assign(winsorize_on=config.winsorize_on, vol_column=config.vol_column)
-        result = replace_frame(con, WEEKLY_CHARACTERISTICS, chars, "week_start", start, end)
-        results = checks.WEEKLY_CHARACTERISTICS.results(con, start, end)
+        written, results = _write_window(con, checks.WEEKLY_CHARACTERISTICS, chars, start, end)
     summary = chars.loc[chars["in_universe"], list(LTW_CHARACTERISTICS)].describe().T.reset_index()
     yield dg.MaterializeResult(metadata={
-        "dagster/row_count": result.inserted,
-        "rows_replaced": result.deleted,
+        **written,
         "eligible_coin_weeks": int(chars["in_universe"].sum()),
         "parameters": md(f"winsor={winsor}, winsorize_on={config.winsorize_on}, vol_column={config.vol_column}, "
                          "calendar=iso"),
@@ -188,14 +199,12 @@ def characteristic_portfolios_asset(context: dg.AssetExecutionContext, duckdb: D
         ports = compute_characteristic_portfolios(chars, start, end, config.n_quantiles,
                                                   config.breakpoint_universe, config.investable_top_n,
                                                   config.min_coins)
-        result = replace_frame(con, CHARACTERISTIC_PORTFOLIOS, ports, "week_start", start, end)
-        results = checks.CHARACTERISTIC_PORTFOLIOS.results(con, start, end)
+        written, results = _write_window(con, checks.CHARACTERISTIC_PORTFOLIOS, ports, start, end)
     ls = ports.loc[ports["portfolio"] == "LS"]
     wide = ls.pivot_table(index="week_start", columns="characteristic", values="vw_ret", dropna=False)
     table = _window_summary(wide, sorted(ls["characteristic"].unique())) if len(ls) else pd.DataFrame()
     yield dg.MaterializeResult(metadata={
-        "dagster/row_count": result.inserted,
-        "rows_replaced": result.deleted,
+        **written,
         "parameters": md(f"n_quantiles={config.n_quantiles}, breakpoint_universe={config.breakpoint_universe}, "
                          f"investable_top_n={config.investable_top_n}, min_coins={config.min_coins}"),
         "vw_long_short_in_window": md(frame_markdown(table)),
@@ -255,13 +264,11 @@ def factor_returns_weekly_asset(context: dg.AssetExecutionContext, duckdb: DuckD
                                    {"start": start - dt.timedelta(weeks=1), "end": end}, ["week_start"])
         out = compute_weekly_factors(chars, start, end, config.constructions, config.breakpoint_universe,
                                      config.investable_top_n, config.min_coins_per_leg, rf, rf_source)
-        result = replace_frame(con, FACTOR_RETURNS_WEEKLY, out, "week_start", start, end)
-        results = checks.FACTOR_RETURNS_WEEKLY.results(con, start, end)
+        written, results = _write_window(con, checks.FACTOR_RETURNS_WEEKLY, out, start, end)
         history = con.execute("SELECT week_start, construction, cmkt, csmb, cmom FROM factor_returns_weekly "
                               "WHERE week_start < ? ORDER BY week_start", [end]).df()
     meta = {
-        "dagster/row_count": result.inserted,
-        "rows_replaced": result.deleted,
+        **written,
         "risk_free": rf_note,
         "parameters": md(f"constructions={list(config.constructions)}, breakpoint_universe="
                          f"{config.breakpoint_universe}, investable_top_n={config.investable_top_n}, "
@@ -335,11 +342,9 @@ def factor_returns_daily_asset(context: dg.AssetExecutionContext, duckdb: DuckDB
         out = compute_daily_factors(daily, start, end, config.construction, config.breakpoint_universe,
                                     config.investable_top_n, config.momentum_lookback,
                                     config.min_coins_per_leg, rf, rf_source)
-        result = replace_frame(con, FACTOR_RETURNS_DAILY, out, "date", start, end)
-        results = checks.FACTOR_RETURNS_DAILY.results(con, start, end)
+        written, results = _write_window(con, checks.FACTOR_RETURNS_DAILY, out, start, end)
     meta = {
-        "dagster/row_count": result.inserted,
-        "rows_replaced": result.deleted,
+        **written,
         "risk_free": rf_note,
         "parameters": md(f"construction={config.construction}, breakpoint_universe={config.breakpoint_universe}, "
                          f"momentum_lookback={config.momentum_lookback}"),
@@ -421,13 +426,12 @@ def rolling_betas_asset(context: dg.AssetExecutionContext, duckdb: DuckDBResourc
         constructions = sorted(set(factors["construction"]))
         out = compute_rolling_betas(daily, factors, start, end, config.window, config.min_obs)
         out["construction"] = ",".join(constructions) or "none"
-        result = replace_frame(con, ROLLING_BETAS, out, "date", start, end)
-        results = [*checks.ROLLING_BETAS.results(con, start, end), checks.rolling_betas_r2_result(con, start, end)]
+        written, results = _write_window(con, checks.ROLLING_BETAS, out, start, end)
+        results.append(checks.rolling_betas_r2_result(con, start, end))
     by_coin = (out.groupby("symbol")[["beta_mkt", "beta_size", "beta_mom", "r2"]].mean().reset_index()
                if len(out) else pd.DataFrame())
     yield dg.MaterializeResult(metadata={
-        "dagster/row_count": result.inserted,
-        "rows_replaced": result.deleted,
+        **written,
         "parameters": md(f"window={config.window} days, min_obs={config.min_obs}, factors={list(FACTOR_NAMES)}, "
                          f"daily factor construction={constructions}"),
         "mean_by_coin": md(frame_markdown(by_coin)),
@@ -524,13 +528,11 @@ def fama_macbeth_gammas_asset(context: dg.AssetExecutionContext, duckdb: DuckDBR
         betas = pio.read_sql_frame(con, load_sql("select_rolling_betas_on_dates"), {"dates": beta_days}, ["date"])
         out = compute_fm_gammas(chars, betas, weeks, config.characteristics, config.standardise_characteristics,
                                 config.min_coins, rf)
-        result = replace_frame(con, FAMA_MACBETH_GAMMAS, out, "week_start", start, end)
-        results = checks.FAMA_MACBETH_GAMMAS.results(con, start, end)
+        written, results = _write_window(con, checks.FAMA_MACBETH_GAMMAS, out, start, end)
     per_spec = (out.groupby(["spec", "coefficient"])["gamma"].agg(["count", "mean", "std"]).reset_index()
                 if len(out) else pd.DataFrame())
     yield dg.MaterializeResult(metadata={
-        "dagster/row_count": result.inserted,
-        "rows_replaced": result.deleted,
+        **written,
         "parameters": md(f"characteristics={list(config.characteristics)}, standardised="
                          f"{config.standardise_characteristics}, min_coins={config.min_coins or 'K + 2'}"),
         "gammas_in_window": md(frame_markdown(per_spec)),
@@ -600,12 +602,11 @@ def fama_macbeth_premia_asset(context: dg.AssetExecutionContext, duckdb: DuckDBR
                                     date_columns=["week_start"])
         wf = pio.read_weekly_factors(con, config.factor_construction)
         out = compute_fm_premia(gammas, wf if len(wf) else None, lag_rule, config.periods_per_year)
-        result = _replace_all(con, FAMA_MACBETH_PREMIA, out)
-        results = checks.FAMA_MACBETH_PREMIA.results(con)
+        written, results = _write_all(con, checks.FAMA_MACBETH_PREMIA, out)
     shown = (out[["spec", "coefficient", "mean", "t", "nw_t", "shanken_t", "nw_lags", "n_periods", "annualised"]]
              if len(out) else pd.DataFrame())
     yield dg.MaterializeResult(metadata={
-        "dagster/row_count": result.inserted,
+        **written,
         "premia": md(frame_markdown(shown)),
         "parameters": md(f"lag_rule={config.lag_rule}, periods_per_year={config.periods_per_year}, "
                          f"Shanken factors: weekly {list(WEEKLY_FACTORS)} ({config.factor_construction})"),
@@ -660,8 +661,7 @@ def long_short_alphas_asset(context: dg.AssetExecutionContext, duckdb: DuckDBRes
                                      "ORDER BY week_start", date_columns=["week_start"])
         fac = pio.read_weekly_factors(con, config.construction)
         out = compute_long_short_alphas(ls, fac, lag_rule, config.construction, config.min_weeks)
-        result = _replace_all(con, LONG_SHORT_ALPHAS, out)
-        results = checks.LONG_SHORT_ALPHAS.results(con)
+        written, results = _write_all(con, checks.LONG_SHORT_ALPHAS, out)
     if out.empty:  # too short a history: an empty table, said so in the metadata
         yield dg.MaterializeResult(metadata={"dagster/row_count": 0, "note": f"fewer than {config.min_weeks} weeks "
                                              "of long-short and factor returns stored"})
@@ -673,7 +673,7 @@ def long_short_alphas_asset(context: dg.AssetExecutionContext, duckdb: DuckDBRes
          "f3_alpha_pct", "f3_alpha_t", "sharpe"]]
     vw = ls.pivot_table(index="week_start", columns="characteristic", values="vw_ret", dropna=False)
     yield dg.MaterializeResult(metadata={
-        "dagster/row_count": result.inserted,
+        **written,
         "long_short_table": md(frame_markdown(shown)),
         "parameters": md(f"lag_rule={config.lag_rule}, factors={list(WEEKLY_FACTORS)} ({config.construction}), "
                          f"min_weeks={config.min_weeks}"),
@@ -715,12 +715,11 @@ def regime_signals_asset(context: dg.AssetExecutionContext, duckdb: DuckDBResour
         if len(out):
             out["window_days"] = int(betas["window_days"].mode().iloc[0])
             out["min_obs"] = int(betas["min_obs"].mode().iloc[0])
-        result = _replace_all(con, REGIME_SIGNALS, out)
-        results = checks.REGIME_SIGNALS.results(con)
+        written, results = _write_all(con, checks.REGIME_SIGNALS, out)
     shown = (out[["symbol", "beta_mkt_mean", "beta_cv", "r2_longrun", "r2_recent", "r2_decay", "n_shifts",
                   "last_shift_date"]] if len(out) else pd.DataFrame())
     yield dg.MaterializeResult(metadata={
-        "dagster/row_count": result.inserted,
+        **written,
         "coins_with_shifts": int((out["n_shifts"] > 0).sum()),
         "signals": md(frame_markdown(shown)),
         "parameters": md(f"horizon_days={config.horizon_days}, z_threshold={config.z_threshold}, "
