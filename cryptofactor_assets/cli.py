@@ -66,7 +66,9 @@ def _run_job(defs, instance, job_name: str, first: str | None, last: str | None)
     took = time.perf_counter() - t0
     for event in result.all_events:
         if event.event_type_value == "STEP_SUCCESS":
-            print(f"[cryptofactor]   ok   {event.step_key}", flush=True)
+            duration = getattr(event.event_specific_data, "duration_ms", None)
+            took_step = f" ({duration / 1000:.1f} s)" if duration is not None else ""
+            print(f"[cryptofactor]   ok   {event.step_key}{took_step}", flush=True)
         elif event.event_type_value == "STEP_FAILURE":
             print(f"[cryptofactor]   FAIL {event.step_key}: {event.event_specific_data.error.message.strip()}",
                   flush=True)
