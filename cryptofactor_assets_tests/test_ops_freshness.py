@@ -173,14 +173,19 @@ def test_bybit_403_fails_the_run_with_the_ip_ban_reason_and_keeps_stored_rows(db
     pd.testing.assert_frame_equal(query(db_path, "SELECT * FROM raw_klines_5m ORDER BY symbol, open_time"), before)
 
 
-def test_bybit_unknown_symbol_fails_the_source_check_and_names_it(db_path, monkeypatch):
+def _materialize_with_unknown_symbol(db_path, monkeypatch, strict: bool):
+    """raw_klines_5m for BTCUSDT (served) and NOPEUSDT (Bybit answers retCode 10001) on 2024-01-01."""
     day0 = int(dt.datetime(2024, 1, 1, tzinfo=UTC).timestamp() * 1000)
     with FakeServer() as server:
         monkeypatch.setenv("BYBIT_BASE_URL", server.base_url)
         server.route("/v5/market/kline", bybit_kline_route({"BTCUSDT": make_candles(day0, 288)}))
         res = {"duckdb": DuckDBResource(database=db_path),
-               "market_source": MarketSourceResource(kind="bybit", symbols="BTCUSDT,NOPEUSDT")}
-        result = dg.materialize([raw_klines_5m], resources=res, partition_key="2024-01-01", raise_on_error=False)
+               "market_source": MarketSourceResource(kind="bybit", symbols="BTCUSDT,NOPEUSDT", strict=strict)}
+        return dg.materialize([raw_klines_5m], resources=res, partition_key="2024-01-01", raise_on_error=False)
+
+
+def test_bybit_unknown_symbol_fails_the_source_check_and_names_it(db_path, monkeypatch):
+    result = _materialize_with_unknown_symbol(db_path, monkeypatch, strict=False)
     assert result.success
     ev = _source_check(result)
     assert not ev.passed and ev.metadata["failed_symbols"].value == "NOPEUSDT"
@@ -189,13 +194,7 @@ def test_bybit_unknown_symbol_fails_the_source_check_and_names_it(db_path, monke
 
 
 def test_bybit_unknown_symbol_in_strict_mode_fails_the_run_naming_source_symbol_and_partition(db_path, monkeypatch):
-    day0 = int(dt.datetime(2024, 1, 1, tzinfo=UTC).timestamp() * 1000)
-    with FakeServer() as server:
-        monkeypatch.setenv("BYBIT_BASE_URL", server.base_url)
-        server.route("/v5/market/kline", bybit_kline_route({"BTCUSDT": make_candles(day0, 288)}))
-        res = {"duckdb": DuckDBResource(database=db_path),
-               "market_source": MarketSourceResource(kind="bybit", symbols="BTCUSDT,NOPEUSDT", strict=True)}
-        result = dg.materialize([raw_klines_5m], resources=res, partition_key="2024-01-01", raise_on_error=False)
+    result = _materialize_with_unknown_symbol(db_path, monkeypatch, strict=True)
     assert not result.success
     (failure,) = [e for e in result.all_events if e.event_type_value == "STEP_FAILURE"]
     message = failure.event_specific_data.error.to_string()
