@@ -5,8 +5,9 @@ from ``sql/create_raw_klines_5m.sql``; default 100 coins x 360 days x 288 bars w
 bars, partial coin-days and stale days, ``log_ret`` stored as defined: ln(close / previous close)
 when the previous bar of the same symbol and UTC day is 5 minutes earlier). Then, in one run:
 
-* ours: ``sql/insert_rsj_daily.sql`` through ``replace_window`` (BEGIN; DELETE; INSERT; COMMIT) over
-  the whole window, DuckDB threads=2, best of ``--repeat`` runs;
+* ours: ``rsj.daily.write_rsj_daily``, what the asset runs: ``sql/insert_rsj_daily.sql`` through
+  ``replace_window`` (BEGIN; DELETE; INSERT; COMMIT) over the whole window, DuckDB threads=2, best of
+  ``--repeat`` runs;
 * peer: read (symbol, open_time, log_ret) from the same table into pandas and
   ``groupby([symbol, date]).apply`` a function computing the same statistics directly
   (RS+ / RS- with indicator masks), on the first ``--pandas-coins`` coins; when that is a subset, its
@@ -35,7 +36,9 @@ import pandas as pd
 
 sys.path.insert(0, str(Path(__file__).resolve().parents[1]))
 
-from cryptofactor_assets.storage.warehouse import load_sql, replace_window  # noqa: E402
+from cryptofactor_assets.rsj.daily import write_rsj_daily  # noqa: E402
+from cryptofactor_assets.sources.validation import ensure_raw_klines_tables  # noqa: E402
+from cryptofactor_assets.storage.warehouse import transaction  # noqa: E402
 
 START = dt.date(2024, 1, 1)
 
@@ -54,7 +57,8 @@ WITH bars AS (
 ), priced AS (
     SELECT *, 100 * exp(sum(shock) OVER (PARTITION BY symbol ORDER BY open_time)) AS close FROM bars
 )
-SELECT symbol, open_time, close AS open, close AS high, close AS low, close, 1.0 AS volume,
+SELECT symbol, CAST(substr(symbol, 2, 3) AS INTEGER) AS symbol_id, open_time, close AS open, close AS high,
+       close AS low, close, 1.0 AS volume,
        close AS turnover,
        CASE WHEN lag(open_time) OVER w = open_time - INTERVAL 5 MINUTE
              AND CAST(lag(open_time) OVER w AS DATE) = CAST(open_time AS DATE)
@@ -66,10 +70,13 @@ ORDER BY symbol, open_time
 
 
 def build(con: duckdb.DuckDBPyConnection, coins: int, days: int) -> int:
-    con.execute(load_sql("create_raw_klines_5m"))
+    with transaction(con):
+        ensure_raw_klines_tables(con)  # also migrates a file built by an earlier version of this script
     if con.execute("SELECT count(*) FROM raw_klines_5m").fetchone()[0] == 0:
         con.execute("SELECT setseed(0.42)")
         con.execute(BUILD_SQL, {"coins": coins, "days": days})
+        # symbol C007USDT has id 7, as the ingest would give in symbol order
+        con.execute("INSERT INTO symbol_ids SELECT DISTINCT symbol, symbol_id FROM raw_klines_5m")
         con.execute("CHECKPOINT")
     return con.execute("SELECT count(*) FROM raw_klines_5m").fetchone()[0]
 
@@ -158,13 +165,10 @@ def main() -> None:
         if n_bars < 10_000_000:
             print("WARNING: fewer than 10 million bars")
         end = START + dt.timedelta(days=args.days)
-        params = {"start": START, "end": end, "min_share": args.min_share}
-        insert_sql = load_sql("insert_rsj_daily")
-
         times = []
         for _ in range(args.repeat):
             t = time.perf_counter()
-            res = replace_window(con, "rsj_daily", "date", START, end, insert_sql, params)
+            res = write_rsj_daily(con, START, end, args.min_share)
             times.append(time.perf_counter() - t)
         ours_s = min(times)
         ours = con.execute("SELECT * FROM rsj_daily ORDER BY symbol, date").df()

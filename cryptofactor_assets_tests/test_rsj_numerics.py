@@ -9,23 +9,13 @@ import numpy as np
 import pandas as pd
 import pytest
 
+from cryptofactor_assets.rsj.daily import write_rsj_daily
 from cryptofactor_assets.rsj.numerics import RSJ_COLUMNS, log_returns_5m, rsj_from_bars
-from cryptofactor_assets.storage.warehouse import load_sql, replace_window
+from cryptofactor_assets.sources.validation import ingest_klines
+from cryptofactor_assets.storage.warehouse import load_sql, transaction
 
 DAY0 = pd.Timestamp("2024-03-01")
 FIVE = pd.Timedelta(minutes=5)
-
-# Fixture-only mirror of the raw_klines_5m.log_ret definition (the production insert is elsewhere):
-# ln(close / previous close) when the previous bar of the same symbol and UTC day is 5 minutes earlier.
-LOG_RET_SQL = """
-SELECT symbol, open_time, close AS open, close AS high, close AS low, close, 1.0 AS volume,
-       close AS turnover,
-       CASE WHEN lag(open_time) OVER w = open_time - INTERVAL 5 MINUTE
-             AND CAST(lag(open_time) OVER w AS DATE) = CAST(open_time AS DATE)
-            THEN ln(close / lag(close) OVER w) END AS log_ret,
-       'simulated' AS source
-FROM bars_in WINDOW w AS (PARTITION BY symbol ORDER BY open_time)
-"""
 
 
 def day_bars(symbol: str, day: int, log_rets: np.ndarray, slots: np.ndarray | None = None,
@@ -45,17 +35,18 @@ def full_day(symbol: str, day: int, rng: np.random.Generator, drop: list[int] | 
 
 
 def store(bars: pd.DataFrame) -> duckdb.DuckDBPyConnection:
+    """The bars written through the production ingest (validation, symbol ids, stored log returns)."""
     con = duckdb.connect()
-    con.execute(load_sql("create_raw_klines_5m"))
-    con.register("bars_in", bars)
-    con.execute(f"INSERT INTO raw_klines_5m BY NAME {LOG_RET_SQL}")
-    con.unregister("bars_in")
+    frame = bars.assign(open=bars["close"], high=bars["close"], low=bars["close"], volume=1.0,
+                        turnover=bars["close"])
+    with transaction(con):
+        counts = ingest_klines(con, frame, dt.date(2024, 1, 1), dt.date(2025, 1, 1), "simulated")
+    assert counts.stored == len(bars) and not counts.rejected, counts
     return con
 
 
 def run_sql(con, start=dt.date(2024, 1, 1), end=dt.date(2025, 1, 1), min_share=0.8) -> pd.DataFrame:
-    replace_window(con, "rsj_daily", "date", start, end, load_sql("insert_rsj_daily"),
-                   {"start": start, "end": end, "min_share": min_share})
+    write_rsj_daily(con, start, end, min_share)
     out = con.execute("SELECT * FROM rsj_daily ORDER BY symbol, date").df()
     out["date"] = out["date"].astype("datetime64[ns]")
     return out
@@ -227,3 +218,16 @@ def test_window_bounds_are_truncated_to_whole_days(hand_bars):
     got = con.execute("SELECT symbol, date, n_bars FROM rsj_daily ORDER BY symbol").fetchall()
     assert got == [("AAA", dt.date(2024, 3, 2), 285), ("BBB", dt.date(2024, 3, 2), 288),
                    ("CCC", dt.date(2024, 3, 2), 288), ("DDD", dt.date(2024, 3, 2), 231)]
+
+
+def test_coin_days_are_grouped_by_the_perfect_hash_aggregate(hand_bars):
+    """The speed of rsj_daily rests on DuckDB grouping (symbol_id, date) without hashing: keep it so."""
+    from cryptofactor_assets.rsj.daily import PERFECT_HASH_BITS
+
+    con = store(hand_bars)
+    run_sql(con)  # creates rsj_daily and sets the threshold as the asset does
+    plan = "\n".join(row[1] for row in con.execute(
+        "EXPLAIN " + load_sql("insert_rsj_daily"),
+        {"start": dt.date(2024, 1, 1), "end": dt.date(2025, 1, 1), "min_share": 0.8}).fetchall())
+    assert "Perfect Hash Group By" in plan or "PERFECT_HASH_GROUP_BY" in plan, plan
+    assert con.execute("SELECT current_setting('perfect_ht_threshold')").fetchall()[0][0] == PERFECT_HASH_BITS

@@ -104,3 +104,52 @@ def test_random_rows_are_all_accounted_for(rows):
         "SELECT count(*) FROM raw_klines_5m WHERE NOT (low <= least(open, close) AND high >= greatest(open, close) "
         "AND close > 0 AND volume >= 0 AND isfinite(close))").fetchone()[0] == 0
     assert con.execute("SELECT count(*) - count(DISTINCT (symbol, open_time)) FROM raw_klines_5m").fetchone()[0] == 0
+
+
+def _ids(con) -> dict[str, int]:
+    return dict(con.execute("SELECT symbol, symbol_id FROM symbol_ids").fetchall())
+
+
+def test_symbol_ids_are_dense_stable_and_only_for_stored_bars():
+    con, _ = _ingest([_bar(0, symbol="ETHUSDT"), _bar(0, symbol="BTCUSDT"), _bar(5, symbol="BADUSDT", low=200.0)])
+    # BADUSDT's only bar is rejected (ohlc_inconsistent): no id for a symbol with nothing stored
+    assert _ids(con) == {"BTCUSDT": 0, "ETHUSDT": 1}
+    with transaction(con):
+        ingest_klines(con, pd.DataFrame([_bar(10, symbol="AAAUSDT"), _bar(10, symbol="ETHUSDT")]), START, END, "test")
+    assert _ids(con) == {"BTCUSDT": 0, "ETHUSDT": 1, "AAAUSDT": 2}  # known ids never change
+    # a failed ingest takes its new ids with it (same transaction)
+    try:
+        with transaction(con):
+            ingest_klines(con, pd.DataFrame([_bar(15, symbol="ZZZUSDT")]), START, END, "test")
+            raise RuntimeError("the write fails after the ingest")
+    except RuntimeError:
+        pass
+    assert "ZZZUSDT" not in _ids(con)
+    stored = con.execute("SELECT k.symbol, k.symbol_id, i.symbol_id FROM raw_klines_5m k "
+                         "JOIN symbol_ids i USING (symbol)").fetchall()
+    assert len(stored) == 4 and all(a == b for _, a, b in stored)
+
+
+def test_raw_klines_written_before_symbol_ids_are_migrated_in_place():
+    con = duckdb.connect()
+    # the table as session 1 created it: no symbol_id column
+    con.execute("""CREATE TABLE raw_klines_5m (symbol VARCHAR NOT NULL, open_time TIMESTAMP NOT NULL,
+        open DOUBLE NOT NULL, high DOUBLE NOT NULL, low DOUBLE NOT NULL, close DOUBLE NOT NULL,
+        volume DOUBLE NOT NULL, turnover DOUBLE, log_ret DOUBLE, source VARCHAR NOT NULL)""")
+    con.execute("""INSERT INTO raw_klines_5m VALUES
+        ('ETHUSDT', TIMESTAMP '2024-01-01 00:00', 1, 1, 1, 1, 1, 1, NULL, 'files'),
+        ('BTCUSDT', TIMESTAMP '2024-01-01 00:00', 2, 2, 2, 2, 1, 2, NULL, 'files'),
+        ('BTCUSDT', TIMESTAMP '2024-01-01 00:05', 2, 2, 2, 2, 1, 2, 0.0, 'files')""")
+    before = con.execute("SELECT * FROM raw_klines_5m ORDER BY symbol, open_time").df()
+    # the next ingest migrates first (inside its transaction), then stores its bars as usual
+    with transaction(con):
+        counts = ingest_klines(con, pd.DataFrame([_bar(10, symbol="SOLUSDT")]), START, END, "test")
+    assert counts.stored == 1
+    assert _ids(con) == {"BTCUSDT": 0, "ETHUSDT": 1, "SOLUSDT": 2}
+    after = con.execute("SELECT * FROM raw_klines_5m WHERE symbol <> 'SOLUSDT' ORDER BY symbol, open_time").df()
+    pd.testing.assert_frame_equal(after.drop(columns="symbol_id"), before)  # nothing lost or changed
+    assert after["symbol_id"].tolist() == [0, 0, 1]
+    # and rsj_daily (which reads symbol_id) runs on the migrated table
+    from cryptofactor_assets.rsj.daily import write_rsj_daily
+
+    assert write_rsj_daily(con, START, END, 0.0).inserted == 3

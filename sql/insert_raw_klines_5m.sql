@@ -1,7 +1,7 @@
--- Insert raw_klines_5m: the valid staged bars, with the within-day 5-minute log return of each bar.
+-- Insert raw_klines_5m: the valid staged bars with their symbol id and the within-day 5-minute log return of each bar.
 INSERT INTO raw_klines_5m BY NAME
 SELECT
-    symbol, open_time, open, high, low, close, volume, turnover,
+    symbol, ids.symbol_id, open_time, open, high, low, close, volume, turnover,
     -- a return only between adjacent bars of the same symbol and UTC day: never across gaps, coins or days
     CASE
         WHEN lag(open_time) OVER w = open_time - INTERVAL 5 MINUTE
@@ -10,5 +10,6 @@ SELECT
     END AS log_ret,
     $source AS source
 FROM staged_klines
+JOIN symbol_ids AS ids USING (symbol)  -- every valid staged symbol has its id (insert_symbol_ids.sql runs first)
 WHERE reason IS NULL
 WINDOW w AS (PARTITION BY symbol ORDER BY open_time);

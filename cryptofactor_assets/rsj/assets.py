@@ -21,16 +21,15 @@ from cryptofactor_assets.partitions import daily_partitions
 from cryptofactor_assets.reporting.backtest import DEFAULT_LAG_RULE, BacktestReport, backtest_report
 from cryptofactor_assets.reporting.plots import bar_plot_png, equity_curve_png, png_markdown
 from cryptofactor_assets.rsj import checks
+from cryptofactor_assets.rsj.daily import write_rsj_daily
 from cryptofactor_assets.rsj.numerics import BARS_PER_DAY, DEFAULT_MIN_SHARE
 from cryptofactor_assets.rsj.portfolios import RSJPortfolios, rsj_quintile_portfolios
 from cryptofactor_assets.sources.assets import RAW_KLINES_5M
 from cryptofactor_assets.storage.warehouse import (
     ensure_table,
     frame_markdown,
-    load_sql,
     replace_frame,
     replace_table,
-    replace_window,
     table_preview_markdown,
 )
 
@@ -131,8 +130,7 @@ def rsj_daily_asset(context: dg.AssetExecutionContext, duckdb: DuckDBResource, c
     """
     start, end = window_dates(context)
     with connect(duckdb) as con:
-        result = replace_window(con, RSJ_DAILY, "date", start, end, load_sql("insert_rsj_daily"),
-                                {"start": start, "end": end, "min_share": config.min_share})
+        result = write_rsj_daily(con, start, end, config.min_share)
         summary = rsj_daily_summary(con, start, end)
         preview = table_preview_markdown(
             con, f"SELECT * FROM {RSJ_DAILY} WHERE date >= ? AND date < ? ORDER BY date, symbol", [start, end], 5)

@@ -20,6 +20,8 @@ import pandas as pd
 
 from cryptofactor_assets.storage.warehouse import ensure_table, load_sql
 
+RAW_KLINES_MIGRATION = ["insert_symbol_ids_from_raw_klines_5m", "update_raw_klines_5m_symbol_id"]
+
 
 @dataclass
 class IngestCounts:
@@ -56,12 +58,34 @@ def _run(con: duckdb.DuckDBPyConnection, name: str, **values):
     return con.execute(sql, _named(sql, **values))
 
 
+def ensure_raw_klines_tables(con: duckdb.DuckDBPyConnection) -> None:
+    """Create ``symbol_ids`` and ``raw_klines_5m``; migrate a ``raw_klines_5m`` written before symbol ids.
+
+    The migration (add ``symbol_id``, give every stored symbol an id, fill the column) is idempotent;
+    call it inside a transaction so that it happens whole or not at all. A migrated column stays
+    nullable (DuckDB cannot add NOT NULL to a column updated in the same transaction), so "migrated"
+    means: the column exists and no row lacks its id.
+    """
+    ensure_table(con, "symbol_ids")
+    ensure_table(con, "raw_klines_5m")
+    has_column = con.execute(
+        "SELECT count(*) FROM duckdb_columns() WHERE table_name = 'raw_klines_5m' AND column_name = 'symbol_id' "
+        "AND database_name = current_database() AND schema_name = current_schema()").fetchall()[0][0]
+    if has_column and not con.execute(
+            "SELECT count(*) FROM raw_klines_5m WHERE symbol_id IS NULL").fetchall()[0][0]:
+        return  # created with the column, or already migrated
+    if not has_column:
+        con.execute(load_sql("alter_raw_klines_5m_add_symbol_id"))
+    for name in RAW_KLINES_MIGRATION:
+        con.execute(load_sql(name)).fetchall()
+
+
 def ingest_klines(
     con: duckdb.DuckDBPyConnection, frame: pd.DataFrame, start: dt.date, end: dt.date, source: str
 ) -> IngestCounts:
     """Validate 5-minute bars of the window [start, end) and write them (call inside a transaction)."""
-    for table in ("raw_klines_5m", "rejected_rows"):
-        ensure_table(con, table)
+    ensure_raw_klines_tables(con)
+    ensure_table(con, "rejected_rows")
     counts = IngestCounts(received=len(frame))
     if frame.empty:
         return counts
@@ -69,6 +93,7 @@ def ingest_klines(
     try:
         bounds = {"start": _ts(start), "end": _ts(end), "source": source}
         _run(con, "stage_klines", **bounds)
+        _run(con, "insert_symbol_ids")
         _run(con, "insert_raw_klines_5m", **bounds)
         _run(con, "insert_rejected_klines", **bounds)
         for reason, n in con.execute("SELECT reason, count(*) FROM staged_klines GROUP BY reason").fetchall():
