@@ -15,13 +15,6 @@ from dagster_duckdb import DuckDBResource
 from cryptofactor_assets.partitions import DUCKDB_POOL
 from cryptofactor_assets.settings import duckdb_path
 from cryptofactor_assets.storage.quality import CheckOutcome
-from cryptofactor_assets.storage.warehouse import (
-    WriteResult,
-    count_window,
-    delete_window,
-    ensure_table,
-    transaction,
-)
 
 #: Backfills of many partitions run as ONE run over the whole range (assets handle time windows).
 SINGLE_RUN = dg.BackfillPolicy.single_run()
@@ -91,34 +84,3 @@ def risk_free_series(periods, frequency: str) -> tuple[pd.Series | float, str, s
     series = rf.weekly(idx) if frequency == "weekly" else rf.daily(idx)
     series.index = idx
     return series, str(rf.source), rf.coverage_note(idx)
-
-
-def insert_frame(con, table: str, frame: pd.DataFrame) -> None:
-    """Insert the rows of ``frame`` into ``table`` by column name (nothing for an empty frame)."""
-    if len(frame):
-        con.register("incoming_frame", frame)
-        try:
-            con.execute(f"INSERT INTO {table} BY NAME SELECT * FROM incoming_frame")
-        finally:
-            con.unregister("incoming_frame")
-
-
-def replace_tables(con, writes: list[tuple[str, pd.DataFrame]], window: tuple | None = None,
-                   window_column: str = "week_start") -> dict[str, WriteResult]:
-    """Replace the ``[start, end)`` window of ``window_column`` (or whole tables) of several tables, by
-    column name, in ONE transaction: a failure leaves every table as it was."""
-    out = {}
-    for table, _ in writes:
-        ensure_table(con, table)
-    with transaction(con):
-        for table, frame in writes:
-            if window is None:
-                deleted = con.execute(f"SELECT count(*) FROM {table}").fetchone()[0]
-                con.execute(f"DELETE FROM {table}")
-            else:
-                deleted = delete_window(con, table, window_column, *window)
-            insert_frame(con, table, frame)
-            inserted = (con.execute(f"SELECT count(*) FROM {table}").fetchone()[0] if window is None
-                        else count_window(con, table, window_column, *window))
-            out[table] = WriteResult(table=table, deleted=int(deleted), inserted=int(inserted))
-    return out

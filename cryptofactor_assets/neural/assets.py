@@ -33,7 +33,7 @@ import numpy as np
 import pandas as pd
 from dagster_duckdb import DuckDBResource
 
-from cryptofactor_assets.common import POOL, SINGLE_RUN, connect, md, replace_tables, window_dates
+from cryptofactor_assets.common import POOL, SINGLE_RUN, connect, md, window_dates
 from cryptofactor_assets.neural import checks
 from cryptofactor_assets.neural import loaders as ld
 from cryptofactor_assets.neural.baseline import BetaPanel, rolling_ols_betas
@@ -51,7 +51,7 @@ from cryptofactor_assets.neural.simulation import FF5_COLUMNS, FF_RF, MARKETS, s
 from cryptofactor_assets.neural.stats import annual_mean_betas, describe_betas, forecast_comparison
 from cryptofactor_assets.partitions import monthly_partitions
 from cryptofactor_assets.reporting.plots import line_plot_png, png_markdown
-from cryptofactor_assets.storage.warehouse import ensure_table, frame_markdown, load_sql
+from cryptofactor_assets.storage.warehouse import ensure_table, frame_markdown, load_sql, replace_tables
 
 CROSS_ASSET_MONTHLY = "cross_asset_monthly"
 CROSS_ASSET_TRUTH = "cross_asset_truth"

@@ -29,10 +29,8 @@ from cryptofactor_assets.common import (
     POOL,
     SINGLE_RUN,
     connect,
-    insert_frame,
     md,
     mondays,
-    replace_tables,
     risk_free_series,
     window_dates,
 )
@@ -64,7 +62,9 @@ from cryptofactor_assets.storage.warehouse import (
     delete_window,
     ensure_table,
     frame_markdown,
+    insert_frame,
     load_sql,
+    replace_tables,
     transaction,
 )
 

@@ -178,6 +178,36 @@ def replace_table(
     return WriteResult(table=table, deleted=int(before), inserted=int(after))
 
 
+def insert_frame(con, table: str, frame: pd.DataFrame) -> None:
+    """Insert the rows of ``frame`` into ``table`` by column name (nothing for an empty frame)."""
+    if len(frame):
+        con.register("incoming_frame", frame)
+        try:
+            con.execute(f"INSERT INTO {table} BY NAME SELECT * FROM incoming_frame")
+        finally:
+            con.unregister("incoming_frame")
+
+
+def replace_tables(con, writes: list[tuple[str, pd.DataFrame]], window: tuple | None = None,
+                   window_column: str = "week_start") -> dict[str, WriteResult]:
+    """Replace the ``[start, end)`` window of ``window_column`` (or whole tables) of several tables, by
+    column name, in ONE transaction: a failure leaves every table as it was."""
+    out = {}
+    for table, _ in writes:
+        ensure_table(con, table)
+    with transaction(con):
+        for table, frame in writes:
+            if window is None:
+                deleted = con.execute(f"DELETE FROM {table}").fetchall()[0][0]
+            else:
+                deleted = delete_window(con, table, window_column, *window)
+            insert_frame(con, table, frame)
+            inserted = (con.execute(f"SELECT count(*) FROM {table}").fetchone()[0] if window is None
+                        else count_window(con, table, window_column, *window))
+            out[table] = WriteResult(table=table, deleted=int(deleted), inserted=int(inserted))
+    return out
+
+
 def replace_frame(
     con: duckdb.DuckDBPyConnection,
     table: str,
