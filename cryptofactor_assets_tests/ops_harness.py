@@ -27,6 +27,22 @@ query RunStatus($runId: ID!) {
   runOrError(runId: $runId) { __typename ... on Run { runId status tags { key value } } }
 }
 """
+LAUNCH = """
+mutation Launch($params: LaunchBackfillParams!) {
+  launchPartitionBackfill(backfillParams: $params) {
+    __typename
+    ... on LaunchBackfillSuccess { backfillId }
+    ... on PythonError { message stack }
+    ... on InvalidSubsetError { message }
+    ... on UnauthorizedError { message }
+  }
+}
+"""
+BACKFILL = """
+query Backfill($id: String!) {
+  partitionBackfillOrError(backfillId: $id) { __typename ... on PartitionBackfill { status } }
+}
+"""
 RUNS_QUERY = """
 query Runs { runsOrError(limit: 200) { __typename ... on Runs { results { runId status tags { key value } } } } }
 """

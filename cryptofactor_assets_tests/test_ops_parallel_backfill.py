@@ -24,7 +24,7 @@ from cryptofactor_assets.sources.assets import raw_coin_markets, raw_klines_5m
 from cryptofactor_assets.sources.resources import MarketSourceResource
 from cryptofactor_assets.storage.warehouse import PAUSE_ENV
 from cryptofactor_assets_tests.conftest import materialize_range, query
-from cryptofactor_assets_tests.ops_harness import DagsterDev, tags_of
+from cryptofactor_assets_tests.ops_harness import BACKFILL, LAUNCH, DagsterDev, tags_of
 
 # ~2.5 minutes on a loaded 2-core machine (dagster dev start-up, 16 Python processes for 8 runs): it runs
 # with the browser test in `make e2e` (CRYPTOFACTOR_E2E=1), not in the default `make test`.
@@ -33,22 +33,6 @@ pytestmark = [pytest.mark.slow, pytest.mark.skipif(os.environ.get("CRYPTOFACTOR_
 
 WEEKS = 8
 FIRST_WEEK = dt.date(2024, 1, 1)
-LAUNCH = """
-mutation Launch($params: LaunchBackfillParams!) {
-  launchPartitionBackfill(backfillParams: $params) {
-    __typename
-    ... on LaunchBackfillSuccess { backfillId }
-    ... on PythonError { message stack }
-    ... on InvalidSubsetError { message }
-    ... on UnauthorizedError { message }
-  }
-}
-"""
-BACKFILL = """
-query Backfill($id: String!) {
-  partitionBackfillOrError(backfillId: $id) { __typename ... on PartitionBackfill { status } }
-}
-"""
 RUN_TIMES = """
 query Times($runId: ID!) {
   runOrError(runId: $runId) { ... on Run { startTime endTime stepStats { stepKey startTime endTime status } } }

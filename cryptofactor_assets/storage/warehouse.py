@@ -32,6 +32,8 @@ SQL_DIR = Path(__file__).resolve().parents[2] / "sql"
 PAUSE_ENV = "CRYPTOFACTOR_TEST_PAUSE_IN_WRITE"
 #: Test hook: when set to a table name, the write to that table raises after its DELETE.
 FAIL_ENV = "CRYPTOFACTOR_TEST_FAIL_WRITE"
+#: Test hook: a file the PAUSE_ENV pause appends "<table> <pid>" to before sleeping (tests wait for it).
+PAUSE_MARKER_ENV = "CRYPTOFACTOR_TEST_PAUSE_MARKER"
 
 
 class InjectedWriteFailure(RuntimeError):
@@ -84,6 +86,10 @@ def delete_window(
     n = con.execute(f"DELETE FROM {table} {where}", params).fetchall()[0][0]
     pause = float(os.environ.get(PAUSE_ENV, "0") or 0)
     if pause > 0:
+        marker = os.environ.get(PAUSE_MARKER_ENV)
+        if marker:
+            with open(marker, "a") as f:
+                f.write(f"{table} {os.getpid()}\n")
         time.sleep(pause)
     if os.environ.get(FAIL_ENV) == table:
         raise InjectedWriteFailure(f"injected failure while writing {table}")
