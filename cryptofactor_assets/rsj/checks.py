@@ -10,10 +10,10 @@ from __future__ import annotations
 import dagster as dg
 
 from cryptofactor_assets.common import check_result
+from cryptofactor_assets.rsj.daily import RSJ_DAILY
 from cryptofactor_assets.storage import quality
 from cryptofactor_assets.storage.quality import CheckOutcome
 
-RSJ_DAILY = "rsj_daily"
 RSJ_PORTFOLIOS_DAILY = "rsj_portfolios_daily"
 RSJ_BACKTEST = "rsj_backtest"
 

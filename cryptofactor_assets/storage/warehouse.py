@@ -121,6 +121,49 @@ def _as_ts(value: dt.date | dt.datetime) -> dt.datetime:
     return dt.datetime.combine(value, dt.time())
 
 
+def _replace_rows(
+    con: duckdb.DuckDBPyConnection,
+    table: str,
+    insert_sql: str | None,
+    params: Sequence | dict | None = None,
+    window: tuple[str, dt.date | dt.datetime, dt.date | dt.datetime] | None = None,
+    extra_delete_filter: str = "",
+    extra_delete_params: Sequence = (),
+) -> WriteResult:
+    """DELETE the window ``(column, start, end)`` of ``table`` (all rows when ``window`` is None),
+    then run ``insert_sql`` (nothing when None). Call inside ``transaction``: the writers below do."""
+    if window is None:
+        before = con.execute(f"DELETE FROM {table}").fetchall()[0][0]
+        if os.environ.get(FAIL_ENV) == table:
+            raise InjectedWriteFailure(f"injected failure while writing {table}")
+    else:
+        before = delete_window(con, table, *window, extra_delete_filter, extra_delete_params)
+    # INSERT returns its row count (no separate count scan)
+    inserted = con.execute(insert_sql, params if params is not None else []).fetchall()[0][0] if insert_sql else 0
+    if window is not None:
+        # every inserted row must lie in the replaced window, or a later replace of another window
+        # would duplicate it: checked, and the caller's transaction rolled back
+        after = count_window(con, table, *window, extra_delete_filter, extra_delete_params)
+        if after != inserted:
+            column, start, end = window
+            raise ValueError(f"{table}: {inserted - after} of {inserted} inserted rows fall outside the "
+                             f"window [{start}, {end}) of {column} being replaced; nothing was written")
+    return WriteResult(table=table, deleted=int(before), inserted=int(inserted))
+
+
+@contextmanager
+def _registered(con: duckdb.DuckDBPyConnection, frames: dict[str, pd.DataFrame] | None) -> Iterator[None]:
+    """pandas DataFrames visible to SQL under their key for the duration of the block."""
+    frames = frames or {}
+    for name, frame in frames.items():
+        con.register(name, frame)
+    try:
+        yield
+    finally:
+        for name in frames:
+            con.unregister(name)
+
+
 def replace_window(
     con: duckdb.DuckDBPyConnection,
     table: str,
@@ -138,26 +181,12 @@ def replace_window(
     ``insert_sql`` is a full ``INSERT INTO <table> BY NAME SELECT ...`` statement (usually a file
     from ``sql/``) taking ``params``; ``frames`` are pandas DataFrames registered as views under
     their key for the statement to read. ``extra_delete_filter`` narrows the DELETE (e.g.
-    ``AND dataset = ?`` for the shared ``rejected_rows`` table).
-    The window bounds are bound as parameters, never formatted into SQL.
+    ``AND dataset = ?`` for the shared ``rejected_rows`` table). Rows inserted outside the window
+    roll the write back. The window bounds are bound as parameters, never formatted into SQL.
     """
-    frames = frames or {}
-    for name, frame in frames.items():
-        con.register(name, frame)
-    try:
-        with transaction(con):
-            before = delete_window(con, table, window_column, start, end, extra_delete_filter, extra_delete_params)
-            # INSERT returns its row count; every inserted row must lie in the replaced window, or a
-            # later replace of another window would duplicate it: checked, and the write rolled back
-            inserted = con.execute(insert_sql, params if params is not None else []).fetchall()[0][0]
-            after = count_window(con, table, window_column, start, end, extra_delete_filter, extra_delete_params)
-            if after != inserted:
-                raise ValueError(f"{table}: {inserted - after} of {inserted} inserted rows fall outside the "
-                                 f"window [{start}, {end}) being replaced; nothing was written")
-    finally:
-        for name in frames:
-            con.unregister(name)
-    return WriteResult(table=table, deleted=int(before), inserted=int(after))
+    with _registered(con, frames), transaction(con):
+        return _replace_rows(con, table, insert_sql, params, (window_column, start, end),
+                             extra_delete_filter, extra_delete_params)
 
 
 def replace_table(
@@ -169,48 +198,34 @@ def replace_table(
 ) -> WriteResult:
     """Replace all rows of an unpartitioned ``table`` in one transaction (see ``replace_window``)."""
     ensure_table(con, table)
-    frames = frames or {}
-    for name, frame in frames.items():
-        con.register(name, frame)
-    try:
-        with transaction(con):
-            before = con.execute(f"DELETE FROM {table}").fetchall()[0][0]
-            if os.environ.get(FAIL_ENV) == table:
-                raise InjectedWriteFailure(f"injected failure while writing {table}")
-            after = con.execute(insert_sql, params if params is not None else []).fetchall()[0][0]
-    finally:
-        for name in frames:
-            con.unregister(name)
-    return WriteResult(table=table, deleted=int(before), inserted=int(after))
+    with _registered(con, frames), transaction(con):
+        return _replace_rows(con, table, insert_sql, params)
+
+
+def _insert_frame_sql(table: str, view: str) -> str:
+    return f"INSERT INTO {table} BY NAME SELECT * FROM {view}"
 
 
 def insert_frame(con, table: str, frame: pd.DataFrame) -> None:
     """Insert the rows of ``frame`` into ``table`` by column name (nothing for an empty frame)."""
     if len(frame):
-        con.register("incoming_frame", frame)
-        try:
-            con.execute(f"INSERT INTO {table} BY NAME SELECT * FROM incoming_frame")
-        finally:
-            con.unregister("incoming_frame")
+        with _registered(con, {"incoming_frame": frame}):
+            con.execute(_insert_frame_sql(table, "incoming_frame"))
 
 
 def replace_tables(con, writes: list[tuple[str, pd.DataFrame]], window: tuple | None = None,
                    window_column: str = "week_start") -> dict[str, WriteResult]:
     """Replace the ``[start, end)`` window of ``window_column`` (or whole tables) of several tables, by
     column name, in ONE transaction: a failure leaves every table as it was."""
-    out = {}
     for table, _ in writes:
         ensure_table(con, table)
-    with transaction(con):
-        for table, frame in writes:
-            if window is None:
-                deleted = con.execute(f"DELETE FROM {table}").fetchall()[0][0]
-            else:
-                deleted = delete_window(con, table, window_column, *window)
-            insert_frame(con, table, frame)
-            inserted = (con.execute(f"SELECT count(*) FROM {table}").fetchone()[0] if window is None
-                        else count_window(con, table, window_column, *window))
-            out[table] = WriteResult(table=table, deleted=int(deleted), inserted=int(inserted))
+    # an empty frame inserts nothing (and is not registered: it may lack the table's columns)
+    views = {f"incoming_{i}": frame for i, (_, frame) in enumerate(writes) if len(frame)}
+    out = {}
+    with _registered(con, views), transaction(con):
+        for i, (table, _) in enumerate(writes):
+            sql = _insert_frame_sql(table, f"incoming_{i}") if f"incoming_{i}" in views else None
+            out[table] = _replace_rows(con, table, sql, window=None if window is None else (window_column, *window))
     return out
 
 
@@ -226,7 +241,7 @@ def replace_frame(
 
     With ``window_column``/``start``/``end`` only that window is replaced, else the whole table.
     """
-    sql = f"INSERT INTO {table} BY NAME SELECT * FROM incoming_frame"
+    sql = _insert_frame_sql(table, "incoming_frame")
     if window_column is None:
         return replace_table(con, table, sql, frames={"incoming_frame": frame})
     return replace_window(con, table, window_column, start, end, sql, frames={"incoming_frame": frame})
