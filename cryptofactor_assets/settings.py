@@ -26,3 +26,25 @@ def partitions_start() -> dt.date:
 
 def first_monday_on_or_after(day: dt.date) -> dt.date:
     return day + dt.timedelta(days=(7 - day.weekday()) % 7)
+
+
+TRUE_WORDS = frozenset({"1", "true", "yes", "on", "y", "t"})
+FALSE_WORDS = frozenset({"0", "false", "no", "off", "n", "f", ""})
+
+
+def parse_bool(name: str, value: str | None, default: bool = False) -> bool:
+    """A boolean setting: 1/true/yes/on/y/t or 0/false/no/off/n/f/empty, any case; anything else is an
+    error naming the setting (a typo must not silently mean "off")."""
+    if value is None:
+        return default
+    word = value.strip().lower()
+    if word in TRUE_WORDS:
+        return True
+    if word in FALSE_WORDS:
+        return False
+    raise ValueError(f"{name}={value!r} is not a boolean: use one of 1/true/yes/on or 0/false/no/off")
+
+
+def env_bool(name: str, default: bool = False) -> bool:
+    """``parse_bool`` of the environment variable ``name``."""
+    return parse_bool(name, os.environ.get(name), default)

@@ -10,6 +10,7 @@ import dagster as dg
 import pandas as pd
 from pydantic import Field
 
+from cryptofactor_assets.settings import env_bool
 from cryptofactor_assets.sources.base import SourceBatch
 from cryptofactor_assets.sources.simulated import SimConfig, SimulatedMarket
 
@@ -42,7 +43,7 @@ class MarketSourceResource(dg.ConfigurableResource):
             symbols=env("CRYPTOFACTOR_SYMBOLS", ""),
             bybit_category=env("CRYPTOFACTOR_BYBIT_CATEGORY", "linear"),
             coingecko_ids=env("CRYPTOFACTOR_COINGECKO_IDS", ""),
-            strict=env("CRYPTOFACTOR_STRICT", "0") in ("1", "true", "yes"),
+            strict=env_bool("CRYPTOFACTOR_STRICT"),
         )
 
     def _check_kind(self) -> None:
