@@ -12,7 +12,7 @@ from pydantic import Field
 
 from cryptofactor_assets.settings import env_bool
 from cryptofactor_assets.sources.base import SourceBatch
-from cryptofactor_assets.sources.simulated import SimConfig, SimulatedMarket
+from cryptofactor_assets.sources.simulated import SimConfig, SimulatedMarket, sim_coins_from_env
 
 SOURCE_ENV = "CRYPTOFACTOR_SOURCE"
 SOURCE_KINDS = ("simulated", "files", "bybit")
@@ -37,7 +37,7 @@ class MarketSourceResource(dg.ConfigurableResource):
         return cls(
             kind=env(SOURCE_ENV, "simulated"),
             sim_seed=int(env("CRYPTOFACTOR_SIM_SEED", SimConfig.seed)),
-            sim_coins=int(env("CRYPTOFACTOR_SIM_COINS", SimConfig.n_coins)),
+            sim_coins=sim_coins_from_env(),
             klines_glob=env("CRYPTOFACTOR_KLINES_GLOB", ""),
             markets_glob=env("CRYPTOFACTOR_MARKETS_GLOB", ""),
             symbols=env("CRYPTOFACTOR_SYMBOLS", ""),

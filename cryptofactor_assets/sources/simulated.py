@@ -30,6 +30,7 @@ from __future__ import annotations
 
 import datetime as dt
 import functools
+import os
 from collections.abc import Iterator
 from dataclasses import asdict, dataclass
 
@@ -68,6 +69,35 @@ class SimConfig:
     bad_market_row_prob: float = 0.03  # days with a deliberately bad market row
     markets_only_coins: int = 3  # coins with market data but no exchange bars
     unmapped_market_days_prob: float = 0.002  # coin-days with bars but no market snapshot
+
+    def __post_init__(self) -> None:
+        check_n_coins(self.n_coins)
+
+
+#: Fewest coins of a simulated market: a cross-section needs two (one coin has no cross-section).
+MIN_COINS = 2
+SIM_COINS_ENV = "CRYPTOFACTOR_SIM_COINS"
+
+
+def check_n_coins(n_coins: int) -> int:
+    """``n_coins`` when it is a usable market size, else a one-line ValueError naming the minimum."""
+    if isinstance(n_coins, bool) or not isinstance(n_coins, (int, np.integer)) or n_coins < MIN_COINS:
+        raise ValueError(f"simulated market needs >= {MIN_COINS} coins (--coins / {SIM_COINS_ENV}); "
+                         f"got {n_coins!r}")
+    return int(n_coins)
+
+
+def sim_coins_from_env(default: int | None = None) -> int:
+    """The simulated market size from ``CRYPTOFACTOR_SIM_COINS`` (default 60), checked."""
+
+    raw = os.environ.get(SIM_COINS_ENV)
+    if raw is None or raw.strip() == "":
+        return default if default is not None else SimConfig.n_coins
+    try:
+        value = int(raw.strip())
+    except ValueError:
+        raise ValueError(f"{SIM_COINS_ENV}={raw!r} is not an integer (simulated market size, >= {MIN_COINS})")
+    return check_n_coins(value)
 
 
 def coin_symbol(i: int) -> str:
@@ -120,6 +150,22 @@ def _zscore(x: np.ndarray, mask: np.ndarray) -> np.ndarray:
     return np.where(mask, (x - mean) / sd, 0.0)
 
 
+def _draw(rng: np.random.Generator, pool: np.ndarray, size: int) -> np.ndarray:
+    """``size`` distinct coins from ``pool``, fewer when the pool is smaller (none from an empty pool,
+    without touching the generator, so bigger markets keep their exact draws)."""
+    size = min(size, len(pool))
+    if size <= 0:
+        return np.zeros(0, dtype=int)
+    return rng.choice(pool, size=size, replace=False)
+
+
+def markets_only_count(config: SimConfig) -> int:
+    """Coins with market data but no exchange bars: ``markets_only_coins``, as many as fit in the
+    smaller half while leaving at least two coins with bars."""
+    n = config.n_coins
+    return max(0, min(config.markets_only_coins, n - n // 2, n - MIN_COINS))
+
+
 @functools.lru_cache(maxsize=8)
 def simulate_daily(config: SimConfig) -> DailyState:
     """Draw the daily calendar of the market (deterministic in ``config``)."""
@@ -133,16 +179,18 @@ def simulate_daily(config: SimConfig) -> DailyState:
     log_price0 = rng.uniform(np.log(0.01), np.log(3000.0), N)
     log_price0[0] = np.log(20000.0)
     supply = np.exp(log_mcap0 - log_price0)
+    # Small markets get what fits: late listings among coins 5.., delistings among coins 10.. (never
+    # the same coin), markets-only coins in the smaller half; always >= 2 coins with bars (a market
+    # of 60, the default, draws exactly what it always drew).
     list_day = np.zeros(N, dtype=int)
-    late = rng.choice(np.arange(5, N), size=max(1, N // 6), replace=False)
+    late = _draw(rng, np.arange(5, N), max(1, N // 6))
     list_day[late] = rng.integers(30, max(31, T - 200), size=len(late))
     delist_day = np.full(N, T, dtype=int)
-    dead = rng.choice(np.setdiff1d(np.arange(10, N), late), size=max(1, N // 12), replace=False)
+    dead = _draw(rng, np.setdiff1d(np.arange(10, N), late), max(1, N // 12))
     delist_day[dead] = rng.integers(400, max(401, T - 30), size=len(dead))
     alive = (np.arange(T)[:, None] >= list_day[None, :]) & (np.arange(T)[:, None] < delist_day[None, :])
     has_bars = np.ones(N, dtype=bool)
-    if config.markets_only_coins:
-        has_bars[rng.choice(np.arange(N // 2, N), size=config.markets_only_coins, replace=False)] = False
+    has_bars[_draw(rng, np.arange(N // 2, N), markets_only_count(config))] = False
     beta_mkt = np.clip(rng.normal(1.0 + 0.4 * size_rank, 0.25), 0.2, 2.5)
     beta_mkt[0] = 1.0
     beta_smb = np.clip(rng.normal(1.6 * size_rank - 0.3, 0.2), -0.5, 1.8)
