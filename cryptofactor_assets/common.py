@@ -14,6 +14,7 @@ from dagster_duckdb import DuckDBResource
 
 from cryptofactor_assets.partitions import DUCKDB_POOL
 from cryptofactor_assets.settings import duckdb_path
+from cryptofactor_assets.storage.connection import open_duckdb
 from cryptofactor_assets.storage.quality import CheckOutcome
 
 #: Backfills of many partitions run as ONE run over the whole range (assets handle time windows).
@@ -29,16 +30,20 @@ def duckdb_resource() -> DuckDBResource:
 
 @contextmanager
 def connect(resource: DuckDBResource) -> Iterator[duckdb_lib.DuckDBPyConnection]:
-    """A connection from the resource that is closed even when the body raises.
+    """A connection to the resource's file that waits out another process's lock and is closed even
+    when the body raises.
 
-    dagster-duckdb's ``get_connection`` only closes on success; a failed write would otherwise keep
-    the file open (and locked) until garbage collection.
+    Not dagster-duckdb's ``get_connection``: it retries every error silently for minutes, then fails
+    with advice for readers, and closes only on success. ``open_duckdb`` waits only for a lock (up to
+    ``CRYPTOFACTOR_LOCK_WAIT_SECONDS``, default 30 min), logging the holder every 15 s, and fails at
+    once on anything else (bad path, read-only folder).
     """
-    with resource.get_connection() as con:
-        try:
-            yield con
-        finally:
-            con.close()
+    log = dg.get_dagster_logger("cryptofactor")
+    con = open_duckdb(resource.database, config=dict(resource.connection_config or {}), log=log.warning)
+    try:
+        yield con
+    finally:
+        con.close()
 
 
 def window_dates(context: dg.AssetExecutionContext) -> tuple[dt.date, dt.date]:
