@@ -144,15 +144,23 @@ def tables(args: argparse.Namespace) -> int:
     if not os.path.exists(path):
         print(f"no DuckDB file at {path}", file=sys.stderr)
         return 1
+    from cryptofactor_assets.storage.identifiers import quote_qualified
+
+    # read-only, and the catalog's names are data: each part of "<db>"."main"."<table>" is quoted, so a
+    # table named like a statement (quotes, ';', '--', COPY ... TO) is only ever counted, never run
     con = duckdb.connect(path, read_only=True)
-    names = [r[0] for r in con.execute(
-        "SELECT table_name FROM information_schema.tables WHERE table_schema = 'main' ORDER BY 1").fetchall()]
-    width = max((len(n) for n in names), default=10)
-    print(f"{'table':<{width}}  {'rows':>12}")
-    for name in names:
-        n = con.execute(f'SELECT count(*) FROM "{name}"').fetchall()[0][0]
-        print(f"{name:<{width}}  {n:>12,}")
-    con.close()
+    try:
+        catalog = con.execute("SELECT current_database()").fetchall()[0][0]
+        names = [r[0] for r in con.execute(
+            "SELECT table_name FROM information_schema.tables WHERE table_catalog = current_database() "
+            "AND table_schema = 'main' ORDER BY 1").fetchall()]
+        width = max((len(n) for n in names), default=10)
+        print(f"{'table':<{width}}  {'rows':>12}")
+        for name in names:
+            n = con.execute(f"SELECT count(*) FROM {quote_qualified(catalog, 'main', name)}").fetchall()[0][0]
+            print(f"{name:<{width}}  {n:>12,}")
+    finally:
+        con.close()
     return 0
 
 

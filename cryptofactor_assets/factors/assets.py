@@ -25,6 +25,7 @@ from cryptofactor_assets.factors.sorts import characteristic_portfolios as sort_
 from cryptofactor_assets.panels.assets import DAILY_PANEL, WEEKLY_PANEL
 from cryptofactor_assets.partitions import daily_partitions, previous_weeks, weekly_partitions
 from cryptofactor_assets.reporting.plots import equity_curve_png, png_markdown
+from cryptofactor_assets.storage.identifiers import quote_ident
 from cryptofactor_assets.storage.warehouse import frame_markdown, load_sql, replace_frame, replace_table
 
 WEEKLY_CHARACTERISTICS = "weekly_characteristics"
@@ -59,7 +60,7 @@ def _ts(d) -> pd.Timestamp:
 def _replace_all(con, table: str, frame: pd.DataFrame):
     """Replace an unpartitioned table; an empty result (too short a history) empties it."""
     if frame.empty:
-        return replace_table(con, table, f"INSERT INTO {table} SELECT * FROM {table} WHERE false")
+        return replace_table(con, table, f"INSERT INTO {quote_ident(table)} SELECT * FROM {quote_ident(table)} WHERE false")
     return replace_frame(con, table, frame)
 
 

@@ -13,6 +13,7 @@ import dagster as dg
 
 from cryptofactor_assets.common import check_result
 from cryptofactor_assets.storage import quality
+from cryptofactor_assets.storage.identifiers import quote_ident
 from cryptofactor_assets.storage.quality import CheckOutcome
 
 
@@ -71,11 +72,12 @@ def not_null(con, table: str, columns: Sequence[str], column: str, start, end) -
     is defined: before it a signal lacks history (e.g. 21 days of momentum), which is expected;
     a NULL after it means a leg without coins or missing data, worth a look.
     """
-    conds = " OR ".join(f"{c} IS NULL" for c in columns)
-    defined = " AND ".join(f"{c} IS NOT NULL" for c in columns)
+    conds = " OR ".join(f"{quote_ident(c)} IS NULL" for c in columns)
+    defined = " AND ".join(f"{quote_ident(c)} IS NOT NULL" for c in columns)
+    table_q, column_q = quote_ident(table), quote_ident(column)
     n = con.execute(
-        f"SELECT count(*) FROM {table} WHERE {column} >= ? AND {column} < ? AND ({conds}) "
-        f"AND {column} > (SELECT min({column}) FROM {table} WHERE {defined})", [start, end]).fetchone()[0]
+        f"SELECT count(*) FROM {table_q} WHERE {column_q} >= ? AND {column_q} < ? AND ({conds}) "
+        f"AND {column_q} > (SELECT min({column_q}) FROM {table_q} WHERE {defined})", [start, end]).fetchone()[0]
     return CheckOutcome(n == 0, int(n), f"{n} rows with NULL {', '.join(columns)} after the warm-up")
 
 

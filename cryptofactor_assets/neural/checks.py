@@ -6,6 +6,7 @@ import dagster as dg
 
 from cryptofactor_assets.common import check_result
 from cryptofactor_assets.storage import quality
+from cryptofactor_assets.storage.identifiers import quote_ident
 from cryptofactor_assets.storage.quality import CheckOutcome
 
 CROSS_UNIQUE = "cross_asset_monthly_unique_key"
@@ -56,7 +57,7 @@ def _months_missing(con, table: str, start, end) -> CheckOutcome:
     """Months of [start, end) without a neural_mlp row or without a rolling_ols row."""
     n = con.execute(
         "SELECT count(*) FROM generate_series(?::DATE, ?::DATE - INTERVAL 1 MONTH, INTERVAL 1 MONTH) g(m) "
-        f"WHERE (SELECT count(DISTINCT method) FROM {table} WHERE month_start = g.m::DATE) < 2",
+        f"WHERE (SELECT count(DISTINCT method) FROM {quote_ident(table)} WHERE month_start = g.m::DATE) < 2",
         [start, end]).fetchone()[0]
     return CheckOutcome(n == 0, int(n), f"{n} months without both neural_mlp and rolling_ols betas")
 
@@ -81,7 +82,7 @@ def grid_specs(asset: str) -> list[dg.AssetCheckSpec]:
 
 
 def grid_results(con, table: str) -> list[dg.AssetCheckResult]:
-    bad = con.execute(f"SELECT count(*) FROM (SELECT market FROM {table} GROUP BY market "
+    bad = con.execute(f"SELECT count(*) FROM (SELECT market FROM {quote_ident(table)} GROUP BY market "
                       "HAVING sum(is_best::INT) <> 1)").fetchone()[0]
     return [
         check_result(GRID_UNIQUE, quality.unique_key(con, table, ["market", "hidden", "learning_rate", "activation"])),
@@ -111,7 +112,7 @@ def quartile_specs(asset: str) -> list[dg.AssetCheckSpec]:
 def quartile_results(con, table: str, start, end) -> list[dg.AssetCheckResult]:
     key = ["month_start", "method", "model", "market", "quartile"]
     bad = con.execute(
-        f"SELECT count(*) FROM (SELECT month_start, method, model, market FROM {table} "
+        f"SELECT count(*) FROM (SELECT month_start, method, model, market FROM {quote_ident(table)} "
         "WHERE month_start >= ? AND month_start < ? GROUP BY ALL HAVING max(n_coins) - min(n_coins) > 1)",
         [start, end]).fetchone()[0]
     return [

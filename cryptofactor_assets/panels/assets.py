@@ -14,6 +14,7 @@ from cryptofactor_assets.partitions import (
 )
 from cryptofactor_assets.sources.assets import RAW_COIN_MARKETS, RAW_KLINES_5M
 from cryptofactor_assets.storage import quality
+from cryptofactor_assets.storage.identifiers import quote_ident
 from cryptofactor_assets.storage.warehouse import (
     frame_markdown,
     load_sql,
@@ -31,13 +32,13 @@ def _build_panel(con, table: str, column: str, start, end, summary_columns: str)
     metadata: rows written and replaced, the window's summary (``summary_columns``) and a preview."""
     result = replace_window(con, table, column, start, end, load_sql(f"insert_{table}"),
                             {"start": start, "end": end})
-    window = f"FROM {table} WHERE {column} >= ? AND {column} < ?"
+    window = f"FROM {quote_ident(table)} WHERE {quote_ident(column)} >= ? AND {quote_ident(column)} < ?"
     summary = con.execute(f"SELECT {summary_columns} {window}", [start, end]).df()
     return {
         "dagster/row_count": result.inserted,
         "rows_replaced": result.deleted,
         "summary": md(frame_markdown(summary)),
-        "preview": md(table_preview_markdown(con, f"SELECT * {window} ORDER BY {column}, symbol", [start, end], 5)),
+        "preview": md(table_preview_markdown(con, f"SELECT * {window} ORDER BY {quote_ident(column)}, symbol", [start, end], 5)),
     }
 
 

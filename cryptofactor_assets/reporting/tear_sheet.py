@@ -27,7 +27,9 @@ the page itself is always produced. The page holds no external reference at all 
 ``data:image/png;base64`` URIs, CSS is inline, links are in-page anchors), so it can be mailed or
 attached as one file.
 
-Pure: takes a DuckDB connection (read-only is enough) or DataFrames; no Dagster import.
+Pure: takes a DuckDB connection (read-only is enough) or DataFrames; no Dagster import. Table and
+column names read back from the catalog may hold anything (quotes, ``;``, ``--``, a whole statement):
+every one is quoted with ``quote_ident`` before it is put into SQL, and shown HTML-escaped.
 """
 
 from __future__ import annotations
@@ -50,6 +52,7 @@ from matplotlib.figure import Figure
 
 from cryptofactor_assets.reporting import plots
 from cryptofactor_assets.reporting.backtest import backtest_report
+from cryptofactor_assets.storage.identifiers import quote_ident, quote_qualified
 from cryptofactor_assets.storage.warehouse import load_sql
 
 #: Two-sided 95 % normal quantile used for the premia confidence intervals.
@@ -128,13 +131,16 @@ class TearSheet:
 # Access to the stored tables
 # --------------------------------------------------------------------------------------------
 class _Store:
-    """Thin read-only view of a DuckDB connection: which tables exist (schema main), their columns."""
+    """Thin read-only view of a DuckDB connection: which tables exist (schema main of the current
+    database), their columns. Catalog names are data: ``count`` and the data summary quote them."""
 
     def __init__(self, con: duckdb.DuckDBPyConnection):
         self.con = con
+        self.catalog = con.execute("SELECT current_database()").fetchall()[0][0]
         cols = con.execute(
             "SELECT table_name, column_name FROM information_schema.columns "
-            "WHERE table_schema = 'main' ORDER BY table_name, ordinal_position").fetchall()
+            "WHERE table_catalog = current_database() AND table_schema = 'main' "
+            "ORDER BY table_name, ordinal_position").fetchall()
         self.columns: dict[str, list[str]] = {}
         for table, column in cols:
             self.columns.setdefault(table, []).append(column)
@@ -142,8 +148,12 @@ class _Store:
     def has(self, table: str, required: Sequence[str] = ()) -> bool:
         return table in self.columns and set(required) <= set(self.columns[table])
 
+    def qualified(self, table: str) -> str:
+        """``"<current database>"."main"."<table>"``, each part quoted."""
+        return quote_qualified(self.catalog, "main", table)
+
     def count(self, table: str) -> int:
-        return int(self.con.execute(f'SELECT count(*) FROM "{table}"').fetchall()[0][0])
+        return int(self.con.execute(f"SELECT count(*) FROM {self.qualified(table)}").fetchall()[0][0])
 
     def df(self, sql: str, params: Sequence | Mapping | None = None) -> pd.DataFrame:
         return self.con.execute(sql, params if params is not None else []).df()
@@ -322,7 +332,8 @@ def _data_summary(store: _Store) -> tuple[Section, pd.DataFrame]:
             end_col = DATE_RANGE_COLUMNS.get(date_col, date_col)
             end_col = end_col if end_col in cols else date_col
             first, last = store.con.execute(
-                f'SELECT min("{date_col}"), max("{end_col}") FROM "{table}"').fetchall()[0]
+                f"SELECT min({quote_ident(date_col)}), max({quote_ident(end_col)}) "
+                f"FROM {store.qualified(table)}").fetchall()[0]
         rows.append({"table": table, "rows": n, "date_column": date_col or "", "first": first, "last": last})
     summary = pd.DataFrame(rows, columns=["table", "rows", "date_column", "first", "last"])
     parts = [_p(f"{len(summary)} tables, {int(summary['rows'].sum()) if len(summary) else 0:,} rows in all."),
@@ -346,7 +357,7 @@ def _factor_section(store: _Store) -> Section:
     missing = _missing_tables(store, [table])
     if missing:
         return _missing_section(anchor, title, missing)
-    frame = store.df(f"SELECT * FROM {table} ORDER BY week_start")
+    frame = store.df(f"SELECT * FROM {store.qualified(table)} ORDER BY week_start")
     factors = [c for c in ("cmkt", "csmb", "cmom") if c in frame.columns]
     if not factors:
         raise ValueError(f"{table} has none of the columns cmkt, csmb, cmom (has {list(frame.columns)})")
@@ -372,7 +383,7 @@ def _long_short_section(store: _Store) -> Section:
     missing = _missing_tables(store, [table])
     if missing:
         return _missing_section(anchor, title, missing)
-    frame = store.df(f"SELECT * FROM {table}")
+    frame = store.df(f"SELECT * FROM {store.qualified(table)}")
     need = {"week_start", "characteristic", "portfolio"}
     if not need <= set(frame.columns):
         raise ValueError(f"{table} lacks columns {sorted(need - set(frame.columns))}")
@@ -421,7 +432,7 @@ def _rsj_section(store: _Store) -> Section:
     tables: dict[str, pd.DataFrame] = {}
     note = ""
     if daily not in missing:
-        frame = store.df(f"SELECT * FROM {daily}")
+        frame = store.df(f"SELECT * FROM {store.qualified(daily)}")
         date_col = next((c for c in ("date_held", "date", "holding_date") if c in frame.columns), None)
         ret_cols = [c for c in ("net", "gross") if c in frame.columns] or [
             c for c in ("ls_net", "ls_ret", "ret") if c in frame.columns][:1]
@@ -455,7 +466,7 @@ def _rsj_section(store: _Store) -> Section:
                     + (f"; {note}" if note else "") + ". Statistics: P = 365."),
                  _img_html(plot_list[0]), table_html(stats)]
     if summary not in missing:
-        bt = _backtest_table(store.df(f"SELECT * FROM {summary}"))
+        bt = _backtest_table(store.df(f"SELECT * FROM {store.qualified(summary)}"))
         tables["rsj_backtest"] = bt
         body += ["<h3>Stored backtest (rsj_backtest; returns as fractions, annualised where named)</h3>",
                  table_html(bt, max_rows=40)]
@@ -492,7 +503,7 @@ def _premia_section(store: _Store) -> Section:
     missing = _missing_tables(store, [table])
     if missing:
         return _missing_section(anchor, title, missing)
-    premia = store.df(f"SELECT * FROM {table} ORDER BY spec, coefficient")
+    premia = store.df(f"SELECT * FROM {store.qualified(table)} ORDER BY spec, coefficient")
     if not {"coefficient", "mean"} <= set(premia.columns):
         raise ValueError(f"{table} lacks the coefficient / mean columns (has {list(premia.columns)})")
     intervals = premia_intervals(premia)
@@ -605,7 +616,7 @@ def build_tear_sheet_from_frames(frames: Mapping[str, pd.DataFrame], **kwargs) -
     try:
         for name, frame in frames.items():
             con.register("_incoming", frame)
-            con.execute(f'CREATE TABLE "{name}" AS SELECT * FROM _incoming')
+            con.execute(f"CREATE TABLE {quote_ident(name)} AS SELECT * FROM _incoming")
             con.unregister("_incoming")
         kwargs.setdefault("source_label", "DataFrames")
         return build_tear_sheet(con, **kwargs)

@@ -25,6 +25,7 @@ from cryptofactor_assets.rsj.daily import write_rsj_daily
 from cryptofactor_assets.rsj.numerics import BARS_PER_DAY, DEFAULT_MIN_SHARE
 from cryptofactor_assets.rsj.portfolios import RSJPortfolios, rsj_quintile_portfolios
 from cryptofactor_assets.sources.assets import RAW_KLINES_5M
+from cryptofactor_assets.storage.identifiers import quote_ident
 from cryptofactor_assets.storage.warehouse import (
     ensure_table,
     frame_markdown,
@@ -95,7 +96,7 @@ def rsj_daily_summary(con, start, end) -> pd.DataFrame:
     relative to RV); which average they use is not stated in the notes here, so both are shown.
     """
     return con.execute(f"""
-        WITH w AS (SELECT * FROM {RSJ_DAILY} WHERE date >= ? AND date < ?),
+        WITH w AS (SELECT * FROM {quote_ident(RSJ_DAILY)} WHERE date >= ? AND date < ?),
         span AS (SELECT symbol, datediff('day', min(date), max(date)) + 1 - count(*) AS missing FROM w
                  GROUP BY symbol)
         SELECT count(*) AS coin_days, count(DISTINCT symbol) AS coins, count(rsj) AS with_rsj,
@@ -133,7 +134,7 @@ def rsj_daily_asset(context: dg.AssetExecutionContext, duckdb: DuckDBResource, c
         result = write_rsj_daily(con, start, end, config.min_share)
         summary = rsj_daily_summary(con, start, end)
         preview = table_preview_markdown(
-            con, f"SELECT * FROM {RSJ_DAILY} WHERE date >= ? AND date < ? ORDER BY date, symbol", [start, end], 5)
+            con, f"SELECT * FROM {quote_ident(RSJ_DAILY)} WHERE date >= ? AND date < ? ORDER BY date, symbol", [start, end], 5)
         results = checks.rsj_daily_results(con, start, end)
     meta = {
         "dagster/row_count": result.inserted,
@@ -243,9 +244,9 @@ def read_portfolio_inputs(con, start, end, trailing_days: int) -> tuple[pd.DataF
     the earliest day read is start-1-k = start - lookback.
     """
     lo = start - dt.timedelta(days=portfolio_lookback(trailing_days))
-    rsj = _read(con, f"SELECT symbol, date, rsj, min_share FROM {RSJ_DAILY} WHERE date >= ? AND date < ? "
+    rsj = _read(con, f"SELECT symbol, date, rsj, min_share FROM {quote_ident(RSJ_DAILY)} WHERE date >= ? AND date < ? "
                      "ORDER BY date, symbol", [lo, end - dt.timedelta(days=1)])
-    panel = _read(con, f"SELECT symbol, date, ret, market_cap, dollar_volume FROM {DAILY_PANEL} "
+    panel = _read(con, f"SELECT symbol, date, ret, market_cap, dollar_volume FROM {quote_ident(DAILY_PANEL)} "
                        "WHERE date >= ? AND date < ? ORDER BY date, symbol", [lo, end])
     return rsj, panel
 
@@ -325,7 +326,7 @@ def market_returns(con, dates: pd.DatetimeIndex) -> tuple[pd.Series, str, str]:
     MARKET_MIN_COVERAGE of ``dates``, else the equal-weighted mean daily_panel return of the coins with a
     return that day (a proxy: no caps, no universe filter, no risk-free rate)."""
     if _table_exists(con, FACTOR_RETURNS_DAILY):
-        f = _read(con, f"SELECT date, mkt FROM {FACTOR_RETURNS_DAILY} WHERE mkt IS NOT NULL ORDER BY date", [])
+        f = _read(con, f"SELECT date, mkt FROM {quote_ident(FACTOR_RETURNS_DAILY)} WHERE mkt IS NOT NULL ORDER BY date", [])
         mkt = f.set_index("date")["mkt"].astype(float)
         covered = len(mkt.index.intersection(dates))
         if len(dates) and covered >= MARKET_MIN_COVERAGE * len(dates):
@@ -334,7 +335,7 @@ def market_returns(con, dates: pd.DatetimeIndex) -> tuple[pd.Series, str, str]:
         reason = f"factor_returns_daily.mkt covers only {covered} of {len(dates)} held days"
     else:
         reason = "factor_returns_daily not built"
-    ew = _read(con, f"SELECT date, avg(ret) AS mkt FROM {DAILY_PANEL} WHERE ret IS NOT NULL GROUP BY date "
+    ew = _read(con, f"SELECT date, avg(ret) AS mkt FROM {quote_ident(DAILY_PANEL)} WHERE ret IS NOT NULL GROUP BY date "
                     "ORDER BY date", [])
     return (ew.set_index("date")["mkt"].astype(float), "daily_panel_ew",
             f"{reason}: market = equal-weighted mean daily_panel return of all coins with a return (no rf)")
@@ -413,13 +414,13 @@ def rsj_backtest_asset(context: dg.AssetExecutionContext, duckdb: DuckDBResource
     lag_rule = _lag_rule(config.nw_lags)
     with connect(duckdb) as con:
         ensure_table(con, RSJ_PORTFOLIOS_DAILY)
-        ports = _read(con, f"SELECT * FROM {RSJ_PORTFOLIOS_DAILY} ORDER BY date, weighting, portfolio", [],
+        ports = _read(con, f"SELECT * FROM {quote_ident(RSJ_PORTFOLIOS_DAILY)} ORDER BY date, weighting, portfolio", [],
                       ("date", "date_formed"))
         dates = pd.DatetimeIndex(ports["date"].unique())
         market, market_source, market_note = market_returns(con, dates)
         reports = compute_rsj_backtest(ports, market, lag_rule, config.min_days)
         if not reports:
-            replace_table(con, RSJ_BACKTEST, f"INSERT INTO {RSJ_BACKTEST} SELECT * FROM {RSJ_BACKTEST} WHERE false")
+            replace_table(con, RSJ_BACKTEST, f"INSERT INTO {quote_ident(RSJ_BACKTEST)} SELECT * FROM {quote_ident(RSJ_BACKTEST)} WHERE false")
             results = checks.backtest_results(con)
             yield dg.MaterializeResult(metadata={
                 "dagster/row_count": 0,

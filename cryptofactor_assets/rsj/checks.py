@@ -12,6 +12,7 @@ import dagster as dg
 from cryptofactor_assets.common import check_result
 from cryptofactor_assets.rsj.daily import RSJ_DAILY
 from cryptofactor_assets.storage import quality
+from cryptofactor_assets.storage.identifiers import quote_ident
 from cryptofactor_assets.storage.quality import CheckOutcome
 
 RSJ_PORTFOLIOS_DAILY = "rsj_portfolios_daily"
@@ -37,7 +38,7 @@ def _count(con, sql: str, params) -> int:
 def rsj_daily_consistent(con, start, end) -> CheckOutcome:
     """RSJ in [-1, 1]; RSJ NULL exactly when a reason is set; |RS+ + RS- - RV| tiny; RV, RS+, RS- >= 0."""
     n = _count(con, f"""
-        SELECT count(*) FROM {RSJ_DAILY}
+        SELECT count(*) FROM {quote_ident(RSJ_DAILY)}
         WHERE date >= ? AND date < ? AND (
               (rsj IS NULL) <> (reason IS NOT NULL)
            OR abs(rsj) > 1 + {RSJ_TOLERANCE}
@@ -51,7 +52,7 @@ def rsj_daily_consistent(con, start, end) -> CheckOutcome:
 def portfolio_bounds(con, start, end) -> CheckOutcome:
     """Turnover in [0, 2] per quantile and [0, 4] for LS; cost = fee_bps / 1e4 x turnover; net = gross - cost."""
     n = _count(con, f"""
-        SELECT count(*) FROM {RSJ_PORTFOLIOS_DAILY}
+        SELECT count(*) FROM {quote_ident(RSJ_PORTFOLIOS_DAILY)}
         WHERE date >= ? AND date < ? AND (
               turnover < 0
            OR turnover > CASE WHEN portfolio = 'LS' THEN 4 ELSE 2 END + 1e-9

@@ -18,6 +18,7 @@ from cryptofactor_assets.sources.base import SourceBatch
 from cryptofactor_assets.sources.resources import MarketSourceResource
 from cryptofactor_assets.sources.validation import IngestCounts, ingest_klines, ingest_markets
 from cryptofactor_assets.storage import quality
+from cryptofactor_assets.storage.identifiers import quote_ident
 from cryptofactor_assets.storage.warehouse import (
     delete_window,
     ensure_table,
@@ -165,8 +166,8 @@ def _store_batches(context, con, market_source: MarketSourceResource, batches, i
     per_partition = quality.rows_per_partition(con, dataset, time_column, start, end)
     meta = _ingest_metadata(counts, failed, notes, per_partition)
     meta["preview"] = md(table_preview_markdown(
-        con, f"SELECT * FROM {dataset} WHERE {time_column} >= ? AND {time_column} < ? "
-             f"ORDER BY symbol, {time_column}", [start, end], limit=5))
+        con, f"SELECT * FROM {quote_ident(dataset)} WHERE {quote_ident(time_column)} >= ? "
+             f"AND {quote_ident(time_column)} < ? ORDER BY symbol, {quote_ident(time_column)}", [start, end], limit=5))
     meta["dagster/row_count"] = sum(per_partition.values())
     return meta, _source_complete(failures, market_source.strict)
 
@@ -279,7 +280,7 @@ def sim_truth(context: dg.AssetExecutionContext, duckdb: DuckDBResource, market_
     with connect(duckdb) as con:
         result = replace_frame(con, SIM_TRUTH, frame)
         check = check_result("sim_truth_unique_key", quality.unique_key(
-            con, SIM_TRUTH, ["category", "name", "symbol", "coalesce(date, DATE '1970-01-01')"]))
+            con, SIM_TRUTH, ["category", "name", "symbol", "date"]))  # GROUP BY groups NULL dates
         summary = con.execute(
             "SELECT category, name, count(*) AS n, avg(value) AS mean FROM sim_truth "
             "WHERE category <> 'factor' OR name IN ('market', 'smb') GROUP BY ALL ORDER BY ALL LIMIT 30"

@@ -1,6 +1,9 @@
 """Data-quality checks over a window of a DuckDB table, as plain functions (the assets wrap them).
 
-Each returns ``CheckOutcome(passed, failures, description)``; the window bounds are bound parameters.
+Each returns ``CheckOutcome(passed, failures, description)``; the window bounds (and every other
+value) are bound parameters, and every table and column name is quoted with ``quote_ident``: key and
+column arguments are column NAMES, not expressions (GROUP BY already groups NULLs together, so a
+nullable key column needs no ``coalesce``).
 """
 
 from __future__ import annotations
@@ -11,6 +14,8 @@ from dataclasses import dataclass
 
 import duckdb
 
+from cryptofactor_assets.storage.identifiers import quote_ident, quote_idents
+
 
 @dataclass(frozen=True)
 class CheckOutcome:
@@ -20,7 +25,10 @@ class CheckOutcome:
 
 
 def _window(column: str | None) -> str:
-    return f"WHERE {column} >= ? AND {column} < ?" if column else "WHERE true"
+    if not column:
+        return "WHERE true"
+    col = quote_ident(column)
+    return f"WHERE {col} >= ? AND {col} < ?"
 
 
 def _params(start, end, column) -> list:
@@ -34,30 +42,32 @@ def _params(start, end, column) -> list:
 def unique_key(con: duckdb.DuckDBPyConnection, table: str, key: Sequence[str], column: str | None = None,
                start=None, end=None) -> CheckOutcome:
     """No two rows share the key within the window."""
-    cols = ", ".join(key)
+    cols = quote_idents(key)
     n = con.execute(
-        f"SELECT count(*) FROM (SELECT {cols} FROM {table} {_window(column)} GROUP BY {cols} HAVING count(*) > 1)",
+        f"SELECT count(*) FROM (SELECT {cols} FROM {quote_ident(table)} {_window(column)} GROUP BY {cols} "
+        "HAVING count(*) > 1)",
         _params(start, end, column),
     ).fetchall()[0][0]
-    return CheckOutcome(n == 0, int(n), f"{n} duplicated keys ({cols})")
+    return CheckOutcome(n == 0, int(n), f"{n} duplicated keys ({', '.join(key)})")
 
 
 def positive(con, table: str, columns: Sequence[str], column: str | None = None, start=None, end=None,
              allow_null: Sequence[str] = ()) -> CheckOutcome:
     """Every listed column is finite and > 0 (NULL allowed only for ``allow_null`` columns)."""
     conds = []
-    for c in columns:
+    for name in columns:
+        c = quote_ident(name)
         bad = f"({c} <= 0 OR isnan({c}) OR isinf({c}))"
-        conds.append(bad if c in allow_null else f"({c} IS NULL OR {bad})")
-    n = con.execute(f"SELECT count(*) FROM {table} {_window(column)} AND ({' OR '.join(conds)})",
+        conds.append(bad if name in allow_null else f"({c} IS NULL OR {bad})")
+    n = con.execute(f"SELECT count(*) FROM {quote_ident(table)} {_window(column)} AND ({' OR '.join(conds)})",
                     _params(start, end, column)).fetchall()[0][0]
     return CheckOutcome(n == 0, int(n), f"{n} rows with NULL, non-finite or non-positive {', '.join(columns)}")
 
 
 def finite(con, table: str, columns: Sequence[str], column: str | None = None, start=None, end=None) -> CheckOutcome:
     """Listed columns are finite where not NULL (NULL means 'not defined', e.g. a first-day return)."""
-    conds = " OR ".join(f"isnan({c}) OR isinf({c})" for c in columns)
-    n = con.execute(f"SELECT count(*) FROM {table} {_window(column)} AND ({conds})",
+    conds = " OR ".join(f"isnan({c}) OR isinf({c})" for c in map(quote_ident, columns))
+    n = con.execute(f"SELECT count(*) FROM {quote_ident(table)} {_window(column)} AND ({conds})",
                     _params(start, end, column)).fetchall()[0][0]
     return CheckOutcome(n == 0, int(n), f"{n} rows with NaN or infinite {', '.join(columns)}")
 
@@ -65,7 +75,8 @@ def finite(con, table: str, columns: Sequence[str], column: str | None = None, s
 def ohlc_consistent(con, table: str, column: str, start, end) -> CheckOutcome:
     """low <= min(open, close) and max(open, close) <= high."""
     n = con.execute(
-        f"SELECT count(*) FROM {table} {_window(column)} AND (low > least(open, close) OR high < greatest(open, close))",
+        f"SELECT count(*) FROM {quote_ident(table)} {_window(column)} "
+        "AND (low > least(open, close) OR high < greatest(open, close))",
         _params(start, end, column),
     ).fetchall()[0][0]
     return CheckOutcome(n == 0, int(n), f"{n} bars violating low <= open, close <= high")
@@ -73,9 +84,10 @@ def ohlc_consistent(con, table: str, column: str, start, end) -> CheckOutcome:
 
 def rows_per_partition(con, table: str, column: str, start, end, unit: str = "day") -> dict[str, int]:
     """Row counts per partition (day or week) of the window, for metadata."""
+    # the unit is a value: bound, first parameter (it precedes the window's placeholders)
     rows = con.execute(
-        f"SELECT CAST(date_trunc('{unit}', {column}) AS DATE) AS p, count(*) FROM {table} {_window(column)} "
-        "GROUP BY p ORDER BY p",
-        _params(start, end, column),
+        f"SELECT CAST(date_trunc(?, {quote_ident(column)}) AS DATE) AS p, count(*) FROM {quote_ident(table)} "
+        f"{_window(column)} GROUP BY p ORDER BY p",
+        [unit, *_params(start, end, column)],
     ).fetchall()
     return {str(p): int(n) for p, n in rows}

@@ -9,6 +9,11 @@ changes (see ../shared/reference/methodology.md). Every writer here instead runs
 so a failure anywhere between BEGIN and COMMIT rolls back to the previous rows, and columns are
 matched by name. Tables are created from ``sql/create_<table>.sql`` (one statement per file).
 
+Every table and column name a writer formats into SQL goes through ``quote_ident`` (names are
+constants today, but a function taking ``table: str`` must be safe for any string); window bounds
+and other values are bound parameters. ``extra_filter`` arguments are SQL fragments written in code
+(``AND dataset = ?``), never built from data: their values are bound through ``extra_params``.
+
 No Dagster import: these functions take a plain ``duckdb.DuckDBPyConnection``.
 """
 
@@ -17,14 +22,17 @@ from __future__ import annotations
 import datetime as dt
 import functools
 import os
+import re
 import time
-from collections.abc import Iterator, Sequence
+from collections.abc import Iterator, Mapping, Sequence
 from contextlib import contextmanager
 from dataclasses import dataclass
 from pathlib import Path
 
 import duckdb
 import pandas as pd
+
+from cryptofactor_assets.storage.identifiers import quote_ident
 
 SQL_DIR = Path(__file__).resolve().parents[2] / "sql"
 
@@ -40,9 +48,16 @@ class InjectedWriteFailure(RuntimeError):
     """Raised by the FAIL_ENV test hook in the middle of a partition write."""
 
 
+#: Names of files in sql/ (verb_object): nothing else is looked up, so a table name can never
+#: point ``load_sql`` / ``ensure_table`` outside sql/ (``../x``) or at a file it was not meant to run.
+_SQL_NAME = re.compile(r"[A-Za-z0-9_]+")
+
+
 @functools.cache
 def load_sql(name: str) -> str:
     """Text of ``sql/<name>.sql`` (the one-line header comment included; DuckDB ignores it)."""
+    if not isinstance(name, str) or not _SQL_NAME.fullmatch(name):
+        raise FileNotFoundError(f"no SQL file for {name!r} (names are letters, digits and _)")
     path = SQL_DIR / f"{name}.sql"
     if not path.exists():
         raise FileNotFoundError(f"no SQL file {path}")
@@ -80,10 +95,11 @@ def delete_window(
     Runs the test hooks: ``PAUSE_ENV`` sleeps after the delete, ``FAIL_ENV`` raises for a named table.
     """
     ensure_table(con, table)
-    where = f"WHERE {window_column} >= ? AND {window_column} < ? {extra_filter}"
+    column = quote_ident(window_column)
+    where = f"WHERE {column} >= ? AND {column} < ? {extra_filter}"
     params = [_as_ts(start), _as_ts(end), *extra_params]
     # DuckDB's DELETE returns the number of rows it removed (no separate count scan)
-    n = con.execute(f"DELETE FROM {table} {where}", params).fetchall()[0][0]
+    n = con.execute(f"DELETE FROM {quote_ident(table)} {where}", params).fetchall()[0][0]
     pause = float(os.environ.get(PAUSE_ENV, "0") or 0)
     if pause > 0:
         marker = os.environ.get(PAUSE_MARKER_ENV)
@@ -100,8 +116,9 @@ def count_window(
     con: duckdb.DuckDBPyConnection, table: str, window_column: str, start, end, extra_filter: str = "",
     extra_params: Sequence = (),
 ) -> int:
+    column = quote_ident(window_column)
     return int(con.execute(
-        f"SELECT count(*) FROM {table} WHERE {window_column} >= ? AND {window_column} < ? {extra_filter}",
+        f"SELECT count(*) FROM {quote_ident(table)} WHERE {column} >= ? AND {column} < ? {extra_filter}",
         [_as_ts(start), _as_ts(end), *extra_params],
     ).fetchall()[0][0])
 
@@ -133,7 +150,7 @@ def _replace_rows(
     """DELETE the window ``(column, start, end)`` of ``table`` (all rows when ``window`` is None),
     then run ``insert_sql`` (nothing when None). Call inside ``transaction``: the writers below do."""
     if window is None:
-        before = con.execute(f"DELETE FROM {table}").fetchall()[0][0]
+        before = con.execute(f"DELETE FROM {quote_ident(table)}").fetchall()[0][0]
         if os.environ.get(FAIL_ENV) == table:
             raise InjectedWriteFailure(f"injected failure while writing {table}")
     else:
@@ -203,7 +220,7 @@ def replace_table(
 
 
 def _insert_frame_sql(table: str, view: str) -> str:
-    return f"INSERT INTO {table} BY NAME SELECT * FROM {view}"
+    return f"INSERT INTO {quote_ident(table)} BY NAME SELECT * FROM {quote_ident(view)}"
 
 
 def insert_frame(con, table: str, frame: pd.DataFrame) -> None:
@@ -248,25 +265,39 @@ def replace_frame(
 
 
 def table_preview_markdown(con: duckdb.DuckDBPyConnection, sql: str, params: Sequence = (), limit: int = 10) -> str:
-    """A markdown table of the first ``limit`` rows of a query, for asset metadata."""
-    frame = con.execute(f"SELECT * FROM ({sql}) LIMIT {int(limit)}", list(params)).df()
+    """A markdown table of the first ``limit`` rows of a query, for asset metadata.
+
+    ``sql`` is a query written in code (its identifiers quoted, its values in ``params``); the
+    limit is bound too."""
+    if isinstance(params, Mapping):
+        frame = con.execute(f"SELECT * FROM ({sql}) LIMIT $preview_limit",
+                            {**params, "preview_limit": int(limit)}).df()
+    else:
+        frame = con.execute(f"SELECT * FROM ({sql}) LIMIT ?", [*params, int(limit)]).df()
     return frame_markdown(frame)
 
 
 def frame_markdown(frame: pd.DataFrame, floatfmt: str = ".4g") -> str:
-    """Markdown table of a DataFrame without requiring `tabulate`."""
+    """Markdown table of a DataFrame without requiring `tabulate`.
+
+    A ``|`` or line break inside a cell (a table name read from the catalog may hold anything) is
+    escaped, so it cannot split the row or start a new one."""
     if frame.empty:
         return "_(no rows)_"
-    cols = [str(c) for c in frame.columns]
+    cols = [_md_cell(str(c)) for c in frame.columns]
 
     def fmt(v) -> str:
         if v is None or (isinstance(v, float) and pd.isna(v)):
             return ""
         if isinstance(v, float):
             return format(v, floatfmt)
-        return str(v)
+        return _md_cell(str(v))
 
     lines = ["| " + " | ".join(cols) + " |", "|" + "---|" * len(cols)]
     for row in frame.itertuples(index=False):
         lines.append("| " + " | ".join(fmt(v) for v in row) + " |")
     return "\n".join(lines)
+
+
+def _md_cell(text: str) -> str:
+    return text.replace("\\", "\\\\").replace("|", "\\|").replace("\r", " ").replace("\n", " ")
