@@ -263,21 +263,31 @@ def test_other_retcode_reports_message_and_code(server):
         client.klines("BTCUSDT", "5", "2024-01-01", "2024-01-02")
 
 
-def test_truncated_json_is_a_clear_error(server):
+def test_truncated_json_is_retried_then_a_clear_error(server):
     body = fixture_bytes("bybit_kline_linear_btcusdt_5m.json")[:150]
     server.route(KLINE, lambda req: Reply(200, body))
-    client, _, _ = client_for(server)
-    with pytest.raises(SourceError, match="invalid or truncated JSON") as info:
+    client, sleeps, _ = client_for(server, max_tries=3)
+    with pytest.raises(SourceError, match="gave up after 3 tries.*truncated JSON") as info:
         client.klines("BTCUSDT", "5", "2024-01-01", "2024-01-02", partition="2024-01-01")
     err = info.value
     assert (err.source, err.symbol, err.partition) == ("bybit", "BTCUSDT", "2024-01-01")
+    assert len(sleeps.calls) == 2
 
 
-def test_html_error_page_with_http_200(server):
+def test_json_broken_in_the_middle_is_an_error_at_once(server):
+    server.route(KLINE, lambda req: Reply(200, b'{"retCode": 0, "result": {"list": [oops]}}'))
+    client, sleeps, _ = client_for(server)
+    with pytest.raises(SourceError, match="not JSON"):
+        client.klines("BTCUSDT", "5", "2024-01-01", "2024-01-02")
+    assert sleeps.calls == [] and len(server.requests) == 1
+
+
+def test_html_error_page_with_http_200_is_not_retried(server):
     server.route(KLINE, lambda req: Reply(200, fixture_bytes("cloudflare_502.html"), content_type="text/html"))
-    client, _, _ = client_for(server)
+    client, sleeps, _ = client_for(server)
     with pytest.raises(SourceError, match="HTML page"):
         client.klines("BTCUSDT", "5", "2024-01-01", "2024-01-02")
+    assert sleeps.calls == [] and len(server.requests) == 1
 
 
 def test_timeout_is_retried(server):

@@ -178,7 +178,7 @@ def test_404_unknown_coin(server):
 
 
 @pytest.mark.parametrize("body,match", [
-    (fixture_bytes("coingecko_market_chart_range_bitcoin.json")[:70], "invalid or truncated JSON"),
+    (b'{"prices": [[1704067200000, 42261.0]], oops}', "not JSON"),
     (fixture_bytes("cloudflare_502.html"), "HTML page"),
     (b'{"prices": "nope"}', "not a list"),
     (b"[1, 2]", "not an object"),
@@ -189,6 +189,15 @@ def test_unusable_bodies_are_source_errors(server, body, match):
     with pytest.raises(SourceError, match=match):
         src.market_chart_range("bitcoin", "2024-01-01", "2024-01-02")
     assert sleeps.calls == []
+
+
+def test_truncated_json_is_retried_then_a_clear_error(server):
+    body = fixture_bytes("coingecko_market_chart_range_bitcoin.json")[:70]
+    server.route(BTC_RANGE, lambda req: Reply(200, body))
+    src, sleeps, _ = source_for(server, max_tries=3)
+    with pytest.raises(SourceError, match="gave up after 3 tries.*truncated JSON"):
+        src.market_chart_range("bitcoin", "2024-01-01", "2024-01-02")
+    assert sleeps.calls == [2.0, 4.0]
 
 
 def test_timeout_is_retried(server):

@@ -19,9 +19,13 @@ Errors (``SourceError`` naming source, symbol and partition):
 ``retCode`` 10001 (unknown symbol) -> a clear "symbol not listed" error; 10006 (rate limit) -> wait
 until ``X-Bapi-Limit-Reset-Timestamp`` then retry; HTTP 403 (IP ban, "access too frequent") ->
 :class:`BybitIpBanError`, never retried, and it stops a multi-symbol fetch even in non-strict
-mode (every further request would extend the ban); HTTP 429 / 5xx / timeouts / retCode 10000 and
-10016 -> exponential back-off, bounded tries; a body that is not JSON (truncated, an HTML error
-page) -> error at once.
+mode (every further request would extend the ban); HTTP 429 (``Retry-After``) / 5xx (whatever the
+body, a proxy's HTML page included) / timeouts / cut or truncated bodies / retCode 10000 and 10016
+-> retried, exponential back-off unless the server names a wait; an HTML page or other non-JSON
+text with HTTP 200 -> error at once. Budget (``sources/http.py``): 8 tries per request (7 faults in
+a row survived); a server-requested wait above ``CRYPTOFACTOR_MAX_RETRY_WAIT`` (default 120 s)
+fails at once with the reason instead of being slept; every wait is logged with its length
+(WARNING from 5 s). Messages are redacted and raised without chained exceptions.
 """
 
 from __future__ import annotations
@@ -53,13 +57,18 @@ from cryptofactor_assets.sources.http import (
     RetryCounter,
     RetryLater,
     RetryPolicy,
+    WaitTooLong,
     body_snippet,
     call_with_retries,
+    log_wait,
     logging_to,
+    looks_truncated,
     make_session,
+    max_retry_wait_from_env,
     parse_retry_after,
     retry_logger,
 )
+from cryptofactor_assets.sources.redaction import redact
 
 SOURCE = "bybit"
 BASE_URL_ENV = "BYBIT_BASE_URL"
@@ -159,19 +168,28 @@ def _as_float(value: Any) -> float:
 
 def decode_json(response: requests.Response, symbol: str | None, partition: str | None,
                 source: str = SOURCE) -> Any:
-    """The JSON body, or a ``SourceError`` saying what came instead (HTML page, truncated JSON)."""
+    """The JSON body, else what came instead.
+
+    A body that ends too early (:func:`looks_truncated`: cut by a proxy or a dropped connection) is
+    a transient fault: :class:`RetryLater`. An HTML page or other text is a ``SourceError`` at once
+    (with HTTP 200 it is not retried; see ``sources/http.py``). Raised outside the ``except``
+    block: no chained decoder error.
+    """
     content = response.content
     ctype = response.headers.get("Content-Type", "")
     try:
         return json.loads(content.decode("utf-8"))
     except (UnicodeDecodeError, json.JSONDecodeError, RecursionError) as exc:
-        looks_html = "html" in ctype.lower() or content.lstrip()[:1] == b"<"
-        kind = "an HTML page" if looks_html else "invalid or truncated JSON"
-        raise SourceError(
-            source, symbol, partition,
-            f"HTTP {response.status_code} response is {kind} ({len(content)} bytes, "
-            f"Content-Type {ctype or '-'}): {type(exc).__name__}; body starts {body_snippet(content, 80)!r}",
-        ) from None
+        error_name = type(exc).__name__
+    looks_html = "html" in ctype.lower() or content.lstrip()[:1] == b"<"
+    truncated = not looks_html and looks_truncated(content)
+    kind = ("truncated JSON (the document ends early)" if truncated
+            else "an HTML page" if looks_html else "not JSON (invalid, not truncated)")
+    described = (f"HTTP {response.status_code} response is {kind} ({len(content)} bytes, Content-Type "
+                 f"{ctype or '-'}): {error_name}; body starts {body_snippet(content, 80)!r}")
+    if truncated:
+        raise RetryLater(described)
+    raise SourceError(source, symbol, partition, described)
 
 
 class BybitClient:
@@ -182,7 +200,10 @@ class BybitClient:
     base_url : host, default env ``BYBIT_BASE_URL`` or ``https://api.bybit.com``.
     category : ``"linear"`` (USDT perpetuals) or ``"spot"``.
     session : a ``requests.Session``; default a keep-alive session without transport retries.
-    max_tries, backoff, backoff_max : bounded exponential back-off (see ``RetryPolicy``).
+    max_tries, backoff, backoff_max : bounded exponential back-off (see ``RetryPolicy``); the
+        default 8 tries survive 7 transient faults in a row.
+    max_retry_wait : longest server-requested wait honoured (seconds); default env
+        ``CRYPTOFACTOR_MAX_RETRY_WAIT`` or 120. A longer one fails the call at once.
     sleep : injectable ``sleep(seconds)``; tests pass a recorder.
     now : injectable ``now() -> datetime`` (UTC); decides the still-open candle and 10006 waits.
     timeout : seconds per HTTP request (connect and read).
@@ -195,7 +216,7 @@ class BybitClient:
         base_url: str | None = None,
         category: str = "linear",
         session: requests.Session | None = None,
-        max_tries: int = 5,
+        max_tries: int = 8,
         backoff: float = 1.0,
         backoff_max: float = 60.0,
         sleep: Callable[[float], None] = time.sleep,
@@ -203,6 +224,7 @@ class BybitClient:
         timeout: float = 10.0,
         limit: int = MAX_LIMIT,
         log: Callable[[str], None] | None = None,
+        max_retry_wait: float | None = None,
     ):
         if category not in CATEGORIES:
             raise ValueError(f"category must be one of {CATEGORIES}, got {category!r}")
@@ -211,7 +233,9 @@ class BybitClient:
         self.base_url = (base_url or os.environ.get(BASE_URL_ENV) or DEFAULT_BASE_URL).rstrip("/")
         self.category = category
         self.session = session if session is not None else make_session()
-        self.policy = RetryPolicy(max_tries=max_tries, backoff=backoff, backoff_max=backoff_max)
+        cap = max_retry_wait_from_env() if max_retry_wait is None else max_retry_wait
+        self.policy = RetryPolicy(max_tries=max_tries, backoff=backoff, backoff_max=backoff_max,
+                                  max_server_wait=cap)
         self.sleep = sleep
         self.now = now if now is not None else (lambda: dt.datetime.now(dt.UTC))
         self.timeout = timeout
@@ -225,25 +249,37 @@ class BybitClient:
 
     def get(self, path: str, params: dict[str, Any], symbol: str | None = None,
             partition: str | None = None) -> Any:
-        """GET ``path`` and return the envelope's ``result`` after checking ``retCode``."""
+        """GET ``path`` and return the envelope's ``result`` after checking ``retCode``.
+
+        Transient faults are retried within ``self.policy`` (budget, wait cap and worst case in
+        ``sources/http.py``), each wait logged with its length. Every error is a ``SourceError``
+        (or :class:`BybitIpBanError`) with a redacted message and no chained exception.
+        """
         url = f"{self.base_url}{path}"
+        label = f"bybit {symbol or path}"
 
         def attempt() -> Any:
             try:
                 response = self.session.get(url, params=params, timeout=self.timeout)
-            except (requests.exceptions.ChunkedEncodingError, requests.exceptions.ContentDecodingError) as exc:
-                raise RetryLater(f"incomplete response body ({type(exc).__name__})") from None
             except (requests.Timeout, requests.ConnectionError):
-                raise
+                raise  # retried by call_with_retries, which keeps only the exception's type name
+            except (requests.exceptions.ChunkedEncodingError, requests.exceptions.ContentDecodingError) as exc:
+                failure: Exception = RetryLater(f"incomplete response body ({type(exc).__name__})")
             except requests.RequestException as exc:
-                raise SourceError(SOURCE, symbol, partition, f"request failed: {exc}") from None
-            return self._interpret(response, symbol, partition)
+                failure = SourceError(SOURCE, symbol, partition, f"request failed: {redact(exc)}")
+            else:
+                return self._interpret(response, symbol, partition)
+            raise failure  # outside the except block: no chained requests exception (it holds the URL)
 
         try:
             return call_with_retries(attempt, self.policy, sleep=self.sleep, counter=self.counter,
-                                     on_retry=retry_logger(self.log, f"bybit {symbol or path}", self.policy))
+                                     on_retry=retry_logger(self.log, label, self.policy), server="Bybit")
         except RetriesExhausted as exc:
-            raise SourceError(SOURCE, symbol, partition, f"Bybit {path}: {exc}") from None
+            failure = SourceError(SOURCE, symbol, partition, redact(f"Bybit {path}: {exc}"))
+        except WaitTooLong as exc:
+            log_wait(self.log, redact(f"{label}: not waiting: {exc}"), exc.wait)
+            failure = SourceError(SOURCE, symbol, partition, redact(f"{exc} [{path}]"))
+        raise failure
 
     def _interpret(self, response: requests.Response, symbol: str | None, partition: str | None) -> Any:
         status = response.status_code
@@ -255,7 +291,8 @@ class BybitClient:
             )
         if status in RETRYABLE_STATUSES:
             wait = parse_retry_after(response.headers.get("Retry-After"), now=self._now_ms() / 1000)
-            raise RetryLater(f"HTTP {status}", wait)
+            raise RetryLater(f"HTTP {status}: {body_snippet(response.content, 60) or 'empty body'}", wait,
+                             "Retry-After" if wait is not None else None)
         if status != 200:
             raise SourceError(SOURCE, symbol, partition,
                               f"HTTP {status} from Bybit: {body_snippet(response.content)}")
@@ -263,7 +300,7 @@ class BybitClient:
         if not isinstance(payload, dict) or "retCode" not in payload:
             raise SourceError(SOURCE, symbol, partition,
                               f"response is not a Bybit v5 envelope: {body_snippet(response.content, 80)}")
-        code, msg = payload.get("retCode"), payload.get("retMsg", "")
+        code, msg = payload.get("retCode"), redact(payload.get("retMsg", ""))
         if code == 0:
             if not isinstance(payload.get("result"), dict):
                 raise SourceError(SOURCE, symbol, partition, "Bybit envelope without a 'result' object")
@@ -275,7 +312,8 @@ class BybitClient:
                 wait = max(0.0, (int(reset) - self._now_ms()) / 1000.0) if reset is not None else None
             except ValueError:
                 wait = None
-            raise RetryLater(f"retCode 10006 {msg!r} (rate limit)", wait)
+            raise RetryLater(f"retCode 10006 {msg!r} (rate limit)", wait,
+                             "X-Bapi-Limit-Reset-Timestamp" if wait is not None else None)
         if code in TRANSIENT_RET_CODES:
             raise RetryLater(f"retCode {code} {msg!r}")
         if code == 10001:

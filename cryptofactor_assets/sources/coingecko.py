@@ -19,18 +19,26 @@ How ``pycoingecko`` 3.2 works (read from its ``api.py``), and what this module d
 * URLs are ``api_base_url + "coins/markets"`` with ``api_base_url`` an instance attribute
   (``https://api.coingecko.com/api/v3/`` keyless/demo, ``https://pro-api.coingecko.com/api/v3/``
   pro), so ``COINGECKO_BASE_URL`` simply overrides it (tests point it at a local server);
-* the key travels as a query parameter (``x_cg_pro_api_key`` / ``x_cg_demo_api_key``), so any
-  message that may contain a URL is redacted before it is raised or logged;
+* the key travels as a query parameter (``x_cg_pro_api_key`` / ``x_cg_demo_api_key``), and
+  ``requests``' own errors quote the full URL ("401 Client Error: Unauthorized for url:
+  ...&x_cg_demo_api_key=KEY"). So the key is registered with ``sources/redaction.py``, every
+  message raised or logged goes through ``redact``, and no error is raised with a chained
+  exception: errors are built inside the ``except`` block and raised after it (a chained
+  ``HTTPError`` would land, URL and key included, in Dagster's event log and on the console);
 * its session retries 502/503/504 inside urllib3 (https only); it is replaced by a plain session
   so that retries are counted here and ``retry-after`` is honoured;
 * on an HTTP error with a JSON body it raises ``ValueError(<body dict>)`` (status and headers
   lost), with a non-JSON body it re-raises ``requests.HTTPError``. A response hook on the session
   keeps the last response, which gives back the status code and the ``retry-after`` header.
 
-Errors: 429 -> wait ``retry-after`` (else back-off) and retry; 5xx / timeouts -> back-off;
-401 with error_code 10012 (history beyond the plan) -> ``SourceError`` naming the coin and the
-range; other 401/403 -> key / plan error; 404 -> unknown coin id; a body that is not the expected
-JSON -> ``SourceError``. A client-side sliding-window limiter keeps calls per minute under the plan.
+Errors: 429 -> wait ``retry-after`` (else back-off) and retry; 5xx (an HTML page included) /
+timeouts / cut or truncated bodies -> back-off and retry; 401 with error_code 10012 (history beyond
+the plan) -> ``SourceError`` naming the coin and the range; other 401/403 -> key / plan error; 404
+-> unknown coin id; an HTML page or other non-JSON text with HTTP 200, or a body that is not the
+expected JSON -> ``SourceError`` at once. Budget (``sources/http.py``): 8 tries per request; a
+``retry-after`` above ``CRYPTOFACTOR_MAX_RETRY_WAIT`` (default 120 s) fails at once with the reason;
+every wait (retries and the client-side sliding-window rate limiter that keeps calls per minute
+under the plan) is logged with its length, at WARNING from 5 s.
 """
 
 from __future__ import annotations
@@ -66,13 +74,19 @@ from cryptofactor_assets.sources.http import (
     RetryCounter,
     RetryLater,
     RetryPolicy,
+    WaitTooLong,
     body_snippet,
     call_with_retries,
+    fmt_seconds,
+    log_wait,
     logging_to,
+    looks_truncated,
     make_session,
+    max_retry_wait_from_env,
     parse_retry_after,
     retry_logger,
 )
+from cryptofactor_assets.sources.redaction import redact, register_secret
 
 SOURCE = "coingecko"
 API_KEY_ENV = "COINGECKO_API_KEY"
@@ -243,7 +257,11 @@ class CoinGeckoSource:
     calls_per_minute : client-side limit; default env ``COINGECKO_CALLS_PER_MINUTE`` or per plan.
     base_url : API root (``.../api/v3/``); default env ``COINGECKO_BASE_URL`` or pycoingecko's.
     api : an existing ``CoinGeckoAPI`` (its session is replaced so retries are counted here).
-    sleep, clock : injectable time (tests); ``now`` gives the UTC day for the live-point rule.
+    max_tries, backoff, backoff_max : bounded exponential back-off (``RetryPolicy``; 8 tries).
+    max_retry_wait : longest ``retry-after`` honoured (seconds); default env
+        ``CRYPTOFACTOR_MAX_RETRY_WAIT`` or 120. A longer one fails the call at once.
+    sleep, clock : injectable time (tests); ``now`` gives the UTC day for the live-point rule
+        and the reference time of an HTTP-date ``retry-after``.
     """
 
     def __init__(
@@ -253,17 +271,19 @@ class CoinGeckoSource:
         calls_per_minute: float | None = None,
         base_url: str | None = None,
         api: CoinGeckoAPI | None = None,
-        max_tries: int = 5,
+        max_tries: int = 8,
         backoff: float = 2.0,
-        backoff_max: float = 120.0,
+        backoff_max: float = 60.0,
         sleep: Callable[[float], None] = time.sleep,
         clock: Callable[[], float] = time.monotonic,
         now: Callable[[], dt.datetime] | None = None,
         timeout: float = 30.0,
         vs_currency: str = "usd",
         log: Callable[[str], None] | None = None,
+        max_retry_wait: float | None = None,
     ):
         key = api_key if api_key is not None else os.environ.get(API_KEY_ENV, "")
+        register_secret(key)
         plan = (plan or os.environ.get(PLAN_ENV) or ("demo" if key else "keyless")).lower()
         if plan not in PLANS:
             raise ValueError(f"{PLAN_ENV} must be demo or pro, got {plan!r}")
@@ -286,7 +306,9 @@ class CoinGeckoSource:
         self._last_response: requests.Response | None = None
         cpm = calls_per_minute or float(os.environ.get(CALLS_PER_MINUTE_ENV, 0) or 0) or DEFAULT_CALLS_PER_MINUTE[plan]
         self.limiter = RateLimiter(cpm, clock=clock, sleep=sleep)
-        self.policy = RetryPolicy(max_tries=max_tries, backoff=backoff, backoff_max=backoff_max)
+        cap = max_retry_wait_from_env() if max_retry_wait is None else max_retry_wait
+        self.policy = RetryPolicy(max_tries=max_tries, backoff=backoff, backoff_max=backoff_max,
+                                  max_server_wait=cap)
         self.sleep = sleep
         self.now = now if now is not None else (lambda: dt.datetime.now(dt.UTC))
         self.vs_currency = vs_currency
@@ -308,76 +330,105 @@ class CoinGeckoSource:
         return response
 
     def redact(self, text: str) -> str:
-        return text.replace(self._key, "***") if self._key else text
+        """``text`` with the key (and every other configured secret) masked; see ``redaction.py``."""
+        return redact(text)
 
     def _call(self, method: str, what: str, coin_id: str | None, partition: str | None,
               *args: Any, **kwargs: Any) -> Any:
+        """Call ``self.api.<method>`` through the rate limiter, with retries (``sources/http.py``).
+
+        Every error is a ``SourceError`` with a redacted message and no chained exception.
+        """
         fn = getattr(self.api, method)
+        label = f"coingecko {coin_id or what}"
+
+        def on_limiter_wait(seconds: float) -> None:
+            log_wait(self.log, f"{label}: waiting {fmt_seconds(seconds)} s for the client-side rate limit "
+                               f"({self.limiter.capacity} calls/min, {self.plan} plan; {CALLS_PER_MINUTE_ENV})",
+                     seconds)
 
         def attempt() -> Any:
-            self.limiter.acquire()
+            self.limiter.acquire(on_wait=on_limiter_wait)
             self._last_response = None
+            failure: Exception
             try:
                 return fn(*args, **kwargs)
-            except json.JSONDecodeError:
-                resp = self._last_response
-                status = resp.status_code if resp is not None else None
-                if status in RETRYABLE_STATUSES:
-                    raise RetryLater(f"HTTP {status}", self._retry_after(resp)) from None
-                content = resp.content if resp is not None else b""
-                kind = "an HTML page" if content.lstrip()[:1] == b"<" else "invalid or truncated JSON"
-                raise SourceError(SOURCE, coin_id, partition,
-                                  f"{what}: HTTP {status} response is {kind}: "
-                                  f"{self.redact(body_snippet(content, 80))!r}") from None
-            except ValueError as exc:  # pycoingecko: HTTP error with a JSON body
-                body = exc.args[0] if exc.args else None
-                self._raise_for(body, what, coin_id, partition)
-            except requests.HTTPError:  # HTTP error with a non-JSON body
-                self._raise_for(None, what, coin_id, partition)
+            except json.JSONDecodeError:  # pycoingecko: a 2xx body that is not JSON
+                failure = self._undecodable(what, coin_id, partition)
             except (requests.Timeout, requests.ConnectionError):
-                raise
+                raise  # retried by call_with_retries, which keeps only the exception's type name
             except (requests.exceptions.ChunkedEncodingError, requests.exceptions.ContentDecodingError) as exc:
-                raise RetryLater(f"incomplete response body ({type(exc).__name__})") from None
-            except requests.RequestException as exc:
-                raise SourceError(SOURCE, coin_id, partition,
-                                  f"{what}: request failed: {self.redact(str(exc))}") from None
+                failure = RetryLater(f"incomplete response body ({type(exc).__name__})")
+            except requests.HTTPError:  # pycoingecko: an HTTP error with a non-JSON body
+                failure = self._error_for(None, what, coin_id, partition)
+            except requests.RequestException as exc:  # (InvalidURL & co are ValueErrors too: caught first)
+                failure = SourceError(SOURCE, coin_id, partition, f"{what}: request failed: {redact(exc)}")
+            except ValueError as exc:  # pycoingecko: an HTTP error with a JSON body, ValueError(<body>)
+                failure = self._error_for(exc.args[0] if exc.args else None, what, coin_id, partition)
+            # Raised outside the except block: the caught exception (whose text holds the URL and
+            # the key) is not chained to it.
+            raise failure
 
+        failure: Exception
         try:
             return call_with_retries(attempt, self.policy, sleep=self.sleep, counter=self.counter,
-                                     on_retry=retry_logger(self.log, f"coingecko {coin_id or what}", self.policy))
+                                     on_retry=retry_logger(self.log, label, self.policy), server="CoinGecko")
         except RetriesExhausted as exc:
-            raise SourceError(SOURCE, coin_id, partition, f"{what}: {self.redact(str(exc))}") from None
+            failure = SourceError(SOURCE, coin_id, partition, redact(f"{what}: {exc}"))
+        except WaitTooLong as exc:
+            log_wait(self.log, redact(f"{label}: not waiting: {exc}"), exc.wait)
+            failure = SourceError(SOURCE, coin_id, partition, redact(f"{what}: {exc}"))
+        raise failure
 
-    def _retry_after(self, resp: requests.Response | None) -> float | None:
+    def _retry_after(self, resp: requests.Response | None) -> tuple[float | None, str | None]:
+        """(seconds, "retry-after") from the response's ``retry-after`` header, or (None, None)."""
         if resp is None:
-            return None
-        return parse_retry_after(resp.headers.get("retry-after"))
+            return None, None
+        wait = parse_retry_after(resp.headers.get("retry-after"), now=self.now().timestamp())
+        return wait, ("retry-after" if wait is not None else None)
 
-    def _raise_for(self, body: Any, what: str, coin_id: str | None, partition: str | None) -> None:
+    def _undecodable(self, what: str, coin_id: str | None, partition: str | None) -> Exception:
+        """What to raise for a body pycoingecko could not decode (it raised ``JSONDecodeError``)."""
+        resp = self._last_response
+        status = resp.status_code if resp is not None else None
+        content = resp.content if resp is not None else b""
+        if status in RETRYABLE_STATUSES:
+            return RetryLater(f"HTTP {status}: {body_snippet(content, 60) or 'empty body'}", *self._retry_after(resp))
+        looks_html = content.lstrip()[:1] == b"<"
+        if not looks_html and looks_truncated(content):
+            return RetryLater(f"HTTP {status} response is truncated JSON (the document ends early, "
+                              f"{len(content)} bytes)")
+        kind = "an HTML page" if looks_html else "not JSON (invalid, not truncated)"
+        return SourceError(SOURCE, coin_id, partition,
+                           f"{what}: HTTP {status} response is {kind}: {body_snippet(content, 80)!r}")
+
+    def _error_for(self, body: Any, what: str, coin_id: str | None, partition: str | None) -> Exception:
+        """What to raise for an HTTP error response (``body``: its decoded JSON, or None)."""
         resp = self._last_response
         status = resp.status_code if resp is not None else None
         code, message = _error_parts(body) if body is not None else (None, "")
-        message = self.redact(message.strip())
+        message = redact(message.strip())
+        snippet = body_snippet(resp.content if resp is not None else b"", 80)
+        coded = f" (error {code})" if code is not None else ""
         if status == 429 or code == 429:
-            raise RetryLater("HTTP 429 rate limit", self._retry_after(resp))
+            return RetryLater("HTTP 429 rate limit", *self._retry_after(resp))
         if status in RETRYABLE_STATUSES:
-            raise RetryLater(f"HTTP {status}", self._retry_after(resp))
+            return RetryLater(f"HTTP {status}{coded}: {message or snippet or 'empty body'}", *self._retry_after(resp))
         if code == 10012:
-            raise SourceError(
+            return SourceError(
                 SOURCE, coin_id, partition,
                 f"{what}: CoinGecko refused the history (error 10012, HTTP {status}): {message} "
                 f"Plan {self.plan!r}: keyless/demo keys only reach the past 365 days; use a paid key "
                 f"({API_KEY_ENV} with {PLAN_ENV}=pro) or CoinGecko export CSV files (--source files --markets)")
         if status in (401, 403):
-            raise SourceError(
+            return SourceError(
                 SOURCE, coin_id, partition,
-                f"{what}: HTTP {status} from CoinGecko (error {code}): {message or 'unauthorized'}. "
+                f"{what}: HTTP {status} from CoinGecko{coded}: {message or snippet or 'unauthorized'}. "
                 f"Check {API_KEY_ENV} and {PLAN_ENV} (demo keys use api.coingecko.com, pro keys pro-api)")
         if status == 404:
-            raise SourceError(SOURCE, coin_id, partition,
-                              f"{what}: HTTP 404, unknown CoinGecko id or path: {message}")
-        snippet = self.redact(body_snippet(resp.content if resp is not None else b""))
-        raise SourceError(SOURCE, coin_id, partition, f"{what}: HTTP {status} (error {code}): {message or snippet}")
+            return SourceError(SOURCE, coin_id, partition,
+                               f"{what}: HTTP 404, unknown CoinGecko id or path: {message or snippet}")
+        return SourceError(SOURCE, coin_id, partition, f"{what}: HTTP {status}{coded}: {message or snippet}")
 
     # ------------------------------------------------------------------ endpoints
     def top_coins(self, n: int, vs_currency: str | None = None) -> pd.DataFrame:
@@ -492,9 +543,9 @@ class CoinGeckoSource:
             except SourceError as exc:
                 if strict:
                     raise
-                failures.append(SymbolFailure(coin_id, str(exc)))
+                failures.append(SymbolFailure(coin_id, redact(exc)))
                 totals["coins_failed"] += 1
-                log(f"coingecko {coin_id} ({i} of {len(coin_ids)}): FAILED: {exc}")
+                log(f"coingecko {coin_id} ({i} of {len(coin_ids)}): FAILED: {redact(exc)}")
                 continue
             frames.append(frame)
             for k in ("rows", "retries", "off_midnight", "zero_market_caps", "nan_market_caps", "live_dropped"):
