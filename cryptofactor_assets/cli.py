@@ -1,11 +1,15 @@
 """`cryptofactor` command line: materialise date ranges through the Dagster definitions, list tables.
 
     cryptofactor materialize --start 2023-01-01 --end 2024-12-31 [--source simulated|files|bybit] ...
-    cryptofactor tables
+    cryptofactor tables | report | sql "<query>" | snapshot
 
 `materialize` runs the SAME jobs the UI and the schedules run (daily, then weekly, then monthly, then
 summary), each as one run over its whole partition range (single-run backfill), recorded in the
 Dagster instance when DAGSTER_HOME is set (so the UI shows them), else in an ephemeral one.
+
+Exit codes (``materialize``): 0 every step succeeded and nothing failed; 1 a step failed (later jobs
+are not run); 2 bad arguments or settings; 3 partial: every step ran but a symbol's fetch or an
+asset check failed (``--allow-partial`` makes that 0); 130 / 143 interrupted by SIGINT / SIGTERM.
 """
 
 from __future__ import annotations
@@ -15,6 +19,17 @@ import datetime as dt
 import os
 import sys
 import time
+from dataclasses import dataclass, field
+
+EXIT_OK, EXIT_FAILED, EXIT_USAGE, EXIT_PARTIAL = 0, 1, 2, 3
+
+
+def _iso_date(text: str) -> dt.date:
+    """argparse type: a UTC day ``YYYY-MM-DD`` (a one-line error otherwise, never a traceback)."""
+    try:
+        return dt.date.fromisoformat(text.strip())
+    except ValueError:
+        raise argparse.ArgumentTypeError(f"{text!r} is not a date: use YYYY-MM-DD, e.g. 2024-01-31") from None
 
 
 def _set_source_env(args: argparse.Namespace) -> None:
@@ -29,6 +44,8 @@ def _set_source_env(args: argparse.Namespace) -> None:
         "CRYPTOFACTOR_SIM_SEED": None if args.seed is None else str(args.seed),
         "CRYPTOFACTOR_SIM_COINS": None if args.coins is None else str(args.coins),
         "CRYPTOFACTOR_STRICT": "1" if args.strict else None,
+        "CRYPTOFACTOR_REPLACE": "1" if args.replace else None,
+        "CRYPTOFACTOR_TIMEZONE": args.timezone,
         "CRYPTOFACTOR_DUCKDB": args.duckdb,
     }
     for key, value in mapping.items():
@@ -45,40 +62,111 @@ def _instance():
     return dg.DagsterInstance.ephemeral()
 
 
-def _run_job(defs, instance, job_name: str, first: str | None, last: str | None) -> bool:
-    """One run of ``job_name`` over partition keys [first, last] (or unpartitioned). True on success."""
+def _say(message: str) -> None:
+    print(f"[cryptofactor] {message}", flush=True)
+
+
+def _root_cause(error) -> str:
+    """The user's exception behind Dagster's "Error occurred while executing op" wrapper, one paragraph."""
+    while error is not None and error.cause is not None and (
+            error.cls_name in ("DagsterExecutionStepExecutionError", "DagsterUserCodeExecutionError")
+            or error.message.startswith("dagster._core.errors.DagsterExecutionStepExecutionError")
+            or "Error occurred while executing" in error.message):
+        error = error.cause
+    if error is None:
+        return "unknown error"
+    text = " ".join(error.message.strip().split())
+    name = error.cls_name or ""
+    if name and not text.startswith(name):
+        text = f"{name}: {text}"
+    return text[:800] + ("..." if len(text) > 800 else "")
+
+
+def _metadata_text(metadata, *keys: str) -> str:
+    for key in keys:
+        value = metadata.get(key)
+        if value is None:
+            continue
+        text = str(getattr(value, "value", value)).strip()
+        if text and text != "none":
+            return " ".join(text.split())
+    return ""
+
+
+@dataclass
+class JobOutcome:
+    """What one job's run did, for the console summary and the exit code."""
+
+    job: str
+    label: str
+    success: bool = True
+    step_failures: list[str] = field(default_factory=list)
+    skipped: list[str] = field(default_factory=list)
+    failed_checks: list[str] = field(default_factory=list)
+    failed_sources: list[str] = field(default_factory=list)
+
+    @property
+    def partial(self) -> bool:
+        return bool(self.failed_checks or self.failed_sources)
+
+
+def _outcome(job_name: str, label: str, result) -> JobOutcome:
+    out = JobOutcome(job_name, label, success=result.success)
+    for event in result.all_events:
+        kind = event.event_type_value
+        if kind == "STEP_SUCCESS":
+            duration = getattr(event.event_specific_data, "duration_ms", None)
+            took_step = f" ({duration / 1000:.1f} s)" if duration is not None else ""
+            _say(f"  ok   {event.step_key}{took_step}")
+        elif kind == "STEP_FAILURE":
+            cause = _root_cause(event.event_specific_data.error)
+            out.step_failures.append(f"{event.step_key}: {cause}")
+            _say(f"  FAIL {event.step_key}: {cause}")
+        elif kind == "STEP_SKIPPED":
+            out.skipped.append(event.step_key)
+            _say(f"  skip {event.step_key} (an upstream step failed: not run, its checks not evaluated)")
+        elif kind == "ASSET_CHECK_EVALUATION":
+            data = event.event_specific_data
+            if data.passed:
+                continue
+            name = f"{data.asset_key.to_user_string()}.{data.check_name}"
+            severity = getattr(data.severity, "value", str(data.severity))
+            reason = _metadata_text(data.metadata, "reasons", "description", "failures", "failed_symbols") \
+                or "no reason given"
+            if data.check_name == "source_fetch_complete":
+                symbols = _metadata_text(data.metadata, "failed_symbols")
+                out.failed_sources.append(f"{data.asset_key.to_user_string()} [{label}]: {symbols}: {reason}")
+            out.failed_checks.append(f"{name} ({severity}) [{label}]: {reason}")
+            _say(f"  check failed: {name} ({severity}): {reason}")
+    return out
+
+
+def _run_job(defs, instance, job_name: str, first: str | None, last: str | None) -> JobOutcome | None:
+    """One run of ``job_name`` over partition keys [first, last] (or unpartitioned); None if not defined."""
+    from cryptofactor_assets.ops.run_guard import execute_guarded
+    from cryptofactor_assets.partitions import DUCKDB_POOL
+
     try:
         job = defs.get_job_def(job_name)
-    except Exception:  # a job with no assets (domain not installed) is not defined
-        return True
+    except Exception:  # a job with no assets is not defined
+        return None
     tags = {}
     label = "all"
     if first is not None:
         tags = {"dagster/asset_partition_range_start": first, "dagster/asset_partition_range_end": last}
         label = first if first == last else f"{first} .. {last}"
-    print(f"[cryptofactor] {job_name}: {label} ...", flush=True)
+    _say(f"{job_name}: {label} ...")
     t0 = time.perf_counter()
     log_level = os.environ.get("CRYPTOFACTOR_LOG_LEVEL", "WARNING")
-    result = job.execute_in_process(
-        instance=instance, tags=tags, raise_on_error=False,
+    result = execute_guarded(
+        job, instance, tags=tags, pool=DUCKDB_POOL, log=lambda m: _say(m),
         run_config={"loggers": {"console": {"config": {"log_level": log_level}}}},
     )
+    outcome = _outcome(job_name, label, result)
     took = time.perf_counter() - t0
-    for event in result.all_events:
-        if event.event_type_value == "STEP_SUCCESS":
-            duration = getattr(event.event_specific_data, "duration_ms", None)
-            took_step = f" ({duration / 1000:.1f} s)" if duration is not None else ""
-            print(f"[cryptofactor]   ok   {event.step_key}{took_step}", flush=True)
-        elif event.event_type_value == "STEP_FAILURE":
-            print(f"[cryptofactor]   FAIL {event.step_key}: {event.event_specific_data.error.message.strip()}",
-                  flush=True)
-        elif event.event_type_value == "ASSET_CHECK_EVALUATION":
-            data = event.event_specific_data
-            if not data.passed:
-                print(f"[cryptofactor]   check failed: {data.asset_key.to_user_string()}.{data.check_name} "
-                      f"{data.metadata.get('description').value if data.metadata.get('description') else ''}")
-    print(f"[cryptofactor] {job_name}: {'success' if result.success else 'FAILED'} in {took:.1f} s", flush=True)
-    return result.success
+    state = "success" if result.success and not outcome.partial else "PARTIAL" if result.success else "FAILED"
+    _say(f"{job_name}: {state} in {took:.1f} s")
+    return outcome
 
 
 def _weeks_inside(start: dt.date, end: dt.date) -> tuple[str, str] | None:
@@ -101,36 +189,79 @@ def _months_inside(start: dt.date, end: dt.date) -> tuple[str, str] | None:
     return first.isoformat(), last.isoformat()
 
 
+def _summary(outcomes: list[JobOutcome], allow_partial: bool) -> int:
+    """Print what failed (source, symbols, reasons, partitions) and return the exit code."""
+    failed = [o for o in outcomes if not o.success]
+    partial = [o for o in outcomes if o.partial]
+    source = os.environ.get("CRYPTOFACTOR_SOURCE", "simulated")
+    for o in failed:
+        for line in o.step_failures:
+            _say(f"failed step in {o.job} [{o.label}]: {line}")
+    for o in partial:
+        for line in o.failed_sources:
+            _say(f"source={source} fetch failed: {line}")
+        for line in o.failed_checks:
+            _say(f"check failed in {o.job}: {line}")
+    if failed:
+        return EXIT_FAILED
+    if partial:
+        if allow_partial:
+            _say("partial result accepted (--allow-partial): exit 0")
+            return EXIT_OK
+        _say(f"PARTIAL: every step ran, but {sum(len(o.failed_checks) for o in partial)} check(s) failed "
+             f"(exit {EXIT_PARTIAL}; --allow-partial to accept)")
+        return EXIT_PARTIAL
+    return EXIT_OK
+
+
 def materialize(args: argparse.Namespace) -> int:
     _set_source_env(args)
-    start, end = dt.date.fromisoformat(args.start), dt.date.fromisoformat(args.end)
+    start, end = args.start, args.end
     if end < start:
-        print("--end is before --start", file=sys.stderr)
-        return 2
+        print(f"cryptofactor: --end {end} is before --start {start}", file=sys.stderr)
+        return EXIT_USAGE
     from cryptofactor_assets import settings
-    from cryptofactor_assets.definitions import DAILY_JOB, MONTHLY_JOB, SUMMARY_JOB, WEEKLY_JOB, defs
+
+    try:
+        from cryptofactor_assets.definitions import DAILY_JOB, MONTHLY_JOB, SUMMARY_JOB, WEEKLY_JOB, defs
+    except (ValueError, TypeError) as exc:  # a bad setting (env var or flag), said in one line
+        print(f"cryptofactor: {' '.join(str(exc).split())}", file=sys.stderr)
+        return EXIT_USAGE
 
     if start < settings.partitions_start():
-        print(f"--start {start} is before the first partition {settings.partitions_start()} "
+        print(f"cryptofactor: --start {start} is before the first partition {settings.partitions_start()} "
               f"(set {settings.PARTITIONS_START_ENV})", file=sys.stderr)
-        return 2
+        return EXIT_USAGE
+    from cryptofactor_assets.ops.run_guard import reclaim_dead_runs
+
     instance = _instance()
-    print(f"[cryptofactor] source={os.environ.get('CRYPTOFACTOR_SOURCE', 'simulated')} "
-          f"duckdb={settings.duckdb_path()} days {start} .. {end}", flush=True)
+    reclaim_dead_runs(instance, log=_say)
+    _say(f"source={os.environ.get('CRYPTOFACTOR_SOURCE', 'simulated')} "
+         f"duckdb={settings.duckdb_path()} days {start} .. {end}")
     t0 = time.perf_counter()
-    ok = _run_job(defs, instance, DAILY_JOB, start.isoformat(), end.isoformat())
+    outcomes: list[JobOutcome] = []
+
+    def run(job_name, first=None, last=None) -> bool:
+        outcome = _run_job(defs, instance, job_name, first, last)
+        if outcome is not None:
+            outcomes.append(outcome)
+        return outcome is None or outcome.success
+
+    ok = run(DAILY_JOB, start.isoformat(), end.isoformat())
     weeks = _weeks_inside(start, end)
     if ok and weeks and not args.skip_weekly:
-        ok = _run_job(defs, instance, WEEKLY_JOB, *weeks)
+        ok = run(WEEKLY_JOB, *weeks)
     months = _months_inside(start, end)
     if ok and months and not args.skip_weekly:
-        ok = _run_job(defs, instance, MONTHLY_JOB, *months)
+        ok = run(MONTHLY_JOB, *months)
     if ok and not args.skip_summary:
-        ok = _run_job(defs, instance, SUMMARY_JOB, None, None)
-    print(f"[cryptofactor] {'done' if ok else 'FAILED'} in {time.perf_counter() - t0:.1f} s", flush=True)
+        ok = run(SUMMARY_JOB)
+    code = _summary(outcomes, args.allow_partial)
+    word = {EXIT_OK: "done", EXIT_PARTIAL: "PARTIAL", EXIT_FAILED: "FAILED"}[code]
+    _say(f"{word} in {time.perf_counter() - t0:.1f} s (exit {code})")
     if ok:
         tables(args)
-    return 0 if ok else 1
+    return code
 
 
 def tables(args: argparse.Namespace) -> int:
@@ -194,12 +325,86 @@ def report(args: argparse.Namespace) -> int:
     return 0
 
 
+def sql(args: argparse.Namespace) -> int:
+    """Run one query on a short-lived read-only connection and print (or export) the result.
+
+    The connection is held for the query only, so a run that needs the file waits at most that long;
+    while a run's step holds the file, the query waits for it (logged), it never breaks the run.
+    """
+    from cryptofactor_assets import settings
+    from cryptofactor_assets.storage.connection import DuckDBLockTimeout, DuckDBOpenError, open_duckdb
+
+    if getattr(args, "duckdb", None):
+        os.environ["CRYPTOFACTOR_DUCKDB"] = args.duckdb
+    path = settings.duckdb_path()
+    if not os.path.exists(path):
+        print(f"cryptofactor: no DuckDB file at {path}", file=sys.stderr)
+        return EXIT_FAILED
+    import duckdb
+
+    try:
+        con = open_duckdb(path, read_only=True, wait_seconds=args.wait,
+                          log=lambda m: print(f"[cryptofactor] {m}", file=sys.stderr, flush=True))
+    except (DuckDBLockTimeout, DuckDBOpenError) as exc:
+        print(f"cryptofactor: {exc}", file=sys.stderr)
+        return EXIT_FAILED
+    try:
+        frame = con.execute(args.query).df()
+    except duckdb.Error as exc:
+        print(f"cryptofactor: query failed: {' '.join(str(exc).split())}", file=sys.stderr)
+        return EXIT_FAILED
+    finally:
+        con.close()  # before printing: the file is free again as soon as the rows are in memory
+    if args.out:
+        if args.out.endswith(".parquet"):
+            frame.to_parquet(args.out, index=False)
+        else:
+            frame.to_csv(args.out, index=False)
+        print(f"[cryptofactor] {len(frame):,} rows written to {args.out}", file=sys.stderr)
+    elif args.csv:
+        frame.to_csv(sys.stdout, index=False)
+    else:
+        import pandas as pd
+
+        with pd.option_context("display.max_rows", args.max_rows, "display.max_columns", 50, "display.width", 200):
+            print(frame.to_string(index=False, max_rows=args.max_rows))
+    return EXIT_OK
+
+
+def snapshot(args: argparse.Namespace) -> int:
+    """Copy the DuckDB file to a snapshot file that notebooks may keep open without blocking any run."""
+    from cryptofactor_assets import settings
+    from cryptofactor_assets.storage.connection import DuckDBLockTimeout, DuckDBOpenError, write_snapshot
+
+    if getattr(args, "duckdb", None):
+        os.environ["CRYPTOFACTOR_DUCKDB"] = args.duckdb
+    path = settings.duckdb_path()
+    if not os.path.exists(path):
+        print(f"cryptofactor: no DuckDB file at {path}", file=sys.stderr)
+        return EXIT_FAILED
+    out = args.out or os.path.join(os.path.dirname(path) or ".", "snapshot.duckdb")
+    if os.path.abspath(out) == os.path.abspath(path):
+        print("cryptofactor: --out must not be the DuckDB file itself", file=sys.stderr)
+        return EXIT_USAGE
+    t0 = time.perf_counter()
+    try:
+        counts = write_snapshot(path, out, wait_seconds=args.wait, log=_say)
+    except (DuckDBLockTimeout, DuckDBOpenError) as exc:
+        print(f"cryptofactor: {exc}", file=sys.stderr)
+        return EXIT_FAILED
+    _say(f"snapshot of {path} ({len(counts)} tables, {sum(counts.values()):,} rows) written to {out} "
+         f"in {time.perf_counter() - t0:.1f} s; open it with duckdb.connect({out!r}, read_only=True)")
+    return EXIT_OK
+
+
 def build_parser() -> argparse.ArgumentParser:
     parser = argparse.ArgumentParser(prog="cryptofactor", description=__doc__.split("\n")[0])
     sub = parser.add_subparsers(dest="command", required=True)
-    m = sub.add_parser("materialize", help="materialise every asset for a range of UTC days (inclusive)")
-    m.add_argument("--start", required=True, help="first UTC day, YYYY-MM-DD")
-    m.add_argument("--end", required=True, help="last UTC day (inclusive), YYYY-MM-DD")
+    m = sub.add_parser("materialize", help="materialise every asset for a range of UTC days (inclusive)",
+                       epilog="exit codes: 0 ok, 1 a step failed, 2 bad arguments, 3 partial (a symbol or a "
+                              "check failed; --allow-partial makes it 0), 130/143 interrupted")
+    m.add_argument("--start", required=True, type=_iso_date, help="first UTC day, YYYY-MM-DD")
+    m.add_argument("--end", required=True, type=_iso_date, help="last UTC day (inclusive), YYYY-MM-DD")
     m.add_argument("--source", choices=["simulated", "files", "bybit"], default=None,
                    help="market data source (env CRYPTOFACTOR_SOURCE, default simulated)")
     m.add_argument("--klines", help="files: glob of kline files (freqtrade feather, Binance CSV, CSV/parquet)")
@@ -210,6 +415,11 @@ def build_parser() -> argparse.ArgumentParser:
     m.add_argument("--seed", type=int, help="simulated: seed")
     m.add_argument("--coins", type=int, help="simulated: number of coins")
     m.add_argument("--strict", action="store_true", help="fail when any symbol's fetch fails")
+    m.add_argument("--replace", action="store_true",
+                   help="let a re-fetch with fewer rows replace what is stored (default: keep, report)")
+    m.add_argument("--timezone", help="files: IANA time zone of naive times in kline files (default UTC)")
+    m.add_argument("--allow-partial", action="store_true",
+                   help="exit 0 even when a symbol's fetch or a check failed (still reported)")
     m.add_argument("--duckdb", help="DuckDB file (env CRYPTOFACTOR_DUCKDB)")
     m.add_argument("--skip-weekly", action="store_true", help="only the daily job")
     m.add_argument("--skip-summary", action="store_true", help="skip the unpartitioned summary job")
@@ -221,6 +431,21 @@ def build_parser() -> argparse.ArgumentParser:
     r.add_argument("--out", help="HTML file (default: reports/tear_sheet.html next to the DuckDB file)")
     r.add_argument("--duckdb", help="DuckDB file (env CRYPTOFACTOR_DUCKDB)")
     r.set_defaults(func=report)
+    q = sub.add_parser("sql", help="run one read-only query on a short-lived connection (never blocks a run)")
+    q.add_argument("query", help='e.g. "SELECT * FROM factor_returns_weekly ORDER BY week_start DESC LIMIT 5"')
+    q.add_argument("--csv", action="store_true", help="print CSV instead of a table")
+    q.add_argument("--out", help="write the result to a .parquet or .csv file")
+    q.add_argument("--max-rows", type=int, default=60, help="rows printed (default 60)")
+    q.add_argument("--wait", type=float, default=None,
+                   help="seconds to wait while a run holds the file (default CRYPTOFACTOR_LOCK_WAIT_SECONDS)")
+    q.add_argument("--duckdb", help="DuckDB file (env CRYPTOFACTOR_DUCKDB)")
+    q.set_defaults(func=sql)
+    s = sub.add_parser("snapshot", help="copy the DuckDB file to a snapshot that notebooks can keep open")
+    s.add_argument("--out", help="snapshot file (default: snapshot.duckdb next to the DuckDB file)")
+    s.add_argument("--wait", type=float, default=None,
+                   help="seconds to wait while a run holds the file (default CRYPTOFACTOR_LOCK_WAIT_SECONDS)")
+    s.add_argument("--duckdb", help="DuckDB file (env CRYPTOFACTOR_DUCKDB)")
+    s.set_defaults(func=snapshot)
     return parser
 
 
@@ -228,6 +453,7 @@ def main(argv: list[str] | None = None) -> int:
     import warnings
 
     warnings.filterwarnings("ignore", category=Warning, module="dagster")
+    warnings.filterwarnings("ignore", message=".*is currently in beta.*")
     args = build_parser().parse_args(argv)
     return int(args.func(args) or 0)
 

@@ -22,8 +22,11 @@ import re
 import time
 from collections.abc import Callable
 from pathlib import Path
+from typing import TypeVar
 
 import duckdb
+
+T = TypeVar("T")
 
 LOCK_WAIT_ENV = "CRYPTOFACTOR_LOCK_WAIT_SECONDS"
 DEFAULT_LOCK_WAIT_SECONDS = 1800.0
@@ -95,16 +98,32 @@ def open_duckdb(
     clock: Callable[[], float] = time.monotonic,
 ) -> duckdb.DuckDBPyConnection:
     """``duckdb.connect(path)``, waiting out another process's lock (see the module docstring)."""
+    mode = "read-only" if read_only else "read-write"
+    return with_lock_wait(lambda: duckdb.connect(path, read_only=read_only, config=config or {}), path, mode,
+                          wait_seconds=wait_seconds, log=log, log_every=log_every, sleep=sleep, clock=clock)
+
+
+def with_lock_wait(
+    fn: Callable[[], T],
+    path: str,
+    mode: str = "read-write",
+    *,
+    wait_seconds: float | None = None,
+    log: Callable[[str], None] = print,
+    log_every: float = 15.0,
+    sleep: Callable[[float], None] = time.sleep,
+    clock: Callable[[], float] = time.monotonic,
+) -> T:
+    """``fn()`` (which opens or attaches ``path``), retried while another process holds the file's lock."""
     wait = lock_wait_seconds() if wait_seconds is None else wait_seconds
     started = clock()
     last_log = None
     poll = 0.05
     while True:
         try:
-            return duckdb.connect(path, read_only=read_only, config=config or {})
+            return fn()
         except duckdb.Error as exc:
             if not is_lock_conflict(exc):
-                mode = "read-only" if read_only else "read-write"
                 raise DuckDBOpenError(f"cannot open DuckDB file {path} ({mode}): {exc}") from None
             waited = clock() - started
             holder = lock_holder(exc)
@@ -116,3 +135,44 @@ def open_duckdb(
                 last_log = clock()
             sleep(min(poll, max(0.0, wait - waited)))
             poll = min(poll * 2, 1.0)  # a released lock is taken within a second
+
+
+def _sql_string(value: str) -> str:
+    """A SQL string literal (ATTACH takes no bound parameters): single quotes doubled."""
+    return "'" + value.replace("'", "''") + "'"
+
+
+def write_snapshot(path: str, out: str, *, wait_seconds: float | None = None,
+                   log: Callable[[str], None] = print) -> dict[str, int]:
+    """Copy every table of ``path`` into a new DuckDB file ``out`` (replaced atomically), reading ``path``
+    read-only for the duration of the copy only. Returns rows per table.
+
+    Notebooks open the snapshot as long as they like: it is another file, so no run ever waits for them.
+    """
+    tmp = f"{out}.tmp-{os.getpid()}"
+    for leftover in (tmp, f"{tmp}.wal"):
+        if os.path.exists(leftover):
+            os.remove(leftover)
+    con = duckdb.connect(":memory:")
+    try:
+        with_lock_wait(lambda: con.execute(f"ATTACH {_sql_string(path)} AS source_db (READ_ONLY)"), path,
+                       "read-only", wait_seconds=wait_seconds, log=log)
+        con.execute(f"ATTACH {_sql_string(tmp)} AS snapshot_db")
+        con.execute("COPY FROM DATABASE source_db TO snapshot_db")
+        con.execute("DETACH source_db")  # the source's lock is released here, before any counting
+        names = [r[0] for r in con.execute(
+            "SELECT table_name FROM duckdb_tables() WHERE database_name = 'snapshot_db' ORDER BY 1").fetchall()]
+        counts = {}
+        for name in names:
+            quoted = '"' + name.replace('"', '""') + '"'
+            counts[name] = int(con.execute(f"SELECT count(*) FROM snapshot_db.main.{quoted}").fetchone()[0])
+        con.execute("DETACH snapshot_db")
+    except BaseException:
+        con.close()
+        for leftover in (tmp, f"{tmp}.wal"):
+            if os.path.exists(leftover):
+                os.remove(leftover)
+        raise
+    con.close()
+    os.replace(tmp, out)
+    return counts

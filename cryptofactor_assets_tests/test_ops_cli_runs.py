@@ -1,0 +1,169 @@
+"""`cryptofactor materialize` on an on-disk Dagster instance (what `make demo` leaves): a killed run never
+blocks the next one, signals stop a run within seconds, readers never break a run, exit codes tell the truth.
+
+Every test runs the real CLI as a subprocess with its own DAGSTER_HOME (seeded from deploy/dagster.yaml:
+the one-slot `duckdb` pool) and a temporary DuckDB file.
+"""
+
+from __future__ import annotations
+
+import os
+import shutil
+import signal
+import subprocess
+import sys
+import textwrap
+import time
+from pathlib import Path
+
+import dagster as dg
+import duckdb
+import pytest
+
+ROOT = Path(__file__).resolve().parents[1]
+CLI = [sys.executable, "-m", "cryptofactor_assets.cli"]
+
+
+@pytest.fixture
+def home(tmp_path):
+    home = tmp_path / "dagster_home"
+    home.mkdir()
+    shutil.copy(ROOT / "deploy" / "dagster.yaml", home / "dagster.yaml")
+    return home
+
+
+def _env(home: Path, tmp_path: Path, **extra) -> dict:
+    env = {k: v for k, v in os.environ.items() if not k.startswith("CRYPTOFACTOR_")}
+    env.update({"DAGSTER_HOME": str(home), "CRYPTOFACTOR_DUCKDB": str(tmp_path / "cf.duckdb"),
+                "PYTHONWARNINGS": "ignore", **extra})
+    return env
+
+
+def _start(args, env, cwd=ROOT) -> subprocess.Popen:
+    return subprocess.Popen([*CLI, *args], env=env, cwd=cwd, stdout=subprocess.PIPE, stderr=subprocess.STDOUT,
+                            text=True)
+
+
+def _run(args, env, timeout=240) -> subprocess.CompletedProcess:
+    return subprocess.run([*CLI, *args], env=env, cwd=ROOT, capture_output=True, text=True, timeout=timeout)
+
+
+def _wait_for_marker(marker: Path, proc: subprocess.Popen, timeout=120) -> str:
+    deadline = time.monotonic() + timeout
+    while time.monotonic() < deadline:
+        if marker.exists() and marker.read_text().strip():
+            return marker.read_text()
+        assert proc.poll() is None, proc.stdout.read()
+        time.sleep(0.2)
+    raise AssertionError("the run never reached its partition write")
+
+
+def _instance(home: Path) -> dg.DagsterInstance:
+    return dg.DagsterInstance.from_config(str(home))
+
+
+def _claimed(home: Path) -> list:
+    with _instance(home) as instance:
+        return list(instance.event_log_storage.get_concurrency_info("duckdb").claimed_slots)
+
+
+SHORT = ["materialize", "--start", "2024-01-01", "--end", "2024-01-02", "--coins", "12", "--skip-summary"]
+
+
+def test_a_sigkilled_run_does_not_block_the_next(home, tmp_path):
+    marker = tmp_path / "marker"
+    # the killed run pauses inside its first partition write (after DELETE, before COMMIT), holding the slot
+    env_paused = _env(home, tmp_path, CRYPTOFACTOR_TEST_PAUSE_IN_WRITE="60", CRYPTOFACTOR_TEST_PAUSE_MARKER=str(marker))
+    victim = _start(["materialize", "--start", "2024-01-01", "--end", "2024-01-14", "--coins", "12"], env_paused)
+    _wait_for_marker(marker, victim)
+    assert _claimed(home), "the paused run should hold the duckdb slot"
+    victim.kill()
+    victim.wait()
+    assert _claimed(home), "SIGKILL leaves the slot claimed: this is what the next run must reclaim"
+
+    t0 = time.monotonic()
+    done = _run(SHORT, _env(home, tmp_path), timeout=180)
+    took = time.monotonic() - t0
+    assert done.returncode == 0, done.stdout + done.stderr
+    assert "reclaimed run" in done.stdout and f"PID {victim.pid}" in done.stdout and "is gone" in done.stdout
+    assert took < 120, took
+    assert not _claimed(home)
+    with _instance(home) as instance:
+        statuses = [r.status for r in instance.get_runs()]
+    assert dg.DagsterRunStatus.FAILURE in statuses  # the dead run is failed, not STARTED forever
+    assert not any(s == dg.DagsterRunStatus.STARTED for s in statuses)
+    con = duckdb.connect(str(tmp_path / "cf.duckdb"), read_only=True)
+    n = con.execute("SELECT count(*), count(DISTINCT symbol) FROM raw_klines_5m").fetchone()
+    con.close()
+    assert n[0] > 0
+
+
+@pytest.mark.parametrize("sig", [signal.SIGTERM, signal.SIGINT])
+def test_a_signal_stops_the_run_within_seconds_and_frees_its_slot(home, tmp_path, sig):
+    marker = tmp_path / "marker"
+    env = _env(home, tmp_path, CRYPTOFACTOR_TEST_PAUSE_IN_WRITE="120", CRYPTOFACTOR_TEST_PAUSE_MARKER=str(marker))
+    proc = _start(SHORT, env)
+    _wait_for_marker(marker, proc)
+    t0 = time.monotonic()
+    proc.send_signal(sig)
+    out, _ = proc.communicate(timeout=30)
+    assert time.monotonic() - t0 < 15
+    assert proc.returncode == 128 + sig, out
+    assert f"{signal.Signals(sig).name} received" in out and "marked failed" in out
+    assert not _claimed(home)
+    with _instance(home) as instance:
+        assert [r.status for r in instance.get_runs()] == [dg.DagsterRunStatus.FAILURE]
+    # and the next run goes straight through
+    assert _run(SHORT, _env(home, tmp_path)).returncode == 0
+
+
+def test_a_reader_holding_the_file_delays_a_run_but_never_breaks_it(home, tmp_path):
+    env = _env(home, tmp_path)
+    assert _run(SHORT, env).returncode == 0
+    code = textwrap.dedent(f"""
+        import duckdb, time
+        con = duckdb.connect({str(tmp_path / 'cf.duckdb')!r}, read_only=True)
+        print("open", flush=True)
+        time.sleep(20)
+    """)
+    reader = subprocess.Popen([sys.executable, "-c", code], stdout=subprocess.PIPE, text=True)
+    assert reader.stdout.readline().strip() == "open"
+    done = _run(SHORT, env)
+    reader.wait()
+    assert done.returncode == 0, done.stdout + done.stderr
+    console = done.stdout + done.stderr  # Dagster's console logger writes to stderr
+    assert "waiting for the DuckDB lock" in console and f"PID {reader.pid}" in console, console
+
+
+def test_sql_and_snapshot_read_without_holding_the_file(home, tmp_path):
+    env = _env(home, tmp_path)
+    assert _run(SHORT, env).returncode == 0
+    q = _run(["sql", "SELECT count(DISTINCT symbol) AS coins FROM daily_panel", "--csv"], env)
+    assert q.returncode == 0, q.stderr
+    assert q.stdout.splitlines()[0] == "coins" and int(q.stdout.splitlines()[1]) > 0
+    bad = _run(["sql", "DELETE FROM daily_panel"], env)
+    assert bad.returncode == 1 and "read-only" in bad.stderr.lower()
+    snap = tmp_path / "snap.duckdb"
+    s = _run(["snapshot", "--out", str(snap)], env)
+    assert s.returncode == 0, s.stdout + s.stderr
+    held = duckdb.connect(str(snap), read_only=True)  # a notebook keeps the snapshot open...
+    try:
+        rows = held.execute("SELECT count(*) FROM raw_klines_5m").fetchone()[0]
+        assert rows > 0
+        assert _run(SHORT, env).returncode == 0  # ...and the run on the real file is not affected
+    finally:
+        held.close()
+
+
+def test_bad_arguments_are_one_line_errors(home, tmp_path):
+    env = _env(home, tmp_path)
+    bad_date = _run(["materialize", "--start", "2024-13-01", "--end", "2024-01-02"], env)
+    assert bad_date.returncode == 2 and "Traceback" not in bad_date.stderr
+    assert "'2024-13-01' is not a date" in bad_date.stderr
+    bad_bool = _run(SHORT, _env(home, tmp_path, CRYPTOFACTOR_STRICT="maybe"))
+    assert bad_bool.returncode == 2 and "Traceback" not in bad_bool.stderr + bad_bool.stdout
+    assert "CRYPTOFACTOR_STRICT='maybe' is not a boolean" in bad_bool.stderr
+    for word in ("TRUE", "True", "on"):
+        from cryptofactor_assets.settings import parse_bool
+
+        assert parse_bool("CRYPTOFACTOR_STRICT", word) is True
