@@ -198,12 +198,16 @@ def test_frame_markdown_escapes_cell_separators():
 # Tier 2: every command and the tear_sheet asset over hostile tables in a materialised warehouse
 # --------------------------------------------------------------------------------------------
 def _materialize(db: str, start: str, end: str) -> subprocess.CompletedProcess:
-    """``cryptofactor materialize`` in a subprocess (the definitions read the DuckDB path at import)."""
+    """``cryptofactor materialize`` in a subprocess (the definitions read the DuckDB path at import).
+
+    ``--allow-partial``: on 12 coins a WARN check (factor_returns_daily_defined_values: empty legs after
+    the warm-up) fails in any month, which alone makes the command exit 3 (partial); a failed step still
+    exits 1 and fails this test."""
     env = {k: v for k, v in os.environ.items() if k != "DAGSTER_HOME"}  # ephemeral instance
     env["PYTHONWARNINGS"] = "ignore"
     out = subprocess.run(
         [sys.executable, "-c", "import sys; from cryptofactor_assets.cli import main; sys.exit(main(sys.argv[1:]))",
-         "materialize", "--start", start, "--end", end, "--coins", COINS, "--duckdb", db],
+         "materialize", "--start", start, "--end", end, "--coins", COINS, "--duckdb", db, "--allow-partial"],
         cwd=ROOT, env=env, capture_output=True, text=True, timeout=600)
     assert out.returncode == 0, out.stdout[-3000:] + out.stderr[-3000:]
     return out
