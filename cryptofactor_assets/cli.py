@@ -9,7 +9,9 @@ Dagster instance when DAGSTER_HOME is set (so the UI shows them), else in an eph
 
 Exit codes (``materialize``): 0 every step succeeded and nothing failed; 1 a step failed (later jobs
 are not run); 2 bad arguments or settings; 3 partial: every step ran but a symbol's fetch or an
-asset check failed (``--allow-partial`` makes that 0); 130 / 143 interrupted by SIGINT / SIGTERM.
+ERROR-severity asset check failed (``--allow-partial`` makes that 0); 130 / 143 interrupted by SIGINT /
+SIGTERM. A failed WARN-severity check (e.g. a factor leg without coins on a small universe) is listed
+as a warning in the summary and does not change the exit code.
 """
 
 from __future__ import annotations
@@ -103,6 +105,7 @@ class JobOutcome:
     step_failures: list[str] = field(default_factory=list)
     skipped: list[str] = field(default_factory=list)
     failed_checks: list[str] = field(default_factory=list)
+    warned_checks: list[str] = field(default_factory=list)
     failed_sources: list[str] = field(default_factory=list)
 
     @property
@@ -136,7 +139,8 @@ def _outcome(job_name: str, label: str, result) -> JobOutcome:
             if data.check_name == "source_fetch_complete":
                 symbols = _metadata_text(data.metadata, "failed_symbols")
                 out.failed_sources.append(f"{data.asset_key.to_user_string()} [{label}]: {symbols}: {reason}")
-            out.failed_checks.append(f"{name} ({severity}) [{label}]: {reason}")
+            line = f"{name} ({severity}) [{label}]: {reason}"
+            (out.warned_checks if severity == "WARN" else out.failed_checks).append(line)
             _say(f"  check failed: {name} ({severity}): {reason}")
     return out
 
@@ -197,6 +201,9 @@ def _summary(outcomes: list[JobOutcome], allow_partial: bool) -> int:
     for o in failed:
         for line in o.step_failures:
             _say(f"failed step in {o.job} [{o.label}]: {line}")
+    for o in outcomes:
+        for line in o.warned_checks:
+            _say(f"warning: check failed in {o.job}: {line}")
     for o in partial:
         for line in o.failed_sources:
             _say(f"source={source} fetch failed: {line}")
@@ -208,7 +215,9 @@ def _summary(outcomes: list[JobOutcome], allow_partial: bool) -> int:
         if allow_partial:
             _say("partial result accepted (--allow-partial): exit 0")
             return EXIT_OK
-        _say(f"PARTIAL: every step ran, but {sum(len(o.failed_checks) for o in partial)} check(s) failed "
+        n_sources = sum(len(o.failed_sources) for o in partial)
+        n_checks = sum(len(o.failed_checks) for o in partial)
+        _say(f"PARTIAL: every step ran, but {n_sources} fetch(es) and {n_checks} ERROR check(s) failed "
              f"(exit {EXIT_PARTIAL}; --allow-partial to accept)")
         return EXIT_PARTIAL
     return EXIT_OK
@@ -401,8 +410,8 @@ def build_parser() -> argparse.ArgumentParser:
     parser = argparse.ArgumentParser(prog="cryptofactor", description=__doc__.split("\n")[0])
     sub = parser.add_subparsers(dest="command", required=True)
     m = sub.add_parser("materialize", help="materialise every asset for a range of UTC days (inclusive)",
-                       epilog="exit codes: 0 ok, 1 a step failed, 2 bad arguments, 3 partial (a symbol or a "
-                              "check failed; --allow-partial makes it 0), 130/143 interrupted")
+                       epilog="exit codes: 0 ok, 1 a step failed, 2 bad arguments, 3 partial (a symbol or an "
+                              "ERROR check failed; --allow-partial makes it 0), 130/143 interrupted")
     m.add_argument("--start", required=True, type=_iso_date, help="first UTC day, YYYY-MM-DD")
     m.add_argument("--end", required=True, type=_iso_date, help="last UTC day (inclusive), YYYY-MM-DD")
     m.add_argument("--source", choices=["simulated", "files", "bybit"], default=None,
@@ -419,7 +428,7 @@ def build_parser() -> argparse.ArgumentParser:
                    help="let a re-fetch with fewer rows replace what is stored (default: keep, report)")
     m.add_argument("--timezone", help="files: IANA time zone of naive times in kline files (default UTC)")
     m.add_argument("--allow-partial", action="store_true",
-                   help="exit 0 even when a symbol's fetch or a check failed (still reported)")
+                   help="exit 0 even when a symbol's fetch or an ERROR check failed (still reported)")
     m.add_argument("--duckdb", help="DuckDB file (env CRYPTOFACTOR_DUCKDB)")
     m.add_argument("--skip-weekly", action="store_true", help="only the daily job")
     m.add_argument("--skip-summary", action="store_true", help="skip the unpartitioned summary job")
