@@ -7,7 +7,9 @@ headers, real timeouts and real truncated bodies, exercising the ``requests`` st
 
 Helpers build Bybit v5 and CoinGecko behaviour from a small in-memory dataset:
 :func:`bybit_kline_route` serves ``/v5/market/kline`` with the documented semantics (rows with
-``start <= startTime <= end``, newest first, at most ``limit`` rows: the newest ones).
+``start <= startTime <= end``, newest first, at most ``limit`` rows: the newest ones), or on request
+like a server that ignores ``end`` or serves rows outside the window; :func:`bybit_empty_route`
+answers every request with an empty page.
 """
 
 from __future__ import annotations
@@ -182,19 +184,35 @@ def make_candles(start_ms: int, n: int, interval_ms: int = 300_000, base: float 
     return rows
 
 
-def bybit_kline_route(candles: dict[str, list[list[str]]], category: str = "linear") -> Callable[[Request], Reply]:
-    """Serve ``/v5/market/kline`` like Bybit: filter ``[start, end]``, newest first, newest ``limit`` rows."""
+def bybit_kline_route(candles: dict[str, list[list[str]]], category: str = "linear",
+                      ignore_end: bool = False, shift_ms: int = 0) -> Callable[[Request], Reply]:
+    """Serve ``/v5/market/kline`` like Bybit: filter ``[start, end]``, newest first, newest ``limit`` rows.
+
+    Misbehaviours (defaults off): ``ignore_end`` filters on ``start`` only (a server that ignores
+    ``end``: the newest ``limit`` rows from ``start`` on, mostly outside the requested window);
+    ``shift_ms`` serves the rows of ``[start + shift_ms, end + shift_ms]`` instead (rows outside the
+    requested window).
+    """
 
     def route(req: Request) -> Reply:
         symbol = req.params.get("symbol", "")
         if symbol not in candles:
             return Reply(200, {"retCode": 10001, "retMsg": "Not supported symbols",
                                "result": {"category": "", "list": []}, "retExtInfo": {}, "time": 1})
-        start = int(req.params.get("start", 0))
-        end = int(req.params.get("end", 2**62))
+        start = int(req.params.get("start", 0)) + shift_ms
+        end = 2**62 if ignore_end else int(req.params.get("end", 2**62)) + shift_ms
         limit = int(req.params.get("limit", 200))
         rows = [r for r in candles[symbol] if start <= int(r[0]) <= end]
         rows.sort(key=lambda r: int(r[0]), reverse=True)
         return Reply(200, bybit_envelope(rows[:limit], symbol, req.params.get("category", category)))
+
+    return route
+
+
+def bybit_empty_route(category: str = "linear") -> Callable[[Request], Reply]:
+    """Serve ``/v5/market/kline`` with retCode 0 and an empty ``list`` for every symbol (an empty page)."""
+
+    def route(req: Request) -> Reply:
+        return Reply(200, bybit_envelope([], req.params.get("symbol", ""), req.params.get("category", category)))
 
     return route

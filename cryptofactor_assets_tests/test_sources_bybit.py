@@ -95,10 +95,13 @@ def test_real_recorded_bodies_parse():
 def test_client_returns_ascending_frame_from_recorded_page(server):
     server.script(KLINE, Reply(200, fixture_bytes("bybit_kline_linear_btcusdt_5m.json")))
     client, sleeps, _ = client_for(server)
-    frame = client.klines("BTCUSDT", "5", "2024-01-01 00:00", "2024-01-01 00:10")
-    # window is [00:00, 00:10): the 23:55 row is outside and ignored, the others sorted ascending
-    assert frame["open_time"].tolist() == [pd.Timestamp("2024-01-01 00:00"), pd.Timestamp("2024-01-01 00:05")]
-    assert frame["close"].tolist() == [42480.5, 42501.3]
+    frame, stats = client.klines_with_stats("BTCUSDT", "5", "2024-01-01 00:00", "2024-01-01 00:10")
+    # window is [00:00, 00:10): the 23:55 row is outside, counted and passed on for the validation
+    # layer to reject (outside_partition); all sorted ascending
+    assert frame["open_time"].tolist() == [pd.Timestamp("2023-12-31 23:55"), pd.Timestamp("2024-01-01 00:00"),
+                                           pd.Timestamp("2024-01-01 00:05")]
+    assert frame["close"].tolist()[1:] == [42480.5, 42501.3]
+    assert stats.outside_window == 1 and "outside the requested window" in stats.notes[0]
     req = server.requests_to(KLINE)[0]
     assert req.params == {"category": "linear", "symbol": "BTCUSDT", "interval": "5",
                           "start": str(DAY0), "end": str(DAY0 + 600_000 - 1), "limit": "1000"}
@@ -149,7 +152,7 @@ def test_duplicate_rows_across_pages_are_removed_and_counted(server):
     assert frame["open_time"].is_unique and frame["open_time"].is_monotonic_increasing
 
 
-def test_conflicting_duplicate_keeps_first_page_and_says_so(server):
+def test_conflicting_duplicate_reaches_validation_and_says_so(server):
     rows = make_candles(DAY0, 4)
     altered = [rows[1][0], "1", "2", "0.5", "1.5", "9", "9"]
     server.script(KLINE, Reply(200, bybit_envelope(list(reversed(rows[0:2])))),
@@ -157,8 +160,12 @@ def test_conflicting_duplicate_keeps_first_page_and_says_so(server):
     client, _, _ = client_for(server, limit=2)
     frame, stats = client.klines_with_stats("BTCUSDT", "5", pd.Timestamp(DAY0, unit="ms"),
                                             pd.Timestamp(DAY0 + 4 * 300_000, unit="ms"))
-    pd.testing.assert_frame_equal(frame, expected_frame(rows, "BTCUSDT"))
-    assert stats.conflicting_duplicates == 1 and "different values" in stats.notes[-1]
+    # only exact copies are removed: both versions of candle 1 are kept (first page first), so the
+    # validation layer can quarantine them as conflicting_duplicate
+    expected = expected_frame([rows[0], rows[1], altered, rows[2], rows[3]], "BTCUSDT")
+    pd.testing.assert_frame_equal(frame, expected)
+    assert stats.conflicting_duplicates == 2 and stats.duplicates == 0
+    assert "different values" in stats.notes[-1] and "conflicting_duplicate" in stats.notes[-1]
 
 
 def test_empty_list_gives_empty_frame(server):

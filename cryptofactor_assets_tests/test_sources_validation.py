@@ -34,28 +34,37 @@ def test_each_bad_kind_is_rejected_with_its_reason():
     rows = [
         _bar(0), _bar(5), _bar(10, close=101.0, high=101.0), _bar(15),
         _bar(20, close=-1.0), _bar(25, high=98.0), _bar(30, volume=np.nan), _bar(35, volume=-1.0),
-        _bar(5, close=100.7, high=101.0),  # conflicting duplicate of minute 5: first one wins
+        _bar(5, close=100.7, high=101.0),  # conflicting duplicate of minute 5: BOTH versions quarantined
+        _bar(15),  # identical copy of minute 15: collapses to the first one
         _bar(2.5),  # off the 5-minute grid
         _bar(60 * 24 + 5),  # next day: outside the partition
         _bar(40, open=np.inf), _bar(45, symbol=None),
     ]
     con, counts = _ingest(rows)
     assert counts.received == len(rows) == counts.stored + counts.n_rejected
-    assert counts.stored == 4
+    assert counts.stored == 3
     assert dict(counts.rejected) == {
         "non_positive_price": 1, "ohlc_inconsistent": 1, "missing_value": 1, "negative_volume": 1,
-        "duplicate_key": 1, "off_5_minute_grid": 1, "outside_partition": 1, "non_finite_value": 1,
-        "missing_key": 1,
+        "conflicting_duplicate": 2, "duplicate_key": 1, "off_5_minute_grid": 1, "outside_partition": 1,
+        "non_finite_value": 1, "missing_key": 1,
     }
     stored = con.execute("SELECT open_time, close, log_ret FROM raw_klines_5m ORDER BY open_time").df()
-    assert stored.close.tolist() == [100.5, 100.5, 101.0, 100.5]  # the first minute-5 row was kept
-    # log returns only between adjacent bars: 0->5->10->15 are adjacent
-    np.testing.assert_allclose(stored.log_ret[1:], np.log([100.5 / 100.5, 101.0 / 100.5, 100.5 / 101.0]))
-    assert np.isnan(stored.log_ret[0])
+    assert stored.close.tolist() == [100.5, 101.0, 100.5]  # minutes 0, 10, 15: no minute-5 row at all
+    # log returns only between adjacent bars: 10->15 is adjacent, 0->10 is not (minute 5 quarantined)
+    assert stored.log_ret.isna().tolist() == [True, True, False]
+    np.testing.assert_allclose(stored.log_ret[2], np.log(100.5 / 101.0))
     rejected = con.execute("SELECT reason, symbol, partition_date, raw FROM rejected_rows").df()
     assert len(rejected) == counts.n_rejected
     assert (rejected.partition_date == pd.Timestamp(START)).all()
     assert rejected.raw.str.startswith("{").all()
+    conflict = rejected[rejected.reason == "conflicting_duplicate"].raw.str.contains('"close":100.7').tolist()
+    assert sorted(conflict) == [False, True]  # both versions of minute 5, the first and the second
+
+
+def test_a_valid_row_is_not_rejected_as_duplicate_of_an_invalid_copy():
+    # duplicates are judged among valid rows: the broken copy comes first and is rejected for what it is
+    con, counts = _ingest([_bar(0, close=np.nan), _bar(0)])
+    assert counts.stored == 1 and dict(counts.rejected) == {"missing_value": 1}
 
 
 def test_no_return_across_a_gap_or_a_day():
@@ -69,16 +78,20 @@ def test_no_return_across_a_gap_or_a_day():
 
 def test_markets_zero_caps_become_null_and_bad_prices_are_rejected():
     frame = pd.DataFrame({
-        "coin_id": ["a", "a", "b", "c", "c"], "symbol": ["AUSDT", "AUSDT", "BUSDT", "CUSDT", "CUSDT"],
-        "date": pd.to_datetime(["2024-01-01"] * 5), "price": [1.0, 1.1, 0.0, 2.0, 2.0],
-        "market_cap": [0.0, 5.0, 1.0, np.nan, 3.0], "total_volume": [1.0, 1.0, 1.0, 0.0, 1.0],
+        "coin_id": ["a", "a", "b", "c", "d", "d"],
+        "symbol": ["AUSDT", "AUSDT", "BUSDT", "CUSDT", "DUSDT", "DUSDT"],
+        "date": pd.to_datetime(["2024-01-01"] * 6), "price": [1.0, 1.0, 0.0, 2.0, 3.0, 3.3],
+        "market_cap": [0.0, 0.0, 1.0, np.nan, 3.0, 3.0], "total_volume": [1.0, 1.0, 1.0, 0.0, 1.0, 1.0],
     })
     con = duckdb.connect()
     with transaction(con):
         counts = ingest_markets(con, frame, START, END, "test")
-    assert counts.stored == 2 and dict(counts.rejected) == {"duplicate_key": 2, "non_positive_price": 1}
+    # a's identical copy collapses; d's two different prices are a conflict: both quarantined
+    assert counts.stored == 2 and dict(counts.rejected) == {"duplicate_key": 1, "non_positive_price": 1,
+                                                            "conflicting_duplicate": 2}
     assert counts.quirks["zero_market_cap"] == 1 and counts.quirks["missing_market_cap"] == 1
     stored = con.execute("SELECT symbol, market_cap, total_volume FROM raw_coin_markets ORDER BY symbol").df()
+    assert stored.symbol.tolist() == ["AUSDT", "CUSDT"]
     assert stored.market_cap.isna().all() and stored.total_volume.isna().tolist() == [False, True]
 
 

@@ -1,5 +1,6 @@
 """Raw market data: 5-minute klines, daily coin markets, and the simulated market's planted truths."""
 
+from dataclasses import dataclass, field
 
 import dagster as dg
 from dagster_duckdb import DuckDBResource
@@ -15,8 +16,15 @@ from cryptofactor_assets.common import (
 )
 from cryptofactor_assets.partitions import daily_partitions
 from cryptofactor_assets.sources.base import SourceBatch
-from cryptofactor_assets.sources.resources import MarketSourceResource
-from cryptofactor_assets.sources.validation import IngestCounts, ingest_klines, ingest_markets
+from cryptofactor_assets.sources.resources import NOT_REQUESTED, MarketSourceResource
+from cryptofactor_assets.sources.validation import (
+    IngestCounts,
+    ensure_dataset_tables,
+    guard_window,
+    ingest_klines,
+    ingest_markets,
+    snapshot_window,
+)
 from cryptofactor_assets.storage import quality
 from cryptofactor_assets.storage.identifiers import quote_ident
 from cryptofactor_assets.storage.warehouse import (
@@ -76,46 +84,136 @@ def _prefetch(iterable, depth: int = 1):
         yield item
 
 
+@dataclass
+class IngestOutcome:
+    """What :func:`_ingest` did: row counts, failures keyed by symbol, unreadable files, notes."""
+
+    counts: IngestCounts
+    failures: dict[str, str] = field(default_factory=dict)  # symbol -> reason
+    failed_files: dict[str, str] = field(default_factory=dict)  # file (symbols unknown) -> reason
+    notes: list[str] = field(default_factory=list)
+
+
+#: Days listed one by one in a short-fetch reason before the rest is summed up.
+_DAYS_LISTED = 3
+
+
+def _short_fetch_reasons(kept_days, failed_files: dict[str, str]) -> dict[str, str]:
+    """symbol -> reason for the (symbol, day)s whose fetch was short and whose stored rows were kept."""
+    by_symbol: dict[str, list] = {}
+    for day in kept_days:
+        if day.kept_because == "short_fetch":
+            by_symbol.setdefault(day.symbol, []).append(day)
+    reasons = {}
+    for symbol, days in by_symbol.items():
+        parts = []
+        for d in days[:_DAYS_LISTED if len(days) > _DAYS_LISTED + 1 else len(days)]:
+            extra = []
+            if d.conflict_kept:
+                extra.append(f"{d.conflict_kept} conflicting key(s) keep their stored row")
+            if d.rejected_rows:
+                extra.append(f"{d.rejected_rows} rejected, see rejected_rows")
+            parts.append(f"{symbol} {d.day}: fetch returned {d.new_rows} valid rows"
+                         + (f" ({'; '.join(extra)})" if extra else "") + f", {d.prior_rows} stored")
+        rest = days[len(parts):]
+        if rest:
+            parts.append(f"and {len(rest)} more day(s) through {rest[-1].day}: "
+                         f"{sum(d.new_rows for d in rest)} valid rows, {sum(d.prior_rows for d in rest)} stored")
+        text = "; ".join(parts) + "; stored rows kept (use --replace to shrink on purpose)"
+        if failed_files:
+            text += "; unreadable file(s) that may hold its rows: " + ", ".join(sorted(failed_files))
+        reasons[symbol] = text
+    return reasons
+
+
+def _split_failures(batches) -> tuple[dict[str, str], dict[str, str]]:
+    """The sources' failures: keyed by symbol, and files whose symbols are unknown (``symbol == ''``)."""
+    failures: dict[str, str] = {}
+    failed_files: dict[str, str] = {}
+    for batch in batches:
+        for f in batch.failures:
+            if f.symbol:
+                failures[f.symbol] = f"{failures[f.symbol]}; {f.error}" if f.symbol in failures else f.error
+            else:
+                failed_files[getattr(f, "file", "") or f.error] = f.error
+    return failures, failed_files
+
+
 def _ingest(context, con, batches, ingest, dataset: str, time_column: str, start, end, source: str,
-            streams: bool) -> tuple[IngestCounts, dict[str, str], list[str]]:
+            streams: bool, replace: bool = False, strict: bool = False) -> IngestOutcome:
     """Replace the window of ``dataset`` (and its rejected rows) with the source's batches, in ONE transaction.
 
-    When the source can fail per symbol (not streaming), everything is fetched BEFORE stored rows are
-    touched, and the stored rows of failed symbols are kept: a failed re-fetch never loses data.
-    Returns the counts, the failures (symbol -> the source's error text) and the source's notes.
+    A streaming source (the simulated market: deterministic, cannot fail per symbol) replaces the
+    window chunk by chunk. Any other source is fully fetched BEFORE stored rows are touched; then,
+    inside the transaction: the window's stored rows are snapshot, the window is deleted, the new
+    rows are ingested, and the fetch guard (``validation.guard_window``) puts stored rows back per
+    (symbol, UTC day) where the symbol's fetch failed or brought fewer valid rows than were stored
+    (unless ``replace``), and for keys quarantined as ``conflicting_duplicate``. A short fetch is a
+    failure of its symbol with the reason; in ``strict`` mode any failure raises before COMMIT, so
+    nothing changes. A source that requested nothing (no glob, no ids) leaves the window untouched.
     """
-    if not streams:
-        batches = list(batches)
-    failures: dict[str, str] = {}
-    notes: list[str] = []
     counts = IngestCounts()
+    if streams:
+        with transaction(con):
+            delete_window(con, REJECTED_ROWS, "partition_date", start, end, "AND dataset = ?", [dataset])
+            delete_window(con, dataset, time_column, start, end)
+            notes: list[str] = []
+            for i, batch in enumerate(_prefetch(batches)):
+                batch: SourceBatch
+                notes.extend(batch.notes)
+                if batch.frame is not None and len(batch.frame):
+                    counts.add(ingest(con, batch.frame, start, end, source))
+                context.log.info(f"{dataset}: batch {i + 1}: {counts.stored:,} rows stored, "
+                                 f"{counts.n_rejected:,} rejected so far")
+        return IngestOutcome(counts, notes=notes)
+
+    import pandas as pd
+
+    batches = list(batches)
+    notes = [n for b in batches for n in b.notes]
+    failures, failed_files = _split_failures(batches)
+    if batches and all(b.stats.get(NOT_REQUESTED) for b in batches) and not failures and not failed_files:
+        notes.append(f"nothing requested from source {source}: the window's stored rows are untouched")
+        with transaction(con):
+            ensure_dataset_tables(con, dataset)  # downstream assets read the table even when empty
+        return IngestOutcome(counts, notes=notes)
+    frames = [b.frame for b in batches if b.frame is not None and len(b.frame)]
+    frame = frames[0] if len(frames) == 1 else (pd.concat(frames, ignore_index=True) if frames else None)
     with transaction(con):
         delete_window(con, REJECTED_ROWS, "partition_date", start, end, "AND dataset = ?", [dataset])
-        if not streams:
-            failures = {f.symbol: f.error for b in batches for f in b.failures}
-            failed = sorted(failures)
-            keep = "AND symbol NOT IN (SELECT unnest(?::VARCHAR[]))" if failed else ""
-            delete_window(con, dataset, time_column, start, end, keep, [failed] if failed else [])
-        else:
-            delete_window(con, dataset, time_column, start, end)
-            batches = _prefetch(batches)
-        for i, batch in enumerate(batches):
-            batch: SourceBatch
-            notes.extend(batch.notes)
-            if batch.frame is not None and len(batch.frame):
-                counts.add(ingest(con, batch.frame, start, end, source))
-            context.log.info(f"{dataset}: batch {i + 1}: {counts.stored:,} rows stored, "
-                             f"{counts.n_rejected:,} rejected so far")
-    return counts, dict(sorted(failures.items())), notes
+        prior = snapshot_window(con, dataset, start, end)
+        delete_window(con, dataset, time_column, start, end)
+        if frame is not None:
+            counts.add(ingest(con, frame, start, end, source))
+        guard = guard_window(con, dataset, start, end, sorted(failures), replace)
+        guard.apply_to(counts)
+        for symbol, reason in _short_fetch_reasons(guard.kept_days, failed_files).items():
+            failures.setdefault(symbol, reason)
+        if guard.kept:
+            notes.append(f"{guard.kept} stored row(s) kept instead of the fetch's"
+                         + (f" ({guard.conflict_kept} for conflicting keys)" if guard.conflict_kept else ""))
+        if replace:
+            notes.append("replace: a fetch with fewer rows than stored was allowed to shrink them")
+        if strict and (failures or failed_files):
+            raise dg.Failure(
+                f"source={source}: fetch failed for {dataset} in {start}..{end} (strict mode; nothing written): "
+                + "; ".join([*(f"{s}: {e}" for s, e in sorted(failures.items())),
+                             *(f"{f}: {e}" for f, e in sorted(failed_files.items()))]))
+        context.log.info(f"{dataset}: {counts.stored:,} rows stored, {counts.n_rejected:,} rejected, "
+                         f"{counts.kept:,} stored rows kept (of {prior:,} before the fetch)")
+    return IngestOutcome(counts, dict(sorted(failures.items())), dict(sorted(failed_files.items())), notes)
 
 
-def _ingest_metadata(counts: IngestCounts, failed: list[str], notes: list[str], per_partition: dict) -> dict:
+def _ingest_metadata(counts: IngestCounts, failed: list[str], notes: list[str], per_partition: dict,
+                     failed_files: list[str] = ()) -> dict:
     meta = {
         "rows_received": counts.received,
         "rows_stored": counts.stored,
         "rows_rejected": counts.n_rejected,
+        "rows_kept_from_store": counts.kept,
         "rejected_by_reason": md(frame_markdown(_counter_frame(counts.rejected)) if counts.rejected else "none"),
         "failed_symbols": ", ".join(failed) or "none",
+        "failed_files": ", ".join(failed_files) or "none",
         "notes": md("\n".join(f"- {n}" for n in notes) or "none"),
         "partitions_written": len(per_partition),
         "rows_per_partition (first 10)": md(frame_markdown(_counter_frame(dict(list(per_partition.items())[:10])))),
@@ -143,13 +241,18 @@ def read_coin_symbols(con):
     return con.execute("SELECT coin_id, cg_symbol, symbol FROM coin_symbols").df()
 
 
-def _source_complete(failures: dict[str, str], strict: bool) -> dg.AssetCheckResult:
-    """WARN (ERROR in strict mode) when any symbol's fetch failed, with each failure's reason."""
-    reasons = "\n".join(f"- `{symbol}`: {error}" for symbol, error in failures.items())
+def _source_complete(failures: dict[str, str], strict: bool,
+                     failed_files: dict[str, str] | None = None) -> dg.AssetCheckResult:
+    """WARN (ERROR in strict mode) when any symbol's fetch failed (a short fetch included) or a file
+    could not be read, with each failure's reason."""
+    failed_files = failed_files or {}
+    reasons = "\n".join([*(f"- `{symbol}`: {error}" for symbol, error in failures.items()),
+                         *(f"- file `{name}`: {error}" for name, error in failed_files.items())])
     return dg.AssetCheckResult(
-        check_name=CHECK_SOURCE_COMPLETE, passed=not failures,
+        check_name=CHECK_SOURCE_COMPLETE, passed=not failures and not failed_files,
         severity=dg.AssetCheckSeverity.ERROR if strict else dg.AssetCheckSeverity.WARN,
-        metadata={"failed_symbols": ", ".join(failures) or "none", "reasons": md(reasons or "none")},
+        metadata={"failed_symbols": ", ".join(failures) or "none",
+                  "failed_files": ", ".join(failed_files) or "none", "reasons": md(reasons or "none")},
     )
 
 
@@ -157,19 +260,21 @@ def _store_batches(context, con, market_source: MarketSourceResource, batches, i
                    time_column: str, start, end, label: str) -> tuple[dict, dg.AssetCheckResult]:
     """Ingest the source's batches into ``dataset`` (see :func:`_ingest`), fail in strict mode when a
     symbol failed, and return the materialisation metadata and the ``source_fetch_complete`` result."""
-    counts, failures, notes = _ingest(context, con, batches, ingest, dataset, time_column,
-                                      start, end, market_source.kind, market_source.streams)
+    outcome = _ingest(context, con, batches, ingest, dataset, time_column, start, end, market_source.kind,
+                      market_source.streams, replace=market_source.replace, strict=market_source.strict)
+    failures = outcome.failures
     failed = list(failures)
-    if failed and market_source.strict:
+    if (failed or outcome.failed_files) and market_source.strict:
         raise dg.Failure(f"source={market_source.kind}: fetch failed in partition {label} (strict mode): "
-                         + "; ".join(f"{symbol}: {error}" for symbol, error in failures.items()))
+                         + "; ".join(f"{symbol}: {error}" for symbol, error in
+                                     [*failures.items(), *outcome.failed_files.items()]))
     per_partition = quality.rows_per_partition(con, dataset, time_column, start, end)
-    meta = _ingest_metadata(counts, failed, notes, per_partition)
+    meta = _ingest_metadata(outcome.counts, failed, outcome.notes, per_partition, list(outcome.failed_files))
     meta["preview"] = md(table_preview_markdown(
         con, f"SELECT * FROM {quote_ident(dataset)} WHERE {quote_ident(time_column)} >= ? "
              f"AND {quote_ident(time_column)} < ? ORDER BY symbol, {quote_ident(time_column)}", [start, end], limit=5))
     meta["dagster/row_count"] = sum(per_partition.values())
-    return meta, _source_complete(failures, market_source.strict)
+    return meta, _source_complete(failures, market_source.strict, outcome.failed_files)
 
 
 @dg.asset(

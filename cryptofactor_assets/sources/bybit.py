@@ -363,29 +363,36 @@ class BybitClient:
 
     def _tidy(self, frame: pd.DataFrame, start_ms: int, end_ms: int, step_ms: int,
               stats: KlineFetchStats) -> pd.DataFrame:
+        """Ascending rows without the still-open candle and without exact copies (overlapping pages).
+
+        Only what is certainly not data is removed here. Rows outside ``[start_ms, end_ms)`` and rows
+        sharing an ``open_time`` with different values are KEPT (counted in ``stats.outside_window``
+        and ``stats.conflicting_duplicates``): the validation layer rejects them with a reason
+        (``outside_partition``, ``conflicting_duplicate``), so they are never counted as stored.
+        """
         if frame.empty:
             return empty_klines()
         ms = frame["open_time"].to_numpy("datetime64[ms]").astype("int64")
+        still_open = ms + step_ms > self._now_ms()
+        stats.open_candle_dropped = int(still_open.sum())
+        frame, ms = frame[~still_open], ms[~still_open]
         inside = (ms >= start_ms) & (ms < end_ms)
         stats.outside_window = int((~inside).sum())
         if stats.outside_window:
-            stats.notes.append(f"{stats.outside_window} row(s) outside the requested window ignored")
-        frame, ms = frame[inside], ms[inside]
-        still_open = ms + step_ms > self._now_ms()
-        stats.open_candle_dropped = int(still_open.sum())
-        frame = frame[~still_open]
-        # Stable sort keeps fetch order among equal times, so "first" = the first page that had it.
+            stats.notes.append(f"{stats.outside_window} row(s) outside the requested window: passed to "
+                               "validation (rejected as outside_partition)")
+        # Stable sort keeps fetch order among equal times.
         frame = frame.sort_values("open_time", kind="stable")
-        dup = frame.duplicated("open_time", keep="first")
-        stats.duplicates = int(dup.sum())
+        exact = frame.duplicated(keep="first")  # every column equal: the same row served twice
+        stats.duplicates = int(exact.sum())
+        frame = frame[~exact]
+        stats.conflicting_duplicates = int(frame.duplicated("open_time", keep=False).sum())
         if stats.duplicates:
-            values = frame.drop(columns="symbol")
-            conflicting = values.duplicated(keep="first") != frame.duplicated("open_time", keep="first")
-            stats.conflicting_duplicates = int(conflicting.sum())
-            stats.notes.append(f"{stats.duplicates} duplicate row(s) across pages removed"
-                               + (f" ({stats.conflicting_duplicates} with different values; first page kept)"
-                                  if stats.conflicting_duplicates else ""))
-        return frame[~dup].reset_index(drop=True)[KLINE_COLUMNS]
+            stats.notes.append(f"{stats.duplicates} identical duplicate row(s) across pages removed")
+        if stats.conflicting_duplicates:
+            stats.notes.append(f"{stats.conflicting_duplicates} row(s) share an open_time with different values: "
+                               "passed to validation (all quarantined as conflicting_duplicate)")
+        return frame.reset_index(drop=True)[KLINE_COLUMNS]
 
     # ------------------------------------------------------------------ universe
     def instruments(self, status: str | None = "Trading", quote_coin: str | None = None) -> pd.DataFrame:

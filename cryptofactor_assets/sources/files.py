@@ -13,8 +13,16 @@ Kline layouts (5-minute bars; one reader per layout, chosen from the file name /
   the unit is detected per row by magnitude (>= 1e14 -> microseconds). ``turnover`` = quote volume.
 * **generic CSV / parquet** (any other ``.csv`` with a header, ``.parquet``): columns
   ``symbol, open_time, open, high, low, close, volume`` and optionally ``turnover``.
-  ``open_time`` is ISO-8601 text (UTC unless an offset is given), a datetime column, or epoch
-  numbers (unit by magnitude: s < 1e11 <= ms < 1e14 <= us < 1e17 <= ns).
+  ``open_time`` is ISO-8601 text (an offset or ``Z`` / ``UTC`` suffix is honoured), a datetime
+  column, or epoch numbers (unit by magnitude: s < 1e11 <= ms < 1e14 <= us < 1e17 <= ns).
+
+Time zones are explicit. Epoch numbers and tz-aware times (a tz-aware column, text with an offset
+or a ``UTC`` suffix) are instants, converted to UTC. NAIVE times (a datetime column without zone,
+ISO text without offset) are UTC by rule, unless ``timezone`` (the resource's ``timezone`` /
+``CRYPTOFACTOR_TIMEZONE``, an IANA name such as ``Europe/Paris``) says they are local wall-clock
+times there; DST is resolved from the rows' order (``ambiguous="infer"``), and a time that does not
+exist or cannot be resolved is a ``SourceError`` naming the file. The notes say how many files had
+naive times and how they were read.
 
 Market layout: CoinGecko "export CSV" (``<coin>-usd-max.csv``): ``snapped_at, price, market_cap,
 total_volume`` with ``snapped_at`` as ``YYYY-MM-DD HH:MM:SS UTC``. Off-midnight snapshots are floored
@@ -26,6 +34,16 @@ name's first part (``btc-usd-max.csv`` -> ``btc``), the exchange symbol comes fr
 Parsing never drops a row: values that are not numbers become NaN (rejected visibly by
 ``sources/validation.py``); a row whose time cannot be read makes the whole file a ``SourceError``
 naming the file and line. Window selection ``[start, end)`` happens after parsing.
+
+Failures are keyed by exchange symbol (the key of the stored rows), whatever the layout: an
+unreadable freqtrade / Binance file by the symbol in its name, a CoinGecko file by the symbol its
+coin maps to; an unreadable generic CSV / parquet file (its symbols are inside it) is a
+:class:`FileFailure` with ``symbol == ""`` naming the file (the ingest's fetch guard keeps the
+stored rows of every symbol the fetch brought fewer rows for). Two files for one symbol that give
+different values for the same key (a spot and a futures file both named ``BTCUSDT``; ``btc-`` and
+``bitcoin-usd-max.csv``) are a conflict: the symbol fails with a reason naming the files (its rows
+are passed on and not applied; stored rows are kept). Files that overlap with identical rows are
+not a conflict (the copies are rejected as ``duplicate_key``).
 
 Efficiency: parsed files are cached per process, keyed by (path, size, mtime), because the same
 glob is read for every partition of a backfill; each cached file keeps its time range (files
@@ -39,6 +57,7 @@ import glob as globlib
 import os
 import re
 import threading
+import zoneinfo
 from collections import OrderedDict
 from collections.abc import Callable, Mapping
 from dataclasses import dataclass, field
@@ -98,6 +117,58 @@ def coingecko_coin_id(path: str | os.PathLike[str]) -> str:
 
 
 # ---------------------------------------------------------------------- time helpers
+@dataclass
+class FileFailure(SymbolFailure):
+    """An unreadable file: ``symbol`` is the symbol it was for, or ``""`` when unknown (generic files)."""
+
+    file: str = ""
+
+
+@dataclass
+class TimeReport:
+    """How a file's times were read: rows whose time was naive (no zone, no offset)."""
+
+    naive_rows: int = 0
+
+
+#: ISO text that names its zone: a time followed by ``Z``, ``UTC``, ``GMT`` or a numeric offset.
+_AWARE_TEXT = re.compile(r"\d{1,2}:\d{2}(?::\d{2}(?:[.,]\d+)?)?\s*(?:Z|UTC|GMT|[+-]\d{2}(?::?\d{2})?)$",
+                         re.IGNORECASE)
+
+
+_ZONE_WORD = re.compile(r"\s*(?:UTC|GMT)$", re.IGNORECASE)
+
+
+def resolve_timezone(name: str | None) -> str | None:
+    """The IANA zone for naive file times, or None for UTC (``""``, ``UTC``); ValueError when unknown."""
+    name = (name or "").strip()
+    if not name or name.upper() in ("UTC", "Z", "ETC/UTC", "GMT"):
+        return None
+    try:
+        zoneinfo.ZoneInfo(name)
+    except (zoneinfo.ZoneInfoNotFoundError, ValueError):
+        raise ValueError(f"unknown time zone {name!r} for naive file times (--timezone / CRYPTOFACTOR_TIMEZONE "
+                         "take an IANA name such as Europe/Paris, or UTC)") from None
+    return name
+
+
+def _localize_naive(values: np.ndarray, naive: np.ndarray, timezone: str | None, path: Any,
+                    symbol: str | None) -> np.ndarray:
+    """Naive-UTC datetime64[ns] ``values``; the rows flagged ``naive`` are read as wall-clock times
+    of ``timezone`` (None = UTC: unchanged) and converted to UTC."""
+    if timezone is None or not naive.any():
+        return values
+    local = pd.Series(values[naive])
+    try:
+        utc = local.dt.tz_localize(timezone, ambiguous="infer", nonexistent="raise").dt.tz_convert("UTC")
+    except Exception as exc:  # pandas raises several types for DST gaps / ambiguous hours
+        raise _fail(path, f"naive times cannot be read as {timezone} wall-clock times "
+                          f"({type(exc).__name__}: {str(exc)[:100]})", symbol) from None
+    out = values.copy()
+    out[naive] = utc.dt.tz_localize(None).to_numpy("datetime64[ns]")
+    return out
+
+
 def _fail(path: Any, message: str, symbol: str | None = None) -> SourceError:
     return SourceError(SOURCE, symbol, None, f"{Path(path).name}: {message}")
 
@@ -111,12 +182,19 @@ def _epoch_to_ns(values: np.ndarray) -> np.ndarray:
     return as_int * scale.astype("int64")
 
 
-def _times_from_column(col: pd.Series, path: Any, symbol: str | None = None, line_offset: int = 2) -> np.ndarray:
-    """A time column (datetime, epoch numbers or ISO text) -> naive-UTC datetime64[ns] values."""
+def _times_from_column(col: pd.Series, path: Any, symbol: str | None = None, line_offset: int = 2,
+                       timezone: str | None = None, report: TimeReport | None = None) -> np.ndarray:
+    """A time column (datetime, epoch numbers or ISO text) -> naive-UTC datetime64[ns] values.
+
+    Epoch numbers and tz-aware values are instants; naive values are UTC, or wall-clock times of
+    ``timezone`` when given (see the module docstring). ``report`` counts the naive rows.
+    """
+    naive = np.zeros(len(col), dtype=bool)
     if isinstance(col.dtype, pd.DatetimeTZDtype):
         out = col.dt.tz_convert("UTC").dt.tz_localize(None)
     elif pd.api.types.is_datetime64_any_dtype(col.dtype):
         out = col
+        naive[:] = True
     else:
         nums = pd.to_numeric(col, errors="coerce")
         if nums.notna().all() and len(col):
@@ -125,14 +203,19 @@ def _times_from_column(col: pd.Series, path: Any, symbol: str | None = None, lin
                 raise _fail(path, "epoch time values out of range", symbol)
             out = pd.Series(_epoch_to_ns(arr).astype("datetime64[ns]"))
         else:
-            out = parse_text_times(col)
+            text = pd.Series(col, dtype="string").str.strip()
+            naive = ~text.str.contains(_AWARE_TEXT).fillna(False).to_numpy(bool)
+            # a "UTC" / "GMT" suffix (as in CoinGecko exports) is an offset the ISO parser does not know
+            out = parse_text_times(text.str.replace(_ZONE_WORD, "+00:00", regex=True))
     out = pd.Series(out).astype("datetime64[ns]")
     bad = out.isna().to_numpy()
     if bad.any():
         i = int(np.flatnonzero(bad)[0])
         raise _fail(path, f"{int(bad.sum())} row(s) with an unreadable time, first at line {i + line_offset}: "
                           f"{str(col.iloc[i])[:40]!r}", symbol)
-    return out.to_numpy()
+    if report is not None:
+        report.naive_rows += int(naive.sum())
+    return _localize_naive(out.to_numpy(), naive, timezone, path, symbol)
 
 
 def parse_text_times(col: pd.Series, fmt: str = "ISO8601") -> pd.Series:
@@ -165,8 +248,9 @@ def _numeric(col: pd.Series) -> np.ndarray:
 
 
 # ---------------------------------------------------------------------- kline readers
-def read_freqtrade_feather(path: str | os.PathLike[str], symbol: str | None = None) -> pd.DataFrame:
-    """A freqtrade feather file as canonical klines (turnover NaN)."""
+def read_freqtrade_feather(path: str | os.PathLike[str], symbol: str | None = None,
+                           timezone: str | None = None, report: TimeReport | None = None) -> pd.DataFrame:
+    """A freqtrade feather file as canonical klines (turnover NaN); naive ``date`` values in ``timezone``."""
     if symbol is None:
         parsed = freqtrade_name(path)
         if parsed is None:
@@ -180,14 +264,16 @@ def read_freqtrade_feather(path: str | os.PathLike[str], symbol: str | None = No
     if missing:
         raise _fail(path, f"missing freqtrade columns {missing}", symbol)
     frame = pd.DataFrame({"symbol": np.full(len(raw), symbol, dtype=object),
-                          "open_time": _times_from_column(raw["date"], path, symbol)})
+                          "open_time": _times_from_column(raw["date"], path, symbol, timezone=timezone,
+                                                          report=report)})
     for c in PRICE_COLUMNS:
         frame[c] = _numeric(raw[c])
     frame["turnover"] = np.nan
     return frame[KLINE_COLUMNS]
 
 
-def read_binance_csv(path: str | os.PathLike[str], symbol: str | None = None) -> pd.DataFrame:
+def read_binance_csv(path: str | os.PathLike[str], symbol: str | None = None,
+                     timezone: str | None = None, report: TimeReport | None = None) -> pd.DataFrame:
     """A Binance public-data kline CSV (12 columns, ms or us timestamps; zip accepted)."""
     if symbol is None:
         parsed = binance_name(path)
@@ -204,14 +290,16 @@ def read_binance_csv(path: str | os.PathLike[str], symbol: str | None = None) ->
     if raw.shape[1] < 6:
         raise _fail(path, f"{raw.shape[1]} columns; a Binance kline CSV has 12", symbol)
     frame = pd.DataFrame({"symbol": np.full(len(raw), symbol, dtype=object),
-                          "open_time": _times_from_column(raw[0].str.strip(), path, symbol, line_offset)})
+                          "open_time": _times_from_column(raw[0].str.strip(), path, symbol, line_offset,
+                                                          timezone=timezone, report=report)})
     for j, c in enumerate(PRICE_COLUMNS, start=1):
         frame[c] = _numeric(raw[j])
     frame["turnover"] = _numeric(raw[7]) if raw.shape[1] > 7 else np.nan
     return frame[KLINE_COLUMNS]
 
 
-def read_generic_klines(path: str | os.PathLike[str]) -> pd.DataFrame:
+def read_generic_klines(path: str | os.PathLike[str], timezone: str | None = None,
+                        report: TimeReport | None = None) -> pd.DataFrame:
     """A CSV or parquet with columns ``symbol, open_time, open, high, low, close, volume[, turnover]``."""
     try:
         if str(path).endswith(".parquet"):
@@ -229,7 +317,8 @@ def read_generic_klines(path: str | os.PathLike[str]) -> pd.DataFrame:
         i = int(np.flatnonzero(raw["symbol"].isna().to_numpy())[0])
         raise _fail(path, f"empty symbol at line {i + 2}")
     frame = pd.DataFrame({"symbol": raw["symbol"].astype(str).str.strip().str.upper().to_numpy(dtype=object),
-                          "open_time": _times_from_column(raw["open_time"], path)})
+                          "open_time": _times_from_column(raw["open_time"], path, timezone=timezone,
+                                                          report=report)})
     for c in PRICE_COLUMNS:
         frame[c] = _numeric(raw[c])
     frame["turnover"] = _numeric(raw["turnover"]) if "turnover" in raw.columns else np.nan
@@ -258,14 +347,16 @@ def kline_file_kind(path: str | os.PathLike[str]) -> str:
     return "binance"
 
 
-def read_kline_file(path: str | os.PathLike[str]) -> pd.DataFrame:
-    """Any supported kline file as canonical klines (dispatch on :func:`kline_file_kind`)."""
+def read_kline_file(path: str | os.PathLike[str], timezone: str | None = None,
+                    report: TimeReport | None = None) -> pd.DataFrame:
+    """Any supported kline file as canonical klines (dispatch on :func:`kline_file_kind`);
+    naive times are wall-clock times of ``timezone`` (None = UTC)."""
     kind = kline_file_kind(path)
     if kind == "freqtrade":
-        return read_freqtrade_feather(path)
+        return read_freqtrade_feather(path, timezone=timezone, report=report)
     if kind == "binance":
-        return read_binance_csv(path)
-    return read_generic_klines(path)
+        return read_binance_csv(path, timezone=timezone, report=report)
+    return read_generic_klines(path, timezone=timezone, report=report)
 
 
 def file_timeframe(path: str | os.PathLike[str]) -> str | None:
@@ -288,8 +379,11 @@ class MarketFileStats:
 
 
 def read_coingecko_csv(path: str | os.PathLike[str], coin_id: str | None = None, symbol: str | None = None,
-                       stats: MarketFileStats | None = None) -> pd.DataFrame:
-    """A CoinGecko export CSV as canonical daily markets (every row kept, dates floored to UTC days)."""
+                       stats: MarketFileStats | None = None, timezone: str | None = None,
+                       report: TimeReport | None = None) -> pd.DataFrame:
+    """A CoinGecko export CSV as canonical daily markets (every row kept, dates floored to UTC days).
+
+    ``snapped_at`` normally ends in ``UTC``; a snapshot time without zone is read in ``timezone``."""
     coin_id = coin_id or coingecko_coin_id(path)
     symbol = symbol or resolve_file_symbol(coin_id, None)
     stats = stats if stats is not None else MarketFileStats()
@@ -309,6 +403,10 @@ def read_coingecko_csv(path: str | os.PathLike[str], coin_id: str | None = None,
     if unread.any():  # tolerate other ISO spellings before giving up
         when[unread] = parse_text_times(text[unread].str.removesuffix(" UTC")).to_numpy()
     times = _times_from_column(pd.Series(when, index=text.index), path, coin_id)
+    naive = ~text.str.contains(_AWARE_TEXT).fillna(False).to_numpy(bool)
+    if report is not None:
+        report.naive_rows += int(naive.sum())
+    times = _localize_naive(times, naive, timezone, path, coin_id)
     dates = times.astype("datetime64[D]").astype("datetime64[ns]")
     stats.rows = len(raw)
     stats.off_midnight_flags = times != dates
@@ -416,42 +514,106 @@ class _Tally:
     failures: list[SymbolFailure] = field(default_factory=list)
 
 
+def _timezone_or_fail(timezone: str | None, partition: str) -> str | None:
+    try:
+        return resolve_timezone(timezone)
+    except ValueError as exc:
+        raise SourceError(SOURCE, None, partition, str(exc)) from None
+
+
+def _naive_note(naive_files: int, timezone: str | None) -> str | None:
+    if not naive_files:
+        return None
+    if timezone is None:
+        return (f"{naive_files} file(s) with naive times (no zone, no offset) read as UTC; set --timezone / "
+                "CRYPTOFACTOR_TIMEZONE if they are local times")
+    return f"{naive_files} file(s) with naive times read as {timezone} wall-clock times and converted to UTC"
+
+
+def file_conflicts(parts: list[tuple[str, pd.DataFrame]], key: str, values: list[str]
+                   ) -> tuple[dict[str, tuple[list[str], int]], dict[str, list[str]]]:
+    """Symbols whose window rows come from several files that share keys.
+
+    Returns ``{symbol: (files, keys with different values)}`` for files that disagree (a conflict)
+    and ``{symbol: files}`` for files that overlap with identical rows (harmless copies).
+    """
+    files_of: dict[str, list[int]] = {}
+    for i, (_, part) in enumerate(parts):
+        for sym in part["symbol"].unique():
+            files_of.setdefault(sym, []).append(i)
+    conflicts: dict[str, tuple[list[str], int]] = {}
+    identical: dict[str, list[str]] = {}
+    for sym, idx in sorted(files_of.items()):
+        if len(idx) < 2:
+            continue
+        sub = pd.concat([parts[i][1].loc[parts[i][1]["symbol"] == sym, [key, *values]].assign(_file=parts[i][0])
+                         for i in idx], ignore_index=True)
+        files_per_key = sub.groupby(key)["_file"].nunique()
+        shared = files_per_key.index[files_per_key > 1]
+        if not len(shared):
+            continue  # e.g. one file per month: several files, no shared key
+        overlap = sub[sub[key].isin(shared)]
+        versions = overlap.drop_duplicates([key, *values]).groupby(key).size()
+        differing = versions.index[versions > 1]
+        if len(differing):
+            conflicts[sym] = (sorted(set(overlap.loc[overlap[key].isin(differing), "_file"])), len(differing))
+        else:
+            identical[sym] = sorted(set(overlap["_file"]))
+    return conflicts, identical
+
+
 def read_klines_glob(pattern: str, start_day: Any, end_day: Any, strict: bool = False,
-                     timeframe: str = "5m") -> SourceBatch:
+                     timeframe: str = "5m", timezone: str | None = None) -> SourceBatch:
     """5-minute klines from every file matching ``pattern`` with ``open_time`` in ``[start_day, end_day)``.
 
     Files whose name states another timeframe (``*-1d.feather``) are skipped with a note; a file
-    that cannot be parsed is a failure (the others go on) unless ``strict``.
+    that cannot be parsed is a failure of its symbol (or a :class:`FileFailure` without symbol for a
+    generic file), the others go on, unless ``strict``. Files of one symbol that disagree on a key
+    are a failure of that symbol naming them (their rows are passed on, to be rejected). Naive
+    times are wall-clock times of ``timezone`` (None / ``UTC``: UTC).
     """
     start_ns, end_ns, partition = _bounds(start_day, end_day)
+    tz = _timezone_or_fail(timezone, partition)
     paths = _expand(pattern, partition)
-    frames, tally = [], _Tally()
+    parts: list[tuple[str, pd.DataFrame]] = []
+    tally = _Tally()
     skipped: dict[str, int] = {}
     kinds: dict[str, int] = {}
-    symbol_files: dict[str, list[str]] = {}
-    empty_files = 0
+    empty_files = naive_files = 0
     for path in paths:
         tf = file_timeframe(path)
         if tf is not None and tf != timeframe:
             skipped[tf] = skipped.get(tf, 0) + 1
             continue
+
+        def parse(p: str) -> tuple[pd.DataFrame, Any]:
+            report = TimeReport()
+            return read_kline_file(p, tz, report), report
+
         try:
             kind = kline_file_kind(path)
-            parsed = _cached(path, kind, lambda p: (read_kline_file(p), None), "open_time")
+            parsed = _cached(path, f"{kind}|tz={tz or 'UTC'}", parse, "open_time")
         except SourceError as exc:
             if strict:
                 raise SourceError(SOURCE, exc.symbol, partition, str(exc)) from None
-            tally.failures.append(SymbolFailure(exc.symbol or Path(path).name, str(exc)))
+            tally.failures.append(FileFailure(exc.symbol or "", str(exc), file=Path(path).name))
             continue
         kinds[kind] = kinds.get(kind, 0) + 1
         part, _ = _window(parsed, start_ns, end_ns)
         if part.empty:
             empty_files += 1
             continue
-        frames.append(part)
-        for sym in part["symbol"].unique():
-            symbol_files.setdefault(sym, []).append(Path(path).name)
-    frame = pd.concat(frames, ignore_index=True) if frames else empty_klines()
+        naive_files += bool(parsed.extra.naive_rows)
+        parts.append((Path(path).name, part))
+    frame = pd.concat([p for _, p in parts], ignore_index=True) if parts else empty_klines()
+    conflicts, identical = file_conflicts(parts, "open_time", PRICE_COLUMNS + ["turnover"])
+    for sym, (names, n) in conflicts.items():
+        message = (f"{sym}: {len(names)} files give different values for {n} open_time(s) in {partition}: "
+                   f"{', '.join(names)}; which one is right is unknown, so none of its rows is applied and its "
+                   "stored rows are kept (keep one file per symbol)")
+        if strict:
+            raise SourceError(SOURCE, sym, partition, message)
+        tally.failures.append(SymbolFailure(sym, message))
     read = sum(kinds.values())
     tally.notes.append(
         f"files: {len(paths)} matched {pattern!r}, {read} read ("
@@ -464,61 +626,80 @@ def read_klines_glob(pattern: str, start_day: Any, end_day: Any, strict: bool = 
         tally.notes.append(f"{empty_files} file(s) have no bar in the window")
     if kinds.get("freqtrade"):
         tally.notes.append("freqtrade files carry no quote volume: turnover is NaN")
-    multi = {s: f for s, f in symbol_files.items() if len(f) > 1}
-    if multi:
-        tally.notes.append("symbols found in several files (duplicates possible): "
-                           + "; ".join(f"{s}: {', '.join(f)}" for s, f in sorted(multi.items())))
+    if naive_note := _naive_note(naive_files, tz):
+        tally.notes.append(naive_note)
+    if identical:
+        tally.notes.append("symbols in several files that overlap with identical rows (copies rejected as "
+                           "duplicate_key): " + "; ".join(f"{s}: {', '.join(f)}" for s, f in identical.items()))
     zero_volume = int((frame["volume"] == 0).sum())
     if zero_volume:
         tally.notes.append(f"{zero_volume} bar(s) with zero volume")
-    stats = {"files_matched": len(paths), "files_read": read, "files_failed": len(tally.failures),
-             "files_skipped": sum(skipped.values()), "rows": len(frame), "zero_volume_bars": zero_volume}
+    stats = {"files_matched": len(paths), "files_read": read,
+             "files_failed": sum(isinstance(f, FileFailure) for f in tally.failures),
+             "files_skipped": sum(skipped.values()), "rows": len(frame), "zero_volume_bars": zero_volume,
+             "symbols_conflicting": len(conflicts), "files_naive_times": naive_files}
     return SourceBatch(frame=frame[KLINE_COLUMNS], failures=tally.failures, notes=tally.notes, stats=stats)
 
 
 def read_markets_glob(pattern: str, start_day: Any, end_day: Any,
                       symbol_map: Mapping[str, str] | pd.DataFrame | None = None,
-                      strict: bool = False) -> SourceBatch:
+                      strict: bool = False, timezone: str | None = None) -> SourceBatch:
     """Daily markets from CoinGecko export CSVs matching ``pattern``, ``date`` in ``[start_day, end_day)``.
 
     Notes report files read, rows, off-midnight snapshots floored, zero and missing (NaN) market
     caps, zero volumes, duplicate dates and missing calendar days (counted, never filled).
+    Failures are keyed by the exchange symbol the file's coin maps to. Two files whose coins map to
+    one symbol and that disagree on a date (``btc-`` and ``bitcoin-usd-max.csv``) are a failure of
+    that symbol naming both (their rows are passed on, to be rejected; stored rows are kept).
     """
     start_ns, end_ns, partition = _bounds(start_day, end_day)
+    tz = _timezone_or_fail(timezone, partition)
     paths = _expand(pattern, partition)
-    frames, tally = [], _Tally()
-    off_midnight = duplicate_dates = missing_days = 0
+    parts: list[tuple[str, pd.DataFrame]] = []
+    tally = _Tally()
+    off_midnight = duplicate_dates = missing_days = naive_files = 0
     for path in paths:
         coin_id = coingecko_coin_id(path)
         symbol = resolve_file_symbol(coin_id, symbol_map)
 
         def parse(p: str, coin_id: str = coin_id, symbol: str = symbol) -> tuple[pd.DataFrame, Any]:
-            st = MarketFileStats()
-            frame = read_coingecko_csv(p, coin_id, symbol, st)
-            return frame, st  # st.off_midnight_flags: per-row flags for the window's count
+            st, report = MarketFileStats(), TimeReport()
+            frame = read_coingecko_csv(p, coin_id, symbol, st, timezone=tz, report=report)
+            return frame, (st, report)  # st.off_midnight_flags: per-row flags for the window's count
 
         try:
-            parsed = _cached(path, f"coingecko:{symbol}", parse, "date")
+            parsed = _cached(path, f"coingecko:{symbol}|tz={tz or 'UTC'}", parse, "date")
         except SourceError as exc:
             if strict:
-                raise SourceError(SOURCE, coin_id, partition, str(exc)) from None
-            tally.failures.append(SymbolFailure(coin_id, str(exc)))
+                raise SourceError(SOURCE, symbol, partition, f"{coin_id}: {exc}") from None
+            tally.failures.append(FileFailure(symbol, f"{coin_id}: {exc}", file=Path(path).name))
             continue
         part, selector = _window(parsed, start_ns, end_ns)
         if part.empty:
             continue
-        frames.append(part)
+        st, report = parsed.extra
+        parts.append((Path(path).name, part))
         dates = part["date"].to_numpy("datetime64[D]")
         unique = np.unique(dates)
         duplicate_dates += len(dates) - len(unique)
         missing_days += int((unique[-1] - unique[0]).astype(int) + 1 - len(unique))
-        off_midnight += int(parsed.extra.off_midnight_flags[selector].sum())
-    frame = pd.concat(frames, ignore_index=True) if frames else empty_markets()
+        off_midnight += int(st.off_midnight_flags[selector].sum())
+        naive_files += bool(report.naive_rows)
+    frame = pd.concat([p for _, p in parts], ignore_index=True) if parts else empty_markets()
+    conflicts, identical = file_conflicts(parts, "date", ["coin_id", "price", "market_cap", "total_volume"])
+    for sym, (names, n) in conflicts.items():
+        message = (f"{sym}: {len(names)} CoinGecko files map to it and differ on {n} date(s) in {partition}: "
+                   f"{', '.join(names)}; which one is right is unknown, so none of its rows is applied and its "
+                   "stored rows are kept (keep one file, or map one coin id to another symbol in coin_symbols)")
+        if strict:
+            raise SourceError(SOURCE, sym, partition, message)
+        tally.failures.append(SymbolFailure(sym, message))
     zero_caps = int((frame["market_cap"] == 0).sum())
     nan_caps = int(frame["market_cap"].isna().sum())
     zero_volume = int((frame["total_volume"] == 0).sum())
+    files_failed = sum(isinstance(f, FileFailure) for f in tally.failures)
     notes = [f"files: {len(paths)} CoinGecko export file(s) matched {pattern!r}, "
-             f"{len(paths) - len(tally.failures)} read, {len(frame)} rows dated in {partition} (UTC, end exclusive), "
+             f"{len(paths) - files_failed} read, {len(frame)} rows dated in {partition} (UTC, end exclusive), "
              f"{frame['coin_id'].nunique()} coins"]
     for count, text in ((off_midnight, "off-midnight snapshot(s) floored to their UTC date"),
                         (zero_caps, "row(s) with market_cap 0 (no circulating supply known) kept for validation"),
@@ -528,7 +709,14 @@ def read_markets_glob(pattern: str, start_day: Any, end_day: Any,
                         (missing_days, "missing calendar day(s) inside the coins' ranges (not filled)")):
         if count:
             notes.append(f"{count} {text}")
-    stats = {"files_matched": len(paths), "files_failed": len(tally.failures), "rows": len(frame),
+    if naive_note := _naive_note(naive_files, tz):
+        notes.append(naive_note)
+    if identical:
+        notes.append("symbols in several files that overlap with identical rows (copies rejected as "
+                     "duplicate_key): " + "; ".join(f"{s}: {', '.join(f)}" for s, f in identical.items()))
+    notes.extend(tally.notes)
+    stats = {"files_matched": len(paths), "files_failed": files_failed, "rows": len(frame),
              "off_midnight": off_midnight, "zero_market_caps": zero_caps, "nan_market_caps": nan_caps,
-             "zero_volumes": zero_volume, "duplicate_dates": duplicate_dates, "missing_days": missing_days}
+             "zero_volumes": zero_volume, "duplicate_dates": duplicate_dates, "missing_days": missing_days,
+             "symbols_conflicting": len(conflicts), "files_naive_times": naive_files}
     return SourceBatch(frame=frame[MARKET_COLUMNS], failures=tally.failures, notes=notes, stats=stats)

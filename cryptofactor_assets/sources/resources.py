@@ -16,6 +16,13 @@ from cryptofactor_assets.sources.simulated import SimConfig, SimulatedMarket, si
 
 SOURCE_ENV = "CRYPTOFACTOR_SOURCE"
 SOURCE_KINDS = ("simulated", "files", "bybit")
+#: ``SourceBatch.stats`` key: 1 when the source was asked for nothing (no glob, no ids): the
+#: ingest then leaves the window's stored rows untouched instead of treating it as an empty fetch.
+NOT_REQUESTED = "not_requested"
+
+
+def _not_requested(note: str) -> SourceBatch:
+    return SourceBatch(frame=pd.DataFrame(), notes=[note], stats={NOT_REQUESTED: 1})
 
 
 class MarketSourceResource(dg.ConfigurableResource):
@@ -30,6 +37,14 @@ class MarketSourceResource(dg.ConfigurableResource):
     bybit_category: str = Field(default="linear", description="bybit: linear | spot")
     coingecko_ids: str = Field(default="", description="bybit: CoinGecko ids for market caps (optional)")
     strict: bool = Field(default=False, description="fail the run when any symbol's fetch fails")
+    replace: bool = Field(
+        default=False,
+        description="let a fetch with fewer valid rows than stored (per symbol and UTC day) replace them; "
+                    "by default such a fetch fails for that symbol and the stored rows are kept")
+    timezone: str = Field(
+        default="UTC",
+        description="files: IANA time zone of NAIVE times in kline / market files (tz-aware times and "
+                    "epoch numbers are UTC instants whatever this says)")
 
     @classmethod
     def from_env(cls) -> MarketSourceResource:
@@ -44,11 +59,20 @@ class MarketSourceResource(dg.ConfigurableResource):
             bybit_category=env("CRYPTOFACTOR_BYBIT_CATEGORY", "linear"),
             coingecko_ids=env("CRYPTOFACTOR_COINGECKO_IDS", ""),
             strict=env_bool("CRYPTOFACTOR_STRICT"),
+            replace=env_bool("CRYPTOFACTOR_REPLACE"),
+            timezone=env("CRYPTOFACTOR_TIMEZONE", "") or "UTC",
         )
 
     def _check_kind(self) -> None:
         if self.kind not in SOURCE_KINDS:
             raise dg.Failure(f"unknown source kind {self.kind!r}; expected one of {SOURCE_KINDS}")
+        if self.kind == "files":
+            from cryptofactor_assets.sources.files import resolve_timezone
+
+            try:
+                resolve_timezone(self.timezone)
+            except ValueError as exc:
+                raise dg.Failure(str(exc)) from None
 
     def simulated(self) -> SimulatedMarket:
         return SimulatedMarket(SimConfig(seed=self.sim_seed, n_coins=self.sim_coins))
@@ -68,11 +92,11 @@ class MarketSourceResource(dg.ConfigurableResource):
                 yield SourceBatch(frame=frame)
         elif self.kind == "files":
             if not self.klines_glob:
-                yield SourceBatch(frame=pd.DataFrame(), notes=["no kline glob given: no 5-minute bars"])
+                yield _not_requested("no kline glob given: no 5-minute bars")
                 return
             from cryptofactor_assets.sources.files import read_klines_glob
 
-            yield read_klines_glob(self.klines_glob, start, end, strict=self.strict)
+            yield read_klines_glob(self.klines_glob, start, end, strict=self.strict, timezone=self.timezone)
         else:
             from cryptofactor_assets.sources.bybit import BybitClient
 
@@ -92,17 +116,34 @@ class MarketSourceResource(dg.ConfigurableResource):
             yield SourceBatch(frame=self.simulated().coin_markets(start, end))
         elif self.kind == "files":
             if not self.markets_glob:
-                yield SourceBatch(frame=pd.DataFrame(), notes=["no markets glob given: no market caps"])
+                yield _not_requested("no markets glob given: no market caps")
                 return
             from cryptofactor_assets.sources.files import read_markets_glob
 
-            yield read_markets_glob(self.markets_glob, start, end, symbol_map=symbol_map, strict=self.strict)
+            yield read_markets_glob(self.markets_glob, start, end, symbol_map=symbol_map, strict=self.strict,
+                                    timezone=self.timezone)
         else:
             ids = [s.strip() for s in self.coingecko_ids.split(",") if s.strip()]
             if not ids:
-                yield SourceBatch(frame=pd.DataFrame(), notes=["no CoinGecko ids given: no market caps"])
+                yield _not_requested("no CoinGecko ids given: no market caps")
                 return
             from cryptofactor_assets.sources.coingecko import CoinGeckoSource
 
-            yield CoinGeckoSource.from_env().fetch_markets(ids, start, end, symbol_map=symbol_map, strict=self.strict,
-                                                            log=log)
+            batch = CoinGeckoSource.from_env().fetch_markets(ids, start, end, symbol_map=symbol_map,
+                                                              strict=self.strict, log=log)
+            yield _failures_by_symbol(batch, symbol_map)
+
+
+def _failures_by_symbol(batch: SourceBatch, symbol_map: pd.DataFrame | None) -> SourceBatch:
+    """CoinGecko reports a failed coin by its id; the stored rows are keyed by exchange symbol, so
+    re-key each failure by the symbol the coin maps to (the same lookup the fetch used)."""
+    from cryptofactor_assets.sources.base import SymbolFailure
+    from cryptofactor_assets.sources.coingecko import guess_symbol, symbol_lookup
+
+    if not batch.failures:
+        return batch
+    lookup = {**symbol_lookup(None), **(symbol_lookup(symbol_map) if symbol_map is not None else {})}
+    batch.failures = [SymbolFailure(lookup.get(f.symbol) or guess_symbol(f.symbol),
+                                    f.error if f.symbol in f.error else f"{f.symbol}: {f.error}")
+                      for f in batch.failures]
+    return batch

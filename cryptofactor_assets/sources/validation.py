@@ -2,10 +2,21 @@
 
 Each incoming frame is staged in DuckDB (``sql/stage_*.sql``) with one reason per row (NULL = valid):
 missing key or value, non-finite value, non-positive price, negative volume, OHLC inconsistency,
-off the 5-minute grid, outside the partition window, duplicate key (within the batch or already
-written in this transaction). Valid rows go to the raw table, the others to ``rejected_rows`` with
-the reason and the row as JSON, in the caller's transaction. Nothing disappears silently: every
-incoming row is counted as stored or rejected (``IngestCounts.received == stored + rejected``).
+off the 5-minute grid, outside the partition window; then duplicates, judged among the rows that
+pass those checks: copies of a key with identical values collapse to the first one (the others are
+``duplicate_key``), a key with different versions is a conflict and EVERY version is rejected as
+``conflicting_duplicate`` (which one is right is unknown). A key already written earlier in the
+transaction (another chunk of a streaming source) is a ``duplicate_key``. Valid rows go to the raw
+table, the others to ``rejected_rows`` with the reason and the row as JSON, in the caller's
+transaction. Nothing disappears silently: every incoming row is counted as stored or rejected
+(``IngestCounts.received == stored + rejected``).
+
+The fetch guard (:func:`snapshot_window`, :func:`guard_window`) makes sure that a fetch never
+shrinks stored data silently: per (symbol, UTC day) of the window, a fetch that brought fewer valid
+rows than were stored (none included), or whose symbol failed, does not apply: its valid rows go to
+``rejected_rows`` (reason ``short_fetch`` or ``symbol_fetch_failed``) and the stored rows are put
+back, unless ``replace`` allows a short fetch on purpose. The stored row of a key the fetch
+quarantined as ``conflicting_duplicate`` is always put back.
 """
 
 from __future__ import annotations
@@ -25,18 +36,24 @@ RAW_KLINES_MIGRATION = ["insert_symbol_ids_from_raw_klines_5m", "update_raw_klin
 
 @dataclass
 class IngestCounts:
-    """Rows received, stored and rejected (by reason), plus kept-but-reported quirks."""
+    """Rows received, stored and rejected (by reason), plus kept-but-reported quirks.
+
+    ``received == stored + n_rejected`` always. ``kept`` counts rows that were stored BEFORE the fetch
+    and were put back by the fetch guard (not received, so outside that identity).
+    """
 
     received: int = 0
     stored: int = 0
     rejected: Counter = field(default_factory=Counter)
     quirks: Counter = field(default_factory=Counter)
+    kept: int = 0
 
     def add(self, other: IngestCounts) -> None:
         self.received += other.received
         self.stored += other.stored
         self.rejected.update(other.rejected)
         self.quirks.update(other.quirks)
+        self.kept += other.kept
 
     @property
     def n_rejected(self) -> int:
@@ -133,3 +150,99 @@ def ingest_markets(
     finally:
         con.unregister("incoming_markets")
     return counts
+
+
+# ---------------------------------------------------------------------- fetch guard
+#: Datasets the fetch guard knows (each has its ``sql/*_<dataset>.sql`` statements).
+GUARDED = ("raw_klines_5m", "raw_coin_markets")
+#: ``rejected_rows`` dataset name -> the suffix of its ``insert_rejected_unapplied_*`` statement.
+_REJECTED_SUFFIX = {"raw_klines_5m": "klines", "raw_coin_markets": "coin_markets"}
+
+
+@dataclass
+class KeptDay:
+    """One (symbol, UTC day) whose stored rows were kept instead of the fetch's."""
+
+    symbol: str
+    day: dt.date
+    prior_rows: int
+    new_rows: int
+    rejected_rows: int
+    conflict_kept: int
+    kept_because: str  # short_fetch | symbol_fetch_failed
+
+
+@dataclass
+class GuardResult:
+    kept_days: list[KeptDay] = field(default_factory=list)
+    unapplied: Counter = field(default_factory=Counter)  # reason -> fetched valid rows not applied
+    kept: int = 0  # stored rows put back (whole days and conflicting keys)
+    conflict_kept: int = 0  # of which: stored rows of keys the fetch quarantined as conflicting_duplicate
+
+    def apply_to(self, counts: IngestCounts) -> None:
+        """Move the unapplied rows from ``stored`` to ``rejected`` and count the rows kept."""
+        for reason, n in self.unapplied.items():
+            counts.stored -= n
+            counts.rejected[reason] += n
+        counts.kept += self.kept
+
+
+def ensure_dataset_tables(con: duckdb.DuckDBPyConnection, dataset: str) -> None:
+    """Create (and migrate) ``dataset`` and ``rejected_rows`` (call inside the ingest transaction)."""
+    if dataset == "raw_klines_5m":
+        ensure_raw_klines_tables(con)
+    else:
+        ensure_table(con, dataset)
+    ensure_table(con, "rejected_rows")
+
+
+def _guarded(dataset: str) -> str:
+    if dataset not in GUARDED:
+        raise ValueError(f"no fetch guard for dataset {dataset!r}; known: {GUARDED}")
+    return dataset
+
+
+def snapshot_window(con: duckdb.DuckDBPyConnection, dataset: str, start: dt.date, end: dt.date) -> int:
+    """Copy the rows ``dataset`` holds in ``[start, end)`` into temp table ``ingest_prior``; their count.
+
+    Call inside the ingest transaction, BEFORE the window is deleted; :func:`guard_window` uses it.
+    """
+    ensure_dataset_tables(con, _guarded(dataset))
+    _run(con, f"create_ingest_prior_{dataset}", start=_ts(start), end=_ts(end))
+    return int(con.execute("SELECT count(*) FROM ingest_prior").fetchall()[0][0])
+
+
+def guard_window(con: duckdb.DuckDBPyConnection, dataset: str, start: dt.date, end: dt.date,
+                 failed: list[str], replace: bool) -> GuardResult:
+    """After the fetch's rows of ``[start, end)`` were ingested: put back what must not be lost.
+
+    Per (symbol, UTC day): when ``symbol`` is in ``failed`` (its fetch failed), or the fetch brought
+    fewer valid rows than were stored (counting the stored rows kept for conflicting keys) and not
+    ``replace``, the fetched rows move to ``rejected_rows`` (reason ``symbol_fetch_failed`` /
+    ``short_fetch``) and the stored rows come back. The stored row of every key the fetch
+    quarantined as ``conflicting_duplicate`` comes back in any case. Drops the temp tables.
+    """
+    _guarded(dataset)
+    bounds = {"start": _ts(start), "end": _ts(end)}
+    result = GuardResult()
+    _run(con, f"create_ingest_guard_{dataset}", **bounds, failed=list(failed), replace=bool(replace))
+    for row in con.execute(
+            "SELECT symbol, day, prior_rows, new_rows, rejected_rows, conflict_kept, kept_because "
+            "FROM ingest_guard WHERE kept_because IS NOT NULL ORDER BY symbol, day").fetchall():
+        day = KeptDay(row[0], row[1], *(int(v) for v in row[2:6]), row[6])
+        result.kept_days.append(day)
+        result.unapplied[day.kept_because] += day.new_rows
+    result.conflict_kept = int(con.execute(
+        "SELECT coalesce(sum(conflict_kept), 0) FROM ingest_guard WHERE kept_because IS NULL").fetchall()[0][0])
+    result.unapplied = Counter({k: v for k, v in result.unapplied.items() if v})
+    if result.unapplied:
+        _run(con, f"insert_rejected_unapplied_{_REJECTED_SUFFIX[dataset]}", **bounds)
+        _run(con, f"delete_{dataset}_unapplied", **bounds)
+    if result.kept_days or result.conflict_kept:
+        result.kept = int(_run(con, f"insert_{dataset}_kept", **bounds).fetchall()[0][0])
+    if result.conflict_kept and dataset == "raw_klines_5m":
+        _run(con, "update_raw_klines_5m_kept_log_ret", **bounds)
+    # (on an error the caller's ROLLBACK takes the temp tables with it)
+    con.execute("DROP TABLE ingest_guard")
+    con.execute("DROP TABLE ingest_prior")
+    return result
