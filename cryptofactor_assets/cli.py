@@ -461,6 +461,10 @@ def build_parser() -> argparse.ArgumentParser:
 def main(argv: list[str] | None = None) -> int:
     import warnings
 
+    from cryptofactor_assets.sources.redaction import install_redaction
+
+    install_redaction()  # secrets (API keys, passwords) never reach the console, logs or event log
+
     warnings.filterwarnings("ignore", category=Warning, module="dagster")
     warnings.filterwarnings("ignore", message=".*is currently in beta.*")
     args = build_parser().parse_args(argv)

@@ -13,7 +13,12 @@ from cryptofactor_assets.ops.freshness import (
     partitioned_asset_keys,
 )
 from cryptofactor_assets.partitions import daily_partitions, monthly_partitions, weekly_partitions
+from cryptofactor_assets.sources.redaction import install_redaction
 from cryptofactor_assets.sources.resources import MarketSourceResource
+
+# the code server, run workers and the CLI all import this module: redact configured secrets from
+# every log record, console traceback and Dagster event before anything runs
+install_redaction()
 
 #: Domain modules holding assets; a domain whose module does not exist yet is simply skipped.
 DOMAIN_ASSET_MODULES = [
