@@ -136,12 +136,13 @@ def _outcome(job_name: str, label: str, result) -> JobOutcome:
             severity = getattr(data.severity, "value", str(data.severity))
             reason = _metadata_text(data.metadata, "reasons", "description", "failures", "failed_symbols") \
                 or "no reason given"
-            if data.check_name == "source_fetch_complete":
+            _say(f"  check failed: {name} ({severity}): {reason}")
+            if data.check_name == "source_fetch_complete":  # reported once, as a failed fetch
                 symbols = _metadata_text(data.metadata, "failed_symbols")
                 out.failed_sources.append(f"{data.asset_key.to_user_string()} [{label}]: {symbols}: {reason}")
+                continue
             line = f"{name} ({severity}) [{label}]: {reason}"
             (out.warned_checks if severity == "WARN" else out.failed_checks).append(line)
-            _say(f"  check failed: {name} ({severity}): {reason}")
     return out
 
 

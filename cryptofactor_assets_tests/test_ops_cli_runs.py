@@ -167,3 +167,33 @@ def test_bad_arguments_are_one_line_errors(home, tmp_path):
         from cryptofactor_assets.settings import parse_bool
 
         assert parse_bool("CRYPTOFACTOR_STRICT", word) is True
+
+
+def _feathers(folder: Path) -> str:
+    """One readable freqtrade feather (BTC, 288 bars of 2024-01-01) and one unreadable one (ETH)."""
+    import numpy as np
+    import pandas as pd
+
+    folder.mkdir()
+    times = pd.date_range("2024-01-01", periods=288, freq="5min", tz="UTC")
+    close = 40_000 * np.exp(np.cumsum(np.random.default_rng(1).normal(0, 1e-3, 288)))
+    frame = pd.DataFrame({"date": times, "open": close, "high": close * 1.001, "low": close * 0.999,
+                          "close": close, "volume": 1.0})
+    frame.to_feather(folder / "BTC_USDT-5m.feather")
+    (folder / "ETH_USDT-5m.feather").write_bytes(b"not a feather file")
+    return str(folder / "*-5m.feather")
+
+
+def test_a_failed_symbol_makes_a_partial_exit_with_a_summary(home, tmp_path):
+    glob = _feathers(tmp_path / "klines")
+    args = ["materialize", "--source", "files", "--klines", glob, "--start", "2024-01-01", "--end", "2024-01-01",
+            "--skip-summary"]
+    done = _run(args, _env(home, tmp_path))
+    assert done.returncode == 3, done.stdout + done.stderr
+    summary = [line for line in done.stdout.splitlines() if "fetch failed" in line]
+    assert summary and "source=files" in summary[0] and "ETHUSDT" in summary[0], done.stdout
+    assert "2024-01-01" in summary[0] and "ETH_USDT-5m.feather" in summary[0]  # partition and reason
+    assert "PARTIAL" in done.stdout
+    accepted = _run([*args, "--allow-partial"], _env(home, tmp_path))
+    assert accepted.returncode == 0, accepted.stdout
+    assert "fetch failed" in accepted.stdout  # still reported
