@@ -79,7 +79,11 @@ def _root_cause(error) -> str:
         return "unknown error"
     text = " ".join(error.message.strip().split())
     name = error.cls_name or ""
-    if name and not text.startswith(name):
+    # Dagster's message starts with the qualified class name ("pkg.module.Error: ..."): keep the short one
+    qualified = text.split(":", 1)[0]
+    if name and qualified.endswith(name) and " " not in qualified:
+        text = text[len(qualified) + 1:].strip()
+    if name:
         text = f"{name}: {text}"
     return text[:800] + ("..." if len(text) > 800 else "")
 

@@ -197,3 +197,15 @@ def test_a_failed_symbol_makes_a_partial_exit_with_a_summary(home, tmp_path):
     accepted = _run([*args, "--allow-partial"], _env(home, tmp_path))
     assert accepted.returncode == 0, accepted.stdout
     assert "fetch failed" in accepted.stdout  # still reported
+
+
+def test_a_bad_duckdb_path_fails_at_once_with_the_root_cause(home, tmp_path):
+    folder = tmp_path / "not_a_file.duckdb"
+    folder.mkdir()
+    t0 = time.monotonic()
+    done = _run([*SHORT, "--duckdb", str(folder)], _env(home, tmp_path))
+    assert time.monotonic() - t0 < 90  # no minutes of silent connection retries
+    assert done.returncode == 1
+    fails = [line for line in done.stdout.splitlines() if "FAIL " in line]
+    assert fails and all("Is a directory" in line and "DuckDBOpenError" in line for line in fails), done.stdout
+    assert not any("Error occurred while executing" in line for line in fails)
