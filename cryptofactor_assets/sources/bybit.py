@@ -325,7 +325,8 @@ class BybitClient:
     # ------------------------------------------------------------------ klines
     def klines(self, symbol: str, interval: str, start: Any, end: Any,
                partition: str | None = None) -> pd.DataFrame:
-        """Closed candles of ``symbol`` with ``open_time`` in ``[start, end)``, ascending."""
+        """Closed candles of ``symbol`` for ``[start, end)``, ascending; rows the server sent outside the window
+        are included (the validation layer rejects them as ``outside_partition``, with a reason)."""
         return self.klines_with_stats(symbol, interval, start, end, partition)[0]
 
     def klines_with_stats(self, symbol: str, interval: str, start: Any, end: Any,
@@ -358,7 +359,7 @@ class BybitClient:
         stats.retries = self.counter.retries - retries_before
         frame = pd.concat(pages, ignore_index=True) if pages else empty_klines()
         frame = self._tidy(frame, start_ms, end_ms, step_ms, stats)
-        stats.rows = len(frame)
+        stats.rows = len(frame) - stats.outside_window  # rows in [start, end); the others go on to be rejected
         return frame, stats
 
     def _tidy(self, frame: pd.DataFrame, start_ms: int, end_ms: int, step_ms: int,
