@@ -40,10 +40,12 @@ from cryptofactor_assets.neural.baseline import BetaPanel, rolling_ols_betas
 from cryptofactor_assets.neural.grid import (
     DEFAULT_HIDDEN,
     DEFAULT_LEARNING_RATES,
+    MIN_TRAIN_MONTHS,
     config_grid,
     grid_search,
     learning_curve,
     learning_curves_png,
+    min_split_months,
 )
 from cryptofactor_assets.neural.neural_beta import ACTIVATIONS, MLPConfig, refit_block
 from cryptofactor_assets.neural.portfolios import beta_sorted_portfolios, portfolio_summary
@@ -609,6 +611,21 @@ def compute_grid(coins: pd.DataFrame, markets: pd.DataFrame, grid: list[MLPConfi
     return table, rows, learning_curves_png(curves)
 
 
+def _grid_lacks(coins: pd.DataFrame, markets: pd.DataFrame, lookback: int, val_fraction: float) -> str | None:
+    """Why the stored history cannot feed the grid search (None when it can)."""
+    if coins.empty:
+        return ("cross_asset_monthly holds no months (the monthly job runs over whole calendar months "
+                "of the range only)")
+    if not any(m in markets.columns and markets[m].notna().any() for m in MARKETS):
+        return f"cross_asset_monthly has no market series ({', '.join(MARKETS)})"
+    need = min_split_months(lookback, val_fraction)
+    if len(coins) < need:
+        return (f"needs >= {need} months of cross_asset_monthly (look-back {lookback}, "
+                f"{MIN_TRAIN_MONTHS} training months, validation {val_fraction:.0%}); the history holds "
+                f"{len(coins)}")
+    return None
+
+
 @dg.asset(
     name=NEURAL_BETA_GRID,
     pool=POOL,
@@ -637,9 +654,16 @@ def neural_beta_grid(context: dg.AssetExecutionContext, duckdb: DuckDBResource, 
     with connect(duckdb) as con:
         ensure_table(con, CROSS_ASSET_MONTHLY)
         hist = con.execute(load_sql("select_cross_asset_history"), {"end": FAR_FUTURE}).df()
-        if hist.empty:
-            raise dg.Failure("cross_asset_monthly is empty: materialise it first")
         coins, markets, _ = _wide_history(hist)
+        lacking = _grid_lacks(coins, markets, config.lookback, config.val_fraction)
+        if lacking:  # too little history (or none: no whole month in the ranges run): empty tables
+            written = replace_tables(con, [(NEURAL_BETA_GRID, pd.DataFrame()),
+                                           (NEURAL_BETA_LEARNING_CURVES, pd.DataFrame())])
+            results = checks.grid_results(con, NEURAL_BETA_GRID)
+            yield dg.MaterializeResult(metadata={"dagster/row_count": 0, "configurations": len(grid),
+                                                 "note": f"{lacking}: empty table"})
+            yield from results
+            return
         table, curves, png = compute_grid(coins, markets, grid, config.lookback, config.val_fraction,
                                           config.n_backfit, config.epochs)
         written = replace_tables(con, [(NEURAL_BETA_GRID, table), (NEURAL_BETA_LEARNING_CURVES, curves)])
@@ -770,8 +794,16 @@ def neural_beta_stats(context: dg.AssetExecutionContext, duckdb: DuckDBResource,
             ensure_table(con, t)
         betas = con.execute(load_sql("select_neural_betas_window"),
                             {"start": dt.date(1900, 1, 1), "end": FAR_FUTURE}).df()
-        if betas.empty:
-            raise dg.Failure("neural_betas is empty: materialise it first")
+        if betas.empty:  # no month built (no whole month in the ranges run) or too short a history
+            replace_tables(con, [(NEURAL_BETA_STATS, pd.DataFrame()), (NEURAL_BETA_ANNUAL, pd.DataFrame()),
+                                 (NEURAL_BETA_FORECASTS, pd.DataFrame())])
+            results = checks.stats_results(con, NEURAL_BETA_STATS)
+            yield dg.MaterializeResult(metadata={
+                "dagster/row_count": 0, "ff_window": config.ff_window,
+                "note": "neural_betas holds no betas (the monthly job runs over whole calendar months of "
+                        "the range only; a beta needs months of history before it): empty tables"})
+            yield from results
+            return
         hist = con.execute(load_sql("select_cross_asset_history"), {"end": FAR_FUTURE}).df()
         truth = con.execute("SELECT month_start, coin, market, beta, univariate_beta FROM cross_asset_truth").df()
         coins, markets, factors = _wide_history(hist)

@@ -59,15 +59,36 @@ class _Split:
     f_mean: np.ndarray  # (M,)
 
 
+#: Fewest training months of a grid split (after the look-back).
+MIN_TRAIN_MONTHS = 12
+
+
+def split_fits(t_len: int, lookback: int, val_fraction: float) -> bool:
+    """True when ``t_len`` months leave >= ``MIN_TRAIN_MONTHS`` training months after the look-back and at
+    least one validation month (the condition of the time-ordered split in ``grid_search``)."""
+    n_train = int(round((t_len - lookback) * (1 - val_fraction)))
+    return n_train >= MIN_TRAIN_MONTHS and lookback + n_train < t_len
+
+
+def min_split_months(lookback: int, val_fraction: float) -> int:
+    """Fewest months for which ``split_fits`` holds (the grid's minimum history)."""
+    t = lookback + 1
+    while not split_fits(t, lookback, val_fraction):
+        t += 1
+        if t > 100_000:  # val_fraction of 0 or 1: never fits
+            raise ValueError(f"no history length fits val_fraction={val_fraction}")
+    return t
+
+
 def _split(coin_returns: pd.DataFrame, market_returns: pd.DataFrame, markets: Sequence[str],
            lookback: int, val_fraction: float) -> _Split:
     r = coin_returns.to_numpy(float)
     f = market_returns.reindex(coin_returns.index)[list(markets)].to_numpy(float)
     t_len, n = r.shape
+    if not split_fits(t_len, lookback, val_fraction):
+        raise ValueError("not enough months for a train/validation split")
     n_train = int(round((t_len - lookback) * (1 - val_fraction)))
     t0 = lookback + n_train  # first validation month
-    if n_train < 12 or t0 >= t_len:
-        raise ValueError("not enough months for a train/validation split")
     prep = _prepare(r, f, t0, lookback)
     m = f.shape[1]
 
