@@ -77,6 +77,33 @@ def _write_all(con, table: checks.TableChecks, frame: pd.DataFrame) -> tuple[dic
     return {"dagster/row_count": result.inserted}, table.results(con)
 
 
+def _empty_note(written: dict, reason) -> dict:
+    """``{"note": ...}`` when nothing was written (too short a history or too few coins), else ``{}``.
+    ``reason`` is a string or a callable giving one (evaluated only for an empty write)."""
+    if written.get("dagster/row_count"):
+        return {}
+    return {"note": f"{reason() if callable(reason) else reason}: empty result"}
+
+
+def _eligible_count(frame: pd.DataFrame, period_col: str, lo, hi) -> tuple[int, int]:
+    """(eligible rows, periods with an eligible row) of ``frame`` with ``lo <= period_col < hi``."""
+    if frame.empty:
+        return 0, 0
+    p = pd.to_datetime(frame[period_col])
+    sel = frame.loc[(p >= _ts(lo)) & (p < _ts(hi)) & frame["in_universe"].fillna(False).astype(bool)]
+    return len(sel), int(sel[period_col].nunique())
+
+
+def _formation_lacks(frame: pd.DataFrame, period_col: str, lo, hi, unit: str) -> str:
+    n, periods = _eligible_count(frame, period_col, lo, hi)
+    if unit == "week":
+        rule = ("eligible: market cap >= $1M with all 7 days of returns, so not the first stored week")
+    else:
+        rule = ("eligible: market cap >= $1M with a return, so not the first stored day")
+    return (f"needs eligible coins in the formation {unit} before each holding {unit} ({rule}); the "
+            f"formation {unit}s {lo} .. {hi} (exclusive) hold {n} eligible coin-{unit}s in {periods} {unit}s")
+
+
 def _lag_rule(value: str):
     """'4t100' / 't14' / 'nw1994', or an integer given as text."""
     return int(value) if value.strip().isdigit() else value.strip()
@@ -144,6 +171,8 @@ def weekly_characteristics_asset(context: dg.AssetExecutionContext, duckdb: Duck
     summary = chars.loc[chars["in_universe"], list(LTW_CHARACTERISTICS)].describe().T.reset_index()
     yield dg.MaterializeResult(metadata={
         **written,
+        **_empty_note(written, f"needs weekly_panel rows in the window; weekly_panel holds {len(panel)} "
+                               f"coin-weeks in {start - dt.timedelta(weeks=4)} .. {end} (exclusive)"),
         "eligible_coin_weeks": int(chars["in_universe"].sum()),
         "parameters": md(f"winsor={winsor}, winsorize_on={config.winsorize_on}, vol_column={config.vol_column}, "
                          "calendar=iso"),
@@ -202,10 +231,13 @@ def characteristic_portfolios_asset(context: dg.AssetExecutionContext, duckdb: D
                                                   config.min_coins)
         written, results = _write_window(con, checks.CHARACTERISTIC_PORTFOLIOS, ports, start, end)
     ls = ports.loc[ports["portfolio"] == "LS"]
+    note = _empty_note(written, lambda: _formation_lacks(chars, "week_start", start - dt.timedelta(weeks=1),
+                                                         end - dt.timedelta(weeks=1), "week"))
     wide = ls.pivot_table(index="week_start", columns="characteristic", values="vw_ret", dropna=False)
     table = _window_summary(wide, sorted(ls["characteristic"].unique())) if len(ls) else pd.DataFrame()
     yield dg.MaterializeResult(metadata={
         **written,
+        **note,
         "parameters": md(f"n_quantiles={config.n_quantiles}, breakpoint_universe={config.breakpoint_universe}, "
                          f"investable_top_n={config.investable_top_n}, min_coins={config.min_coins}"),
         "vw_long_short_in_window": md(frame_markdown(table)),
@@ -270,6 +302,8 @@ def factor_returns_weekly_asset(context: dg.AssetExecutionContext, duckdb: DuckD
                               "WHERE week_start < ? ORDER BY week_start", [end]).df()
     meta = {
         **written,
+        **_empty_note(written, lambda: _formation_lacks(chars, "week_start", start - dt.timedelta(weeks=1),
+                                                        end - dt.timedelta(weeks=1), "week")),
         "risk_free": rf_note,
         "parameters": md(f"constructions={list(config.constructions)}, breakpoint_universe="
                          f"{config.breakpoint_universe}, investable_top_n={config.investable_top_n}, "
@@ -346,6 +380,8 @@ def factor_returns_daily_asset(context: dg.AssetExecutionContext, duckdb: DuckDB
         written, results = _write_window(con, checks.FACTOR_RETURNS_DAILY, out, start, end)
     meta = {
         **written,
+        **_empty_note(written, lambda: _formation_lacks(daily, "date", start - dt.timedelta(days=1),
+                                                        end - dt.timedelta(days=1), "day")),
         "risk_free": rf_note,
         "parameters": md(f"construction={config.construction}, breakpoint_universe={config.breakpoint_universe}, "
                          f"momentum_lookback={config.momentum_lookback}"),
@@ -395,6 +431,15 @@ def compute_rolling_betas(daily: pd.DataFrame, factors: pd.DataFrame, start, end
     return out.assign(window_days=window, min_obs=res.min_obs)
 
 
+def _max_daily_obs(daily: pd.DataFrame, factors: pd.DataFrame) -> int:
+    """Most usable days of any coin: a return on a day whose MKT, SIZE and MOM are all defined."""
+    if daily.empty or factors.empty:
+        return 0
+    ok = factors.dropna(subset=list(FACTOR_NAMES))["date"]
+    d = daily.loc[daily["ret"].notna() & daily["date"].isin(set(ok))]
+    return int(d.groupby("symbol").size().max()) if len(d) else 0
+
+
 @dg.asset(
     name=ROLLING_BETAS,
     partitions_def=daily_partitions,
@@ -433,6 +478,11 @@ def rolling_betas_asset(context: dg.AssetExecutionContext, duckdb: DuckDBResourc
                if len(out) else pd.DataFrame())
     yield dg.MaterializeResult(metadata={
         **written,
+        **_empty_note(written, lambda: (
+            f"needs >= {config.min_obs} daily observations per coin (returns on days with MKT, SIZE and MOM, "
+            f"MOM needing {DailyFactorConfig().momentum_lookback} days of history) in the {config.window}-day "
+            f"window; the window holds {_max_daily_obs(daily, factors)} (days with all three factors: "
+            f"{len(factors.dropna(subset=list(FACTOR_NAMES))) if len(factors) else 0})")),
         "parameters": md(f"window={config.window} days, min_obs={config.min_obs}, factors={list(FACTOR_NAMES)}, "
                          f"daily factor construction={constructions}"),
         "mean_by_coin": md(frame_markdown(by_coin)),
@@ -534,6 +584,12 @@ def fama_macbeth_gammas_asset(context: dg.AssetExecutionContext, duckdb: DuckDBR
                 if len(out) else pd.DataFrame())
     yield dg.MaterializeResult(metadata={
         **written,
+        **_empty_note(written, lambda: (
+            f"needs, in some week w, at least min_coins ({config.min_coins or 'K + 2'}) coins eligible at w-1 "
+            f"with a week-w return and the regressors (rolling betas as of the day before w, or "
+            f"{', '.join(config.characteristics)} of w-1); the formation weeks hold "
+            f"{_eligible_count(chars, 'week_start', start - dt.timedelta(weeks=1), end - dt.timedelta(weeks=1))[0]}"
+            f" eligible coin-weeks and {len(betas)} rolling betas on the formation days")),
         "parameters": md(f"characteristics={list(config.characteristics)}, standardised="
                          f"{config.standardise_characteristics}, min_coins={config.min_coins or 'K + 2'}"),
         "gammas_in_window": md(frame_markdown(per_spec)),
@@ -547,8 +603,12 @@ class PremiaConfig(dg.Config):
     factor_construction: str = "double_sort"  # weekly factors whose covariance enters Shanken
 
 
+#: Fewest weeks of gammas for a premium (mean, t and Newey-West t need a few periods).
+FM_MIN_PERIODS = 4
+
+
 def compute_fm_premia(gammas: pd.DataFrame, weekly_factors: pd.DataFrame | None, lag_rule="4t100",
-                      periods_per_year: float = 52.0, min_periods: int = 4) -> pd.DataFrame:
+                      periods_per_year: float = 52.0, min_periods: int = FM_MIN_PERIODS) -> pd.DataFrame:
     """Per spec and coefficient: FM mean, std, t, NW t (lag stored), annualised premium; Shanken (1992)
     t for the `betas` spec with the covariance of the weekly CMKT, CSMB, CMOM over the same weeks."""
     rows = []
@@ -606,8 +666,12 @@ def fama_macbeth_premia_asset(context: dg.AssetExecutionContext, duckdb: DuckDBR
         written, results = _write_all(con, checks.FAMA_MACBETH_PREMIA, out)
     shown = (out[["spec", "coefficient", "mean", "t", "nw_t", "shanken_t", "nw_lags", "n_periods", "annualised"]]
              if len(out) else pd.DataFrame())
+    weeks_by_spec = (gammas.groupby("spec")["week_start"].nunique().to_dict() if len(gammas) else {})
     yield dg.MaterializeResult(metadata={
         **written,
+        **_empty_note(written, lambda: (
+            f"needs >= {FM_MIN_PERIODS} weeks of Fama-MacBeth gammas per spec; fama_macbeth_gammas holds "
+            + (", ".join(f"{k}: {v}" for k, v in sorted(weeks_by_spec.items())) or "none"))),
         "premia": md(frame_markdown(shown)),
         "parameters": md(f"lag_rule={config.lag_rule}, periods_per_year={config.periods_per_year}, "
                          f"Shanken factors: weekly {list(WEEKLY_FACTORS)} ({config.factor_construction})"),
@@ -721,7 +785,9 @@ def regime_signals_asset(context: dg.AssetExecutionContext, duckdb: DuckDBResour
                   "last_shift_date"]] if len(out) else pd.DataFrame())
     yield dg.MaterializeResult(metadata={
         **written,
-        "coins_with_shifts": int((out["n_shifts"] > 0).sum()),
+        **_empty_note(written, "needs rolling betas; rolling_betas holds none (a rolling beta needs "
+                               f">= {RollingBetasConfig().min_obs} daily observations per coin)"),
+        "coins_with_shifts": int((out["n_shifts"] > 0).sum()) if len(out) else 0,
         "signals": md(frame_markdown(shown)),
         "parameters": md(f"horizon_days={config.horizon_days}, z_threshold={config.z_threshold}, "
                          f"recent_days={config.recent_days}"),
@@ -803,22 +869,29 @@ def ltw_replication_asset(context: dg.AssetExecutionContext, duckdb: DuckDBResou
     2.231 % / 13.37 % weekly mean / SD) with care: the universes differ.
     """
     with connect(duckdb) as con:
+        con.execute(load_sql("create_daily_panel"))  # a summary run on a fresh file: none yet
         daily = pio.read_sql_frame(con, load_sql("select_daily_panel_window"),
                                    {"start": dt.date(1970, 1, 1), "end": dt.date(2200, 1, 1)}, ["date"])
-        if daily.empty:
-            raise dg.Failure("daily_panel is empty")
+        if daily.empty:  # nothing stored yet (e.g. a source without data in the range): an empty table
+            written, results = _write_all(con, checks.LTW_REPLICATION, pd.DataFrame())
+            yield dg.MaterializeResult(metadata={**written, **_empty_note(written, "daily_panel holds no rows")})
+            yield from results
+            return
         from cryptofactor_assets.factors.ltw_calendar import ltw_week_start
         week_starts = pd.DatetimeIndex(np.unique(ltw_week_start(daily["date"].to_numpy())))
         rf, rf_source, rf_note = risk_free_series(week_starts, "weekly")
         out = compute_ltw_replication(daily, config.breakpoint_universe, config.cmom_construction,
                                       config.investable_top_n, config.n_quantiles, config.vol_column,
                                       (config.winsor_lower, config.winsor_upper), rf, rf_source)
-        result = replace_frame(con, LTW_REPLICATION, out)
-        results = checks.LTW_REPLICATION.results(con)
+        written, results = _write_all(con, checks.LTW_REPLICATION, out)
     summary = ltw_summary(out)
     fac = out.loc[out["series"] == "factor"].pivot_table(index="week_start", columns="name", values="ret")
     yield dg.MaterializeResult(metadata={
-        "dagster/row_count": result.inserted,
+        **written,
+        **_empty_note(written, lambda: (
+            f"needs coins eligible in an LTW week before a holding week (market cap >= $1M, complete week); "
+            f"daily_panel holds {daily['date'].nunique()} days ({daily['date'].min().date()} .. "
+            f"{daily['date'].max().date()}) in {len(week_starts)} LTW weeks")),
         "weeks": int(out["week_start"].nunique()),
         "risk_free": rf_note + " (LTW week 52 is 8-9 days; the weekly rate assumes 7)",
         "parameters": md(f"calendar=ltw, breakpoint_universe={config.breakpoint_universe}, cmom_construction="
