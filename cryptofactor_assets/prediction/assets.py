@@ -249,8 +249,11 @@ def feature_matrix_asset(context: dg.AssetExecutionContext, duckdb: DuckDBResour
     coverage = pd.DataFrame({"feature": feats, "coverage": [float(elig[c].notna().mean()) if len(elig) else np.nan
                                                             for c in feats]})
     summary = elig[feats].describe().T.reset_index()[["index", "mean", "std", "min", "max"]] if len(elig) else None
+    note = ({"note": f"needs weekly_characteristics rows for the weeks {start} .. {end} (exclusive); none "
+                     "stored: empty result"} if not inserted else {})
     yield dg.MaterializeResult(metadata={
         "dagster/row_count": inserted,
+        **note,
         "rows_replaced": deleted,
         "rows_with_target": int(current["y_next"].notna().sum()),
         "previous_week_targets_filled": filled,
@@ -536,6 +539,10 @@ def factor_risk_model_asset(context: dg.AssetExecutionContext, duckdb: DuckDBRes
             "rows_replaced": written[FACTOR_RISK_MODEL].deleted,
             "parameters": md(f"ddof={config.ddof}, factors={list(DAILY_FACTORS)} (daily), window = the rolling "
                              "betas' window_days")}
+    if not written[FACTOR_RISK_MODEL].inserted:  # too short a history: said so
+        meta["note"] = (f"needs rolling betas on the weeks' last days (a rolling beta needs the daily factors "
+                        f"and >= its min_obs daily observations per coin); rolling_betas holds {len(betas)} rows "
+                        f"on the {len(beta_days)} last days of the window's weeks: empty result")
     if len(week_table):
         meta["weeks"] = md(frame_markdown(week_table[[
             "week_start", "n_coins", "n_complete_coins", "n_params_factor", "n_params_full", "mean_explained_ratio",

@@ -68,6 +68,12 @@ def _log_pos(x: pd.Series | np.ndarray) -> np.ndarray:
         return np.where(x > 0, np.log(np.where(x > 0, x, 1.0)), np.nan)
 
 
+def _empty_weekly(columns: Sequence[str]) -> pd.DataFrame:
+    """No rows, with the dtypes of a filled frame (so merges on (symbol, week_start) still work)."""
+    return pd.DataFrame({"symbol": pd.Series(dtype=object), "week_start": pd.Series(dtype="datetime64[ns]"),
+                         **{c: pd.Series(dtype=float) for c in columns}})
+
+
 def _trailing(frame: pd.DataFrame, columns: Sequence[str], n_weeks: int, include_current: bool) -> pd.DataFrame:
     """Per coin, sums of ``columns`` over the ``n_weeks`` weeks ending at t (``include_current``) or at
     t - 1, on a COMPLETE week grid: a missing week adds nothing (it is never bridged by taking earlier
@@ -77,7 +83,7 @@ def _trailing(frame: pd.DataFrame, columns: Sequence[str], n_weeks: int, include
     window sums by one subtraction, shifted by one week when the current week is excluded.
     """
     if frame.empty:
-        return pd.DataFrame(columns=["symbol", "week_start", *columns])
+        return _empty_weekly(columns)
     weeks = pd.date_range(frame["week_start"].min(), frame["week_start"].max(), freq="7D")
     syms = sorted(frame["symbol"].unique())
     T = len(weeks)
@@ -141,7 +147,7 @@ def rsj_features(rsj_agg: pd.DataFrame | None, min_rsj_days: int = 4) -> pd.Data
     ``mean_rskew``, ``mean_rkurt`` over days with a defined RSJ); NaN below ``min_rsj_days`` days."""
     cols = ["symbol", "week_start", *RSJ_FEATURES]
     if rsj_agg is None or rsj_agg.empty:
-        return pd.DataFrame(columns=cols)
+        return _empty_weekly(RSJ_FEATURES)
     r = rsj_agg.copy()
     r["week_start"] = _ns(r["week_start"])
     ok = (r["n_rsj_days"].to_numpy() >= min_rsj_days) & (r["sum_rv"].to_numpy(dtype=float) > 0)
