@@ -27,19 +27,23 @@ WEEKLY_PANEL = "weekly_panel"
 GROUP = "panels"
 
 
-def _build_panel(con, table: str, column: str, start, end, summary_columns: str) -> dict:
+def _build_panel(con, table: str, column: str, start, end, summary_columns: str, inputs: str) -> dict:
     """Rebuild the ``[start, end)`` window of ``table`` with ``sql/insert_<table>.sql`` and return its
-    metadata: rows written and replaced, the window's summary (``summary_columns``) and a preview."""
+    metadata: rows written and replaced, the window's summary (``summary_columns``) and a preview; a
+    note naming the ``inputs`` when the window has none (e.g. a source without data in the range)."""
     result = replace_window(con, table, column, start, end, load_sql(f"insert_{table}"),
                             {"start": start, "end": end})
     window = f"FROM {quote_ident(table)} WHERE {quote_ident(column)} >= ? AND {quote_ident(column)} < ?"
     summary = con.execute(f"SELECT {summary_columns} {window}", [start, end]).df()
-    return {
+    meta = {
         "dagster/row_count": result.inserted,
         "rows_replaced": result.deleted,
         "summary": md(frame_markdown(summary)),
         "preview": md(table_preview_markdown(con, f"SELECT * {window} ORDER BY {quote_ident(column)}, symbol", [start, end], 5)),
     }
+    if not result.inserted:
+        meta["note"] = f"needs {inputs}; none in {start} .. {end} (exclusive): empty result"
+    return meta
 
 
 @dg.asset(
@@ -68,7 +72,8 @@ def daily_panel(context: dg.AssetExecutionContext, duckdb: DuckDBResource):
         meta = _build_panel(con, DAILY_PANEL, "date", start, end,
                             "count(*) AS rows, count(DISTINCT symbol) AS coins, count(ret) AS returns, "
                             "sum(in_universe::INT) AS in_universe, sum((close_source = 'markets')::INT) "
-                            "AS closes_from_markets, sum((market_cap IS NULL)::INT) AS no_market_cap")
+                            "AS closes_from_markets, sum((market_cap IS NULL)::INT) AS no_market_cap",
+                            "5-minute bars (raw_klines_5m) or market snapshots (raw_coin_markets)")
         meta["partitions_written"] = len(quality.rows_per_partition(con, DAILY_PANEL, "date", start, end))
         results = checks.daily_panel_results(con, DAILY_PANEL, start, end)
     yield dg.MaterializeResult(metadata=meta)
@@ -97,7 +102,8 @@ def weekly_panel(context: dg.AssetExecutionContext, duckdb: DuckDBResource):
     with connect(duckdb) as con:
         meta = _build_panel(con, WEEKLY_PANEL, "week_start", start, end,
                             "count(*) AS rows, count(DISTINCT symbol) AS coins, count(ret) AS returns, "
-                            "sum(in_universe::INT) AS in_universe, avg(ret) AS mean_ret")
+                            "sum(in_universe::INT) AS in_universe, avg(ret) AS mean_ret",
+                            "daily_panel rows in the week")
         results = checks.weekly_panel_results(con, WEEKLY_PANEL, start, end)
     yield dg.MaterializeResult(metadata=meta)
     yield from results

@@ -144,6 +144,8 @@ def rsj_daily_asset(context: dg.AssetExecutionContext, duckdb: DuckDBResource, c
                          f"{config.min_share * BARS_PER_DAY:g} of {BARS_PER_DAY} bars)"),
         "preview": md(preview),
     }
+    if not result.inserted:  # e.g. a files source with market caps only: no bars, no RSJ
+        meta["note"] = f"needs 5-minute bars; raw_klines_5m holds none in {start} .. {end} (exclusive): empty result"
     if len(summary):
         row = summary.iloc[0]
         meta["coin_days_without_rsj"] = {"too_few_bars": int(row["too_few_bars"]), "zero_rv": int(row["zero_rv"]),
@@ -335,6 +337,7 @@ def market_returns(con, dates: pd.DatetimeIndex) -> tuple[pd.Series, str, str]:
         reason = f"factor_returns_daily.mkt covers only {covered} of {len(dates)} held days"
     else:
         reason = "factor_returns_daily not built"
+    ensure_table(con, DAILY_PANEL)  # none yet (a summary run on a fresh file): no market proxy either
     ew = _read(con, f"SELECT date, avg(ret) AS mkt FROM {quote_ident(DAILY_PANEL)} WHERE ret IS NOT NULL GROUP BY date "
                     "ORDER BY date", [])
     return (ew.set_index("date")["mkt"].astype(float), "daily_panel_ew",
@@ -424,7 +427,8 @@ def rsj_backtest_asset(context: dg.AssetExecutionContext, duckdb: DuckDBResource
             results = checks.backtest_results(con)
             yield dg.MaterializeResult(metadata={
                 "dagster/row_count": 0,
-                "note": f"fewer than {config.min_days} held days in rsj_portfolios_daily: empty table"})
+                "note": f"needs >= {config.min_days} held days in rsj_portfolios_daily; it holds {len(dates)}: "
+                        "empty table"})
             yield from results
             return
         frame = backtest_long_frame(reports)
