@@ -160,10 +160,13 @@ def _draw(rng: np.random.Generator, pool: np.ndarray, size: int) -> np.ndarray:
 
 
 def markets_only_count(config: SimConfig) -> int:
-    """Coins with market data but no exchange bars: ``markets_only_coins``, as many as fit in the
-    smaller half while leaving at least two coins with bars."""
+    """Coins with market data but no exchange bars: ``markets_only_coins`` (drawn from the smaller half);
+    a market of at most 10 coins (too small to be drawn before) keeps three quarters of its coins on
+    the exchange, so 2 and 3 coins have bars for every coin."""
     n = config.n_coins
-    return max(0, min(config.markets_only_coins, n - n // 2, n - MIN_COINS))
+    if n <= 10:
+        return min(config.markets_only_coins, n // 4)
+    return min(config.markets_only_coins, n - n // 2)
 
 
 @functools.lru_cache(maxsize=8)
