@@ -295,6 +295,10 @@ def cross_asset_monthly(context: dg.AssetExecutionContext, duckdb: DuckDBResourc
         "months_written": f"{write_start} .. {end} (exclusive; history from {config.history_start})",
         "summary (partition window)": md(frame_markdown(summary)),
     }
+    if not written[CROSS_ASSET_MONTHLY].inserted:
+        meta["note"] = (f"the {source} series hold no month in {write_start} .. {end} (exclusive)"
+                        + (f"; the simulated calendar starts {SIM_START}" if source == "simulated" else "")
+                        + ": empty result")
     if len(truth):
         t = truth.assign(month=pd.to_datetime(truth["month_start"]))
         t = t[(t["month"] >= pd.Timestamp(start)) & (t["month"] < pd.Timestamp(end))]
@@ -462,7 +466,13 @@ def neural_betas(context: dg.AssetExecutionContext, duckdb: DuckDBResource, conf
             "SELECT month_start, market, avg(univariate_beta) AS planted FROM cross_asset_truth "
             "WHERE month_start >= ? AND month_start < ? AND market = 'EQUITY' GROUP BY ALL",
             [start, end]).df() if _has_table(con, CROSS_ASSET_TRUTH) else pd.DataFrame()
-        results = checks.neural_betas_results(con, NEURAL_BETAS, start, end)
+        note = None
+        if not written[NEURAL_BETAS].inserted:  # no month of the window has the history either method needs
+            held = int(coins.notna().any(axis=1).sum()) if len(coins) else 0
+            note = (f"needs months of cross_asset_monthly before each month: >= {config.lookback} + "
+                    f"{config.min_train} before the refit month for a neural beta, >= {config.ols_min_obs} "
+                    f"for rolling OLS; the history before {end} holds {held} months")
+        results = checks.neural_betas_results(con, NEURAL_BETAS, start, end, not_applicable=note)
     params = pd.DataFrame([{k: v for k, v in config.model_dump().items()}])
     meta = {
         "dagster/row_count": written[NEURAL_BETAS].inserted,
@@ -471,6 +481,8 @@ def neural_betas(context: dg.AssetExecutionContext, duckdb: DuckDBResource, conf
         "history": f"{coins.index[0].date() if len(coins) else 'none'} .. months before {end}",
         "summary": md(frame_markdown(summary)),
     }
+    if note:
+        meta["note"] = f"{note}: empty result"
     single = frame[(frame["model"] == "single") & (frame["market"] == "EQUITY")]
     if len(single):
         path = single.pivot_table(index="month_start", columns="method", values="beta", aggfunc="mean")
@@ -556,6 +568,9 @@ def beta_quartile_portfolios(context: dg.AssetExecutionContext, duckdb: DuckDBRe
         results = checks.quartile_results(con, BETA_QUARTILE_PORTFOLIOS, start, end)
     meta = {"dagster/row_count": written[BETA_QUARTILE_PORTFOLIOS].inserted,
             "parameters": md(frame_markdown(pd.DataFrame([config.model_dump()])))}
+    if not written[BETA_QUARTILE_PORTFOLIOS].inserted:
+        meta["note"] = (f"needs, in a month, ex-ante betas and that month's return for >= {config.min_coins} "
+                        f"coins; neural_betas holds {len(betas)} rows in {start} .. {end} (exclusive): empty result")
     neural = frame[(frame["method"] == NEURAL) & (frame["model"] == "single")]
     if len(neural):
         tables = []

@@ -62,13 +62,17 @@ def _months_missing(con, table: str, start, end) -> CheckOutcome:
     return CheckOutcome(n == 0, int(n), f"{n} months without both neural_mlp and rolling_ols betas")
 
 
-def neural_betas_results(con, table: str, start, end) -> list[dg.AssetCheckResult]:
+def neural_betas_results(con, table: str, start, end, not_applicable: str | None = None
+                         ) -> list[dg.AssetCheckResult]:
+    """The checks of a window; ``not_applicable`` (why no month of the window can have a beta, e.g. too
+    short a history) makes the coverage check pass as not applicable instead of warning."""
     key = ["month_start", "coin", "market", "model", "method"]
+    coverage = (CheckOutcome(True, 0, f"not applicable: {not_applicable}") if not_applicable
+                else _months_missing(con, table, start, end))
     return [
         check_result(BETAS_UNIQUE, quality.unique_key(con, table, key, "month_start", start, end)),
         check_result(BETAS_FINITE, quality.finite(con, table, ["beta", "alpha"], "month_start", start, end)),
-        check_result(BETAS_COVERAGE, _months_missing(con, table, start, end),
-                     severity=dg.AssetCheckSeverity.WARN),
+        check_result(BETAS_COVERAGE, coverage, severity=dg.AssetCheckSeverity.WARN),
     ]
 
 
