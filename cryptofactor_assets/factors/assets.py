@@ -431,13 +431,18 @@ def compute_rolling_betas(daily: pd.DataFrame, factors: pd.DataFrame, start, end
     return out.assign(window_days=window, min_obs=res.min_obs)
 
 
-def _max_daily_obs(daily: pd.DataFrame, factors: pd.DataFrame) -> int:
-    """Most usable days of any coin: a return on a day whose MKT, SIZE and MOM are all defined."""
+def _max_daily_obs(daily: pd.DataFrame, factors: pd.DataFrame, window: int) -> int:
+    """Most usable days of any coin in any ``window``-day window: a return on a day whose MKT, SIZE and
+    MOM are all defined (what a rolling beta's ``min_obs`` is compared with)."""
     if daily.empty or factors.empty:
         return 0
-    ok = factors.dropna(subset=list(FACTOR_NAMES))["date"]
-    d = daily.loc[daily["ret"].notna() & daily["date"].isin(set(ok))]
-    return int(d.groupby("symbol").size().max()) if len(d) else 0
+    ok = set(factors.dropna(subset=list(FACTOR_NAMES))["date"])
+    d = daily.loc[daily["ret"].notna() & daily["date"].isin(ok)]
+    if d.empty:
+        return 0
+    days = pio.day_range(daily["date"].min(), daily["date"].max() + pd.Timedelta(days=1))
+    usable = pio.pivot_panel(d.assign(_one=1.0), "_one", index=days).fillna(0.0)
+    return int(usable.rolling(window, min_periods=1).sum().to_numpy().max())
 
 
 @dg.asset(
@@ -481,8 +486,9 @@ def rolling_betas_asset(context: dg.AssetExecutionContext, duckdb: DuckDBResourc
         **_empty_note(written, lambda: (
             f"needs >= {config.min_obs} daily observations per coin (returns on days with MKT, SIZE and MOM, "
             f"MOM needing {DailyFactorConfig().momentum_lookback} days of history) in the {config.window}-day "
-            f"window; the window holds {_max_daily_obs(daily, factors)} (days with all three factors: "
-            f"{len(factors.dropna(subset=list(FACTOR_NAMES))) if len(factors) else 0})")),
+            f"window; the most any coin has in a window is {_max_daily_obs(daily, factors, config.window)} "
+            f"(days with all three factors read: {len(factors.dropna(subset=list(FACTOR_NAMES))) if len(factors) else 0}"
+            f" of {len(factors)}; MOM is undefined on days with an empty size x momentum leg)")),
         "parameters": md(f"window={config.window} days, min_obs={config.min_obs}, factors={list(FACTOR_NAMES)}, "
                          f"daily factor construction={constructions}"),
         "mean_by_coin": md(frame_markdown(by_coin)),

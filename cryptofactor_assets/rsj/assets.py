@@ -291,7 +291,11 @@ def rsj_portfolios_daily_asset(context: dg.AssetExecutionContext, duckdb: DuckDB
               f"fee_bps={config.fee_bps}, min_share={sorted(set(frame['min_share'].dropna()))}")
     meta = {"dagster/row_count": result.inserted, "rows_replaced": result.deleted, "parameters": md(params)}
     if out is None or frame.empty:
-        meta["note"] = "no formation day with enough sortable coins in the window (or no RSJ stored)"
+        with_rsj = (rsj.loc[np.isfinite(rsj["rsj"].to_numpy(dtype=float))].groupby("date").size()
+                    if len(rsj) else pd.Series(dtype=int))
+        meta["note"] = (f"needs a formation day (the day before a holding day) with >= {config.n_quantiles} "
+                        f"universe coins having an RSJ and a held-day return; the formation days hold at most "
+                        f"{int(with_rsj.max()) if len(with_rsj) else 0} coins with an RSJ: empty result")
         yield dg.MaterializeResult(metadata=meta)
         yield from results
         return
