@@ -96,7 +96,7 @@ def sim_coins_from_env(default: int | None = None) -> int:
     try:
         value = int(raw.strip())
     except ValueError:
-        raise ValueError(f"{SIM_COINS_ENV}={raw!r} is not an integer (simulated market size, >= {MIN_COINS})")
+        raise ValueError(f"{SIM_COINS_ENV}={raw!r} is not an integer (simulated market size, >= {MIN_COINS})") from None
     return check_n_coins(value)
 
 
