@@ -237,7 +237,16 @@ def materialize(args: argparse.Namespace) -> int:
     from cryptofactor_assets import settings
 
     try:
-        from cryptofactor_assets.definitions import DAILY_JOB, MONTHLY_JOB, SUMMARY_JOB, WEEKLY_JOB, defs
+        from cryptofactor_assets.definitions import (
+            DAILY_JOB,
+            MONTHLY_JOB,
+            SUMMARY_JOB,
+            WEEKLY_JOB,
+            build_definitions,
+        )
+
+        # built now, from this call's settings (a second in-process call must not reuse the first's)
+        defs = build_definitions()
     except (ValueError, TypeError) as exc:  # a bad setting (env var or flag), said in one line
         print(f"cryptofactor: {' '.join(str(exc).split())}", file=sys.stderr)
         return EXIT_USAGE
