@@ -247,6 +247,9 @@ def materialize(args: argparse.Namespace) -> int:
 
         # built now, from this call's settings (a second in-process call must not reuse the first's)
         defs = build_definitions()
+        from cryptofactor_assets.progress import progress_interval
+
+        progress_interval()  # a bad CRYPTOFACTOR_PROGRESS_SECONDS is a one-line error now, not in a step
     except (ValueError, TypeError) as exc:  # a bad setting (env var or flag), said in one line
         print(f"cryptofactor: {' '.join(str(exc).split())}", file=sys.stderr)
         return EXIT_USAGE
@@ -254,6 +257,11 @@ def materialize(args: argparse.Namespace) -> int:
     if start < settings.partitions_start():
         print(f"cryptofactor: --start {start} is before the first partition {settings.partitions_start()} "
               f"(set {settings.PARTITIONS_START_ENV})", file=sys.stderr)
+        return EXIT_USAGE
+    last_day = settings.partitions_end()
+    if last_day is not None and end > last_day:
+        print(f"cryptofactor: --end {end} is after the last partition {last_day} "
+              f"(set {settings.PARTITIONS_END_ENV}, or unset it for partitions up to today)", file=sys.stderr)
         return EXIT_USAGE
     from cryptofactor_assets.ops.run_guard import reclaim_dead_runs
 
@@ -270,15 +278,26 @@ def materialize(args: argparse.Namespace) -> int:
             outcomes.append(outcome)
         return outcome is None or outcome.success
 
-    ok = run(DAILY_JOB, start.isoformat(), end.isoformat())
-    weeks = _weeks_inside(start, end)
-    if ok and weeks and not args.skip_weekly:
-        ok = run(WEEKLY_JOB, *weeks)
-    months = _months_inside(start, end)
-    if ok and months and not args.skip_weekly:
-        ok = run(MONTHLY_JOB, *months)
-    if ok and not args.skip_summary:
-        ok = run(SUMMARY_JOB)
+    from cryptofactor_assets import progress
+
+    # progress lines (fetches, ingests: at most one per ~10 s per step) print on the console even though
+    # the Dagster console logger shows WARNING and above; at INFO or DEBUG that logger prints them already
+    handler = None
+    if os.environ.get("CRYPTOFACTOR_LOG_LEVEL", "WARNING").strip().upper() not in ("INFO", "DEBUG"):
+        handler = progress.attach_console()
+    try:
+        ok = run(DAILY_JOB, start.isoformat(), end.isoformat())
+        weeks = _weeks_inside(start, end)
+        if ok and weeks and not args.skip_weekly:
+            ok = run(WEEKLY_JOB, *weeks)
+        months = _months_inside(start, end)
+        if ok and months and not args.skip_weekly:
+            ok = run(MONTHLY_JOB, *months)
+        if ok and not args.skip_summary:
+            ok = run(SUMMARY_JOB)
+    finally:
+        if handler is not None:
+            progress.detach_console(handler)
     code = _summary(outcomes, args.allow_partial)
     word = {EXIT_OK: "done", EXIT_PARTIAL: "PARTIAL", EXIT_FAILED: "FAILED"}[code]
     _say(f"{word} in {time.perf_counter() - t0:.1f} s (exit {code})")
@@ -287,17 +306,25 @@ def materialize(args: argparse.Namespace) -> int:
     return code
 
 
-def tables(args: argparse.Namespace) -> int:
-    import duckdb
-
+def _stored_duckdb(args: argparse.Namespace) -> str | None:
+    """The DuckDB file a reading command works on (``--duckdb`` or the setting), or None (said) if absent."""
     from cryptofactor_assets import settings
 
     if getattr(args, "duckdb", None):
         os.environ["CRYPTOFACTOR_DUCKDB"] = args.duckdb
     path = settings.duckdb_path()
-    if not os.path.exists(path):
-        print(f"no DuckDB file at {path}", file=sys.stderr)
-        return 1
+    if not path.startswith("md:") and not os.path.exists(path):  # md:<name>: a MotherDuck database
+        print(f"cryptofactor: no DuckDB file at {path}", file=sys.stderr)
+        return None
+    return path
+
+
+def tables(args: argparse.Namespace) -> int:
+    import duckdb
+
+    path = _stored_duckdb(args)
+    if path is None:
+        return EXIT_FAILED
     from cryptofactor_assets.storage.identifiers import quote_qualified
 
     # read-only, and the catalog's names are data: each part of "<db>"."main"."<table>" is quoted, so a
@@ -322,19 +349,15 @@ def report(args: argparse.Namespace) -> int:
     """Write the tear sheet (one self-contained HTML page) of the DuckDB file, read-only."""
     import duckdb
 
-    from cryptofactor_assets import settings
     from cryptofactor_assets.reporting.tear_sheet import (
         build_tear_sheet,
         default_report_path,
         write_tear_sheet,
     )
 
-    if getattr(args, "duckdb", None):
-        os.environ["CRYPTOFACTOR_DUCKDB"] = args.duckdb
-    path = settings.duckdb_path()
-    if not path.startswith("md:") and not os.path.exists(path):  # md:<name>: a MotherDuck database
-        print(f"no DuckDB file at {path}", file=sys.stderr)
-        return 1
+    path = _stored_duckdb(args)
+    if path is None:
+        return EXIT_FAILED
     con = duckdb.connect(path, read_only=True)
     try:
         sheet = build_tear_sheet(con, source_label=path)
@@ -354,14 +377,10 @@ def sql(args: argparse.Namespace) -> int:
     The connection is held for the query only, so a run that needs the file waits at most that long;
     while a run's step holds the file, the query waits for it (logged), it never breaks the run.
     """
-    from cryptofactor_assets import settings
     from cryptofactor_assets.storage.connection import DuckDBLockTimeout, DuckDBOpenError, open_duckdb
 
-    if getattr(args, "duckdb", None):
-        os.environ["CRYPTOFACTOR_DUCKDB"] = args.duckdb
-    path = settings.duckdb_path()
-    if not os.path.exists(path):
-        print(f"cryptofactor: no DuckDB file at {path}", file=sys.stderr)
+    path = _stored_duckdb(args)
+    if path is None:
         return EXIT_FAILED
     import duckdb
 
@@ -396,14 +415,10 @@ def sql(args: argparse.Namespace) -> int:
 
 def snapshot(args: argparse.Namespace) -> int:
     """Copy the DuckDB file to a snapshot file that notebooks may keep open without blocking any run."""
-    from cryptofactor_assets import settings
     from cryptofactor_assets.storage.connection import DuckDBLockTimeout, DuckDBOpenError, write_snapshot
 
-    if getattr(args, "duckdb", None):
-        os.environ["CRYPTOFACTOR_DUCKDB"] = args.duckdb
-    path = settings.duckdb_path()
-    if not os.path.exists(path):
-        print(f"cryptofactor: no DuckDB file at {path}", file=sys.stderr)
+    path = _stored_duckdb(args)
+    if path is None:
         return EXIT_FAILED
     out = args.out or os.path.join(os.path.dirname(path) or ".", "snapshot.duckdb")
     if os.path.abspath(out) == os.path.abspath(path):
