@@ -48,6 +48,15 @@ def query(db_path: str, sql: str, params=()):
         con.close()
 
 
+@pytest.fixture
+def server():
+    """A real local HTTP server replaying recorded exchange responses (``fake_exchange_server``)."""
+    from cryptofactor_assets_tests.fake_exchange_server import FakeServer
+
+    with FakeServer() as srv:
+        yield srv
+
+
 def days(start: str, n: int) -> list[dt.date]:
     d0 = dt.date.fromisoformat(start)
     return [d0 + dt.timedelta(days=i) for i in range(n)]

@@ -216,3 +216,13 @@ def bybit_empty_route(category: str = "linear") -> Callable[[Request], Reply]:
         return Reply(200, bybit_envelope([], req.params.get("symbol", ""), req.params.get("category", category)))
 
     return route
+
+
+class Sleeps:
+    """Injected ``sleep``: records the waits instead of sleeping (clients take ``sleep=``)."""
+
+    def __init__(self) -> None:
+        self.calls: list[float] = []
+
+    def __call__(self, seconds: float) -> None:
+        self.calls.append(seconds)

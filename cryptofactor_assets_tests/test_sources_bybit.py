@@ -24,6 +24,7 @@ from cryptofactor_assets.sources.http import RetryLater
 from cryptofactor_assets_tests.fake_exchange_server import (
     FakeServer,
     Reply,
+    Sleeps,
     bybit_envelope,
     bybit_kline_route,
     fixture_bytes,
@@ -37,20 +38,8 @@ REAL_EXAMPLES = Path(__file__).resolve().parents[1] / ".." / "shared" / "data" /
 FAR_FUTURE = dt.datetime(2100, 1, 1, tzinfo=dt.UTC)
 
 
-class Sleeps:
-    """Injected sleep: records waits instead of sleeping."""
-
-    def __init__(self) -> None:
-        self.calls: list[float] = []
-
-    def __call__(self, seconds: float) -> None:
-        self.calls.append(seconds)
 
 
-@pytest.fixture
-def server():
-    with FakeServer() as srv:
-        yield srv
 
 
 def client_for(server: FakeServer, **kw) -> tuple[BybitClient, Sleeps, list[str]]:

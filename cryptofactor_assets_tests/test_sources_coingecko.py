@@ -21,7 +21,13 @@ from cryptofactor_assets.sources.coingecko import (
     symbol_lookup,
 )
 from cryptofactor_assets.sources.http import RateLimiter
-from cryptofactor_assets_tests.fake_exchange_server import FakeServer, Reply, fixture_bytes, fixture_json
+from cryptofactor_assets_tests.fake_exchange_server import (
+    FakeServer,
+    Reply,
+    Sleeps,
+    fixture_bytes,
+    fixture_json,
+)
 
 SECRET = "CG-SECRETKEY123"
 BTC_RANGE = "/api/v3/coins/bitcoin/market_chart/range"
@@ -30,18 +36,8 @@ MARKETS = "/api/v3/coins/markets"
 LATER = dt.datetime(2030, 1, 1, tzinfo=dt.UTC)
 
 
-class Sleeps:
-    def __init__(self) -> None:
-        self.calls: list[float] = []
-
-    def __call__(self, seconds: float) -> None:
-        self.calls.append(seconds)
 
 
-@pytest.fixture
-def server():
-    with FakeServer() as srv:
-        yield srv
 
 
 @pytest.fixture(autouse=True)

@@ -35,6 +35,7 @@ from cryptofactor_assets.sources.http import (
 from cryptofactor_assets_tests.fake_exchange_server import (
     FakeServer,
     Reply,
+    Sleeps,
     bybit_envelope,
     bybit_kline_route,
     fixture_bytes,
@@ -48,18 +49,8 @@ CG_KEY = "CG-TRANSPORTCANARY42"
 BTC_RANGE = "/api/v3/coins/bitcoin/market_chart/range"
 
 
-class Sleeps:
-    def __init__(self) -> None:
-        self.calls: list[float] = []
-
-    def __call__(self, seconds: float) -> None:
-        self.calls.append(seconds)
 
 
-@pytest.fixture
-def server():
-    with FakeServer() as srv:
-        yield srv
 
 
 @pytest.fixture(autouse=True)
