@@ -152,19 +152,28 @@ def _ingest(context, con, batches, ingest, dataset: str, time_column: str, start
     failure of its symbol with the reason; in ``strict`` mode any failure raises before COMMIT, so
     nothing changes. A source that requested nothing (no glob, no ids) leaves the window untouched.
     """
+    from cryptofactor_assets.progress import Progress, days_covered
+
     counts = IngestCounts()
+    n_days = max(0, (end - start).days)
+    # days of the window = its daily partitions; at most one line per ~10 s, plus the final one
+    progress = Progress(f"{dataset} ingest {start}..{end} (end exclusive)", n_days, unit="days",
+                        amount_unit="rows stored", log=context.log.info)
     if streams:
         with transaction(con):
             delete_window(con, REJECTED_ROWS, "partition_date", start, end, "AND dataset = ?", [dataset])
             delete_window(con, dataset, time_column, start, end)
             notes: list[str] = []
-            for i, batch in enumerate(_prefetch(batches)):
+            for batch in _prefetch(batches):
                 batch: SourceBatch
                 notes.extend(batch.notes)
+                stored_before = counts.stored
+                days_done = progress.done
                 if batch.frame is not None and len(batch.frame):
                     counts.add(ingest(con, batch.frame, start, end, source))
-                context.log.info(f"{dataset}: batch {i + 1}: {counts.stored:,} rows stored, "
-                                 f"{counts.n_rejected:,} rejected so far")
+                    days_done = days_covered(batch.frame[time_column], start, n_days, days_done)
+                progress.update(days_done, amount=counts.stored - stored_before)
+            progress.finish(f"{counts.n_rejected:,} rejected")
         return IngestOutcome(counts, notes=notes)
 
     import pandas as pd
@@ -199,8 +208,8 @@ def _ingest(context, con, batches, ingest, dataset: str, time_column: str, start
                 f"source={source}: fetch failed for {dataset} in {start}..{end} (strict mode; nothing written): "
                 + "; ".join([*(f"{s}: {e}" for s, e in sorted(failures.items())),
                              *(f"{f}: {e}" for f, e in sorted(failed_files.items()))]))
-        context.log.info(f"{dataset}: {counts.stored:,} rows stored, {counts.n_rejected:,} rejected, "
-                         f"{counts.kept:,} stored rows kept (of {prior:,} before the fetch)")
+        progress.finish(f"{counts.n_rejected:,} rejected, {counts.kept:,} stored rows kept "
+                        f"(of {prior:,} before the fetch)", done=n_days, amount=counts.stored)
     return IngestOutcome(counts, dict(sorted(failures.items())), dict(sorted(failed_files.items())), notes)
 
 

@@ -440,29 +440,36 @@ class BybitClient:
 
         A symbol whose fetch fails is recorded in ``failures`` and the others go on, unless
         ``strict``. An IP ban (HTTP 403) always stops the batch: every further call would extend it.
-        ``log`` (default: the client's) receives one progress line per symbol and one per retry.
+        ``log`` (default: the client's) receives progress lines (``cryptofactor_assets.progress``): the
+        first and the last symbol, one line at most every ~10 s in between (symbols done / total, bars,
+        bars per second), every failed symbol, every retry, and a final line.
         """
         if log is not None:
             with logging_to(self, log):
                 return self.fetch_klines_5m(symbols, start_day, end_day, strict=strict)
+        from cryptofactor_assets.progress import Progress
+
         symbols = list(dict.fromkeys(symbols))
         start, end = pd.Timestamp(start_day).normalize(), pd.Timestamp(end_day).normalize()
         partition = window_label(start, end)
         frames, failures, notes = [], [], []
         totals = {"symbols": len(symbols), "symbols_failed": 0, "pages": 0, "retries": 0, "rows": 0,
                   "duplicates": 0, "open_candles_dropped": 0, "outside_window": 0}
+        progress = Progress(f"bybit {self.category} 5m klines {partition}", len(symbols), unit="symbols",
+                            amount_unit="bars", log=self.log)
         for i, symbol in enumerate(symbols, start=1):
             try:
                 frame, st = self.klines_with_stats(symbol, "5", start, end, partition)
             except BybitIpBanError:
-                self.log(f"bybit {symbol} ({i} of {len(symbols)}): HTTP 403 IP ban, batch stopped")
+                progress.event(f"bybit {symbol} ({i} of {len(symbols)}): HTTP 403 IP ban, batch stopped")
                 raise
             except SourceError as exc:
                 if strict:
                     raise
                 failures.append(SymbolFailure(symbol, str(exc)))
                 totals["symbols_failed"] += 1
-                self.log(f"bybit {symbol} ({i} of {len(symbols)}): FAILED: {exc}")
+                progress.done = i
+                progress.event(f"bybit {symbol} ({i} of {len(symbols)}): FAILED: {exc}")
                 continue
             frames.append(frame)
             for key, value in (("pages", st.pages), ("retries", st.retries), ("rows", st.rows),
@@ -470,8 +477,10 @@ class BybitClient:
                                ("outside_window", st.outside_window)):
                 totals[key] += value
             notes.extend(f"{symbol}: {n}" for n in st.notes)
-            self.log(f"bybit {symbol} ({i} of {len(symbols)}): {st.rows} rows, {st.pages} pages, "
-                     f"{st.retries} retries")
+            progress.update(i, amount=st.rows, force=i == len(symbols),
+                            message=f"bybit {symbol} ({i} of {len(symbols)}): {st.rows} rows, {st.pages} pages, "
+                                    f"{st.retries} retries")
+        progress.finish(f"{totals['symbols_failed']} failed, {totals['pages']} pages, {totals['retries']} retries")
         out = pd.concat(frames, ignore_index=True) if frames else empty_klines()
         notes.insert(0, f"bybit {self.category} 5m klines {partition} (UTC, end exclusive): "
                         f"{len(symbols) - totals['symbols_failed']}/{len(symbols)} symbols, {totals['rows']} rows, "

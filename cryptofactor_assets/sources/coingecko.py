@@ -524,7 +524,8 @@ class CoinGeckoSource:
         if log is not None:
             with logging_to(self, log):
                 return self.fetch_markets(coin_ids, start, end, symbol_map, strict)
-        log = self.log
+        from cryptofactor_assets.progress import Progress
+
         coin_ids = list(dict.fromkeys(coin_ids))
         # The user's table wins; ids it lacks fall back to the default table, then to a guess.
         lookup = {**symbol_lookup(None), **symbol_lookup(symbol_map)} if symbol_map is not None else symbol_lookup(None)
@@ -533,6 +534,9 @@ class CoinGeckoSource:
         frames, failures, notes, guessed = [], [], [], []
         totals = {"coins": len(coin_ids), "coins_failed": 0, "rows": 0, "retries": 0, "off_midnight": 0,
                   "zero_market_caps": 0, "nan_market_caps": 0, "live_dropped": 0}
+        # the first and last coin, at most one line per ~10 s in between, every failure, a final line
+        progress = Progress(f"coingecko daily markets {partition}", len(coin_ids), unit="coins",
+                            amount_unit="rows", log=self.log)
         for i, coin_id in enumerate(coin_ids, start=1):
             symbol = lookup.get(coin_id)
             if symbol is None:
@@ -545,13 +549,17 @@ class CoinGeckoSource:
                     raise
                 failures.append(SymbolFailure(coin_id, redact(exc)))
                 totals["coins_failed"] += 1
-                log(f"coingecko {coin_id} ({i} of {len(coin_ids)}): FAILED: {redact(exc)}")
+                progress.done = i
+                progress.event(f"coingecko {coin_id} ({i} of {len(coin_ids)}): FAILED: {redact(exc)}")
                 continue
             frames.append(frame)
             for k in ("rows", "retries", "off_midnight", "zero_market_caps", "nan_market_caps", "live_dropped"):
                 totals[k] += getattr(st, k)
             notes.extend(f"{coin_id}: {n}" for n in st.notes)
-            log(f"coingecko {coin_id} ({i} of {len(coin_ids)}): {st.rows} rows, 1 request, {st.retries} retries")
+            progress.update(i, amount=st.rows, force=i == len(coin_ids),
+                            message=f"coingecko {coin_id} ({i} of {len(coin_ids)}): {st.rows} rows, 1 request, "
+                                    f"{st.retries} retries")
+        progress.finish(f"{totals['coins_failed']} failed, {totals['retries']} retries")
         out = pd.concat(frames, ignore_index=True) if frames else empty_markets()
         notes.insert(0, f"coingecko ({self.plan} plan) daily markets {partition} (UTC, end exclusive): "
                         f"{len(coin_ids) - totals['coins_failed']}/{len(coin_ids)} coins, {totals['rows']} rows, "
