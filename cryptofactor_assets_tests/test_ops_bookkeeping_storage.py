@@ -1,0 +1,201 @@
+"""The batching SQLite event log storage (``ops/event_storage.py``) records what the stock one records.
+
+The same runs (a 20-day single-run backfill of two daily assets with checks, an observation, a failed
+run, a one-partition run) go to two on-disk instances: Dagster's default SQLite storage and the one
+``deploy/dagster.yaml`` configures. Everything the UI reads is compared through the instance API:
+materialised / failed partitions, the latest materialisation and its metadata, per-partition
+materialisations, asset records, check executions and each run's events.
+"""
+
+
+import os
+import shutil
+import sqlite3
+from pathlib import Path
+
+import dagster as dg
+import pytest
+import yaml
+from dagster._core.storage.partition_status_cache import get_and_update_asset_status_cache_value
+
+from cryptofactor_assets.ops.event_storage import BatchingSqliteEventLogStorage
+
+ROOT = Path(__file__).resolve().parents[1]
+DEPLOY_YAML = ROOT / "deploy" / "dagster.yaml"
+
+days = dg.DailyPartitionsDefinition(start_date="2024-01-01")
+FIRST, LAST = "2024-01-01", "2024-01-20"
+
+
+def _defs(fail_b: bool = False):
+    @dg.asset(partitions_def=days, backfill_policy=dg.BackfillPolicy.single_run(),
+              check_specs=[dg.AssetCheckSpec("a_ok", asset="a")])
+    def a(context: dg.AssetExecutionContext):
+        keys = context.partition_keys
+        context.add_asset_metadata({"preview": dg.MetadataValue.md("| x |\n|---|\n| 1 |")}, partition_key=keys[-1])
+        yield dg.MaterializeResult(metadata={"rows": len(keys)}, tags={"team": "research"})
+        yield dg.AssetCheckResult(check_name="a_ok", passed=True, metadata={"n": len(keys)})
+
+    @dg.asset(partitions_def=days, backfill_policy=dg.BackfillPolicy.single_run(), deps=[a])
+    def b(context: dg.AssetExecutionContext):
+        if fail_b:
+            raise dg.Failure("b fails on purpose")
+        return dg.MaterializeResult(metadata={"rows": len(context.partition_keys)})
+
+    @dg.asset
+    def summary(context: dg.AssetExecutionContext):
+        context.log_event(dg.AssetObservation(asset_key="summary", metadata={"seen": 1}))
+        return dg.MaterializeResult(metadata={"total": 1})
+
+    return [a, b, summary]
+
+
+def _instance(home: Path, batching: bool) -> dg.DagsterInstance:
+    home.mkdir(parents=True, exist_ok=True)
+    config = yaml.safe_load(DEPLOY_YAML.read_text())
+    if not batching:
+        config.pop("event_log_storage", None)
+    config.pop("run_monitoring", None)  # no daemon here
+    (home / "dagster.yaml").write_text(yaml.safe_dump(config))
+    return dg.DagsterInstance.from_config(str(home))
+
+
+def _run_all(instance: dg.DagsterInstance) -> list[str]:
+    runs = []
+    r = dg.materialize(_defs()[:2], instance=instance, tags={"dagster/asset_partition_range_start": FIRST,
+                                                            "dagster/asset_partition_range_end": LAST})
+    runs.append(r.run_id)
+    r = dg.materialize(_defs(fail_b=True)[:2], instance=instance, raise_on_error=False,
+                       tags={"dagster/asset_partition_range_start": "2024-01-21",
+                             "dagster/asset_partition_range_end": "2024-01-25"})
+    runs.append(r.run_id)
+    r = dg.materialize(_defs()[:2], instance=instance, partition_key="2024-01-10")
+    runs.append(r.run_id)
+    r = dg.materialize(_defs()[2:], instance=instance)
+    runs.append(r.run_id)
+    return runs
+
+
+def _materialisation_view(instance, key):
+    records = instance.fetch_materializations(key, limit=1000, ascending=True).records
+    return [(r.partition_key, r.asset_materialization.metadata, r.asset_materialization.tags.get("team"))
+            for r in records]
+
+
+def _snapshot(instance: dg.DagsterInstance, run_ids: list[str]) -> dict:
+    out: dict = {}
+    for name in ("a", "b", "summary"):
+        key = dg.AssetKey(name)
+        out[f"{name}.materialized"] = sorted(instance.get_materialized_partitions(key))
+        latest = instance.get_latest_materialization_event(key)
+        out[f"{name}.latest"] = (latest.dagster_event.partition, latest.asset_materialization.metadata)
+        out[f"{name}.materialisations"] = _materialisation_view(instance, key)
+        record = instance.get_asset_records([key])[0]
+        entry = record.asset_entry
+        last = entry.last_materialization_record
+        out[f"{name}.record"] = (last.event_log_entry.dagster_event.partition,
+                                 run_ids.index(entry.last_run_id), run_ids.index(last.run_id))
+        if name != "summary":
+            status = get_and_update_asset_status_cache_value(instance, key, days)
+            out[f"{name}.status"] = (sorted(status.deserialize_materialized_partition_subsets(days).get_partition_keys()),
+                                     sorted(status.deserialize_failed_partition_subsets(days).get_partition_keys()),
+                                     sorted(status.deserialize_in_progress_partition_subsets(days).get_partition_keys()))
+        planned = instance.get_latest_planned_materialization_info(key)
+        out[f"{name}.planned_run"] = run_ids.index(planned.run_id)
+    obs = instance.fetch_observations(dg.AssetKey("summary"), limit=10).records
+    out["summary.observations"] = [o.asset_observation.metadata for o in obs]
+    check_key = dg.AssetCheckKey(dg.AssetKey("a"), "a_ok")
+    history = instance.event_log_storage.get_asset_check_execution_history(check_key, limit=100)
+    out["a_ok.history"] = sorted((run_ids.index(h.run_id), h.status.value, h.partition) for h in history)
+    con = sqlite3.connect(Path(instance.event_log_storage._base_dir) / "index.db")
+    try:
+        out["index.rows"] = con.execute("SELECT asset_key, dagster_event_type, partition, count(*) FROM event_logs "
+                                        "WHERE asset_key IS NOT NULL GROUP BY 1, 2, 3 ORDER BY 1, 2, 3").fetchall()
+        out["index.tags"] = con.execute("SELECT t.asset_key, t.key, e.partition, count(*) FROM asset_event_tags t "
+                                        "JOIN event_logs e ON e.id = t.event_id GROUP BY 1, 2, 3 ORDER BY 1, 2, 3").fetchall()
+    finally:
+        con.close()
+    for i, run_id in enumerate(run_ids):
+        logs = instance.all_logs(run_id)
+        events = [(e.dagster_event_type.value, e.dagster_event.asset_key.to_string() if e.dagster_event.asset_key
+                   else None, e.dagster_event.partition) for e in logs if e.is_dagster_event]
+        out[f"run{i}.events"] = sorted(events, key=repr)
+        # asset events keep their relative order (the UI lists them by storage id)
+        out[f"run{i}.asset_events_in_order"] = [ev for ev in events if ev[0] in (
+            "ASSET_MATERIALIZATION", "ASSET_MATERIALIZATION_PLANNED", "ASSET_OBSERVATION")]
+        out[f"run{i}.status"] = instance.get_run_by_id(run_id).status.value
+    return out
+
+
+def test_deploy_yaml_selects_the_batching_storage(tmp_path):
+    instance = _instance(tmp_path / "home", batching=True)
+    assert isinstance(instance.event_log_storage, BatchingSqliteEventLogStorage)
+    assert Path(instance.event_log_storage._base_dir).resolve() == (tmp_path / "home" / "history" / "runs").resolve()
+    assert int(os.environ["DAGSTER_EVENT_BATCH_SIZE"]) > 0
+
+
+def test_same_ui_data_as_the_stock_sqlite_storage(tmp_path):
+    stock = _instance(tmp_path / "stock", batching=False)
+    batching = _instance(tmp_path / "batching", batching=True)
+    assert type(stock.event_log_storage).__name__ == "SqliteEventLogStorage"
+    assert isinstance(batching.event_log_storage, BatchingSqliteEventLogStorage)
+    calls = []
+    original = BatchingSqliteEventLogStorage._store_run_batch
+
+    def spy(self, run_id, events):
+        calls.append(len(events))
+        return original(self, run_id, events)
+
+    BatchingSqliteEventLogStorage._store_run_batch = spy
+    try:
+        snap_batching = _snapshot(batching, _run_all(batching))
+    finally:
+        BatchingSqliteEventLogStorage._store_run_batch = original
+    snap_stock = _snapshot(stock, _run_all(stock))
+    assert max(calls) >= 20, calls  # the 20-partition batches went through the batch path
+    assert snap_batching.keys() == snap_stock.keys()
+    for key in snap_stock:
+        assert snap_batching[key] == snap_stock[key], key
+    # the expected content itself
+    assert snap_stock["a.materialized"] == [f"2024-01-{d:02d}" for d in range(1, 26)]
+    assert snap_stock["b.status"][1] == [f"2024-01-{d:02d}" for d in range(21, 26)]  # failed partitions
+    assert snap_stock["b.materialized"] == [f"2024-01-{d:02d}" for d in range(1, 21)]
+    for home in ("stock", "batching"):
+        shutil.rmtree(tmp_path / home, ignore_errors=True)
+
+
+@pytest.mark.parametrize("n_events", [2, 1000])
+def test_batch_ids_match_index_rows(tmp_path, n_events):
+    """Every batched event lands once in the run shard and once in the index, and the asset event
+    tags point at the index rows."""
+    instance = _instance(tmp_path / "home", batching=True)
+    part = dg.DailyPartitionsDefinition(start_date="2020-01-01")
+
+    @dg.asset(partitions_def=part, backfill_policy=dg.BackfillPolicy.single_run())
+    def many(context: dg.AssetExecutionContext):
+        return dg.MaterializeResult(metadata={"n": 1}, tags={"team": "x"})
+
+    keys = part.get_partition_keys()[:n_events]
+    result = dg.materialize([many], instance=instance, tags={"dagster/asset_partition_range_start": keys[0],
+                                                            "dagster/asset_partition_range_end": keys[-1]})
+    key = dg.AssetKey("many")
+    assert sorted(instance.get_materialized_partitions(key)) == sorted(keys)
+    run_events = [e for e in instance.all_logs(result.run_id) if e.is_dagster_event
+                  and e.dagster_event_type == dg.DagsterEventType.ASSET_MATERIALIZATION]
+    assert len(run_events) == n_events
+    records = instance.fetch_materializations(key, limit=5000).records
+    assert len(records) == n_events
+    index_db = Path(instance.event_log_storage._base_dir) / "index.db"
+    con = sqlite3.connect(index_db)
+    try:
+        ids = {row[0] for row in con.execute(
+            "SELECT id FROM event_logs WHERE asset_key = ? AND dagster_event_type = 'ASSET_MATERIALIZATION'",
+            [key.to_string()])}
+        tagged = con.execute("SELECT event_id, count(*) FROM asset_event_tags WHERE asset_key = ? GROUP BY event_id",
+                             [key.to_string()]).fetchall()
+    finally:
+        con.close()
+    assert len(ids) == n_events
+    # every materialisation's indexed tags (data version) point at its own index row
+    assert {event_id for event_id, _ in tagged} == ids
+    assert len({n for _, n in tagged}) == 1
