@@ -60,7 +60,7 @@ def test_coingecko_export_files_keep_their_quirks_visible(db_path):
     assert {"BTCUSDT", "ETHUSDT", "LTCUSDT"} <= set(nulls)
     # the off-midnight BTC snapshot 2017-06-06 23:29:55 is floored to its UTC date
     assert (mk[(mk.symbol == "BTCUSDT")].date == pd.Timestamp("2017-06-06")).sum() == 1
-    meta = result.asset_materializations_for_node("raw_coin_markets")[0].metadata
+    meta = result.asset_materializations_for_node("raw_coin_markets")[-1].metadata  # the run's details: last partition
     assert "off-midnight" in meta["notes"].value or "off_midnight" in meta["notes"].value
     panel = query(db_path, "SELECT * FROM daily_panel")
     assert (panel.close_source == "markets").all() and panel.in_universe.any()

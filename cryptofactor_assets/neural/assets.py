@@ -33,7 +33,7 @@ import numpy as np
 import pandas as pd
 from dagster_duckdb import DuckDBResource
 
-from cryptofactor_assets.common import POOL, SINGLE_RUN, connect, md, window_dates
+from cryptofactor_assets.common import POOL, SINGLE_RUN, connect, lean_metadata, md, window_dates
 from cryptofactor_assets.neural import checks
 from cryptofactor_assets.neural import loaders as ld
 from cryptofactor_assets.neural.baseline import BetaPanel, rolling_ols_betas
@@ -306,7 +306,7 @@ def cross_asset_monthly(context: dg.AssetExecutionContext, duckdb: DuckDBResourc
             path = t.pivot_table(index="month", columns="market", values="univariate_beta", aggfunc="mean")
             meta["planted_univariate_betas"] = md(png_markdown(line_plot_png(
                 path, "Planted univariate betas (mean over coins)", "beta"), "planted betas"))
-    yield dg.MaterializeResult(metadata=meta)
+    yield dg.MaterializeResult(metadata=lean_metadata(context, meta))
     yield from results
 
 
@@ -491,7 +491,7 @@ def neural_betas(context: dg.AssetExecutionContext, duckdb: DuckDBResource, conf
         path.index = pd.to_datetime(path.index)
         meta["equity_beta_path"] = md(png_markdown(line_plot_png(
             path.sort_index(), "Ex-ante beta to EQUITY (mean over coins)", "beta"), "EQUITY betas"))
-    yield dg.MaterializeResult(metadata=meta)
+    yield dg.MaterializeResult(metadata=lean_metadata(context, meta))
     yield from results
 
 
@@ -579,7 +579,7 @@ def beta_quartile_portfolios(context: dg.AssetExecutionContext, duckdb: DuckDBRe
             tables.append(s.reset_index().rename(columns={"group": "quartile"}).assign(market=market))
         summary = pd.concat(tables)[["market", "quartile", "months", "mean_beta", "mean_excess_return"]]
         meta["neural_single_summary (window means; H-L = top minus bottom)"] = md(frame_markdown(summary))
-    yield dg.MaterializeResult(metadata=meta)
+    yield dg.MaterializeResult(metadata=lean_metadata(context, meta))
     yield from results
 
 

@@ -4,7 +4,7 @@
 import dagster as dg
 from dagster_duckdb import DuckDBResource
 
-from cryptofactor_assets.common import POOL, SINGLE_RUN, connect, md, window_dates
+from cryptofactor_assets.common import POOL, SINGLE_RUN, connect, lean_metadata, md, window_dates
 from cryptofactor_assets.panels import checks
 from cryptofactor_assets.partitions import (
     daily_partitions,
@@ -76,7 +76,7 @@ def daily_panel(context: dg.AssetExecutionContext, duckdb: DuckDBResource):
                             "5-minute bars (raw_klines_5m) or market snapshots (raw_coin_markets)")
         meta["partitions_written"] = len(quality.rows_per_partition(con, DAILY_PANEL, "date", start, end))
         results = checks.daily_panel_results(con, DAILY_PANEL, start, end)
-    yield dg.MaterializeResult(metadata=meta)
+    yield dg.MaterializeResult(metadata=lean_metadata(context, meta))
     yield from results
 
 
@@ -105,5 +105,5 @@ def weekly_panel(context: dg.AssetExecutionContext, duckdb: DuckDBResource):
                             "sum(in_universe::INT) AS in_universe, avg(ret) AS mean_ret",
                             "daily_panel rows in the week")
         results = checks.weekly_panel_results(con, WEEKLY_PANEL, start, end)
-    yield dg.MaterializeResult(metadata=meta)
+    yield dg.MaterializeResult(metadata=lean_metadata(context, meta))
     yield from results

@@ -29,6 +29,7 @@ from cryptofactor_assets.common import (
     POOL,
     SINGLE_RUN,
     connect,
+    lean_metadata,
     md,
     mondays,
     risk_free_series,
@@ -251,7 +252,7 @@ def feature_matrix_asset(context: dg.AssetExecutionContext, duckdb: DuckDBResour
     summary = elig[feats].describe().T.reset_index()[["index", "mean", "std", "min", "max"]] if len(elig) else None
     note = ({"note": f"needs weekly_characteristics rows for the weeks {start} .. {end} (exclusive); none "
                      "stored: empty result"} if not inserted else {})
-    yield dg.MaterializeResult(metadata={
+    yield dg.MaterializeResult(metadata=lean_metadata(context, {
         "dagster/row_count": inserted,
         **note,
         "rows_replaced": deleted,
@@ -264,7 +265,7 @@ def feature_matrix_asset(context: dg.AssetExecutionContext, duckdb: DuckDBResour
                          f"features={len(feats)}"),
         "feature_coverage_eligible": md(frame_markdown(coverage)),
         "feature_summary_eligible": md(frame_markdown(summary if summary is not None else pd.DataFrame())),
-    })
+    }))
     yield from results
 
 
@@ -550,7 +551,7 @@ def factor_risk_model_asset(context: dg.AssetExecutionContext, duckdb: DuckDBRes
         last = table[table["week_start"] == table["week_start"].max()]
         meta["last_week_by_coin"] = md(frame_markdown(last[[
             "symbol", "beta_mkt", "beta_size", "beta_mom", "total_var", "sample_var", "explained_ratio"]]))
-    yield dg.MaterializeResult(metadata=meta)
+    yield dg.MaterializeResult(metadata=lean_metadata(context, meta))
     yield from results
 
 

@@ -10,6 +10,7 @@ from cryptofactor_assets.common import (
     SINGLE_RUN,
     check_result,
     connect,
+    lean_metadata,
     md,
     partition_label,
     window_dates,
@@ -283,7 +284,7 @@ def _store_batches(context, con, market_source: MarketSourceResource, batches, i
         con, f"SELECT * FROM {quote_ident(dataset)} WHERE {quote_ident(time_column)} >= ? "
              f"AND {quote_ident(time_column)} < ? ORDER BY symbol, {quote_ident(time_column)}", [start, end], limit=5))
     meta["dagster/row_count"] = sum(per_partition.values())
-    return meta, _source_complete(failures, market_source.strict, outcome.failed_files)
+    return lean_metadata(context, meta), _source_complete(failures, market_source.strict, outcome.failed_files)
 
 
 @dg.asset(
