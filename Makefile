@@ -8,6 +8,18 @@ export DAGSTER_HOME ?= $(CURDIR)/.dagster_home
 DEMO_START ?= 2023-01-01
 DEMO_END ?= 2024-12-31
 PYTEST_WORKERS ?= 2
+# The partition range the UI shows (first / last UTC day, inclusive): the demo's unless given, so after
+# `make demo` every partition in `make ui` is materialised and its launch dialog offers the demo's days.
+# Real data: `make ui CRYPTOFACTOR_PARTITIONS_START=2013-12-01 CRYPTOFACTOR_PARTITIONS_END=` (empty end:
+# partitions up to today), or the same variables in the environment. Only `demo` and `ui` pass them on.
+ifeq ($(origin CRYPTOFACTOR_PARTITIONS_START),undefined)
+CRYPTOFACTOR_PARTITIONS_START = $(DEMO_START)
+endif
+ifeq ($(origin CRYPTOFACTOR_PARTITIONS_END),undefined)
+CRYPTOFACTOR_PARTITIONS_END = $(DEMO_END)
+endif
+PARTITION_RANGE := CRYPTOFACTOR_PARTITIONS_START=$(CRYPTOFACTOR_PARTITIONS_START) \
+	CRYPTOFACTOR_PARTITIONS_END=$(CRYPTOFACTOR_PARTITIONS_END)
 
 .PHONY: install demo test ui e2e bench lint clean
 
@@ -23,18 +35,19 @@ $(DAGSTER_HOME)/dagster.yaml: deploy/dagster.yaml
 	mkdir -p $(DAGSTER_HOME)
 	cp deploy/dagster.yaml $(DAGSTER_HOME)/dagster.yaml
 
-## demo: install, then materialise the whole lineage on the simulated market (2023-2024)
+## demo: install, then materialise the whole lineage on the simulated market (DEMO_START..DEMO_END, 2023-2024)
 demo: $(STAMP) $(DAGSTER_HOME)/dagster.yaml
-	$(BIN)/cryptofactor materialize --start $(DEMO_START) --end $(DEMO_END)
+	$(PARTITION_RANGE) $(BIN)/cryptofactor materialize --start $(DEMO_START) --end $(DEMO_END)
 
 ## test: install if needed, run the whole suite
 test: $(STAMP)
 	mkdir -p $(DAGSTER_HOME)
 	$(BIN)/python -m pytest -n $(PYTEST_WORKERS) --dist loadfile
 
-## ui: the Dagster web UI on 127.0.0.1:3000 over the same DuckDB file
+## ui: the Dagster web UI on 127.0.0.1:3000 over the same DuckDB file, partitions CRYPTOFACTOR_PARTITIONS_START..END
 ui: $(STAMP) $(DAGSTER_HOME)/dagster.yaml
-	$(BIN)/dagster dev -w workspace.yaml -h 127.0.0.1 -p 3000
+	@echo "partitions: $(or $(CRYPTOFACTOR_PARTITIONS_START),2013-01-01) .. $(or $(CRYPTOFACTOR_PARTITIONS_END),today)"
+	$(PARTITION_RANGE) $(BIN)/dagster dev -w workspace.yaml -h 127.0.0.1 -p 3000
 
 E2E_STAMP := $(VENV)/.e2e-installed
 

@@ -4,18 +4,29 @@ from __future__ import annotations
 
 import dagster as dg
 
-from cryptofactor_assets.settings import first_monday_on_or_after, partitions_start
+from cryptofactor_assets.settings import (
+    first_monday_on_or_after,
+    partitions_end,
+    partitions_end_exclusive,
+    partitions_start,
+)
 
 DAILY_START = partitions_start()
 #: The first full ISO week inside the daily range, so a week never maps onto missing days.
 WEEKLY_START = first_monday_on_or_after(DAILY_START)
+#: Last daily partition (inclusive; CRYPTOFACTOR_PARTITIONS_END), None = up to today.
+DAILY_END = partitions_end()
+#: Dagster's exclusive ``end_date`` (the day after DAILY_END): weeks and months wholly inside the range.
+_END_EXCLUSIVE = partitions_end_exclusive()
+_END = None if _END_EXCLUSIVE is None else _END_EXCLUSIVE.isoformat()
 
-daily_partitions = dg.DailyPartitionsDefinition(start_date=DAILY_START.isoformat(), timezone="UTC")
+daily_partitions = dg.DailyPartitionsDefinition(start_date=DAILY_START.isoformat(), end_date=_END, timezone="UTC")
 # day_offset=1: weeks start on Monday (Dagster's default is Sunday).
 weekly_partitions = dg.WeeklyPartitionsDefinition(
-    start_date=WEEKLY_START.isoformat(), day_offset=1, timezone="UTC"
+    start_date=WEEKLY_START.isoformat(), end_date=_END, day_offset=1, timezone="UTC"
 )
-monthly_partitions = dg.MonthlyPartitionsDefinition(start_date=DAILY_START.replace(day=1).isoformat(), timezone="UTC")
+monthly_partitions = dg.MonthlyPartitionsDefinition(start_date=DAILY_START.replace(day=1).isoformat(),
+                                                    end_date=_END, timezone="UTC")
 
 #: A weekly partition reads its 7 daily partitions.
 week_to_days = dg.TimeWindowPartitionMapping()
