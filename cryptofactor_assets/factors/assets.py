@@ -13,7 +13,16 @@ import numpy as np
 import pandas as pd
 from dagster_duckdb import DuckDBResource
 
-from cryptofactor_assets.common import POOL, SINGLE_RUN, connect, md, mondays, risk_free_series, window_dates
+from cryptofactor_assets.common import (
+    POOL,
+    SINGLE_RUN,
+    connect,
+    lean_metadata,
+    md,
+    mondays,
+    risk_free_series,
+    window_dates,
+)
 from cryptofactor_assets.factors import checks
 from cryptofactor_assets.factors import panel_io as pio
 from cryptofactor_assets.factors.characteristics import LTW_CHARACTERISTICS, weekly_characteristics
@@ -169,7 +178,7 @@ def weekly_characteristics_asset(context: dg.AssetExecutionContext, duckdb: Duck
         chars = chars.assign(winsorize_on=config.winsorize_on, vol_column=config.vol_column)
         written, results = _write_window(con, checks.WEEKLY_CHARACTERISTICS, chars, start, end)
     summary = chars.loc[chars["in_universe"], list(LTW_CHARACTERISTICS)].describe().T.reset_index()
-    yield dg.MaterializeResult(metadata={
+    yield dg.MaterializeResult(metadata=lean_metadata(context, {
         **written,
         **_empty_note(written, f"needs weekly_panel rows in the window; weekly_panel holds {len(panel)} "
                                f"coin-weeks in {start - dt.timedelta(weeks=4)} .. {end} (exclusive)"),
@@ -177,7 +186,7 @@ def weekly_characteristics_asset(context: dg.AssetExecutionContext, duckdb: Duck
         "parameters": md(f"winsor={winsor}, winsorize_on={config.winsorize_on}, vol_column={config.vol_column}, "
                          "calendar=iso"),
         "eligible_summary": md(frame_markdown(summary[["index", "count", "mean", "std", "min", "max"]])),
-    })
+    }))
     yield from results
 
 
@@ -235,13 +244,13 @@ def characteristic_portfolios_asset(context: dg.AssetExecutionContext, duckdb: D
                                                          end - dt.timedelta(weeks=1), "week"))
     wide = ls.pivot_table(index="week_start", columns="characteristic", values="vw_ret", dropna=False)
     table = _window_summary(wide, sorted(ls["characteristic"].unique())) if len(ls) else pd.DataFrame()
-    yield dg.MaterializeResult(metadata={
+    yield dg.MaterializeResult(metadata=lean_metadata(context, {
         **written,
         **note,
         "parameters": md(f"n_quantiles={config.n_quantiles}, breakpoint_universe={config.breakpoint_universe}, "
                          f"investable_top_n={config.investable_top_n}, min_coins={config.min_coins}"),
         "vw_long_short_in_window": md(frame_markdown(table)),
-    })
+    }))
     yield from results
 
 
@@ -316,7 +325,7 @@ def factor_returns_weekly_asset(context: dg.AssetExecutionContext, duckdb: DuckD
             meta[f"summary_{construction}"] = md(frame_markdown(_window_summary(h, WEEKLY_FACTORS)))
             meta[f"cumulative_{construction}"] = _cumulative_plot(
                 h, f"Cumulative weekly factor returns ({construction})")
-    yield dg.MaterializeResult(metadata=meta)
+    yield dg.MaterializeResult(metadata=lean_metadata(context, meta))
     yield from results
 
 
@@ -388,7 +397,7 @@ def factor_returns_daily_asset(context: dg.AssetExecutionContext, duckdb: DuckDB
     }
     if len(out) >= 2:
         meta["summary"] = md(frame_markdown(_window_summary(out.set_index("date"), FACTOR_NAMES, 365)))
-    yield dg.MaterializeResult(metadata=meta)
+    yield dg.MaterializeResult(metadata=lean_metadata(context, meta))
     yield from results
 
 
@@ -481,7 +490,7 @@ def rolling_betas_asset(context: dg.AssetExecutionContext, duckdb: DuckDBResourc
         results.append(checks.rolling_betas_r2_result(con, start, end))
     by_coin = (out.groupby("symbol")[["beta_mkt", "beta_size", "beta_mom", "r2"]].mean().reset_index()
                if len(out) else pd.DataFrame())
-    yield dg.MaterializeResult(metadata={
+    yield dg.MaterializeResult(metadata=lean_metadata(context, {
         **written,
         **_empty_note(written, lambda: (
             f"needs >= {config.min_obs} daily observations per coin (returns on days with MKT, SIZE and MOM, "
@@ -492,7 +501,7 @@ def rolling_betas_asset(context: dg.AssetExecutionContext, duckdb: DuckDBResourc
         "parameters": md(f"window={config.window} days, min_obs={config.min_obs}, factors={list(FACTOR_NAMES)}, "
                          f"daily factor construction={constructions}"),
         "mean_by_coin": md(frame_markdown(by_coin)),
-    })
+    }))
     yield from results
 
 
@@ -588,7 +597,7 @@ def fama_macbeth_gammas_asset(context: dg.AssetExecutionContext, duckdb: DuckDBR
         written, results = _write_window(con, checks.FAMA_MACBETH_GAMMAS, out, start, end)
     per_spec = (out.groupby(["spec", "coefficient"])["gamma"].agg(["count", "mean", "std"]).reset_index()
                 if len(out) else pd.DataFrame())
-    yield dg.MaterializeResult(metadata={
+    yield dg.MaterializeResult(metadata=lean_metadata(context, {
         **written,
         **_empty_note(written, lambda: (
             f"needs, in some week w, at least min_coins ({config.min_coins or 'K + 2'}) coins eligible at w-1 "
@@ -599,7 +608,7 @@ def fama_macbeth_gammas_asset(context: dg.AssetExecutionContext, duckdb: DuckDBR
         "parameters": md(f"characteristics={list(config.characteristics)}, standardised="
                          f"{config.standardise_characteristics}, min_coins={config.min_coins or 'K + 2'}"),
         "gammas_in_window": md(frame_markdown(per_spec)),
-    })
+    }))
     yield from results
 
 
