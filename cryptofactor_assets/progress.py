@@ -3,8 +3,8 @@
 A :class:`Progress` counts items done (symbols, days, partitions) and an amount (bars, rows) and
 emits a line through ``log`` (in a run: ``context.log.info``, so it lands in the run's log in the
 UI) at most once per ``interval`` seconds (default 10, ``CRYPTOFACTOR_PROGRESS_SECONDS``): the first
-update, then whenever ``interval`` has passed since the last line (or when forced), and always a
-final line from :meth:`Progress.finish`. :meth:`Progress.event` lines (a failed
+update, then whenever ``interval`` has passed since the last line (or when forced; the update that
+completes the total is left to the final line), and always a final line from :meth:`Progress.finish`. :meth:`Progress.event` lines (a failed
 symbol) are never held back.
 
 Every line is also sent to the Python logger ``cryptofactor.progress`` (INFO). Nothing prints it
@@ -125,7 +125,9 @@ class Progress:
             self.done = done
         self.done += advance
         self.amount += amount
-        if not (force or self.due()):
+        complete = self.total is not None and self.done >= self.total
+        # the update completing the total is left to finish()'s line unless forced (one line, not two)
+        if not force and (complete or not self.due()):
             return False
         if message is None:
             line = f"{self.label}: {self.status()}"

@@ -73,7 +73,8 @@ def test_a_message_gets_the_status_once_a_second_has_passed():
     p, lines = _progress(clock, total=2)
     p.update(1, amount=288, message="bybit BTCUSDT (1 of 2): 288 rows")
     clock.now += 12
-    p.update(2, amount=288, message="bybit ETHUSDT (2 of 2): 288 rows")
+    assert not p.update(2, amount=288, message="bybit ETHUSDT (2 of 2): held for the final line")
+    p.update(2, message="bybit ETHUSDT (2 of 2): 288 rows", force=True)
     assert lines[0] == "bybit BTCUSDT (1 of 2): 288 rows"  # a rate over a few ms is noise
     assert lines[1].startswith("bybit ETHUSDT (2 of 2): 288 rows | 2/2 symbols (100%), 576 bars, 48 bars/s")
 

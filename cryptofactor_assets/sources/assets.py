@@ -153,13 +153,16 @@ def _ingest(context, con, batches, ingest, dataset: str, time_column: str, start
     failure of its symbol with the reason; in ``strict`` mode any failure raises before COMMIT, so
     nothing changes. A source that requested nothing (no glob, no ids) leaves the window untouched.
     """
+    import datetime
+
     from cryptofactor_assets.progress import Progress, days_covered
 
     counts = IngestCounts()
     n_days = max(0, (end - start).days)
     # days of the window = its daily partitions; at most one line per ~10 s, plus the final one
-    progress = Progress(f"{dataset} ingest {start}..{end} (end exclusive)", n_days, unit="days",
-                        amount_unit="rows stored", log=context.log.info)
+    last_day = end - datetime.timedelta(days=1)  # the window's last day (inclusive, as the CLI's --end)
+    progress = Progress(f"{dataset} ingest {start}" + (f"..{last_day}" if n_days > 1 else ""), n_days,
+                        unit="days", amount_unit="rows stored", log=context.log.info)
     if streams:
         with transaction(con):
             delete_window(con, REJECTED_ROWS, "partition_date", start, end, "AND dataset = ?", [dataset])
