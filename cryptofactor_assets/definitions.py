@@ -61,23 +61,47 @@ def _assets_by_partitioning(assets: list) -> dict[str, list]:
     return groups
 
 
+#: Every asset is in the one-slot ``duckdb`` pool, so a run's steps execute one at a time anyway: run
+#: them inside the run worker (one process per run) instead of one subprocess per step (~4-5 s each
+#: under the default multiprocess executor). Pool slots are still claimed per step (op granularity),
+#: and a failed step only skips its dependants: the other branches of the run go on.
+EXECUTOR = dg.in_process_executor
+
+
+def _resolve_without_freshness_checks(jobs: list, assets, resources: dict) -> list[dg.JobDefinition]:
+    """The jobs resolved against the assets alone (no freshness checks in their asset graph).
+
+    A launch from a job page sends the job's assets as an asset selection, and Dagster subsets the
+    job by it with "every check of the selected assets" taken from the job's asset graph. Resolved
+    in the full code location, that graph holds the freshness checks, so a job-page backfill ran
+    them whatever the job's own selection subtracted; resolved here, it cannot.
+    """
+    core = dg.Definitions(assets=assets, jobs=jobs, resources=resources, executor=EXECUTOR)
+    return [core.resolve_job_def(job.name) for job in jobs]
+
+
 def build_definitions() -> dg.Definitions:
     assets = dg.load_assets_from_modules(_domain_modules())
     groups = _assets_by_partitioning(list(assets))
     # time-partition freshness checks on every daily and weekly asset, evaluated by a sensor only:
-    # inside a job they would fail every backfill of history by design
+    # inside a job they would fail every backfill of history by design (see ops/freshness.py)
     freshness_checks = build_freshness_checks(*partitioned_asset_keys(assets))
-    not_freshness = dg.AssetSelection.checks(*freshness_checks)
+    resources = {"duckdb": duckdb_resource(), "market_source": MarketSourceResource.from_env()}
     jobs = [
-        dg.define_asset_job(DAILY_JOB, selection=dg.AssetSelection.assets(*groups["daily"]) - not_freshness,
+        dg.define_asset_job(DAILY_JOB, selection=dg.AssetSelection.assets(*groups["daily"]), executor_def=EXECUTOR,
                             partitions_def=daily_partitions,
                             description="Every daily-partitioned asset (raw data, daily panel, daily research)."),
-        dg.define_asset_job(WEEKLY_JOB, selection=dg.AssetSelection.assets(*groups["weekly"]) - not_freshness,
+        dg.define_asset_job(WEEKLY_JOB, selection=dg.AssetSelection.assets(*groups["weekly"]), executor_def=EXECUTOR,
                             partitions_def=weekly_partitions,
                             description="Every weekly-partitioned asset (weekly panel, characteristics, factors...)."),
-        dg.define_asset_job(SUMMARY_JOB, selection=dg.AssetSelection.assets(*groups["none"]) - not_freshness,
+        dg.define_asset_job(SUMMARY_JOB, selection=dg.AssetSelection.assets(*groups["none"]), executor_def=EXECUTOR,
                             description="Unpartitioned summaries over everything stored (truths, backtests, replication)."),
     ]
+    if groups["monthly"]:
+        jobs.append(dg.define_asset_job(MONTHLY_JOB, selection=dg.AssetSelection.assets(*groups["monthly"]),
+                                        executor_def=EXECUTOR, partitions_def=monthly_partitions,
+                                        description="Every monthly-partitioned asset (cross-asset and neural betas)."))
+    jobs = _resolve_without_freshness_checks(jobs, assets, resources)
     schedules = [
         # yesterday's daily partitions, shortly after UTC midnight
         dg.build_schedule_from_partitioned_job(jobs[0], hour_of_day=0, minute_of_hour=20,
@@ -89,11 +113,7 @@ def build_definitions() -> dg.Definitions:
                               execution_timezone="UTC"),
     ]
     if groups["monthly"]:
-        monthly = dg.define_asset_job(MONTHLY_JOB, selection=dg.AssetSelection.assets(*groups["monthly"]) - not_freshness,
-                                      partitions_def=monthly_partitions,
-                                      description="Every monthly-partitioned asset (cross-asset and neural betas).")
-        jobs.append(monthly)
-        schedules.append(dg.build_schedule_from_partitioned_job(monthly, day_of_month=1, hour_of_day=4,
+        schedules.append(dg.build_schedule_from_partitioned_job(jobs[3], day_of_month=1, hour_of_day=4,
                                                                 name="monthly_schedule"))
     return dg.Definitions(
         assets=assets,
@@ -101,7 +121,9 @@ def build_definitions() -> dg.Definitions:
         sensors=[build_freshness_sensor(freshness_checks)],
         jobs=jobs,
         schedules=schedules,
-        resources={"duckdb": duckdb_resource(), "market_source": MarketSourceResource.from_env()},
+        resources=resources,
+        # the implicit asset job (asset graph "Materialize", asset backfills) runs in process too
+        executor=EXECUTOR,
     )
 
 

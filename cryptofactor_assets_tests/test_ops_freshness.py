@@ -199,3 +199,41 @@ def test_bybit_unknown_symbol_in_strict_mode_fails_the_run_naming_source_symbol_
     (failure,) = [e for e in result.all_events if e.event_type_value == "STEP_FAILURE"]
     message = failure.event_specific_data.error.to_string()
     assert "NOPEUSDT" in message and "bybit" in message and "2024-01-01" in message
+
+
+# ---------------------------------------------------------------------- evaluated by the sensor only
+def test_job_subsets_by_asset_selection_never_plan_freshness_checks():
+    """A job page's launch or backfill subsets the job by its assets ("every check of the selected
+    assets"): the jobs are resolved without the freshness checks, so none is planned."""
+    from cryptofactor_assets.definitions import DAILY_JOB, WEEKLY_JOB
+
+    repo = defs.get_repository_def()
+    for name in (DAILY_JOB, WEEKLY_JOB):
+        job = repo.get_job(name)
+        sub = job.get_subset(asset_selection=set(job.asset_layer.selected_asset_keys))
+        checks = {k.name for k in sub.asset_layer.asset_graph.asset_check_keys}
+        assert checks and not any("freshness" in c for c in checks), (name, checks)
+    # ... while the code location still has them, for the sensor
+    assert any("freshness" in k.name for k in repo.asset_graph.asset_check_keys)
+
+
+@dg.asset(partitions_def=dg.DailyPartitionsDefinition(start_date="2024-01-01", timezone="UTC"))
+def tiny_daily() -> None:
+    return None
+
+
+def test_freshness_check_planned_in_a_materialising_run_is_not_evaluated_a_checks_only_run_evaluates(caplog):
+    """The asset graph / asset backfills plan every check of the selected assets (implicit asset job):
+    the check yields nothing there; in a run of checks only (the sensor's) it evaluates."""
+    checks = build_freshness_checks([tiny_daily.key], [])
+    job = dg.Definitions(assets=[tiny_daily], asset_checks=checks).resolve_implicit_global_asset_job_def()
+    check_keys = {k for c in checks for k in c.check_keys}
+    instance = dg.DagsterInstance.ephemeral()
+    mat = job.get_subset(asset_selection={tiny_daily.key}, asset_check_selection=check_keys).execute_in_process(
+        instance=instance, partition_key="2024-01-01")
+    assert mat.success and mat.get_asset_check_evaluations() == []
+    logs = [r.user_message for r in instance.all_logs(mat.run_id)]
+    assert any("evaluated by the freshness_checks_sensor sensor only" in m for m in logs)
+    only = job.get_subset(asset_selection=set(), asset_check_selection=check_keys).execute_in_process(
+        instance=instance)
+    assert [e.asset_key for e in only.get_asset_check_evaluations()] == [tiny_daily.key]

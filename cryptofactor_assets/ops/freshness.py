@@ -12,6 +12,16 @@ The checks read only the Dagster instance (never the DuckDB file), so they need 
 The sensor launches them (every 15 minutes at most); it is STOPPED by default like the schedules
 (a local demo over 2023-2024 would otherwise show every asset as overdue): turn it on together
 with the schedules in a deployment.
+
+**Evaluated by the sensor only.** Inside a run that materialises assets a freshness check means
+nothing (a backfill of 2024 would be told "expected partition <yesterday>"), so:
+
+* the jobs (``daily_job`` ...) are resolved without them (``definitions.py``), so a job page's
+  launch or backfill, a schedule and the CLI never plan them;
+* Dagster plans *every* check of the selected assets in a run launched from the asset graph or an
+  asset backfill (the implicit asset job; it cannot be told to leave a check out), so the check
+  itself evaluates only in a run that materialises no asset (the sensor's runs, "Execute checks",
+  a checks-only job) and otherwise yields no evaluation, saying so in the run's log.
 """
 
 from __future__ import annotations
@@ -69,8 +79,35 @@ def _time_partition_checks(keys: Sequence[dg.AssetKey], deadline_cron: str,
                            severity: dg.AssetCheckSeverity) -> list[dg.AssetChecksDefinition]:
     if not keys:
         return []
-    return list(dg.build_time_partition_freshness_checks(
-        assets=list(keys), deadline_cron=deadline_cron, timezone="UTC", severity=severity))
+    return [_evaluated_in_check_runs_only(c) for c in dg.build_time_partition_freshness_checks(
+        assets=list(keys), deadline_cron=deadline_cron, timezone="UTC", severity=severity)]
+
+
+SKIPPED_IN_MATERIALISING_RUN = (
+    "freshness checks are evaluated by the {sensor} sensor only, not in a run that materialises "
+    "assets ({n} asset(s) here): not evaluated")
+
+
+def materialises_assets(context: dg.AssetCheckExecutionContext) -> bool:
+    """True when the run executing ``context`` materialises at least one asset."""
+    return bool(context.job_def.asset_layer.selected_asset_keys)
+
+
+def _evaluated_in_check_runs_only(checks_def: dg.AssetChecksDefinition) -> dg.AssetChecksDefinition:
+    """Dagster's freshness multi-check (same specs, name and evaluation) that yields nothing in a run
+    materialising assets. ``can_subset=True``: a selected check may go without a result."""
+    evaluate = checks_def.op.compute_fn.decorated_fn  # Dagster's evaluation: fn(context) -> results
+
+    @dg.multi_asset_check(specs=list(checks_def.check_specs), can_subset=True, name=checks_def.op.name,
+                          description="Time-partition freshness (evaluated by the freshness sensor only).")
+    def _freshness(context):  # (unannotated: Dagster cannot resolve a string annotation here)
+        if materialises_assets(context):
+            context.log.info(SKIPPED_IN_MATERIALISING_RUN.format(
+                sensor=FRESHNESS_SENSOR, n=len(context.job_def.asset_layer.selected_asset_keys)))
+            return
+        yield from evaluate(context)
+
+    return _freshness
 
 
 def build_freshness_sensor(
