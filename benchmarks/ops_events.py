@@ -58,12 +58,11 @@ def _materialize(args: list[str], home: Path | None, workdir: Path) -> float:
 
 
 def event_log_rows(home: Path) -> dict[str, int]:
-    """Rows of the event log by event type: every run shard (``history/runs/<run_id>.db``) holds each of
-    its run's events once (``index.db`` repeats the asset events for cross-run queries: not counted)."""
+    """Rows of every ``event_logs`` table under ``home``, by event type: the run shards
+    (``history/runs/<run_id>.db``, each of its run's events once) and ``index.db`` (which repeats the
+    asset, check and run-status events for cross-run queries): what the instance stores."""
     counts: dict[str, int] = {}
     for shard in sorted((home / "history" / "runs").glob("*.db")):
-        if shard.name == "index.db":
-            continue
         con = sqlite3.connect(shard)
         try:
             for kind, n in con.execute("SELECT coalesce(dagster_event_type, 'log'), count(*) FROM event_logs GROUP BY 1"):
@@ -71,6 +70,18 @@ def event_log_rows(home: Path) -> dict[str, int]:
         finally:
             con.close()
     return counts
+
+
+def index_tables_megabytes(home: Path) -> dict[str, float]:
+    """Megabytes per table (and index) of ``index.db`` (SQLite's dbstat), the largest first."""
+    con = sqlite3.connect(home / "history" / "runs" / "index.db")
+    try:
+        rows = con.execute("SELECT name, sum(pgsize) FROM dbstat GROUP BY name ORDER BY 2 DESC LIMIT 6").fetchall()
+    except sqlite3.Error:
+        return {}
+    finally:
+        con.close()
+    return {name: size / 1e6 for name, size in rows}
 
 
 def directory_megabytes(path: Path) -> float:
@@ -88,7 +99,7 @@ def history_7y() -> dict | None:
         seconds = _materialize(HISTORY_ARGS, home, tmp)
         by_type = event_log_rows(home)
         return {"events": sum(by_type.values()), "by_type": by_type, "megabytes": directory_megabytes(home),
-                "seconds": seconds}
+                "seconds": seconds, "index_tables": index_tables_megabytes(home)}
 
 
 def demo_overhead() -> dict:
@@ -111,6 +122,7 @@ def main(argv: list[str]) -> int:
             print(f"megabytes history_7y_instance {h['megabytes']:.1f}")
             print(f"seconds history_7y {h['seconds']:.1f}")
             print("  by type: " + ", ".join(f"{k} {v}" for k, v in sorted(h["by_type"].items(), key=lambda kv: -kv[1])))
+            print("  index.db MB: " + ", ".join(f"{k} {v:.1f}" for k, v in h["index_tables"].items()))
     if "demo" in which:
         d = demo_overhead()
         print(f"overhead demo_on_disk_vs_in_memory {d['overhead']:.2f}")
