@@ -46,6 +46,35 @@ query Backfill($id: String!) {
 RUNS_QUERY = """
 query Runs { runsOrError(limit: 200) { __typename ... on Runs { results { runId status tags { key value } } } } }
 """
+REPOSITORIES = """
+query Repos { repositoriesOrError { __typename ... on RepositoryConnection { nodes { name location { name } } } } }
+"""
+SENSOR_DRY_RUN = """
+mutation DryRun($selector: SensorSelector!, $cursor: String) {
+  sensorDryRun(selectorData: $selector, cursor: $cursor) {
+    __typename
+    ... on DryRunInstigationTick {
+      evaluationResult {
+        skipReason
+        error { message }
+        runRequests { jobName tags { key value } assetSelection { path } assetChecks { assetKey { path } name } }
+      }
+    }
+    ... on PythonError { message }
+  }
+}
+"""
+LAUNCH_RUN = """
+mutation LaunchRun($executionParams: ExecutionParams!) {
+  launchRun(executionParams: $executionParams) {
+    __typename
+    ... on LaunchRunSuccess { run { runId } }
+    ... on PythonError { message stack }
+    ... on InvalidSubsetError { message }
+    ... on RunConfigValidationInvalid { errors { message } }
+  }
+}
+"""
 
 
 def free_port() -> int:
@@ -136,7 +165,8 @@ class DagsterDev:
 
     def graphql(self, query: str, variables: dict | None = None) -> dict:
         r = requests.post(f"{self.url}/graphql", json={"query": query, "variables": variables or {}}, timeout=60)
-        r.raise_for_status()
+        if r.status_code >= 400:  # the server's explanation, not only the status
+            raise requests.HTTPError(f"{r.status_code} from {self.url}/graphql: {r.text[:3000]}", response=r)
         body = r.json()
         if body.get("errors"):
             raise RuntimeError(f"GraphQL errors: {body['errors']}")
@@ -144,6 +174,11 @@ class DagsterDev:
 
     def runs(self) -> list[dict]:
         return self.graphql(RUNS_QUERY)["runsOrError"]["results"]
+
+    def repository(self) -> dict[str, str]:
+        """``{"repositoryLocationName": ..., "repositoryName": ...}`` of the (first) code location."""
+        node = self.graphql(REPOSITORIES)["repositoriesOrError"]["nodes"][0]
+        return {"repositoryLocationName": node["location"]["name"], "repositoryName": node["name"]}
 
     def wait_runs_done(self, predicate, n_expected: int, timeout: float) -> list[dict]:
         """Wait until ``n_expected`` runs matching ``predicate`` reached a final status; returns them."""
