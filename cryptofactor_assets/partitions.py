@@ -36,5 +36,17 @@ day_and_previous_day = dg.TimeWindowPartitionMapping(start_offset=-1)
 def previous_weeks(n: int) -> dg.TimeWindowPartitionMapping:
     return dg.TimeWindowPartitionMapping(start_offset=-n)
 
+
+def weeks_covering_days(days: int) -> int:
+    """Whole weeks that hold ``days`` days before a week's Monday (``ceil(days / 7)``, 0 for none)."""
+    return max(0, -(-days // 7))
+
+
+def week_and_previous_days(days: int) -> dg.TimeWindowPartitionMapping:
+    """A weekly partition reading its own 7 days plus the ``days`` days before its Monday, from a daily
+    or a weekly upstream. Dagster counts a mapping's offsets in DOWNSTREAM partitions (here weeks), so
+    the declared look-back is rounded up to whole weeks (a superset of the rows the asset reads)."""
+    return dg.TimeWindowPartitionMapping(start_offset=-weeks_covering_days(days))
+
 #: Every asset touching the DuckDB file is in this pool (limit 1: DuckDB allows one writing process).
 DUCKDB_POOL = "duckdb"

@@ -7,6 +7,7 @@ re-materialising gives identical rows, and changing data after a date leaves out
 from __future__ import annotations
 
 import datetime as dt
+import shutil
 
 import dagster as dg
 import duckdb
@@ -32,6 +33,7 @@ DAY0, DAY1 = "2023-11-20", "2024-03-31"
 WEEK0, WEEK1 = "2023-11-20", "2024-03-25"
 WINDOW, MIN_OBS = 30, 20
 DAILY = [raw_klines_5m, raw_coin_markets, daily_panel]
+# daily rows in weekly (ISO week) partitions: built over WEEK0..WEEK1, the same days as DAY0..DAY1
 FACTOR_DAILY = [fa.factor_returns_daily_asset, fa.rolling_betas_asset]
 FACTOR_WEEKLY = [fa.weekly_characteristics_asset, fa.characteristic_portfolios_asset,
                  fa.factor_returns_weekly_asset, fa.fama_macbeth_gammas_asset]
@@ -59,7 +61,7 @@ def _run(assets, resources, first=None, last=None, ops=None):
 
 
 def _build_factor_layer(resources):
-    _run(FACTOR_DAILY, resources, DAY0, DAY1)
+    _run(FACTOR_DAILY, resources, WEEK0, WEEK1)
     _run(FACTOR_WEEKLY, resources, WEEK0, WEEK1)
     _run(SUMMARY, resources)
 
@@ -286,7 +288,7 @@ def test_rematerialising_and_changing_the_future(built):
     # shorter read range changes the causal shift of rolling_ols, not the estimates)
     snaps = []
     for _ in range(2):
-        _run(FACTOR_DAILY, resources, "2024-02-10", "2024-02-12")
+        _run(FACTOR_DAILY, resources, "2024-02-05", "2024-02-12")  # the weeks holding 2024-02-10 .. 12
         _run(FACTOR_WEEKLY, resources, "2024-02-05", "2024-02-12")
         snaps.append(_snapshot(path, cutoff))
     for t in before:
@@ -308,3 +310,93 @@ def test_rematerialising_and_changing_the_future(built):
     # ... while rows after it did change
     fac = query(path, "SELECT count(*) FROM factor_returns_daily WHERE date > ?", [cutoff.date()]).iloc[0, 0]
     assert fac > 0
+
+
+# --------------------------------------------------------------------------------------------
+# weekly partitions of daily rows (issue 13): week-by-week runs equal the backfill, a week's run
+# replaces exactly its 7 days, and its checks look at that week only
+# --------------------------------------------------------------------------------------------
+DAILY_ROW_TABLES = {"factor_returns_daily": ["date"], "rolling_betas": ["symbol", "date"]}
+#: A column of each table that no asset of FACTOR_DAILY reads: marked outside the week re-run.
+MARK = {"factor_returns_daily": "mkt_ret", "rolling_betas": "resid_vol"}
+WEEKS_2M = [d.date().isoformat() for d in pd.date_range("2024-01-29", WEEK1, freq="W-MON")]
+
+
+def _daily_rows(path: str) -> dict[str, pd.DataFrame]:
+    return {t: _sorted(_q(path, f"SELECT * FROM {t}", ["date"]), k) for t, k in DAILY_ROW_TABLES.items()}
+
+
+def test_week_by_week_runs_equal_the_backfill_and_the_pure_functions(built, tmp_path):
+    path, resources = built
+    backfill = _daily_rows(path)
+    other = str(tmp_path / "weekly.duckdb")
+    shutil.copy(path, other)
+    first = WEEKS_2M[0]
+    con = duckdb.connect(other)
+    try:  # the two months' rows are gone: only the week-by-week runs below write them again
+        for t in DAILY_ROW_TABLES:
+            con.execute(f"DELETE FROM {t} WHERE date >= ?", [dt.date.fromisoformat(first)])
+    finally:
+        con.close()
+    res = {**resources, "duckdb": DuckDBResource(database=other)}
+    config = {"ops": {k: v for k, v in RUN_CONFIG["ops"].items() if k in DAILY_ROW_TABLES}}
+    for week in WEEKS_2M:  # one run per weekly partition, in order (as the weekly schedule runs them)
+        result = dg.materialize(FACTOR_DAILY, resources=res, partition_key=week, run_config=config,
+                                raise_on_error=False)
+        assert result.success, week
+        assert all(c.passed for c in result.get_asset_check_evaluations()), week
+    weekly = _daily_rows(other)
+    for t in DAILY_ROW_TABLES:
+        got, exp = weekly[t], backfill[t]
+        assert set(got.loc[got.date >= pd.Timestamp(first), "date"]) == set(
+            exp.loc[exp.date >= pd.Timestamp(first), "date"]), t
+        # same rows, same columns, same values (rolling_ols over a shorter read: rounding only)
+        pd.testing.assert_frame_equal(got, exp, obj=t, check_exact=False, rtol=1e-10, atol=1e-14)
+    # and the daily factors of the weekly runs equal the pure function over the whole window
+    daily = _q(other, "SELECT * FROM daily_panel ORDER BY date, symbol", ["date"])
+    panel = daily.assign(mom=momentum_signal(daily, 21, period_col="date", calendar="daily"))
+    pure = factor_returns(panel, period_col="date", calendar="daily", momentum_col="mom",
+                          cmom_construction=SORT).set_index("period")
+    got = weekly["factor_returns_daily"].set_index("date")
+    assert got.index.max() == pd.Timestamp(DAY1) and len(got.loc[first:]) == 7 * len(WEEKS_2M)
+    np.testing.assert_allclose(got[["mkt", "size", "mom"]].to_numpy(dtype=float),
+                               pure.reindex(got.index)[["cmkt", "csmb", "cmom"]].to_numpy(dtype=float), rtol=1e-12)
+
+
+def test_rerunning_one_week_replaces_exactly_its_seven_days(built, tmp_path):
+    path, resources = built
+    backfill = _daily_rows(path)
+    other = str(tmp_path / "one_week.duckdb")
+    shutil.copy(path, other)
+    week = "2024-02-12"
+    lo, hi = pd.Timestamp(week), pd.Timestamp(week) + pd.Timedelta(days=7)
+    con = duckdb.connect(other)
+    try:  # NaN everywhere in a column nothing reads: a check over more than the week would fail
+        for t, col in MARK.items():
+            con.execute(f"UPDATE {t} SET {col} = 'NaN'::DOUBLE")
+    finally:
+        con.close()
+    res = {**resources, "duckdb": DuckDBResource(database=other)}
+    config = {"ops": {k: v for k, v in RUN_CONFIG["ops"].items() if k in DAILY_ROW_TABLES}}
+    result = dg.materialize(FACTOR_DAILY, resources=res, partition_key=week, run_config=config,
+                            raise_on_error=False)
+    assert result.success
+    checks = result.get_asset_check_evaluations()
+    assert checks and all(c.passed for c in checks), [(c.asset_check_key, c.metadata) for c in checks
+                                                       if not c.passed]
+    after = _daily_rows(other)
+    for t, col in MARK.items():
+        got, exp = after[t], backfill[t]
+        inside = (got.date >= lo) & (got.date < hi)
+        assert got.loc[inside, "date"].nunique() == 7, t  # the 7 days of the week
+        pd.testing.assert_frame_equal(got.loc[inside].reset_index(drop=True),
+                                      exp.loc[(exp.date >= lo) & (exp.date < hi)].reset_index(drop=True),
+                                      obj=t, check_exact=False, rtol=1e-10, atol=1e-14)
+        # every row outside the week is the backfill's, still marked: not rewritten
+        assert got.loc[~inside, col].isna().all() and len(got) == len(exp), t
+        rest = [c for c in got.columns if c != col]
+        pd.testing.assert_frame_equal(got.loc[~inside, rest].reset_index(drop=True),
+                                      exp.loc[(exp.date < lo) | (exp.date >= hi), rest].reset_index(drop=True),
+                                      obj=t, check_exact=True)
+    meta = result.asset_materializations_for_node(fa.FACTOR_RETURNS_DAILY)[0]
+    assert meta.partition == week

@@ -36,6 +36,7 @@ from cryptofactor_assets_tests.conftest import SMALL_COINS, query
 DAY0, DAY1 = "2023-10-02", "2024-03-31"
 WEEK0, WEEK1 = "2023-10-02", "2024-03-25"
 SORT = "single_sort"  # 12 coins leave double-sort cells empty
+# daily rows in weekly partitions (issue 13): built in the weekly run over WEEK0..WEEK1 (= DAY0..DAY1)
 UPSTREAM_DAILY = [fa.factor_returns_daily_asset, fa.rolling_betas_asset]
 UPSTREAM_WEEKLY = [fa.weekly_characteristics_asset, fa.factor_returns_weekly_asset, fa.characteristic_portfolios_asset]
 UPSTREAM_SUMMARY = [fa.long_short_alphas_asset, fa.regime_signals_asset]
@@ -80,8 +81,8 @@ def _run(assets, path, first=None, last=None) -> dg.ExecuteInProcessResult:
 @pytest.fixture(scope="module")
 def built(tmp_path_factory):
     path = str(tmp_path_factory.mktemp("prediction") / "p.duckdb")
-    _run([raw_klines_5m, raw_coin_markets, daily_panel, *UPSTREAM_DAILY], path, DAY0, DAY1)
-    _run([weekly_panel, *UPSTREAM_WEEKLY], path, WEEK0, WEEK1)
+    _run([raw_klines_5m, raw_coin_markets, daily_panel], path, DAY0, DAY1)
+    _run([weekly_panel, *UPSTREAM_DAILY, *UPSTREAM_WEEKLY], path, WEEK0, WEEK1)
     _run(UPSTREAM_SUMMARY, path)
     _run(WEEKLY, path, WEEK0, WEEK1)
     _run(SUMMARY, path)
@@ -394,7 +395,7 @@ def test_rsj_weekly_features_when_rsj_daily_exists(built, tmp_path):
 
     path = str(tmp_path / "rsj.duckdb")
     shutil.copy(built, path)
-    _run([rsj_daily_asset], path, "2024-01-01", "2024-02-04")
+    _run([rsj_daily_asset], path, "2024-01-01", "2024-01-29")  # weekly partitions: days 2024-01-01 .. 02-04
     _run([pa.feature_matrix_asset], path, "2024-01-08", "2024-01-29")
     rsj = _q(path, "SELECT * FROM rsj_daily WHERE rsj IS NOT NULL", ["date"])
     rsj["week_start"] = rsj["date"] - pd.to_timedelta(rsj["date"].dt.weekday, unit="D")

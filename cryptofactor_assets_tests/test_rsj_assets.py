@@ -29,7 +29,9 @@ from cryptofactor_assets.sources.assets import raw_coin_markets, raw_klines_5m
 from cryptofactor_assets.sources.resources import MarketSourceResource
 from cryptofactor_assets_tests.conftest import SMALL_COINS, query
 
-DAY0, DAY1 = "2023-10-01", "2023-12-31"
+DAY0, DAY1 = "2023-10-02", "2023-12-31"
+# rsj_daily and rsj_portfolios_daily hold daily rows in weekly (ISO week) partitions: the same days
+WEEK0, WEEK1 = "2023-10-02", "2023-12-25"
 CUT = pd.Timestamp("2023-11-20")  # last day whose bars are kept in the look-ahead test
 SOURCES = [raw_klines_5m, raw_coin_markets, daily_panel]
 RSJ_DAILY_ASSETS = [ra.rsj_daily_asset, ra.rsj_portfolios_daily_asset]
@@ -69,7 +71,7 @@ def built(tmp_path_factory):
     path = str(tmp_path_factory.mktemp("rsj") / "rsj.duckdb")
     resources = _resources(path)
     _run(SOURCES, resources, DAY0, DAY1)
-    daily = _run(RSJ_DAILY_ASSETS, resources, DAY0, DAY1)
+    daily = _run(RSJ_DAILY_ASSETS, resources, WEEK0, WEEK1)
     summary = _run([ra.rsj_backtest_asset], resources)
     return path, resources, daily, summary
 
@@ -145,17 +147,20 @@ def test_portfolios_equal_the_pure_function_on_the_stored_inputs(built):
 def test_first_day_turnover_of_a_window_equals_the_unbroken_run(built):
     path, resources, *_ = built
     before = _ports(path)
-    # a window starting on a day where an unbroken run keeps some of the previous day's coins
-    ls = before.loc[(before["portfolio"] == "LS") & (before["date"] >= pd.Timestamp("2023-12-01"))]
-    day = ls.loc[ls["turnover"] < 2.0, "date"].min()
-    first, last = day.date().isoformat(), (day + pd.Timedelta(days=7)).date().isoformat()
+    # a weekly partition starting on a Monday whose turnover in an unbroken run is not a fresh start's
+    # (2 = buying both legs from nothing; 12 coins rarely keep a leg over a Monday, so "not 2", not "< 2")
+    ls = before.loc[(before["portfolio"] == "LS") & (before["date"] >= pd.Timestamp("2023-11-01"))
+                    & (before["date"].dt.weekday == 0)]
+    fresh = ls.groupby("date")["turnover"].agg(lambda t: bool((abs(t - 2.0) < 0.1).any()))
+    day = fresh.index[~fresh.to_numpy()].min()
+    first = last = day.date().isoformat()  # one week: [day, day + 7)
     _run([ra.rsj_portfolios_daily_asset], resources, first, last)
     after = _ports(path)
     pd.testing.assert_frame_equal(after, before)
     # without the look-back the first day would look like a fresh start (turnover 1 per leg)
     con = duckdb.connect(path, read_only=True)
     try:
-        start, end = dt.date.fromisoformat(first), dt.date.fromisoformat(last) + dt.timedelta(days=1)
+        start, end = dt.date.fromisoformat(first), dt.date.fromisoformat(last) + dt.timedelta(days=7)
         rsj, panel = ra.read_portfolio_inputs(con, start, end, 30)
     finally:
         con.close()
@@ -166,14 +171,14 @@ def test_first_day_turnover_of_a_window_equals_the_unbroken_run(built):
                                       start, end)[0]
     ls_short = short.loc[(short["date"] == day) & (short["portfolio"] == "LS"), "turnover"]
     ls_long = before.loc[(before["date"] == day) & (before["portfolio"] == "LS"), "turnover"]
-    assert len(ls_short) == 2 and (ls_short.to_numpy() == 2.0).all() and (ls_long.to_numpy() < 2.0).any()
+    assert len(ls_short) == 2 and (ls_short.to_numpy() == 2.0).all() and (abs(ls_long.to_numpy() - 2.0) > 0.1).all()
 
 
 def test_rematerialising_is_identical(built):
     path, resources, *_ = built
     tables = {t: query(path, f"SELECT * FROM {t} ORDER BY ALL") for t in ("rsj_daily", "rsj_portfolios_daily",
                                                                           "rsj_backtest")}
-    _run(RSJ_DAILY_ASSETS, resources, DAY0, DAY1)
+    _run(RSJ_DAILY_ASSETS, resources, WEEK0, WEEK1)
     _run([ra.rsj_backtest_asset], resources)
     for t, frame in tables.items():
         pd.testing.assert_frame_equal(query(path, f"SELECT * FROM {t} ORDER BY ALL"), frame, obj=t)
@@ -213,7 +218,8 @@ def test_no_look_ahead_changing_bars_after_t_leaves_portfolios_formed_at_t(built
         con.close()
     # rebuild the panel and the whole RSJ chain over the full range from the perturbed bars
     resources = _resources(other)
-    _run([daily_panel, *RSJ_DAILY_ASSETS], resources, DAY0, DAY1)
+    _run([daily_panel], resources, DAY0, DAY1)
+    _run(RSJ_DAILY_ASSETS, resources, WEEK0, WEEK1)
     after_rsj = _frame(other, "SELECT * FROM rsj_daily ORDER BY symbol, date")
     after = _ports(other)
     keep = before_rsj["date"] <= CUT
@@ -285,7 +291,7 @@ def test_backtest_uses_the_market_factor_when_built(built, tmp_path):
     other = str(tmp_path / "factors.duckdb")
     shutil.copy(path, other)
     resources = _resources(other)
-    _run([fa.factor_returns_daily_asset], resources, DAY0, DAY1,
+    _run([fa.factor_returns_daily_asset], resources, WEEK0, WEEK1,
          run_config={"ops": {fa.FACTOR_RETURNS_DAILY: {"config": {"construction": "single_sort"}}}})
     _run([ra.rsj_backtest_asset], resources)
     mkt = _frame(other, "SELECT date, mkt FROM factor_returns_daily").set_index("date")["mkt"]
@@ -309,7 +315,7 @@ def test_value_weights_fall_back_to_dollar_volume_without_market_caps(built, tmp
         con.execute("UPDATE daily_panel SET market_cap = NULL")
     finally:
         con.close()
-    result = _run([ra.rsj_portfolios_daily_asset], _resources(other), DAY0, DAY1)
+    result = _run([ra.rsj_portfolios_daily_asset], _resources(other), WEEK0, WEEK1)
     got = _ports(other)
     assert set(got.loc[got["weighting"] == "vw", "weight_source"]) == {"dollar_volume"}
     meta = result.asset_materializations_for_node(ra.RSJ_PORTFOLIOS_DAILY)[0].metadata
@@ -323,3 +329,74 @@ def test_value_weights_fall_back_to_dollar_volume_without_market_caps(built, tmp
     orig = _ports(path)
     vw = (got["weighting"] == "vw") & (got["portfolio"] == "LS")
     assert not np.allclose(got.loc[vw, "gross"], orig.loc[vw, "gross"])
+
+
+# --------------------------------------------------------------------------------------------
+# weekly partitions of daily rows (issue 13): week-by-week runs equal the backfill, a week's run
+# replaces exactly its 7 days, and its checks look at that week only
+# --------------------------------------------------------------------------------------------
+RSJ_TABLES = {"rsj_daily": ["symbol", "date"], "rsj_portfolios_daily": PORT_KEY}
+#: A column of each table that the RSJ assets never read: marked outside the week re-run (NaN fails
+#: the finite / bounds checks, so a check over more than the week would fail).
+RSJ_MARK = {"rsj_daily": "rskew", "rsj_portfolios_daily": "net"}
+WEEKS_2M = [d.date().isoformat() for d in pd.date_range("2023-11-06", WEEK1, freq="W-MON")]
+
+
+def _rsj_rows(path: str) -> dict[str, pd.DataFrame]:
+    return {t: _frame(path, f"SELECT * FROM {t} ORDER BY {', '.join(k)}", ("date", "date_formed"))
+            for t, k in RSJ_TABLES.items()}
+
+
+def test_week_by_week_runs_equal_the_backfill(built, tmp_path):
+    path, *_ = built
+    backfill = _rsj_rows(path)
+    other = str(tmp_path / "weekly.duckdb")
+    shutil.copy(path, other)
+    first = dt.date.fromisoformat(WEEKS_2M[0])
+    con = duckdb.connect(other)
+    try:  # the last two months' rows are gone: only the week-by-week runs below write them again
+        for t in RSJ_TABLES:
+            con.execute(f"DELETE FROM {t} WHERE date >= ?", [first])
+    finally:
+        con.close()
+    resources = _resources(other)
+    for week in WEEKS_2M:  # one run per weekly partition, in order (as the weekly schedule runs them)
+        result = dg.materialize(RSJ_DAILY_ASSETS, resources=resources, partition_key=week, raise_on_error=False)
+        assert result.success, week
+        assert all(c.passed for c in result.get_asset_check_evaluations()), week
+    weekly = _rsj_rows(other)
+    for t in RSJ_TABLES:
+        assert len(weekly[t]) == len(backfill[t]) > 0, t
+        # DuckDB's parallel float sums: equal up to rounding
+        pd.testing.assert_frame_equal(weekly[t], backfill[t], obj=t, check_exact=False, rtol=1e-12, atol=1e-15)
+    held = weekly["rsj_portfolios_daily"]["date"]
+    assert held.max() == pd.Timestamp(DAY1) and held[held >= pd.Timestamp(first)].nunique() == 7 * len(WEEKS_2M)
+
+
+def test_rerunning_one_week_replaces_exactly_its_seven_days(built, tmp_path):
+    path, *_ = built
+    backfill = _rsj_rows(path)
+    other = str(tmp_path / "one_week.duckdb")
+    shutil.copy(path, other)
+    week = "2023-11-20"
+    lo, hi = pd.Timestamp(week), pd.Timestamp(week) + pd.Timedelta(days=7)
+    con = duckdb.connect(other)
+    try:
+        for t, col in RSJ_MARK.items():
+            con.execute(f"UPDATE {t} SET {col} = 'NaN'::DOUBLE")
+    finally:
+        con.close()
+    result = _run(RSJ_DAILY_ASSETS, _resources(other), week, week)  # every check passes (see _run)
+    assert result.get_asset_check_evaluations()
+    after = _rsj_rows(other)
+    for t, col in RSJ_MARK.items():
+        got, exp = after[t], backfill[t]
+        inside = (got["date"] >= lo) & (got["date"] < hi)
+        assert got.loc[inside, "date"].nunique() == 7, t
+        pd.testing.assert_frame_equal(got.loc[inside].reset_index(drop=True),
+                                      exp.loc[(exp["date"] >= lo) & (exp["date"] < hi)].reset_index(drop=True),
+                                      obj=t, check_exact=False, rtol=1e-12, atol=1e-15)
+        outside = exp.loc[(exp["date"] < lo) | (exp["date"] >= hi)].reset_index(drop=True)
+        assert got.loc[~inside, col].isna().all() and len(got) == len(exp), t
+        rest = [c for c in got.columns if c != col]
+        pd.testing.assert_frame_equal(got.loc[~inside, rest].reset_index(drop=True), outside[rest], obj=t)

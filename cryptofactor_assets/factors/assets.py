@@ -32,7 +32,7 @@ from cryptofactor_assets.factors.ltw_calendar import aggregate_weekly
 from cryptofactor_assets.factors.rolling_ols import rolling_ols
 from cryptofactor_assets.factors.sorts import characteristic_portfolios as sort_portfolios
 from cryptofactor_assets.panels.assets import DAILY_PANEL, WEEKLY_PANEL
-from cryptofactor_assets.partitions import daily_partitions, previous_weeks, weekly_partitions
+from cryptofactor_assets.partitions import previous_weeks, week_and_previous_days, weekly_partitions
 from cryptofactor_assets.reporting.plots import equity_curve_png, png_markdown
 from cryptofactor_assets.storage.identifiers import quote_ident
 from cryptofactor_assets.storage.warehouse import frame_markdown, load_sql, replace_frame, replace_table
@@ -54,6 +54,9 @@ KINDS = {"duckdb", "python"}
 DAILY_FACTOR_LOOKBACK_DAYS = 22
 #: Daily look-back declared for the rolling betas (default window 90 = the day itself + 89 before).
 ROLLING_LOOKBACK_DAYS = 89
+# factor_returns_daily and rolling_betas are WEEKLY partitions (ISO weeks) holding one row per day /
+# coin-day of their 7 days: their daily look-backs are declared as whole weeks before the partition's
+# Monday (`week_and_previous_days`: 22 days -> 4 weeks, 89 days -> 13 weeks).
 FACTOR_NAMES = ("mkt", "size", "mom")
 BETA_NAMES = ("beta_mkt", "beta_size", "beta_mom")
 WEEKLY_FACTORS = ("cmkt", "csmb", "cmom")
@@ -359,13 +362,12 @@ def compute_daily_factors(daily: pd.DataFrame, start, end, construction: str = "
 
 @dg.asset(
     name=FACTOR_RETURNS_DAILY,
-    partitions_def=daily_partitions,
+    partitions_def=weekly_partitions,
     backfill_policy=SINGLE_RUN,
     pool=POOL,
     group_name=GROUP,
     kinds=KINDS,
-    deps=[dg.AssetDep(DAILY_PANEL,
-                      partition_mapping=dg.TimeWindowPartitionMapping(start_offset=-DAILY_FACTOR_LOOKBACK_DAYS))],
+    deps=[dg.AssetDep(DAILY_PANEL, partition_mapping=week_and_previous_days(DAILY_FACTOR_LOOKBACK_DAYS))],
     check_specs=checks.FACTOR_RETURNS_DAILY.specs(),
 )
 def factor_returns_daily_asset(context: dg.AssetExecutionContext, duckdb: DuckDBResource,
@@ -375,7 +377,8 @@ def factor_returns_daily_asset(context: dg.AssetExecutionContext, duckdb: DuckDB
     Portfolios formed on day d-1 (eligible coins, market-cap weights at d-1), returns over day d.
     MKT = VW universe return - rf; SIZE = VW(bottom 30 % cap) - VW(top 30 %); MOM on the past
     `momentum_lookback` (21) daily returns up to d-1 (`factors.construction.momentum_signal`),
-    `construction` as CMOM. Feed of the rolling betas.
+    `construction` as CMOM. Feed of the rolling betas. Partitioned by ISO week: a partition holds
+    the 7 daily rows of its week (reading daily_panel from 22 days before its Monday).
     """
     start, end = window_dates(context)
     rf, rf_source, rf_note = risk_free_series(pd.date_range(_ts(start), _ts(end) - pd.Timedelta(days=1)), "daily")
@@ -456,15 +459,14 @@ def _max_daily_obs(daily: pd.DataFrame, factors: pd.DataFrame, window: int) -> i
 
 @dg.asset(
     name=ROLLING_BETAS,
-    partitions_def=daily_partitions,
+    partitions_def=weekly_partitions,
     backfill_policy=SINGLE_RUN,
     pool=POOL,
     group_name=GROUP,
     kinds=KINDS,
     deps=[
-        dg.AssetDep(DAILY_PANEL, partition_mapping=dg.TimeWindowPartitionMapping(start_offset=-ROLLING_LOOKBACK_DAYS)),
-        dg.AssetDep(FACTOR_RETURNS_DAILY,
-                    partition_mapping=dg.TimeWindowPartitionMapping(start_offset=-ROLLING_LOOKBACK_DAYS)),
+        dg.AssetDep(DAILY_PANEL, partition_mapping=week_and_previous_days(ROLLING_LOOKBACK_DAYS)),
+        dg.AssetDep(FACTOR_RETURNS_DAILY, partition_mapping=week_and_previous_days(ROLLING_LOOKBACK_DAYS)),
     ],
     check_specs=[*checks.ROLLING_BETAS.specs(), checks.rolling_betas_r2_spec()],
 )
@@ -476,6 +478,8 @@ def rolling_betas_asset(context: dg.AssetExecutionContext, duckdb: DuckDBResourc
     Columns: alpha, betas, their classic OLS standard errors, centred R², residual vol, n_obs.
     Vectorised across all coins (`factors.rolling_ols.rolling_ols`, equal to statsmodels
     RollingOLS(missing="drop")). Only coin-days with an estimate (and a panel row) are stored.
+    Partitioned by ISO week: a partition holds the coin-days of its 7 days (reading `window` - 1 days
+    of returns and daily factors before its Monday).
     """
     start, end = window_dates(context)
     lo = start - dt.timedelta(days=config.window - 1)

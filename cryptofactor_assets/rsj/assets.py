@@ -17,7 +17,7 @@ from dagster_duckdb import DuckDBResource
 from cryptofactor_assets.common import POOL, SINGLE_RUN, connect, md, window_dates
 from cryptofactor_assets.factors.ltw_calendar import as_datetime_ns
 from cryptofactor_assets.panels.assets import DAILY_PANEL
-from cryptofactor_assets.partitions import daily_partitions
+from cryptofactor_assets.partitions import week_and_previous_days, week_to_days, weekly_partitions
 from cryptofactor_assets.reporting.backtest import DEFAULT_LAG_RULE, BacktestReport, backtest_report
 from cryptofactor_assets.reporting.plots import bar_plot_png, equity_curve_png, png_markdown
 from cryptofactor_assets.rsj import checks
@@ -45,7 +45,7 @@ DEFAULT_TOP_N = 50
 DEFAULT_TRAILING_DAYS = 30
 DEFAULT_N_QUANTILES = 5
 DEFAULT_FEE_BPS = 0.5
-#: Daily partitions read before the holding day d: formation d-1 needs the drifted weights of d-2,
+#: Days read before the holding day d: formation d-1 needs the drifted weights of d-2,
 #: whose universe needs the trailing dollar volume of (d-2-k, d-2], k = trailing_days.
 PORTFOLIO_LOOKBACK_DAYS = DEFAULT_TRAILING_DAYS + 1
 #: The backtest uses factor_returns_daily.mkt when it covers at least this share of the held days.
@@ -112,12 +112,12 @@ def rsj_daily_summary(con, start, end) -> pd.DataFrame:
 
 @dg.asset(
     name=RSJ_DAILY,
-    partitions_def=daily_partitions,
+    partitions_def=weekly_partitions,
     backfill_policy=SINGLE_RUN,
     pool=POOL,
     group_name=GROUP,
     kinds={"duckdb", "sql"},
-    deps=[dg.AssetDep(RAW_KLINES_5M)],
+    deps=[dg.AssetDep(RAW_KLINES_5M, partition_mapping=week_to_days)],  # the week's 7 days of bars
     check_specs=checks.rsj_daily_specs(),
 )
 def rsj_daily_asset(context: dg.AssetExecutionContext, duckdb: DuckDBResource, config: RSJDailyConfig):
@@ -128,6 +128,7 @@ def rsj_daily_asset(context: dg.AssetExecutionContext, duckdb: DuckDBResource, c
     (Bollerslev, Li & Zhao 2020; Zhang & Zhao 2023), RSkew = sqrt(n) sum r³ / RV^1.5, RKurt =
     n sum r⁴ / RV² (Amaya et al. 2015). A coin-day with fewer than `min_share` x 288 bars or RV = 0
     gets no RSJ (`reason` too_few_bars | zero_rv). One GROUP BY in DuckDB (`sql/insert_rsj_daily.sql`).
+    Partitioned by ISO week: a partition holds the coin-days of its 7 days (from their bars only).
     """
     start, end = window_dates(context)
     with connect(duckdb) as con:
@@ -255,17 +256,18 @@ def read_portfolio_inputs(con, start, end, trailing_days: int) -> tuple[pd.DataF
 
 @dg.asset(
     name=RSJ_PORTFOLIOS_DAILY,
-    partitions_def=daily_partitions,
+    partitions_def=weekly_partitions,
     backfill_policy=SINGLE_RUN,
     pool=POOL,
     group_name=GROUP,
     kinds={"duckdb", "python"},
     deps=[
-        # formation on d-1 (end_offset=-1: the holding day's own RSJ is never an input)
-        dg.AssetDep(RSJ_DAILY, partition_mapping=dg.TimeWindowPartitionMapping(
-            start_offset=-PORTFOLIO_LOOKBACK_DAYS, end_offset=-1)),
-        dg.AssetDep(DAILY_PANEL, partition_mapping=dg.TimeWindowPartitionMapping(
-            start_offset=-PORTFOLIO_LOOKBACK_DAYS)),
+        # weekly partitions: holding days Mon..Sun of week w are formed on Sun of w-1 .. Sat of w, so
+        # the week's own rsj_daily partition is an input, but only its days before each holding day
+        # are read (`read_portfolio_inputs`: RSJ dated < end - 1; day d is formed on d-1's RSJ only);
+        # the look-back of PORTFOLIO_LOOKBACK_DAYS days is declared as whole weeks (31 days -> 5)
+        dg.AssetDep(RSJ_DAILY, partition_mapping=week_and_previous_days(PORTFOLIO_LOOKBACK_DAYS)),
+        dg.AssetDep(DAILY_PANEL, partition_mapping=week_and_previous_days(PORTFOLIO_LOOKBACK_DAYS)),
     ],
     check_specs=checks.portfolios_specs(),
 )
@@ -278,7 +280,8 @@ def rsj_portfolios_daily_asset(context: dg.AssetExecutionContext, duckdb: DuckDB
     VW weights = market cap at d-1; a day where a universe coin lacks a cap uses trailing dollar volume
     (`weight_source`). Turnover: two-sided, against the previous weights drifted over d-1 (computed over
     a look-back, so a partition's first day equals an unbroken run); cost = `fee_bps` / 1e4 x turnover,
-    net = gross - cost (Zhang & Zhao 2023; `rsj.portfolios.rsj_quintile_portfolios`).
+    net = gross - cost (Zhang & Zhao 2023; `rsj.portfolios.rsj_quintile_portfolios`). Partitioned by ISO
+    week: a partition holds the 7 holding days of its week (formed on Sunday before .. Saturday).
     """
     start, end = window_dates(context)
     with connect(duckdb) as con:
