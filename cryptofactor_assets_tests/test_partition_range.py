@@ -36,6 +36,25 @@ print(json.dumps(out))
 """
 
 
+FILLED_SCRIPT = """
+import json
+import dagster as dg
+from cryptofactor_assets.definitions import defs
+instance = dg.DagsterInstance.get()
+graph = defs.get_repository_def().asset_graph
+not_filled = {}
+for key in graph.get_all_asset_keys():
+    partitions = graph.get(key).partitions_def
+    if partitions is None:
+        continue
+    keys = set(partitions.get_partition_keys())
+    done = instance.get_materialized_partitions(key) & keys
+    if done != keys:
+        not_filled[key.to_user_string()] = f"{len(done)}/{len(keys)}"
+print(json.dumps(not_filled))
+"""
+
+
 def _env(**settings) -> dict:
     env = {k: v for k, v in os.environ.items() if k not in CLEARED}
     env.update({k: v for k, v in settings.items() if v is not None})
@@ -105,12 +124,13 @@ def test_the_cli_refuses_days_outside_the_range_in_one_line(tmp_path):
 
 def test_the_first_days_and_weeks_of_a_range_materialise(tmp_path):
     """Assets reading the previous day or previous weeks work at the first partition of the range, the
-    weekly and monthly runs included; progress lines show on the console at the default log level."""
+    weekly and monthly runs included; afterwards every partition of the range is materialised (what the
+    UI shows after `make demo`); progress lines show on the console at the default log level."""
     home = tmp_path / "home"
     home.mkdir()
-    out = _cli("materialize", "--start", "2024-01-01", "--end", "2024-02-04", "--coins", "5",
-               "--duckdb", str(tmp_path / "range.duckdb"),
-               CRYPTOFACTOR_PARTITIONS_START="2024-01-01", CRYPTOFACTOR_PARTITIONS_END="2024-02-04",
+    range_settings = {"CRYPTOFACTOR_PARTITIONS_START": "2024-01-01", "CRYPTOFACTOR_PARTITIONS_END": "2024-02-04",
+                      "CRYPTOFACTOR_SIM_COINS": "5", "CRYPTOFACTOR_DUCKDB": str(tmp_path / "range.duckdb")}
+    out = _cli("materialize", "--start", "2024-01-01", "--end", "2024-02-04", **range_settings,
                DAGSTER_HOME=str(home))
     log = out.stdout + out.stderr
     assert out.returncode == 0, log[-4000:]
@@ -139,3 +159,36 @@ def test_the_first_days_and_weeks_of_a_range_materialise(tmp_path):
             assert first in stored, (asset, sorted(stored)[:3])
     finally:
         instance.dispose()
+    # what the UI shows for this range (same settings, same instance): every partition of every
+    # partitioned asset materialised, none missing ("100 % filled")
+    filled = subprocess.run([sys.executable, "-c", FILLED_SCRIPT], capture_output=True, text=True, cwd=ROOT,
+                            timeout=300, env=_env(**range_settings, DAGSTER_HOME=str(home)))
+    assert filled.returncode == 0, filled.stderr[-3000:]
+    assert json.loads(filled.stdout.strip().splitlines()[-1]) == {}
+
+
+def _make_n(*args: str, **env) -> str:
+    """What ``make -n <args>`` would run (nothing is run)."""
+    import shutil
+
+    if shutil.which("make") is None:
+        pytest.skip("make is not installed")
+    clean = {k: v for k, v in _env(**env).items()
+             if k not in ("MAKEFLAGS", "MFLAGS", "MAKELEVEL", "DEMO_START", "DEMO_END")}  # e.g. under `make test`
+    out = subprocess.run(["make", "-n", *args], capture_output=True, text=True, cwd=ROOT, timeout=60, env=clean)
+    assert out.returncode == 0, out.stderr
+    return out.stdout
+
+
+def test_make_demo_and_make_ui_share_the_demo_range_and_make_test_does_not_set_it():
+    demo_range = "CRYPTOFACTOR_PARTITIONS_START=2023-01-01 CRYPTOFACTOR_PARTITIONS_END=2024-12-31"
+    demo = _make_n("demo")
+    assert f"{demo_range} .venv/bin/cryptofactor materialize --start 2023-01-01 --end 2024-12-31" in demo
+    assert f"{demo_range} .venv/bin/dagster dev" in _make_n("ui")
+    assert "CRYPTOFACTOR_PARTITIONS" not in _make_n("test")
+    # a shorter demo moves both; real data on the command line or in the environment (empty end: up to today)
+    short = _make_n("demo", "ui", "DEMO_START=2024-01-01", "DEMO_END=2024-06-30")
+    assert short.count("CRYPTOFACTOR_PARTITIONS_START=2024-01-01 CRYPTOFACTOR_PARTITIONS_END=2024-06-30") == 2
+    real = "CRYPTOFACTOR_PARTITIONS_START=2013-12-01 CRYPTOFACTOR_PARTITIONS_END= .venv/bin/dagster dev"
+    assert real in _make_n("ui", "CRYPTOFACTOR_PARTITIONS_START=2013-12-01", "CRYPTOFACTOR_PARTITIONS_END=")
+    assert real in _make_n("ui", CRYPTOFACTOR_PARTITIONS_START="2013-12-01", CRYPTOFACTOR_PARTITIONS_END="")
