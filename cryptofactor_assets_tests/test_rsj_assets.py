@@ -99,7 +99,7 @@ def test_rsj_daily_equals_the_oracle_on_the_stored_bars(built):
 
 def test_rsj_daily_metadata_counts_reasons_and_signed_jump_share(built):
     path, _, daily, _ = built
-    meta = daily.asset_materializations_for_node(ra.RSJ_DAILY)[0].metadata
+    meta = daily.asset_materializations_for_node(ra.RSJ_DAILY)[-1].metadata  # the run's details: last partition
     stored = query(path, "SELECT count(*) FILTER (WHERE reason = 'too_few_bars') AS few, "
                          "count(*) FILTER (WHERE reason = 'zero_rv') AS zero, avg(rsj) AS m, "
                          "avg(abs(rsj)) AS share FROM rsj_daily").iloc[0]
@@ -318,7 +318,7 @@ def test_value_weights_fall_back_to_dollar_volume_without_market_caps(built, tmp
     result = _run([ra.rsj_portfolios_daily_asset], _resources(other), WEEK0, WEEK1)
     got = _ports(other)
     assert set(got.loc[got["weighting"] == "vw", "weight_source"]) == {"dollar_volume"}
-    meta = result.asset_materializations_for_node(ra.RSJ_PORTFOLIOS_DAILY)[0].metadata
+    meta = result.asset_materializations_for_node(ra.RSJ_PORTFOLIOS_DAILY)[-1].metadata  # the run's details: last partition
     assert "market caps absent" in meta["notes"].value
     assert meta["vw_fallback_days"].value == got.loc[(got["weighting"] == "vw") & (got["portfolio"] == "LS")].shape[0]
     exp, _ = _expected_ports(other)

@@ -14,7 +14,7 @@ import numpy as np
 import pandas as pd
 from dagster_duckdb import DuckDBResource
 
-from cryptofactor_assets.common import POOL, SINGLE_RUN, connect, md, window_dates
+from cryptofactor_assets.common import POOL, SINGLE_RUN, connect, lean_metadata, md, window_dates
 from cryptofactor_assets.factors.ltw_calendar import as_datetime_ns
 from cryptofactor_assets.panels.assets import DAILY_PANEL
 from cryptofactor_assets.partitions import week_and_previous_days, week_to_days, weekly_partitions
@@ -156,7 +156,7 @@ def rsj_daily_asset(context: dg.AssetExecutionContext, duckdb: DuckDBResource, c
                 meta[key] = float(row[key])
     # No PNG here: Dagster copies the metadata into each of the window's partition events (a 2-year
     # backfill = 731 copies); the curves live in the unpartitioned rsj_backtest.
-    yield dg.MaterializeResult(metadata=meta)
+    yield dg.MaterializeResult(metadata=lean_metadata(context, meta))
     yield from results
 
 
@@ -299,7 +299,7 @@ def rsj_portfolios_daily_asset(context: dg.AssetExecutionContext, duckdb: DuckDB
         meta["note"] = (f"needs a formation day (the day before a holding day) with >= {config.n_quantiles} "
                         f"universe coins having an RSJ and a held-day return; the formation days hold at most "
                         f"{int(with_rsj.max()) if len(with_rsj) else 0} coins with an RSJ: empty result")
-        yield dg.MaterializeResult(metadata=meta)
+        yield dg.MaterializeResult(metadata=lean_metadata(context, meta))
         yield from results
         return
     ls = frame.loc[frame["portfolio"] == "LS"]
@@ -314,7 +314,7 @@ def rsj_portfolios_daily_asset(context: dg.AssetExecutionContext, duckdb: DuckDB
         "vw_fallback_days": int((vw["weight_source"] == "dollar_volume").sum()),
         "mean_universe": float(frame["n_universe"].mean()),
     })
-    yield dg.MaterializeResult(metadata=meta)
+    yield dg.MaterializeResult(metadata=lean_metadata(context, meta))
     yield from results
 
 
