@@ -121,18 +121,27 @@ def test_a_reader_holding_the_file_delays_a_run_but_never_breaks_it(home, tmp_pa
     env = _env(home, tmp_path)
     assert _run(SHORT, env).returncode == 0
     code = textwrap.dedent(f"""
-        import duckdb, time
+        import duckdb, sys
         con = duckdb.connect({str(tmp_path / 'cf.duckdb')!r}, read_only=True)
         print("open", flush=True)
-        time.sleep(20)
+        sys.stdin.readline()  # a notebook holding the file until told to let go
     """)
-    reader = subprocess.Popen([sys.executable, "-c", code], stdout=subprocess.PIPE, text=True)
+    reader = subprocess.Popen([sys.executable, "-c", code], stdin=subprocess.PIPE, stdout=subprocess.PIPE, text=True)
     assert reader.stdout.readline().strip() == "open"
-    done = _run(SHORT, env)
-    reader.wait()
-    assert done.returncode == 0, done.stdout + done.stderr
-    console = done.stdout + done.stderr  # Dagster's console logger writes to stderr
+    run = _start(SHORT, env)  # stdout and stderr (Dagster's console logger) in one stream
+    lines: list[str] = []
+    deadline = time.monotonic() + 180
+    while time.monotonic() < deadline and not any("waiting for the DuckDB lock" in x for x in lines):
+        line = run.stdout.readline()
+        if not line:
+            break
+        lines.append(line)
+    console = "".join(lines)
     assert "waiting for the DuckDB lock" in console and f"PID {reader.pid}" in console, console
+    assert run.poll() is None  # still waiting, not failed
+    reader.communicate("let go\n", timeout=30)  # the reader closes: the run goes on within seconds
+    out, _ = run.communicate(timeout=180)
+    assert run.returncode == 0, console + out
 
 
 def test_sql_and_snapshot_read_without_holding_the_file(home, tmp_path):
