@@ -218,3 +218,49 @@ def test_a_bad_duckdb_path_fails_at_once_with_the_root_cause(home, tmp_path):
     fails = [line for line in done.stdout.splitlines() if "FAIL " in line]
     assert fails and all("Is a directory" in line and "DuckDBOpenError" in line for line in fails), done.stdout
     assert not any("Error occurred while executing" in line for line in fails)
+
+
+def test_which_runs_count_as_dead():
+    """The reclaim rules, on run records as Dagster stores them (host / PID / heartbeat tags)."""
+    import datetime as dt
+    import socket
+    from types import SimpleNamespace
+
+    from cryptofactor_assets.ops import run_guard as rg
+
+    now = dt.datetime(2026, 12, 1, 12, 0, tzinfo=dt.UTC)
+    started = dg.DagsterRunStatus.STARTED
+
+    def run(**tags):
+        return SimpleNamespace(run_id="r", status=started, tags=tags)
+
+    class NoEvents:  # an instance whose runs have no events
+        def get_records_for_run(self, run_id, ascending, limit):
+            return SimpleNamespace(records=[])
+
+    here, me = socket.gethostname(), os.getpid()
+    why = lambda r: rg._why_dead(NoEvents(), r, 300, 3600, now)  # noqa: E731
+    dead_pid = subprocess.Popen([sys.executable, "-c", "pass"])
+    dead_pid.wait()
+    assert "is gone" in why(run(**{rg.HOST_TAG: here, rg.PID_TAG: str(dead_pid.pid)}))
+    assert why(run(**{rg.HOST_TAG: here, rg.PID_TAG: str(me), rg.PID_START_TAG: rg._pid_start(me)})) is None
+    # the same PID number, started at another time, is another process: the run is dead
+    assert "is gone" in why(run(**{rg.HOST_TAG: here, rg.PID_TAG: str(me), rg.PID_START_TAG: "1"}))
+    beat = lambda seconds: (now - dt.timedelta(seconds=seconds)).isoformat()  # noqa: E731
+    other = {rg.HOST_TAG: "another-host", rg.PID_TAG: "4242"}
+    assert why(run(**other, **{rg.HEARTBEAT_TAG: beat(60)})) is None
+    assert "no heartbeat from another-host" in why(run(**other, **{rg.HEARTBEAT_TAG: beat(900)}))
+    assert why(run()) is None  # a webserver / daemon run without events yet is left alone
+
+    class SilentFor:  # an instance whose run's newest event is ``seconds`` old
+        def __init__(self, seconds):
+            self.ts = (now - dt.timedelta(seconds=seconds)).timestamp()
+
+        def get_records_for_run(self, run_id, ascending, limit):
+            return SimpleNamespace(records=[SimpleNamespace(event_log_entry=SimpleNamespace(timestamp=self.ts))])
+
+    assert rg._why_dead(SilentFor(600), run(), 300, 3600, now) is None  # a long UI step is not killed
+    assert "no event for 7200 s" in rg._why_dead(SilentFor(7200), run(), 300, 3600, now)
+    ended = SimpleNamespace(run_id="r", status=dg.DagsterRunStatus.SUCCESS, tags={})
+    assert "already ended" in why(ended)
+    assert why(None) == "the run no longer exists"
