@@ -47,8 +47,6 @@ from pathlib import Path
 import duckdb
 import numpy as np
 import pandas as pd
-from matplotlib.backends.backend_agg import FigureCanvasAgg
-from matplotlib.figure import Figure
 
 from cryptofactor_assets.reporting import plots
 from cryptofactor_assets.reporting.backtest import backtest_report
@@ -238,21 +236,12 @@ def premia_intervals(premia: pd.DataFrame, z: float = Z_95) -> pd.DataFrame:
     return out.reset_index(drop=True)
 
 
-def _render(fig: Figure) -> bytes:
-    import io
-
-    FigureCanvasAgg(fig)
-    buf = io.BytesIO()
-    fig.savefig(buf, format="png", dpi=plots.DPI, bbox_inches="tight")
-    return buf.getvalue()
-
-
 def interval_plot_png(intervals: pd.DataFrame, title: str) -> bytes:
     """Horizontal interval chart of :func:`premia_intervals` output: one panel per spec, NW (and
     Shanken) 95 % intervals around each mean, zero line (Agg canvas, no pyplot state)."""
     specs = list(dict.fromkeys(intervals["spec"]))
     heights = [max(1.2, 0.45 * (intervals["spec"] == s).sum() + 0.8) for s in specs]
-    fig = Figure(figsize=(plots.FIGSIZE[0], sum(heights)), layout="constrained")  # no title overlaps
+    fig = plots.new_figure(figsize=(plots.FIGSIZE[0], sum(heights)), layout="constrained")  # no title overlaps
     axes = fig.subplots(len(specs), 1, squeeze=False, gridspec_kw={"height_ratios": heights})[:, 0]
     for ax, spec in zip(axes, specs, strict=True):
         part = intervals[intervals["spec"] == spec].reset_index(drop=True)
@@ -274,7 +263,7 @@ def interval_plot_png(intervals: pd.DataFrame, title: str) -> bytes:
         ax.grid(True, axis="x", alpha=0.3)
         ax.legend(loc="best", fontsize="small")
     axes[-1].set_xlabel("premium (% per week)")
-    return _render(fig)
+    return plots.render_png(fig)
 
 
 def _fmt_value(v: object) -> str:
