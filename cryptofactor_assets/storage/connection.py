@@ -26,6 +26,8 @@ from typing import TypeVar
 
 import duckdb
 
+from cryptofactor_assets.storage.identifiers import quote_qualified
+
 T = TypeVar("T")
 
 LOCK_WAIT_ENV = "CRYPTOFACTOR_LOCK_WAIT_SECONDS"
@@ -164,8 +166,8 @@ def write_snapshot(path: str, out: str, *, wait_seconds: float | None = None,
             "SELECT table_name FROM duckdb_tables() WHERE database_name = 'snapshot_db' ORDER BY 1").fetchall()]
         counts = {}
         for name in names:
-            quoted = '"' + name.replace('"', '""') + '"'
-            counts[name] = int(con.execute(f"SELECT count(*) FROM snapshot_db.main.{quoted}").fetchone()[0])
+            table = quote_qualified("snapshot_db", "main", name)
+            counts[name] = int(con.execute(f"SELECT count(*) FROM {table}").fetchone()[0])
         con.execute("DETACH snapshot_db")
     except BaseException:
         con.close()
