@@ -10,6 +10,12 @@ symbol) are never held back.
 Every line is also sent to the Python logger ``cryptofactor.progress`` (INFO). Nothing prints it
 by default; ``cryptofactor materialize`` attaches a console handler (see :func:`console_handler`),
 so progress shows on the CLI while the Dagster console logger stays at WARNING.
+
+Long numerical steps (walk-forward refits, neural-beta months, grid configurations) stay free of
+Dagster and of this module: their loops take an optional ``progress(done, total)`` callback, called
+once per outer iteration (nothing is done when it is None). A :class:`Progress` is such a callback
+(:meth:`Progress.__call__`), so an asset passes one built with ``log=context.log.info`` and calls
+:meth:`Progress.finish` when the step ends.
 """
 
 from __future__ import annotations
@@ -137,6 +143,13 @@ class Progress:
             line = message
         self._emit(line)
         return True
+
+    def __call__(self, done: int, total: int | None = None) -> bool:
+        """The ``progress(done, total)`` callback of the numerical loops: ``done`` items in all out of
+        ``total`` (which replaces the total given at construction, e.g. once the folds are cut)."""
+        if total is not None:
+            self.total = total
+        return self.update(done)
 
     def event(self, message: str) -> None:
         """A line that is never held back (a failed symbol); it does not restart the interval."""

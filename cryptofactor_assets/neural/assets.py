@@ -341,9 +341,10 @@ def refit_month(month: pd.Timestamp, refit_every: int) -> pd.Timestamp:
 def compute_neural_betas(
     coins: pd.DataFrame, markets: pd.DataFrame, targets: pd.DatetimeIndex, cfg: MLPConfig,
     lookback: int = 12, min_train: int = 36, refit_every: int = 6, n_backfit: int = 2, pooled: bool = True,
-    joint: bool = True, ols_window: int = 12, ols_min_obs: int = 12,
+    joint: bool = True, ols_window: int = 12, ols_min_obs: int = 12, progress=None,
 ) -> pd.DataFrame:
-    """Rows of ``neural_betas`` for the ``targets`` months.
+    """Rows of ``neural_betas`` for the ``targets`` months (``progress(done, total)``, optional: called
+    before each refit month with the months of the earlier ones done, and at the end).
 
     ``coins`` / ``markets``: month x series log returns on a full monthly index starting at the history
     start. The beta for month ``m`` comes from the network trained at ``t0 = refit_month(m)`` on targets
@@ -373,6 +374,8 @@ def compute_neural_betas(
     for anchor in refits.unique():
         sel = np.flatnonzero(refits == anchor)
         t0 = int((anchor.year - idx[0].year) * 12 + anchor.month - idx[0].month)  # may be < 0
+        if progress is not None:  # months of the refit months before this one
+            progress(int((refits < anchor).sum()), len(targets))
         if t0 < lookback + min_train:
             continue  # not enough history at the refit month: no beta (NaN)
         tg = list(t_pos[sel])
@@ -383,6 +386,8 @@ def compute_neural_betas(
         if joint:
             b, a = refit_block(r[:end], f[:end], t0, tg, lookback, min_train, cfg, n_backfit, pooled)
             nj[sel], nj_a[sel] = b, a
+    if progress is not None:
+        progress(len(targets), len(targets))
     ols = rolling_ols_betas(coins, markets, markets=mk, window=ols_window, min_obs=ols_min_obs)
     olj = rolling_ols_betas(coins, markets, markets=mk, window=ols_window, min_obs=ols_min_obs, joint=True)
 
@@ -454,9 +459,14 @@ def neural_betas(context: dg.AssetExecutionContext, duckdb: DuckDBResource, conf
         coins, markets, _ = _wide_history(hist, min(pd.Timestamp(first), targets[0]), targets[-1])
         cfg = MLPConfig(hidden=config.hidden, learning_rate=config.learning_rate, activation=config.activation,
                         l2=config.l2, max_iter=config.max_iter, random_state=config.random_state)
+        from cryptofactor_assets.progress import Progress
+
+        progress = Progress(f"{NEURAL_BETAS} {targets[0]:%Y-%m}..{targets[-1]:%Y-%m}", len(targets),
+                            unit="months", log=context.log.info)
         frame = compute_neural_betas(
             coins, markets, targets, cfg, config.lookback, config.min_train, config.refit_every,
-            config.n_backfit, config.pooled, config.joint, config.ols_window, config.ols_min_obs)
+            config.n_backfit, config.pooled, config.joint, config.ols_window, config.ols_min_obs, progress)
+        progress.finish()
         written = replace_tables(con, [(NEURAL_BETAS, frame)], (start, end), "month_start")
         summary = con.execute(
             "SELECT method, model, market, count(*) AS n, count(DISTINCT month_start) AS months, "
@@ -601,13 +611,13 @@ class NeuralGridConfig(dg.Config):
 
 
 def compute_grid(coins: pd.DataFrame, markets: pd.DataFrame, grid: list[MLPConfig], lookback: int = 12,
-                 val_fraction: float = 0.3, n_backfit: int = 2, epochs: int = 60
+                 val_fraction: float = 0.3, n_backfit: int = 2, epochs: int = 60, progress=None
                  ) -> tuple[pd.DataFrame, pd.DataFrame, bytes]:
     """Rows of ``neural_beta_grid`` and ``neural_beta_learning_curves``, and the curves as PNG bytes
     (``grid.grid_search`` with a time-ordered split; curves of each market's best configuration)."""
     mk = [m for m in MARKETS if m in markets.columns and markets[m].notna().any()]
     res = grid_search(coins, markets[mk], markets=mk, grid=grid, lookback=lookback,
-                      val_fraction=val_fraction, n_backfit=n_backfit)
+                      val_fraction=val_fraction, n_backfit=n_backfit, progress=progress)
     table = res.table.copy()
     table["order"] = np.tile(np.arange(len(grid)), len(table) // len(grid))
     table["rank"] = (table.sort_values(["market", "val_rmse", "order"]).groupby("market").cumcount() + 1)
@@ -679,8 +689,12 @@ def neural_beta_grid(context: dg.AssetExecutionContext, duckdb: DuckDBResource, 
                                                  "note": f"{lacking}: empty table"})
             yield from results
             return
+        from cryptofactor_assets.progress import Progress
+
+        progress = Progress(NEURAL_BETA_GRID, unit="configurations", log=context.log.info)
         table, curves, png = compute_grid(coins, markets, grid, config.lookback, config.val_fraction,
-                                          config.n_backfit, config.epochs)
+                                          config.n_backfit, config.epochs, progress)
+        progress.finish("plus the learning curves of each market's best configuration")
         written = replace_tables(con, [(NEURAL_BETA_GRID, table), (NEURAL_BETA_LEARNING_CURVES, curves)])
         results = checks.grid_results(con, NEURAL_BETA_GRID)
     best = table[table["is_best"]][["market", "hidden", "learning_rate", "activation", "val_rmse",

@@ -17,7 +17,7 @@ from __future__ import annotations
 import io
 import itertools
 import warnings
-from collections.abc import Sequence
+from collections.abc import Callable, Sequence
 from dataclasses import dataclass, replace
 
 import numpy as np
@@ -140,8 +140,12 @@ def grid_search(
     lookback: int = 12,
     val_fraction: float = 0.3,
     n_backfit: int = 2,
+    progress: Callable[[int, int], None] | None = None,
 ) -> GridResult:
-    """Score every configuration on every market (pooled network, time-ordered validation)."""
+    """Score every configuration on every market (pooled network, time-ordered validation).
+
+    ``progress(done, total)`` (optional, e.g. a ``cryptofactor_assets.progress.Progress``) is called
+    after every configuration fitted: ``total`` = markets (plus ``JOINT``) x configurations."""
     markets = tuple(markets or market_returns.columns)
     grid = list(grid or config_grid())
     targets: list[tuple[str, list[str]]] = [(mk, [mk]) for mk in markets]
@@ -149,6 +153,7 @@ def grid_search(
         targets.append((JOINT, list(markets)))
     rows = []
     best: dict[str, MLPConfig] = {}
+    n_fits = len(targets) * len(grid)
     for name, mks in targets:
         sp = _split(coin_returns, market_returns, mks, lookback, val_fraction)
         scores = []
@@ -159,6 +164,8 @@ def grid_search(
             rows.append({"market": name, "hidden": cfg.hidden, "learning_rate": cfg.learning_rate,
                          "activation": cfg.activation, "train_rmse_std": _train_rmse(nets, sp),
                          "val_rmse": v})
+            if progress is not None:
+                progress(len(rows), n_fits)
         best[name] = grid[int(np.nanargmin(scores))]
     return GridResult(table=pd.DataFrame(rows), best=best, lookback=lookback, val_fraction=val_fraction)
 

@@ -36,7 +36,7 @@ Missing months are not filled: any window or target touching a NaN is left out (
 from __future__ import annotations
 
 import warnings
-from collections.abc import Sequence
+from collections.abc import Callable, Sequence
 from dataclasses import dataclass, replace
 
 import numpy as np
@@ -216,6 +216,7 @@ def walk_forward_neural_betas(
     n_backfit: int = 2,
     configs: dict[str, MLPConfig] | None = None,
     pooled: bool = True,
+    progress: Callable[[int, int], None] | None = None,
 ) -> BetaPanel:
     """Ex-ante neural betas for every month with enough history (walk-forward, see module docstring).
 
@@ -223,6 +224,8 @@ def walk_forward_neural_betas(
     joint model on all ``markets``. ``configs`` maps a market (or ``"JOINT"``) to its own config, e.g.
     the grid-search winners; otherwise ``config`` is used everywhere. ``refit_every=k`` retrains every
     ``k`` months (faster; still no look-ahead). The first beta is for month ``lookback + min_train``.
+    ``progress(done, total)`` (optional, e.g. a ``cryptofactor_assets.progress.Progress``) is called
+    after every refit with the months done of the months to estimate.
     """
     config = config or MLPConfig()
     markets = tuple(markets or market_returns.columns)
@@ -245,6 +248,8 @@ def walk_forward_neural_betas(
                 alphas[targets[0] : end + 1, :, 0] = a
             else:
                 alphas[targets[0] : end + 1, :, grp[0]] = a
+        if progress is not None:
+            progress(end + 1 - first, t_len - first)
     method = f"neural_mlp_{lookback}m"
     return BetaPanel(months=coin_returns.index, coins=tuple(coin_returns.columns), markets=markets,
                      betas=betas, alphas=alphas, method=method, joint=joint, window=lookback)

@@ -309,8 +309,12 @@ def prediction_sample(fm: pd.DataFrame, config: WalkForwardAssetConfig) -> tuple
     return rows, keep, drop
 
 
-def compute_walk_forward(fm: pd.DataFrame, config: WalkForwardAssetConfig) -> tuple[dict[str, pd.DataFrame], list]:
-    """Every scheme's walk-forward as the stored tables (dict by table name) and notes."""
+def compute_walk_forward(fm: pd.DataFrame, config: WalkForwardAssetConfig, log=None
+                         ) -> tuple[dict[str, pd.DataFrame], list]:
+    """Every scheme's walk-forward as the stored tables (dict by table name) and notes; progress lines
+    (refits done / total per scheme, ``cryptofactor_assets.progress``) go to ``log``."""
+    from cryptofactor_assets.progress import Progress
+
     rows, feats, dropped = prediction_sample(fm, config)
     notes = [f"features dropped for coverage < {config.min_feature_coverage}: {dropped}"] if dropped else []
     if not feats or rows["y_next"].notna().sum() == 0:
@@ -325,11 +329,13 @@ def compute_walk_forward(fm: pd.DataFrame, config: WalkForwardAssetConfig) -> tu
     n_conv = 0
     for scheme in config.schemes:
         wcfg = walk_forward_config(config, scheme)
+        progress = Progress(f"{PREDICTION_WALK_FORWARD} {scheme}", unit="refits", log=log)
         try:
-            res = walk_forward(rows, feats, wcfg, models)
+            res = walk_forward(rows, feats, wcfg, models, progress=progress)
         except ValueError as exc:  # too short a history for this scheme
             notes.append(f"{scheme}: {exc}")
             continue
+        progress.finish(f"{len(res.folds)} windows x {len(models)} models")
         n_conv += res.convergence_warnings
         params = {"scheme": scheme, "embargo": wcfg.embargo, "test_periods": wcfg.test_periods,
                   "train_periods": wcfg.min_train_periods if scheme == "expanding" else wcfg.window_periods,
@@ -400,7 +406,7 @@ def prediction_walk_forward_asset(context: dg.AssetExecutionContext, duckdb: Duc
         ensure_table(con, FEATURE_MATRIX)
         fm = pio.read_sql_frame(con, "SELECT * FROM feature_matrix ORDER BY week_start, symbol",
                                 date_columns=["week_start", "target_week"])
-        out, notes = compute_walk_forward(fm, config)
+        out, notes = compute_walk_forward(fm, config, log=context.log.info)
         written = replace_tables(con, list(out.items()))
         results = [*checks.PREDICTION_WALK_FORWARD.results(con), *checks.MODEL_COMPARISON.results(con),
                    checks.folds_result(con)]

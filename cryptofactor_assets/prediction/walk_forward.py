@@ -27,7 +27,7 @@ documented in ``models.py``. Metrics are documented in ``metrics.py``.
 from __future__ import annotations
 
 import warnings
-from collections.abc import Sequence
+from collections.abc import Callable, Sequence
 from dataclasses import dataclass, field
 
 import numpy as np
@@ -292,11 +292,16 @@ def _fit_generic(name: str, Xtr, ytr, inner_rows, cfg: WalkForwardConfig):
 
 
 def run_walk_forward(panel: Panel, config: WalkForwardConfig | None = None,
-                     models: Sequence[str] = ALL_MODELS) -> WalkForwardResult:
-    """Fit every model on every fold and collect forecasts, coefficients and metrics."""
+                     models: Sequence[str] = ALL_MODELS,
+                     progress: Callable[[int, int], None] | None = None) -> WalkForwardResult:
+    """Fit every model on every fold and collect forecasts, coefficients and metrics.
+
+    ``progress(done, total)`` (optional, e.g. a ``cryptofactor_assets.progress.Progress``) is called
+    after every refit: ``total`` = folds x models; the vectorised Ridge counts its folds at once."""
     cfg = config or WalkForwardConfig()
     T = panel.periods.size
     folds = make_folds(T, cfg)
+    n_refits, refits_done = len(folds) * len(models), 0
     rb = panel.row_bounds
     accs = {m: _Acc() for m in models}
     test_rows = [np.arange(rb[f.test[0]], rb[f.test[1]]) for f in folds]
@@ -313,6 +318,9 @@ def run_walk_forward(panel: Panel, config: WalkForwardConfig | None = None,
         a.mean, a.scale, a.pen = list(rf.mean), list(rf.scale), list(rf.lam)
         a.is_r2 = list(1 - rf.is_sse / rf.is_sst_mean)
         a.is_r2z = list(1 - rf.is_sse / rf.is_sst_zero)
+        refits_done += len(folds)
+        if progress is not None:
+            progress(refits_done, n_refits)
 
     for name in [m for m in models if m != "ridge"]:
         a = accs[name]
@@ -341,6 +349,9 @@ def run_walk_forward(panel: Panel, config: WalkForwardConfig | None = None,
                 a.is_r2z.append(np.nan)
                 a.fc.append(fit.predict_proba(panel.X[te]))
                 a.bench.append(np.full(te.size, float((ytr > 0).mean())))
+            refits_done += 1
+            if progress is not None:
+                progress(refits_done, n_refits)
 
     runs = {m: _collect(m, accs[m], panel, folds, train_rows, test_rows) for m in models}
     lasso_path, selected, n_conv = _lasso_outputs(panel, folds, train_rows, runs.get("lasso"), cfg)
@@ -349,9 +360,10 @@ def run_walk_forward(panel: Panel, config: WalkForwardConfig | None = None,
 
 
 def walk_forward(frame: pd.DataFrame, features: Sequence[str], config: WalkForwardConfig | None = None,
-                 models: Sequence[str] = ALL_MODELS, target: str = "y_next") -> WalkForwardResult:
-    """``run_walk_forward(make_panel(frame, features, target), config, models)``."""
-    return run_walk_forward(make_panel(frame, features, target), config, models)
+                 models: Sequence[str] = ALL_MODELS, target: str = "y_next",
+                 progress: Callable[[int, int], None] | None = None) -> WalkForwardResult:
+    """``run_walk_forward(make_panel(frame, features, target), config, models, progress)``."""
+    return run_walk_forward(make_panel(frame, features, target), config, models, progress)
 
 
 def _fold_table(panel: Panel, folds: Sequence[Fold]) -> pd.DataFrame:

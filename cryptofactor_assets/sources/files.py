@@ -67,6 +67,7 @@ from typing import Any
 import numpy as np
 import pandas as pd
 
+from cryptofactor_assets.progress import Progress
 from cryptofactor_assets.sources.base import (
     KLINE_COLUMNS,
     MARKET_COLUMNS,
@@ -563,7 +564,8 @@ def file_conflicts(parts: list[tuple[str, pd.DataFrame]], key: str, values: list
 
 
 def read_klines_glob(pattern: str, start_day: Any, end_day: Any, strict: bool = False,
-                     timeframe: str = "5m", timezone: str | None = None) -> SourceBatch:
+                     timeframe: str = "5m", timezone: str | None = None,
+                     log: Callable[[str], None] | None = None, progress: Progress | None = None) -> SourceBatch:
     """5-minute klines from every file matching ``pattern`` with ``open_time`` in ``[start_day, end_day)``.
 
     Files whose name states another timeframe (``*-1d.feather``) are skipped with a note; a file
@@ -571,40 +573,58 @@ def read_klines_glob(pattern: str, start_day: Any, end_day: Any, strict: bool = 
     generic file), the others go on, unless ``strict``. Files of one symbol that disagree on a key
     are a failure of that symbol naming them (their rows are passed on, to be rejected). Naive
     times are wall-clock times of ``timezone`` (None / ``UTC``: UTC).
+
+    Progress (files done / total, rows in the window per second; ``cryptofactor_assets.progress``):
+    lines go to ``log`` (e.g. ``context.log.info``) and the ``cryptofactor.progress`` logger, at most
+    every ~10 s plus a final line; a caller's ``progress`` is advanced instead (the caller finishes it).
     """
     start_ns, end_ns, partition = _bounds(start_day, end_day)
     tz = _timezone_or_fail(timezone, partition)
     paths = _expand(pattern, partition)
+    own_progress = progress is None
+    if progress is None:
+        progress = Progress(f"files klines {partition}", len(paths), unit="files", amount_unit="rows",
+                            log=log)
+    elif progress.total is None:
+        progress.total = len(paths)
     parts: list[tuple[str, pd.DataFrame]] = []
     tally = _Tally()
     skipped: dict[str, int] = {}
     kinds: dict[str, int] = {}
     empty_files = naive_files = 0
-    for path in paths:
-        tf = file_timeframe(path)
-        if tf is not None and tf != timeframe:
-            skipped[tf] = skipped.get(tf, 0) + 1
-            continue
-
-        def parse(p: str) -> tuple[pd.DataFrame, Any]:
-            report = TimeReport()
-            return read_kline_file(p, tz, report), report
-
+    for done, path in enumerate(paths, start=1):
+        n_rows = 0
         try:
-            kind = kline_file_kind(path)
-            parsed = _cached(path, f"{kind}|tz={tz or 'UTC'}", parse, "open_time")
-        except SourceError as exc:
-            if strict:
-                raise SourceError(SOURCE, exc.symbol, partition, str(exc)) from None
-            tally.failures.append(FileFailure(exc.symbol or "", str(exc), file=Path(path).name))
-            continue
-        kinds[kind] = kinds.get(kind, 0) + 1
-        part, _ = _window(parsed, start_ns, end_ns)
-        if part.empty:
-            empty_files += 1
-            continue
-        naive_files += bool(parsed.extra.naive_rows)
-        parts.append((Path(path).name, part))
+            tf = file_timeframe(path)
+            if tf is not None and tf != timeframe:
+                skipped[tf] = skipped.get(tf, 0) + 1
+                continue
+
+            def parse(p: str) -> tuple[pd.DataFrame, Any]:
+                report = TimeReport()
+                return read_kline_file(p, tz, report), report
+
+            try:
+                kind = kline_file_kind(path)
+                parsed = _cached(path, f"{kind}|tz={tz or 'UTC'}", parse, "open_time")
+            except SourceError as exc:
+                if strict:
+                    raise SourceError(SOURCE, exc.symbol, partition, str(exc)) from None
+                tally.failures.append(FileFailure(exc.symbol or "", str(exc), file=Path(path).name))
+                continue
+            kinds[kind] = kinds.get(kind, 0) + 1
+            part, _ = _window(parsed, start_ns, end_ns)
+            if part.empty:
+                empty_files += 1
+                continue
+            naive_files += bool(parsed.extra.naive_rows)
+            parts.append((Path(path).name, part))
+            n_rows = len(part)
+        finally:
+            progress.update(done if own_progress else None, advance=0 if own_progress else 1, amount=n_rows)
+    if own_progress:
+        progress.finish(f"{sum(kinds.values())} read, {len(tally.failures)} failed, "
+                        f"{sum(skipped.values())} skipped (timeframe)")
     frame = pd.concat([p for _, p in parts], ignore_index=True) if parts else empty_klines()
     conflicts, identical = file_conflicts(parts, "open_time", PRICE_COLUMNS + ["turnover"])
     for sym, (names, n) in conflicts.items():
