@@ -96,7 +96,7 @@ class MarketSourceResource(dg.ConfigurableResource):
                 return
             from cryptofactor_assets.sources.files import read_klines_glob
 
-            yield read_klines_glob(self.klines_glob, start, end, strict=self.strict, timezone=self.timezone)
+            yield read_klines_glob(self.klines_glob, start, end, strict=self.strict, timezone=self.timezone, log=log)
         else:
             from cryptofactor_assets.sources.bybit import BybitClient
 
