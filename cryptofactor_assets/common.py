@@ -91,57 +91,23 @@ def risk_free_series(periods, frequency: str) -> tuple[pd.Series | float, str, s
     return series, str(rf.source), rf.coverage_note(idx)
 
 
-#: Metadata values at most this long (as text) stay on every partition's event; longer ones, and every
-#: markdown / table / JSON / list value, are heavy and go on one event per run.
-LIGHT_TEXT_LIMIT = 160
-#: The light metadata entry naming the partition whose event carries the run's heavy metadata.
-HEAVY_ON_PARTITION = "run_details_on_partition"
-
-
-def _is_light(value) -> bool:
-    if isinstance(value, bool | int | float) or value is None:
-        return True
-    if isinstance(value, str):
-        return len(value) <= LIGHT_TEXT_LIMIT
-    if isinstance(value, dg.MetadataValue):
-        raw = getattr(value, "value", None)
-        if isinstance(value, dg.IntMetadataValue | dg.FloatMetadataValue | dg.BoolMetadataValue):
-            return True
-        if isinstance(value, dg.TextMetadataValue | dg.PathMetadataValue | dg.UrlMetadataValue):
-            return isinstance(raw, str) and len(raw) <= LIGHT_TEXT_LIMIT
-    return False
-
-
-def split_metadata(meta: dict) -> tuple[dict, dict]:
-    """(light, heavy): numbers, booleans and short texts are light; markdown, tables, JSON (dicts,
-    lists), plots and long texts are heavy."""
-    light, heavy = {}, {}
-    for key, value in meta.items():
-        (light if _is_light(value) else heavy)[key] = value
-    return light, heavy
-
-
 def lean_metadata(context: dg.AssetExecutionContext, meta: dict) -> dict:
     """The metadata to put in the asset's ``MaterializeResult``, keeping a multi-partition run lean.
 
     Dagster copies a ``MaterializeResult``'s metadata into the materialisation event of EVERY
-    partition of a single-run backfill (a 7-year daily backfill: 2,437 copies of each preview).
-    For a run over more than one partition this returns only the light entries (numbers, short
-    texts: the run's counts, each partition's event keeps them) and attaches the heavy ones
-    (previews, summaries, plots, notes, JSON) to the LAST partition's event only, which is the
-    asset's latest materialisation, the one the UI's asset page shows; every other partition's event
-    names that partition in ``run_details_on_partition``. A one-partition or unpartitioned run keeps
-    everything on its one event.
+    partition of a single-run backfill (a 7-year daily backfill: 2,437 copies of each preview, and
+    of counts that describe the whole run, not the partition). For a run over more than one
+    partition this attaches the run's metadata (counts, previews, summaries, plots) to the LAST
+    partition's event only, which is the asset's latest materialisation, the one the UI's asset page
+    shows; the other partitions' events carry no metadata (each links to its run, whose last
+    partition has the details): ~1.7 KB an event instead of 2.4-3 KB, ~40 % of a 7-year history's
+    instance. A one-partition or unpartitioned run keeps everything on its one event.
     """
     if not context.has_partition_key_range:
         return meta
     keys = context.partition_keys
     if len(keys) <= 1:
         return meta
-    light, heavy = split_metadata(meta)
-    last = keys[-1]
-    if heavy:
-        context.add_asset_metadata({**heavy, HEAVY_ON_PARTITION: last}, partition_key=last)
-        light[HEAVY_ON_PARTITION] = last
-    return light
-
+    if meta:
+        context.add_asset_metadata(dict(meta), partition_key=keys[-1])
+    return {}

@@ -2,8 +2,8 @@
 
 A 2-week backfill of the raw assets and the panels on an on-disk instance (``deploy/dagster.yaml``):
 every partition is materialised (partition status complete through the instance API), each asset's
-previews / summaries / notes are on ONE event of the run (the last partition's: the asset's latest
-materialisation, which the UI's asset page shows), and the other partitions' events are small.
+counts, previews, summaries and notes are on ONE event of the run (the last partition's: the asset's
+latest materialisation, which the UI's asset page shows), and the other partitions' events are small.
 """
 
 import sqlite3
@@ -13,7 +13,7 @@ import dagster as dg
 import yaml
 from dagster._core.storage.partition_status_cache import get_and_update_asset_status_cache_value
 
-from cryptofactor_assets.common import HEAVY_ON_PARTITION, lean_metadata, split_metadata
+from cryptofactor_assets.common import lean_metadata
 from cryptofactor_assets.panels.assets import daily_panel, weekly_panel
 from cryptofactor_assets.partitions import daily_partitions, weekly_partitions
 from cryptofactor_assets.sources.assets import raw_coin_markets, raw_klines_5m
@@ -23,8 +23,8 @@ ROOT = Path(__file__).resolve().parents[1]
 FIRST, LAST = "2023-01-02", "2023-01-15"  # two ISO weeks
 DAYS = [f"2023-01-{d:02d}" for d in range(2, 16)]
 HEAVY_KEYS = {"raw_klines_5m": "preview", "raw_coin_markets": "preview", "daily_panel": "preview"}
-#: a partition's event without the run's details: a few counts and short texts
-SMALL_EVENT_BYTES = 3_000
+#: a partition's event without the run's details: Dagster's envelope and data-version tags
+SMALL_EVENT_BYTES = 2_000
 
 
 def _instance(home: Path) -> dg.DagsterInstance:
@@ -33,14 +33,6 @@ def _instance(home: Path) -> dg.DagsterInstance:
     config.pop("run_monitoring", None)
     (home / "dagster.yaml").write_text(yaml.safe_dump(config))
     return dg.DagsterInstance.from_config(str(home))
-
-
-def test_split_metadata_keeps_counts_light():
-    light, heavy = split_metadata({"dagster/row_count": 3, "ok": True, "failed_symbols": "none",
-                                   "preview": dg.MetadataValue.md("| a |"), "counts": {"a": 1},
-                                   "note": "x" * 500, "ratio": dg.MetadataValue.float(0.5)})
-    assert set(light) == {"dagster/row_count", "ok", "failed_symbols", "ratio"}
-    assert set(heavy) == {"preview", "counts", "note"}
 
 
 def test_a_backfill_writes_heavy_metadata_once_and_every_partition(tmp_path, resources):
@@ -64,10 +56,10 @@ def test_a_backfill_writes_heavy_metadata_once_and_every_partition(tmp_path, res
         # the latest materialisation (what the asset page shows) carries the run's details
         latest = instance.get_latest_materialization_event(key)
         assert latest.dagster_event.partition == LAST and heavy_key in latest.asset_materialization.metadata
-        # the other partitions keep the run's counts and point at the partition with the details
+        assert "dagster/row_count" in latest.asset_materialization.metadata
+        # the other partitions carry nothing but Dagster's own fields (their run links to the details)
         for e in events[:-1]:
-            assert e.metadata[HEAVY_ON_PARTITION].value == LAST
-            assert "dagster/row_count" in e.metadata
+            assert dict(e.metadata) == {}, (name, e.metadata)
     # the stored events: one big event per asset and run, the others small
     con = sqlite3.connect(Path(instance.event_log_storage._base_dir) / "index.db")
     try:
@@ -85,7 +77,7 @@ def test_one_partition_and_weekly_runs_keep_everything(tmp_path, resources):
     assert materialize_range([raw_klines_5m, raw_coin_markets, daily_panel], resources, FIRST, LAST).success
     one = dg.materialize([daily_panel], resources=resources, instance=instance, partition_key="2023-01-09")
     (event,) = one.asset_materializations_for_node("daily_panel")
-    assert "preview" in event.metadata and HEAVY_ON_PARTITION not in event.metadata
+    assert "preview" in event.metadata and "dagster/row_count" in event.metadata
     weekly = dg.materialize([weekly_panel], resources=resources, instance=instance, tags={
         "dagster/asset_partition_range_start": "2023-01-02", "dagster/asset_partition_range_end": "2023-01-09"})
     events = weekly.asset_materializations_for_node("weekly_panel")

@@ -1,16 +1,24 @@
-"""The batching SQLite event log storage (``ops/event_storage.py``) records what the stock one records.
+"""The batching SQLite event log storage (``ops/event_storage.py``) shows the UI what the stock one shows.
 
 The same runs (a 20-day single-run backfill of two daily assets with checks, an observation, a failed
-run, a one-partition run) go to two on-disk instances: Dagster's default SQLite storage and the one
-``deploy/dagster.yaml`` configures. Everything the UI reads is compared through the instance API:
-materialised / failed partitions, the latest materialisation and its metadata, per-partition
-materialisations, asset records, check executions and each run's events.
+run, a one-partition run, a run still in progress) go to two on-disk instances: Dagster's default
+SQLite storage and the one ``deploy/dagster.yaml`` configures. Everything the UI reads is compared
+through the instance API: materialised / failed / in-progress partitions, the latest run of every
+partition, the latest materialisation and its metadata, per-partition materialisations, asset records,
+check results and each run's events.
+
+Two differences are intended and asserted as such: a multi-partition run stores ONE planned event per
+asset (carrying the run's partitions) instead of one per partition, and ONE planned row per check and
+run instead of one per partition (which the stock storage leaves PLANNED for ever: an unpartitioned
+check's result has no partition).
 """
 
 
 import os
 import shutil
 import sqlite3
+import threading
+import time
 from pathlib import Path
 
 import dagster as dg
@@ -76,6 +84,40 @@ def _run_all(instance: dg.DagsterInstance) -> list[str]:
     return runs
 
 
+PARTITIONS = [f"2024-01-{d:02d}" for d in range(1, 26)]
+PLANNED = "ASSET_MATERIALIZATION_PLANNED"
+
+
+def _in_progress_view(instance: dg.DagsterInstance) -> dict:
+    """Partition status of a 5-day run while its step is still running (planned, not materialised)."""
+    release = threading.Event()
+
+    @dg.asset(partitions_def=days, backfill_policy=dg.BackfillPolicy.single_run())
+    def slow(context: dg.AssetExecutionContext):
+        assert release.wait(60)
+        return dg.MaterializeResult()
+
+    key = dg.AssetKey("slow")
+    tags = {"dagster/asset_partition_range_start": "2024-02-01", "dagster/asset_partition_range_end": "2024-02-05"}
+    worker = threading.Thread(target=dg.materialize, args=([slow],), kwargs={"instance": instance, "tags": tags})
+    worker.start()
+    try:
+        deadline = time.monotonic() + 60
+        while instance.get_latest_planned_materialization_info(key) is None and time.monotonic() < deadline:
+            time.sleep(0.05)
+        status = get_and_update_asset_status_cache_value(instance, key, days)
+        view = {"in_progress": sorted(status.deserialize_in_progress_partition_subsets(days).get_partition_keys()),
+                "failed": sorted(status.deserialize_failed_partition_subsets(days).get_partition_keys()),
+                "latest_run_of_02-03": instance.get_latest_planned_materialization_info(key, "2024-02-03") is not None}
+    finally:
+        release.set()
+        worker.join(60)
+    status = get_and_update_asset_status_cache_value(instance, key, days)
+    view["after"] = (sorted(status.deserialize_materialized_partition_subsets(days).get_partition_keys()),
+                     sorted(status.deserialize_in_progress_partition_subsets(days).get_partition_keys()))
+    return view
+
+
 def _materialisation_view(instance, key):
     records = instance.fetch_materializations(key, limit=1000, ascending=True).records
     return [(r.partition_key, r.asset_materialization.metadata, r.asset_materialization.tags.get("team"))
@@ -102,11 +144,16 @@ def _snapshot(instance: dg.DagsterInstance, run_ids: list[str]) -> dict:
                                      sorted(status.deserialize_in_progress_partition_subsets(days).get_partition_keys()))
         planned = instance.get_latest_planned_materialization_info(key)
         out[f"{name}.planned_run"] = run_ids.index(planned.run_id)
+        if name != "summary":  # the UI's "latest run" of each partition
+            out[f"{name}.latest_run_by_partition"] = [
+                run_ids.index(instance.get_latest_planned_materialization_info(key, p).run_id) for p in PARTITIONS]
     obs = instance.fetch_observations(dg.AssetKey("summary"), limit=10).records
     out["summary.observations"] = [o.asset_observation.metadata for o in obs]
     check_key = dg.AssetCheckKey(dg.AssetKey("a"), "a_ok")
     history = instance.event_log_storage.get_asset_check_execution_history(check_key, limit=100)
     out["a_ok.history"] = sorted((run_ids.index(h.run_id), h.status.value, h.partition) for h in history)
+    latest_check = instance.event_log_storage.get_latest_asset_check_execution_by_key([check_key])[check_key]
+    out["a_ok.latest"] = (run_ids.index(latest_check.run_id), latest_check.status.value)
     con = sqlite3.connect(Path(instance.event_log_storage._base_dir) / "index.db")
     try:
         out["index.rows"] = con.execute("SELECT asset_key, dagster_event_type, partition, count(*) FROM event_logs "
@@ -154,8 +201,35 @@ def test_same_ui_data_as_the_stock_sqlite_storage(tmp_path):
     snap_stock = _snapshot(stock, _run_all(stock))
     assert max(calls) >= 20, calls  # the 20-partition batches went through the batch path
     assert snap_batching.keys() == snap_stock.keys()
-    for key in snap_stock:
+    intended = {"a_ok.history", "index.rows"} | {f"run{i}.{what}" for i in range(4)
+                                                  for what in ("events", "asset_events_in_order")}
+    for key in snap_stock.keys() - intended:
         assert snap_batching[key] == snap_stock[key], key
+    # the intended differences: runs 0 and 1 (20 and 5 partitions) plan each asset once ...
+    for i, n_days in ((0, 20), (1, 5)):
+        def without_planned(events):
+            return [e for e in events if e[0] != PLANNED]
+        assert without_planned(snap_batching[f"run{i}.events"]) == without_planned(snap_stock[f"run{i}.events"])
+        planned_stock = [e for e in snap_stock[f"run{i}.events"] if e[0] == PLANNED]
+        planned_batching = [e for e in snap_batching[f"run{i}.events"] if e[0] == PLANNED]
+        assert len(planned_stock) == 2 * n_days
+        assert planned_batching == [(PLANNED, '["a"]', None), (PLANNED, '["b"]', None)]
+    for i in (2, 3):  # ... a one-partition and an unpartitioned run record exactly what they did before
+        assert snap_batching[f"run{i}.events"] == snap_stock[f"run{i}.events"]
+        assert snap_batching[f"run{i}.asset_events_in_order"] == snap_stock[f"run{i}.asset_events_in_order"]
+    # ... and a check has one row per run, its result (no stale PLANNED rows per partition)
+    assert snap_batching["a_ok.history"] == [(0, "SUCCEEDED", None), (1, "SUCCEEDED", None), (2, "SUCCEEDED", None)]
+    assert sum(1 for row in snap_stock["a_ok.history"] if row[1] == "PLANNED") == 20 + 5 + 1
+    stock_rows = {row[:3]: row[3] for row in snap_stock["index.rows"]}
+    batching_rows = {row[:3]: row[3] for row in snap_batching["index.rows"]}
+    assert {k: v for k, v in batching_rows.items() if k[1] != PLANNED} == \
+        {k: v for k, v in stock_rows.items() if k[1] != PLANNED}
+    assert sum(v for k, v in batching_rows.items() if k[1] == PLANNED) == 2 + 2 + 2 + 1  # a, b per run; summary
+    assert sum(v for k, v in stock_rows.items() if k[1] == PLANNED) == 2 * 20 + 2 * 5 + 2 + 1
+    # a run in progress: its partitions show in progress on both, then materialised
+    assert _in_progress_view(batching) == _in_progress_view(stock) == {
+        "in_progress": [f"2024-02-0{d}" for d in range(1, 6)], "failed": [], "latest_run_of_02-03": True,
+        "after": ([f"2024-02-0{d}" for d in range(1, 6)], [])}
     # the expected content itself
     assert snap_stock["a.materialized"] == [f"2024-01-{d:02d}" for d in range(1, 26)]
     assert snap_stock["b.status"][1] == [f"2024-01-{d:02d}" for d in range(21, 26)]  # failed partitions
@@ -199,3 +273,15 @@ def test_batch_ids_match_index_rows(tmp_path, n_events):
     # every materialisation's indexed tags (data version) point at its own index row
     assert {event_id for event_id, _ in tagged} == ids
     assert len({n for _, n in tagged}) == 1
+
+
+def test_no_check_is_partitioned():
+    """The storage's one planned row per check and run assumes unpartitioned checks (each evaluates its
+    run's whole range once, result without a partition); a partitioned check would need per-partition
+    rows again."""
+    from cryptofactor_assets.definitions import defs
+
+    graph = defs.get_repository_def().asset_graph
+    assert graph.asset_check_keys
+    partitioned = [key for key in graph.asset_check_keys if graph.get(key).partitions_def is not None]
+    assert partitioned == []
