@@ -7,6 +7,7 @@ import importlib
 import dagster as dg
 
 from cryptofactor_assets.common import duckdb_resource
+from cryptofactor_assets.lib.resources import RISK_FREE, RiskFreeResource
 from cryptofactor_assets.ops.freshness import (
     build_freshness_checks,
     build_freshness_sensor,
@@ -86,7 +87,8 @@ def build_definitions() -> dg.Definitions:
     # time-partition freshness checks on every daily and weekly asset, evaluated by a sensor only:
     # inside a job they would fail every backfill of history by design (see ops/freshness.py)
     freshness_checks = build_freshness_checks(*partitioned_asset_keys(assets))
-    resources = {"duckdb": duckdb_resource(), "market_source": MarketSourceResource.from_env()}
+    resources = {"duckdb": duckdb_resource(), "market_source": MarketSourceResource.from_env(),
+                 RISK_FREE: RiskFreeResource.from_settings()}
     jobs = [
         dg.define_asset_job(DAILY_JOB, selection=dg.AssetSelection.assets(*groups["daily"]), executor_def=EXECUTOR,
                             partitions_def=daily_partitions,

@@ -85,3 +85,12 @@ def parse_bool(name: str, value: str | None, default: bool = False) -> bool:
 def env_bool(name: str, default: bool = False) -> bool:
     """``parse_bool`` of the environment variable ``name``."""
     return parse_bool(name, os.environ.get(name), default)
+
+
+RISK_FREE_CSV_ENV = "CRYPTOFACTOR_RISK_FREE_CSV"
+RISK_FREE_PCT_ENV = "CRYPTOFACTOR_RISK_FREE_PCT"
+
+
+def risk_free_settings() -> tuple[str, str]:
+    """(CSV path, constant annual %) of the risk-free rate, each '' when unset."""
+    return (os.environ.get(RISK_FREE_CSV_ENV) or "").strip(), (os.environ.get(RISK_FREE_PCT_ENV) or "").strip()

@@ -11,6 +11,7 @@ import duckdb
 import pytest
 from dagster_duckdb import DuckDBResource
 
+from cryptofactor_assets.lib.resources import RiskFreeResource
 from cryptofactor_assets.sources.resources import MarketSourceResource
 
 warnings.filterwarnings("ignore", category=dg.BetaWarning) if hasattr(dg, "BetaWarning") else None
@@ -29,6 +30,7 @@ def resources(db_path):
     return {
         "duckdb": DuckDBResource(database=db_path),
         "market_source": MarketSourceResource(kind="simulated", sim_coins=SMALL_COINS),
+        "risk_free": RiskFreeResource(),
     }
 
 

@@ -153,6 +153,11 @@ def load_risk_free(csv_path: str | None = None, constant_pct: float | None = Non
     csv_path = csv_path or os.environ.get(RISK_FREE_CSV_ENV) or None
     if constant_pct is None and os.environ.get(RISK_FREE_CONSTANT_ENV):
         constant_pct = float(os.environ[RISK_FREE_CONSTANT_ENV])
+    return configured_risk_free(csv_path, constant_pct)
+
+
+def configured_risk_free(csv_path: str | None, constant_pct: float | None) -> RiskFreeRate:
+    """A CSV, else a constant, else 0 (with a note): no environment read."""
     if csv_path and constant_pct is not None:
         raise ValueError("give either a risk-free CSV or a constant, not both")
     if csv_path:

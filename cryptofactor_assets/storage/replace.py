@@ -1,0 +1,61 @@
+"""Replace the rows of several tables (a window of each, or whole tables) in ONE transaction.
+
+The write step of every table asset (``lib/table_asset.py``): each table's rows come from a pandas
+DataFrame (inserted by column name) or from an ``INSERT INTO <table> BY NAME SELECT ...`` statement
+with bound parameters (:class:`SqlInsert`, usually a file of ``sql/``). A failure anywhere leaves
+every table as it was; rows outside the replaced window roll the write back (``warehouse``).
+"""
+
+from __future__ import annotations
+
+from collections.abc import Mapping, Sequence
+from dataclasses import dataclass, field
+
+import duckdb
+import pandas as pd
+
+from cryptofactor_assets.storage.identifiers import quote_ident
+from cryptofactor_assets.storage.warehouse import (
+    WriteResult,
+    _registered,
+    _replace_rows,
+    ensure_table,
+    transaction,
+)
+
+
+@dataclass(frozen=True)
+class SqlInsert:
+    """An ``INSERT INTO <table> BY NAME SELECT ...`` statement and its bound parameters."""
+
+    sql: str
+    params: Mapping | Sequence = field(default_factory=dict)
+
+
+def replace_rows_of_tables(
+    con: duckdb.DuckDBPyConnection,
+    writes: Sequence[tuple[str, pd.DataFrame | SqlInsert]],
+    window: tuple | None = None,
+    window_column: str | None = None,
+) -> dict[str, WriteResult]:
+    """Replace the ``[start, end)`` window of ``window_column`` of each table (``window`` None: every
+    row) with its rows, in one transaction; ``table -> WriteResult`` in the order given."""
+    if window is not None and window_column is None:
+        raise ValueError("a window needs its column")
+    for table, _ in writes:
+        ensure_table(con, table)
+    # an empty frame inserts nothing (and is not registered: it may lack the table's columns)
+    views = {f"incoming_{i}": rows for i, (_, rows) in enumerate(writes)
+             if isinstance(rows, pd.DataFrame) and len(rows)}
+    out: dict[str, WriteResult] = {}
+    with _registered(con, views), transaction(con):
+        for i, (table, rows) in enumerate(writes):
+            if isinstance(rows, SqlInsert):
+                sql, params = rows.sql, rows.params
+            elif f"incoming_{i}" in views:
+                sql, params = f"INSERT INTO {quote_ident(table)} BY NAME SELECT * FROM {quote_ident(f'incoming_{i}')}", None
+            else:
+                sql, params = None, None
+            span = None if window is None else (window_column, *window)
+            out[table] = _replace_rows(con, table, sql, params, span)
+    return out
