@@ -60,10 +60,10 @@ $(E2E_STAMP): $(STAMP)
 e2e: $(E2E_STAMP)
 	@command -v chromium >/dev/null || { echo "chromium is missing: apt-get install -y chromium"; exit 1; }
 	CRYPTOFACTOR_E2E=1 CRYPTOFACTOR_ARTIFACTS=$(CURDIR)/artifacts/e2e $(BIN)/python -m pytest -p no:cacheprovider \
-		cryptofactor_assets_tests/e2e cryptofactor_assets_tests/test_ops_parallel_backfill.py \
-		cryptofactor_assets_tests/test_ops_run_recovery.py \
-		cryptofactor_assets_tests/test_ops_executor_freshness_ui.py \
-		cryptofactor_assets_tests/test_reporting_tear_sheet.py::test_renders_in_headless_chromium
+		cryptofactor_assets_tests/e2e cryptofactor_assets_tests/ops/test_ops_parallel_backfill.py \
+		cryptofactor_assets_tests/ops/test_ops_run_recovery.py \
+		cryptofactor_assets_tests/ops/test_ops_executor_freshness_ui.py \
+		cryptofactor_assets_tests/reporting/test_reporting_tear_sheet.py::test_renders_in_headless_chromium
 	@for shot in 01_asset_graph 04_weekly_run_success 05_weekly_panel_metadata tear_sheet; do \
 		test -s artifacts/e2e/$$shot.png || { echo "missing screenshot artifacts/e2e/$$shot.png"; exit 1; }; done
 	@echo "screenshots: $$(ls artifacts/e2e)"

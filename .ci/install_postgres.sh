@@ -1,5 +1,5 @@
 #!/usr/bin/env bash
-# Install Debian's PostgreSQL server for cryptofactor_assets_tests/test_ops_postgres.py (idempotent:
+# Install Debian's PostgreSQL server for cryptofactor_assets_tests/ops/test_ops_postgres.py (idempotent:
 # does nothing when the server binaries are already there). The test starts its own throw-away server
 # (initdb in a temporary folder, free localhost port); this script never starts or configures one.
 set -euo pipefail

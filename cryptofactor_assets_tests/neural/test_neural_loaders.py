@@ -11,7 +11,7 @@ import pytest
 
 from cryptofactor_assets.neural import loaders as ld
 
-FIX = Path(__file__).parent / "fixtures" / "neural"
+FIX = Path(__file__).resolve().parents[1] / "fixtures" / "neural"
 V1 = FIX / "F-F_Research_Data_5_Factors_2x3_vintage202401.CSV"
 V2 = FIX / "F-F_Research_Data_5_Factors_2x3_vintage202402.CSV"
 YF = FIX / "yfinance_download_daily.csv"

@@ -284,7 +284,7 @@ def test_no_look_ahead_end_to_end(calendar):
 # ------------------------------------------------------------------------------------------
 # Real data: LTW-calendar factors over CoinGecko daily exports (45 coins), skipped when absent
 # ------------------------------------------------------------------------------------------
-REAL = Path(__file__).resolve().parents[2] / "shared" / "data" / "real" / "coingecko_daily_tylerilunga"
+REAL = Path(__file__).resolve().parents[3] / "shared" / "data" / "real" / "coingecko_daily_tylerilunga"
 
 
 def _coingecko_daily() -> pd.DataFrame:

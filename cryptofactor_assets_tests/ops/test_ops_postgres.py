@@ -28,7 +28,7 @@ from cryptofactor_assets.sources.assets import raw_coin_markets, raw_klines_5m
 from cryptofactor_assets.sources.resources import MarketSourceResource
 from cryptofactor_assets_tests.conftest import SMALL_COINS, query
 
-ROOT = Path(__file__).resolve().parents[1]
+ROOT = Path(__file__).resolve().parents[2]
 YAML = ROOT / "deploy" / "dagster.postgres.yaml"
 PASSWORD = "cf-test-secret"
 USER = "dagster"

@@ -41,7 +41,7 @@ from cryptofactor_assets_tests.fake_exchange_server import (
 
 pytestmark = pytest.mark.slow
 
-ROOT = Path(__file__).resolve().parents[1]
+ROOT = Path(__file__).resolve().parents[2]
 KEY = "CG-LEAKCANARY+e2e/7=Qx"
 FORMS = [KEY, quote(KEY, safe=""), quote_plus(KEY), "LEAKCANARY"]
 DAY = "2024-06-03"

@@ -18,7 +18,7 @@ from pathlib import Path
 import dagster as dg
 import pytest
 
-ROOT = Path(__file__).resolve().parents[1]
+ROOT = Path(__file__).resolve().parents[2]
 RANGE_ENV = ("CRYPTOFACTOR_PARTITIONS_START", "CRYPTOFACTOR_PARTITIONS_END")
 #: What the test process must not hand on to the interpreters it starts.
 CLEARED = (*RANGE_ENV, "CRYPTOFACTOR_SOURCE", "CRYPTOFACTOR_KLINES_GLOB", "CRYPTOFACTOR_MARKETS_GLOB",

@@ -27,7 +27,7 @@ from cryptofactor_assets import definitions as definitions_module
 from cryptofactor_assets.sources.simulated import MIN_COINS, SimConfig, markets_only_count, simulate_daily
 from cryptofactor_assets_tests.conftest import REAL_DATA
 
-ROOT = Path(__file__).resolve().parents[1]
+ROOT = Path(__file__).resolve().parents[2]
 #: Assets whose zero rows need no note here (not research outputs: the planted truths of the simulated
 #: market are empty on a real source; the tear sheet has no row count).
 NO_NOTE_NEEDED = {"sim_truth", "tear_sheet"}

@@ -27,8 +27,8 @@ from cryptofactor_assets.sources.files import (
     resolve_file_symbol,
 )
 
-FIX = Path(__file__).with_name("fixtures")
-REAL = Path(__file__).resolve().parents[1] / ".." / "shared" / "data" / "real"
+FIX = Path(__file__).resolve().parents[1] / "fixtures"
+REAL = Path(__file__).resolve().parents[2] / ".." / "shared" / "data" / "real"
 needs_real = pytest.mark.skipif(not REAL.exists(), reason="../shared/data/real absent")
 
 

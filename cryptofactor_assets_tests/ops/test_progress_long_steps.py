@@ -18,7 +18,7 @@ from cryptofactor_assets.neural.simulation import simulate_cross_asset
 from cryptofactor_assets.prediction.walk_forward import WalkForwardConfig, make_panel, run_walk_forward
 from cryptofactor_assets.progress import PROGRESS_SECONDS_ENV, Progress
 from cryptofactor_assets.sources import files
-from cryptofactor_assets_tests.test_prediction_walk_forward import FEATURES, SMALL, sim_panel
+from cryptofactor_assets_tests.prediction.test_prediction_walk_forward import FEATURES, SMALL, sim_panel
 
 
 @pytest.fixture(autouse=True)

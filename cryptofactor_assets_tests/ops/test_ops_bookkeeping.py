@@ -19,7 +19,7 @@ from cryptofactor_assets.partitions import daily_partitions, weekly_partitions
 from cryptofactor_assets.sources.assets import raw_coin_markets, raw_klines_5m
 from cryptofactor_assets_tests.conftest import materialize_range
 
-ROOT = Path(__file__).resolve().parents[1]
+ROOT = Path(__file__).resolve().parents[2]
 FIRST, LAST = "2023-01-02", "2023-01-15"  # two ISO weeks
 DAYS = [f"2023-01-{d:02d}" for d in range(2, 16)]
 HEAVY_KEYS = {"raw_klines_5m": "preview", "raw_coin_markets": "preview", "daily_panel": "preview"}

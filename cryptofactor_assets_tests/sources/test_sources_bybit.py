@@ -34,7 +34,7 @@ from cryptofactor_assets_tests.fake_exchange_server import (
 
 KLINE = "/v5/market/kline"
 DAY0 = to_utc_ms("2024-01-01")
-REAL_EXAMPLES = Path(__file__).resolve().parents[1] / ".." / "shared" / "data" / "real" / "api_examples"
+REAL_EXAMPLES = Path(__file__).resolve().parents[2] / ".." / "shared" / "data" / "real" / "api_examples"
 FAR_FUTURE = dt.datetime(2100, 1, 1, tzinfo=dt.UTC)
 
 

@@ -10,7 +10,7 @@ from pathlib import Path
 from cryptofactor_assets.definitions import DAILY_JOB, SUMMARY_JOB, WEEKLY_JOB, defs
 from cryptofactor_assets.partitions import WEEKLY_START, daily_partitions, weekly_partitions
 
-ROOT = Path(__file__).resolve().parents[1]
+ROOT = Path(__file__).resolve().parents[2]
 
 
 def test_definitions_load_with_jobs_schedules_and_checks():

@@ -30,7 +30,7 @@ from cryptofactor_assets.reporting.tear_sheet import STATUS_ERROR, build_tear_sh
 from cryptofactor_assets.storage import quality, warehouse
 from cryptofactor_assets.storage.identifiers import quote_ident, quote_idents, quote_qualified
 
-ROOT = Path(__file__).resolve().parents[1]
+ROOT = Path(__file__).resolve().parents[2]
 #: The first (clean) run, and the window materialised again over the hostile tables (inside the first:
 #: its replace changes no count, the days before it must survive untouched). A whole month: with HEAD of
 #: 2026-12-01 the summary job fails when no whole month was built (neural_beta_grid: "cross_asset_monthly

@@ -20,7 +20,7 @@ from cryptofactor_assets.neural.neural_beta import MLPConfig, walk_forward_neura
 from cryptofactor_assets.neural.portfolios import beta_sorted_portfolios
 from cryptofactor_assets_tests.conftest import query
 
-FIX = Path(__file__).parent / "fixtures" / "neural"
+FIX = Path(__file__).resolve().parents[1] / "fixtures" / "neural"
 SEED = 7
 FIRST, LAST = "2023-01-01", "2023-06-01"
 MONTHLY = [na.cross_asset_monthly, na.neural_betas, na.beta_quartile_portfolios]

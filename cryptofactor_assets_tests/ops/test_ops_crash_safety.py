@@ -22,7 +22,7 @@ import pytest
 
 from cryptofactor_assets.storage.warehouse import PAUSE_ENV
 
-ROOT = Path(__file__).resolve().parents[1]
+ROOT = Path(__file__).resolve().parents[2]
 FIRST, MIDDLE, LAST = "2023-01-01", "2023-01-10", "2023-01-22"
 TABLES = {  # table -> its key (for the duplicate check) and sort order
     "raw_klines_5m": ["symbol", "open_time"],

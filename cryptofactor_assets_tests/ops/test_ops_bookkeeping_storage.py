@@ -28,7 +28,7 @@ from dagster._core.storage.partition_status_cache import get_and_update_asset_st
 
 from cryptofactor_assets.ops.event_storage import BatchingSqliteEventLogStorage
 
-ROOT = Path(__file__).resolve().parents[1]
+ROOT = Path(__file__).resolve().parents[2]
 DEPLOY_YAML = ROOT / "deploy" / "dagster.yaml"
 
 days = dg.DailyPartitionsDefinition(start_date="2024-01-01")

@@ -20,7 +20,7 @@ import dagster as dg
 import duckdb
 import pytest
 
-ROOT = Path(__file__).resolve().parents[1]
+ROOT = Path(__file__).resolve().parents[2]
 CLI = [sys.executable, "-m", "cryptofactor_assets.cli"]
 
 

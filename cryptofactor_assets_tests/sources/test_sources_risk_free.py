@@ -17,7 +17,7 @@ from cryptofactor_assets.sources.risk_free import (
     weekly_simple_rate,
 )
 
-FIX = Path(__file__).with_name("fixtures")
+FIX = Path(__file__).resolve().parents[1] / "fixtures"
 
 
 def test_conversions_by_hand():
