@@ -22,7 +22,7 @@ import pandas as pd
 
 sys.path.insert(0, str(Path(__file__).resolve().parents[1]))
 
-from cryptofactor_assets.factors.fama_macbeth import fama_macbeth  # noqa: E402
+from cryptofactor_assets.estimators.fama_macbeth import fama_macbeth  # noqa: E402
 
 K = 3
 

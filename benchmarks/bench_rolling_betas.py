@@ -21,7 +21,7 @@ import numpy as np
 
 sys.path.insert(0, str(Path(__file__).resolve().parents[1]))
 
-from cryptofactor_assets.factors.rolling_ols import rolling_ols  # noqa: E402
+from cryptofactor_assets.estimators.rolling_ols import rolling_ols  # noqa: E402
 
 WINDOW, MIN_OBS, K = 90, 60, 3
 

@@ -23,17 +23,18 @@ from cryptofactor_assets.common import (
     risk_free_series,
     window_dates,
 )
-from cryptofactor_assets.factors import checks
-from cryptofactor_assets.factors import panel_io as pio
+from cryptofactor_assets.estimators import panels
+from cryptofactor_assets.estimators.fama_macbeth import shanken_adjust_fm_cov
+from cryptofactor_assets.estimators.ltw_calendar import aggregate_weekly
+from cryptofactor_assets.estimators.rolling_ols import rolling_ols
+from cryptofactor_assets.factors import checks, research
 from cryptofactor_assets.factors.characteristics import LTW_CHARACTERISTICS, weekly_characteristics
 from cryptofactor_assets.factors.construction import factor_returns, momentum_signal
-from cryptofactor_assets.factors.fama_macbeth import shanken_adjust_fm_cov
-from cryptofactor_assets.factors.ltw_calendar import aggregate_weekly
-from cryptofactor_assets.factors.rolling_ols import rolling_ols
 from cryptofactor_assets.factors.sorts import characteristic_portfolios as sort_portfolios
 from cryptofactor_assets.panels.assets import DAILY_PANEL, WEEKLY_PANEL
 from cryptofactor_assets.partitions import previous_weeks, week_and_previous_days, weekly_partitions
 from cryptofactor_assets.reporting.plots import equity_curve_png, png_markdown
+from cryptofactor_assets.storage.frames import read_sql_frame
 from cryptofactor_assets.storage.identifiers import quote_ident
 from cryptofactor_assets.storage.warehouse import frame_markdown, load_sql, replace_frame, replace_table
 
@@ -173,8 +174,8 @@ def weekly_characteristics_asset(context: dg.AssetExecutionContext, duckdb: Duck
     start, end = window_dates(context)
     winsor = (config.winsor_lower, config.winsor_upper) if config.winsorize else None
     with connect(duckdb) as con:
-        panel = pio.read_sql_frame(con, load_sql("select_weekly_panel_window"),
-                                   {"start": start - dt.timedelta(weeks=4), "end": end}, ["week_start"])
+        panel = read_sql_frame(con, load_sql("select_weekly_panel_window"),
+                               {"start": start - dt.timedelta(weeks=4), "end": end}, ["week_start"])
         chars = weekly_characteristics(panel, winsor, calendar="iso", winsorize_on=config.winsorize_on,
                                        vol_column=config.vol_column)
         chars = chars.loc[(chars["week_start"] >= _ts(start)) & (chars["week_start"] < _ts(end))]
@@ -236,8 +237,8 @@ def characteristic_portfolios_asset(context: dg.AssetExecutionContext, duckdb: D
     """
     start, end = window_dates(context)
     with connect(duckdb) as con:
-        chars = pio.read_sql_frame(con, load_sql("select_weekly_characteristics_window"),
-                                   {"start": start - dt.timedelta(weeks=1), "end": end}, ["week_start"])
+        chars = read_sql_frame(con, load_sql("select_weekly_characteristics_window"),
+                               {"start": start - dt.timedelta(weeks=1), "end": end}, ["week_start"])
         ports = compute_characteristic_portfolios(chars, start, end, config.n_quantiles,
                                                   config.breakpoint_universe, config.investable_top_n,
                                                   config.min_coins)
@@ -305,8 +306,8 @@ def factor_returns_weekly_asset(context: dg.AssetExecutionContext, duckdb: DuckD
     start, end = window_dates(context)
     rf, rf_source, rf_note = risk_free_series(mondays(start, end), "weekly")
     with connect(duckdb) as con:
-        chars = pio.read_sql_frame(con, load_sql("select_weekly_characteristics_window"),
-                                   {"start": start - dt.timedelta(weeks=1), "end": end}, ["week_start"])
+        chars = read_sql_frame(con, load_sql("select_weekly_characteristics_window"),
+                               {"start": start - dt.timedelta(weeks=1), "end": end}, ["week_start"])
         out = compute_weekly_factors(chars, start, end, config.constructions, config.breakpoint_universe,
                                      config.investable_top_n, config.min_coins_per_leg, rf, rf_source)
         written, results = _write_window(con, checks.FACTOR_RETURNS_WEEKLY, out, start, end)
@@ -384,8 +385,8 @@ def factor_returns_daily_asset(context: dg.AssetExecutionContext, duckdb: DuckDB
     rf, rf_source, rf_note = risk_free_series(pd.date_range(_ts(start), _ts(end) - pd.Timedelta(days=1)), "daily")
     lookback = max(DAILY_FACTOR_LOOKBACK_DAYS, config.momentum_lookback + 1)
     with connect(duckdb) as con:
-        daily = pio.read_sql_frame(con, load_sql("select_daily_panel_window"),
-                                   {"start": start - dt.timedelta(days=lookback), "end": end}, ["date"])
+        daily = read_sql_frame(con, load_sql("select_daily_panel_window"),
+                               {"start": start - dt.timedelta(days=lookback), "end": end}, ["date"])
         out = compute_daily_factors(daily, start, end, config.construction, config.breakpoint_universe,
                                     config.investable_top_n, config.momentum_lookback,
                                     config.min_coins_per_leg, rf, rf_source)
@@ -422,10 +423,10 @@ def compute_rolling_betas(daily: pd.DataFrame, factors: pd.DataFrame, start, end
     the coin has a daily_panel row that day and the window has an estimate.
     """
     lo = _ts(start) - pd.Timedelta(days=window - 1)
-    days = pio.day_range(lo, end)
-    ret = pio.pivot_panel(daily, "ret", index=days)
+    days = panels.day_range(lo, end)
+    ret = panels.pivot_panel(daily, "ret", index=days)
     symbols = list(ret.columns)
-    present = pio.pivot_panel(daily.assign(_one=1.0), "_one", index=days, symbols=symbols).notna().to_numpy()
+    present = panels.pivot_panel(daily.assign(_one=1.0), "_one", index=days, symbols=symbols).notna().to_numpy()
     f = factors.set_index("date").reindex(days)
     x = f[list(FACTOR_NAMES)].to_numpy(dtype=float)
     y = ret.to_numpy() - f["rf"].to_numpy(dtype=float)[:, None]
@@ -436,7 +437,7 @@ def compute_rolling_betas(daily: pd.DataFrame, factors: pd.DataFrame, start, end
         arrays[name] = res.params[..., 1 + i]
         arrays[f"{name}_se"] = res.bse[..., 1 + i]
     arrays["_present"] = present
-    out = pio.stack_panel(arrays, days, symbols)
+    out = panels.stack_panel(arrays, days, symbols)
     keep = (out["date"] >= _ts(start)) & out["_present"] & np.isfinite(out["beta_mkt"].to_numpy())
     out = out.loc[keep].drop(columns=["_present"]).reset_index(drop=True)
     out["n_obs"] = out["n_obs"].astype(np.int64)
@@ -452,8 +453,8 @@ def _max_daily_obs(daily: pd.DataFrame, factors: pd.DataFrame, window: int) -> i
     d = daily.loc[daily["ret"].notna() & daily["date"].isin(ok)]
     if d.empty:
         return 0
-    days = pio.day_range(daily["date"].min(), daily["date"].max() + pd.Timedelta(days=1))
-    usable = pio.pivot_panel(d.assign(_one=1.0), "_one", index=days).fillna(0.0)
+    days = panels.day_range(daily["date"].min(), daily["date"].max() + pd.Timedelta(days=1))
+    usable = panels.pivot_panel(d.assign(_one=1.0), "_one", index=days).fillna(0.0)
     return int(usable.rolling(window, min_periods=1).sum().to_numpy().max())
 
 
@@ -476,7 +477,7 @@ def rolling_betas_asset(context: dg.AssetExecutionContext, duckdb: DuckDBResourc
     Window (t - window, t] in calendar days (default 90), at least `min_obs` (60) usable days; gaps
     and late listings are masked, never bridged by shrinking the window; data up to day t only.
     Columns: alpha, betas, their classic OLS standard errors, centred R², residual vol, n_obs.
-    Vectorised across all coins (`factors.rolling_ols.rolling_ols`, equal to statsmodels
+    Vectorised across all coins (`estimators.rolling_ols.rolling_ols`, equal to statsmodels
     RollingOLS(missing="drop")). Only coin-days with an estimate (and a panel row) are stored.
     Partitioned by ISO week: a partition holds the coin-days of its 7 days (reading `window` - 1 days
     of returns and daily factors before its Monday).
@@ -484,9 +485,9 @@ def rolling_betas_asset(context: dg.AssetExecutionContext, duckdb: DuckDBResourc
     start, end = window_dates(context)
     lo = start - dt.timedelta(days=config.window - 1)
     with connect(duckdb) as con:
-        daily = pio.read_sql_frame(con, load_sql("select_daily_panel_window"), {"start": lo, "end": end}, ["date"])
-        factors = pio.read_sql_frame(con, load_sql("select_factor_returns_daily_window"),
-                                     {"start": lo, "end": end}, ["date"])
+        daily = read_sql_frame(con, load_sql("select_daily_panel_window"), {"start": lo, "end": end}, ["date"])
+        factors = read_sql_frame(con, load_sql("select_factor_returns_daily_window"),
+                                 {"start": lo, "end": end}, ["date"])
         constructions = sorted(set(factors["construction"]))
         out = compute_rolling_betas(daily, factors, start, end, config.window, config.min_obs)
         out["construction"] = ",".join(constructions) or "none"
@@ -524,17 +525,17 @@ def fm_inputs(chars: pd.DataFrame, betas: pd.DataFrame, weeks: pd.DatetimeIndex,
     the regressors: betas as of day w-1 and characteristics of week w-1 (unstandardised)."""
     formation = weeks - pd.Timedelta(weeks=1)
     symbols = sorted(set(chars["symbol"]) | set(betas["symbol"]))
-    ret = pio.pivot_panel(chars, "ret", index_col="week_start", index=weeks, symbols=symbols).to_numpy()
-    elig = pio.pivot_panel(chars.assign(_e=chars["in_universe"].astype(float)), "_e", index_col="week_start",
-                           index=formation, symbols=symbols).to_numpy() == 1.0
+    ret = panels.pivot_panel(chars, "ret", index_col="week_start", index=weeks, symbols=symbols).to_numpy()
+    elig = panels.pivot_panel(chars.assign(_e=chars["in_universe"].astype(float)), "_e", index_col="week_start",
+                              index=formation, symbols=symbols).to_numpy() == 1.0
     rf_arr = (rf.reindex(weeks).to_numpy(dtype=float) if isinstance(rf, pd.Series)
               else np.full(len(weeks), float(rf)))
     y = np.where(elig, ret - rf_arr[:, None], np.nan)
-    x_char = np.stack([pio.pivot_panel(chars, c, index_col="week_start", index=formation, symbols=symbols)
-                       .to_numpy() for c in characteristics], axis=-1)
+    x_char = np.stack([panels.pivot_panel(chars, c, index_col="week_start", index=formation, symbols=symbols)
+                          .to_numpy() for c in characteristics], axis=-1)
     beta_days = weeks - pd.Timedelta(days=1)
-    x_beta = np.stack([pio.pivot_panel(betas, b, index=beta_days, symbols=symbols).to_numpy()
-                       for b in BETA_NAMES], axis=-1) if len(betas) else np.full((len(weeks), len(symbols), 3), np.nan)
+    x_beta = np.stack([panels.pivot_panel(betas, b, index=beta_days, symbols=symbols).to_numpy()
+                          for b in BETA_NAMES], axis=-1) if len(betas) else np.full((len(weeks), len(symbols), 3), np.nan)
     return y, {"betas": x_beta, "characteristics": x_char}, symbols
 
 
@@ -552,8 +553,8 @@ def compute_fm_gammas(chars: pd.DataFrame, betas: pd.DataFrame, weeks: pd.Dateti
         std = spec == "characteristics" and standardise
         if std:
             mask = np.isfinite(y) & np.all(np.isfinite(x), axis=2)
-            x = pio.standardise_cross_section(x, mask)
-        cs = pio.fm_cross_sections(y, x, min_coins=mc)
+            x = panels.standardise_cross_section(x, mask)
+        cs = research.fm_cross_sections(y, x, min_coins=mc)
         used = np.flatnonzero(cs["used"])
         coefs = ["const", *names[spec]]
         for j, coef in enumerate(coefs):
@@ -592,10 +593,10 @@ def fama_macbeth_gammas_asset(context: dg.AssetExecutionContext, duckdb: DuckDBR
     weeks = mondays(start, end)
     rf, _, _ = risk_free_series(weeks, "weekly")
     with connect(duckdb) as con:
-        chars = pio.read_sql_frame(con, load_sql("select_weekly_characteristics_window"),
-                                   {"start": start - dt.timedelta(weeks=1), "end": end}, ["week_start"])
+        chars = read_sql_frame(con, load_sql("select_weekly_characteristics_window"),
+                               {"start": start - dt.timedelta(weeks=1), "end": end}, ["week_start"])
         beta_days = [d.date() for d in weeks - pd.Timedelta(days=1)]
-        betas = pio.read_sql_frame(con, load_sql("select_rolling_betas_on_dates"), {"dates": beta_days}, ["date"])
+        betas = read_sql_frame(con, load_sql("select_rolling_betas_on_dates"), {"dates": beta_days}, ["date"])
         out = compute_fm_gammas(chars, betas, weeks, config.characteristics, config.standardise_characteristics,
                                 config.min_coins, rf)
         written, results = _write_window(con, checks.FAMA_MACBETH_GAMMAS, out, start, end)
@@ -636,7 +637,7 @@ def compute_fm_premia(gammas: pd.DataFrame, weekly_factors: pd.DataFrame | None,
         wide = g.pivot(index="week_start", columns="coefficient", values="gamma")[coefs].sort_index().dropna()
         if len(wide) < min_periods:
             continue
-        s = pio.summarise_gammas(wide.to_numpy(), lag_rule)
+        s = research.summarise_gammas(wide.to_numpy(), lag_rule)
         t_len = int(s["n_periods"])
         sh_se = np.full(len(coefs), np.nan)
         sh_c = np.nan
@@ -673,14 +674,14 @@ def fama_macbeth_premia_asset(context: dg.AssetExecutionContext, duckdb: DuckDBR
     Newey-West t (Bartlett, S / (T (T - 1)) as linearmodels FamaMacBeth kernel; lag rule configurable,
     lag used stored), Shanken (1992) t for the `betas` spec (variance of the FM mean adjusted by
     (1 + l' S_f^-1 l), S_f = covariance of the weekly CMKT, CSMB, CMOM), T and the annualised premium
-    (52 x mean). Numerics: `factors.fama_macbeth`.
+    (52 x mean). Numerics: `estimators.fama_macbeth`.
     """
     lag_rule = _lag_rule(config.lag_rule)
     with connect(duckdb) as con:
         con.execute(load_sql("create_fama_macbeth_gammas"))
-        gammas = pio.read_sql_frame(con, "SELECT * FROM fama_macbeth_gammas ORDER BY week_start, spec",
-                                    date_columns=["week_start"])
-        wf = pio.read_weekly_factors(con, config.factor_construction)
+        gammas = read_sql_frame(con, "SELECT * FROM fama_macbeth_gammas ORDER BY week_start, spec",
+                                date_columns=["week_start"])
+        wf = research.read_weekly_factors(con, config.factor_construction)
         out = compute_fm_premia(gammas, wf if len(wf) else None, lag_rule, config.periods_per_year)
         written, results = _write_all(con, checks.FAMA_MACBETH_PREMIA, out)
     shown = (out[["spec", "coefficient", "mean", "t", "nw_t", "shanken_t", "nw_lags", "n_periods", "annualised"]]
@@ -718,7 +719,7 @@ def compute_long_short_alphas(ls: pd.DataFrame, factors: pd.DataFrame, lag_rule=
             r = g[f"{weighting}_ret"].dropna()
             if len(r) < min_weeks or len(r.index.intersection(fac.dropna().index)) < min_weeks:
                 continue
-            stats = pio.long_short_statistics(r, fac, lag_rule=lag_rule)
+            stats = research.long_short_statistics(r, fac, lag_rule=lag_rule)
             rows.append({"characteristic": char, "weighting": weighting, **stats, "construction": construction,
                          "breakpoint_universe": universe, "first_week": r.index.min(), "last_week": r.index.max()})
     return pd.DataFrame(rows)
@@ -741,9 +742,9 @@ def long_short_alphas_asset(context: dg.AssetExecutionContext, duckdb: DuckDBRes
     lag_rule = _lag_rule(config.lag_rule)
     with connect(duckdb) as con:
         con.execute(load_sql("create_characteristic_portfolios"))
-        ls = pio.read_sql_frame(con, "SELECT * FROM characteristic_portfolios WHERE portfolio = 'LS' "
-                                     "ORDER BY week_start", date_columns=["week_start"])
-        fac = pio.read_weekly_factors(con, config.construction)
+        ls = read_sql_frame(con, "SELECT * FROM characteristic_portfolios WHERE portfolio = 'LS' "
+                                 "ORDER BY week_start", date_columns=["week_start"])
+        fac = research.read_weekly_factors(con, config.construction)
         out = compute_long_short_alphas(ls, fac, lag_rule, config.construction, config.min_weeks)
         written, results = _write_all(con, checks.LONG_SHORT_ALPHAS, out)
     if out.empty:  # too short a history: an empty table, said so in the metadata
@@ -788,14 +789,14 @@ def regime_signals_asset(context: dg.AssetExecutionContext, duckdb: DuckDBResour
     beta), R² decay (mean R² of the last `recent_days` minus the long-run mean) and regime shifts:
     z_t = (b_t - b_{t-h}) / sqrt(se_t² + se_{t-h}²), h = `horizon_days` (>= the window: independent
     windows, a Chow-type test); |z| > `z_threshold` flags a shift, a run of flagged days is one event
-    dated by its first day (`shift_dates`). Numerics: `factors.panel_io.regime_signals`.
+    dated by its first day (`shift_dates`). Numerics: `factors.research.regime_signals`.
     """
     with connect(duckdb) as con:
         con.execute(load_sql("create_rolling_betas"))
-        betas = pio.read_sql_frame(con, "SELECT symbol, date, beta_mkt, beta_mkt_se, r2, window_days, min_obs "
-                                        "FROM rolling_betas ORDER BY symbol, date", date_columns=["date"])
-        out = pio.regime_signals(betas, horizon=config.horizon_days, z_threshold=config.z_threshold,
-                                 recent_days=config.recent_days)
+        betas = read_sql_frame(con, "SELECT symbol, date, beta_mkt, beta_mkt_se, r2, window_days, min_obs "
+                                    "FROM rolling_betas ORDER BY symbol, date", date_columns=["date"])
+        out = research.regime_signals(betas, horizon=config.horizon_days, z_threshold=config.z_threshold,
+                                      recent_days=config.recent_days)
         if len(out):
             out["window_days"] = int(betas["window_days"].mode().iloc[0])
             out["min_obs"] = int(betas["min_obs"].mode().iloc[0])
@@ -889,14 +890,14 @@ def ltw_replication_asset(context: dg.AssetExecutionContext, duckdb: DuckDBResou
     """
     with connect(duckdb) as con:
         con.execute(load_sql("create_daily_panel"))  # a summary run on a fresh file: none yet
-        daily = pio.read_sql_frame(con, load_sql("select_daily_panel_window"),
-                                   {"start": dt.date(1970, 1, 1), "end": dt.date(2200, 1, 1)}, ["date"])
+        daily = read_sql_frame(con, load_sql("select_daily_panel_window"),
+                               {"start": dt.date(1970, 1, 1), "end": dt.date(2200, 1, 1)}, ["date"])
         if daily.empty:  # nothing stored yet (e.g. a source without data in the range): an empty table
             written, results = _write_all(con, checks.LTW_REPLICATION, pd.DataFrame())
             yield dg.MaterializeResult(metadata={**written, **_empty_note(written, "daily_panel holds no rows")})
             yield from results
             return
-        from cryptofactor_assets.factors.ltw_calendar import ltw_week_start
+        from cryptofactor_assets.estimators.ltw_calendar import ltw_week_start
         week_starts = pd.DatetimeIndex(np.unique(ltw_week_start(daily["date"].to_numpy())))
         rf, rf_source, rf_note = risk_free_series(week_starts, "weekly")
         out = compute_ltw_replication(daily, config.breakpoint_universe, config.cmom_construction,

@@ -41,7 +41,7 @@ from collections.abc import Mapping, Sequence
 import numpy as np
 import pandas as pd
 
-from cryptofactor_assets.factors.ltw_calendar import Calendar, as_datetime_ns, period_id, period_start
+from cryptofactor_assets.estimators.ltw_calendar import Calendar, as_datetime_ns, period_id, period_start
 
 #: Past-return windows (i, j): r_{i,j} = P_{t-j} / P_{t-i} - 1 (LTW notation).
 LTW_RETURN_WINDOWS: dict[str, tuple[int, int]] = {

@@ -37,8 +37,8 @@ from typing import Literal
 import numpy as np
 import pandas as pd
 
+from cryptofactor_assets.estimators.ltw_calendar import Calendar, as_datetime_ns
 from cryptofactor_assets.factors.characteristics import past_returns
-from cryptofactor_assets.factors.ltw_calendar import Calendar, as_datetime_ns
 from cryptofactor_assets.factors.sorts import (
     BreakpointUniverse,
     assign_bins,

@@ -39,7 +39,7 @@ from typing import Literal
 import numpy as np
 import pandas as pd
 
-from cryptofactor_assets.factors.ltw_calendar import Calendar, as_datetime_ns, next_period_start
+from cryptofactor_assets.estimators.ltw_calendar import Calendar, as_datetime_ns, next_period_start
 
 BreakpointUniverse = Literal["all", "investable"]
 BREAKPOINT_UNIVERSES: tuple[str, ...] = ("all", "investable")

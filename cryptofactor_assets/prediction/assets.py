@@ -35,7 +35,8 @@ from cryptofactor_assets.common import (
     risk_free_series,
     window_dates,
 )
-from cryptofactor_assets.factors import panel_io as pio
+from cryptofactor_assets.estimators import panels
+from cryptofactor_assets.factors import research
 from cryptofactor_assets.factors.assets import (
     FACTOR_RETURNS_DAILY,
     FACTOR_RETURNS_WEEKLY,
@@ -58,6 +59,7 @@ from cryptofactor_assets.prediction.risk_model import (
 )
 from cryptofactor_assets.prediction.walk_forward import ALL_MODELS, WalkForwardConfig, walk_forward
 from cryptofactor_assets.reporting.plots import bar_plot_png, line_plot_png, png_markdown
+from cryptofactor_assets.storage.frames import read_sql_frame
 from cryptofactor_assets.storage.warehouse import (
     count_window,
     delete_window,
@@ -127,12 +129,12 @@ def _rf_weekly(weeks: pd.DatetimeIndex) -> tuple[pd.Series | float, str]:
 def _weekly_excess_returns(con, rf_note_out: list | None = None, universe_only: bool = False) -> pd.DataFrame:
     """Wide (week x coin) weekly excess returns from every stored ``weekly_panel`` row with a return."""
     ensure_table(con, WEEKLY_PANEL)
-    panel = pio.read_sql_frame(con, load_sql("select_weekly_panel_window"),
-                               {"start": FAR_PAST, "end": FAR_FUTURE}, ["week_start"])
+    panel = read_sql_frame(con, load_sql("select_weekly_panel_window"),
+                           {"start": FAR_PAST, "end": FAR_FUTURE}, ["week_start"])
     panel = panel[panel["ret"].notna() & (panel["in_universe"] if universe_only else True)]
     if panel.empty:
         return pd.DataFrame()
-    wide = pio.pivot_panel(panel, "ret", index_col="week_start")
+    wide = panels.pivot_panel(panel, "ret", index_col="week_start")
     rf, note = _rf_weekly(pd.DatetimeIndex(wide.index))
     if rf_note_out is not None:
         rf_note_out.append(note)
@@ -172,19 +174,19 @@ def compute_feature_matrix(con, start: dt.date, end: dt.date, min_rsj_days: int 
     lo = prev - dt.timedelta(weeks=FEATURE_LOOKBACK_WEEKS)
     for t in (WEEKLY_CHARACTERISTICS, WEEKLY_PANEL, DAILY_PANEL, ROLLING_BETAS):
         ensure_table(con, t)
-    chars = pio.read_sql_frame(con, load_sql("select_weekly_characteristics_window"),
-                               {"start": prev, "end": end}, ["week_start"])
-    weekly = pio.read_sql_frame(con, load_sql("select_weekly_panel_window"),
-                                {"start": lo, "end": end + dt.timedelta(weeks=1)}, ["week_start"])
-    agg = pio.read_sql_frame(con, load_sql("select_daily_week_aggregates"), {"start": lo, "end": end},
-                             ["week_start"])
+    chars = read_sql_frame(con, load_sql("select_weekly_characteristics_window"),
+                           {"start": prev, "end": end}, ["week_start"])
+    weekly = read_sql_frame(con, load_sql("select_weekly_panel_window"),
+                            {"start": lo, "end": end + dt.timedelta(weeks=1)}, ["week_start"])
+    agg = read_sql_frame(con, load_sql("select_daily_week_aggregates"), {"start": lo, "end": end},
+                         ["week_start"])
     weeks = mondays(prev, end)
     beta_days = [d.date() for d in weeks + pd.Timedelta(days=6)]
-    betas = pio.read_sql_frame(con, load_sql("select_rolling_betas_on_dates"), {"dates": beta_days}, ["date"])
+    betas = read_sql_frame(con, load_sql("select_rolling_betas_on_dates"), {"dates": beta_days}, ["date"])
     rsj_agg, rsj_note = None, "rsj_daily absent: RSJ features NULL (materialise the RSJ assets to add them)"
     if _has_table(con, RSJ_DAILY):
-        rsj_agg = pio.read_sql_frame(con, load_sql("select_rsj_week_aggregates"), {"start": prev, "end": end},
-                                     ["week_start"])
+        rsj_agg = read_sql_frame(con, load_sql("select_rsj_week_aggregates"), {"start": prev, "end": end},
+                                 ["week_start"])
         rsj_note = (f"RSJ features from rsj_daily ({len(rsj_agg)} coin-weeks, >= {min_rsj_days} days each)"
                     if len(rsj_agg) else "rsj_daily has no rows in the window: RSJ features NULL")
         rsj_agg = rsj_agg if len(rsj_agg) else None
@@ -404,8 +406,8 @@ def prediction_walk_forward_asset(context: dg.AssetExecutionContext, duckdb: Duc
     """
     with connect(duckdb) as con:
         ensure_table(con, FEATURE_MATRIX)
-        fm = pio.read_sql_frame(con, "SELECT * FROM feature_matrix ORDER BY week_start, symbol",
-                                date_columns=["week_start", "target_week"])
+        fm = read_sql_frame(con, "SELECT * FROM feature_matrix ORDER BY week_start, symbol",
+                            date_columns=["week_start", "target_week"])
         out, notes = compute_walk_forward(fm, config, log=context.log.info)
         written = replace_tables(con, list(out.items()))
         results = [*checks.PREDICTION_WALK_FORWARD.results(con), *checks.MODEL_COMPARISON.results(con),
@@ -476,7 +478,7 @@ def compute_risk_model(betas: pd.DataFrame, daily: pd.DataFrame, factors: pd.Dat
         tab = model.table()
         # daily excess returns of the window on the factor days (the rolling OLS sample of a complete coin)
         wret = ex[ex["date"].isin(days["date"])]
-        wide = pio.pivot_panel(wret, "ret", index=pd.DatetimeIndex(days["date"]), symbols=list(model.symbols))
+        wide = panels.pivot_panel(wret, "ret", index=pd.DatetimeIndex(days["date"]), symbols=list(model.symbols))
         R = wide.to_numpy() - rf.reindex(days["date"]).to_numpy(dtype=float)[:, None]
         n_obs = np.isfinite(R).sum(axis=0)
         with np.errstate(invalid="ignore", divide="ignore"):
@@ -534,10 +536,10 @@ def factor_risk_model_asset(context: dg.AssetExecutionContext, duckdb: DuckDBRes
         for t in (ROLLING_BETAS, FACTOR_RETURNS_DAILY, DAILY_PANEL):
             ensure_table(con, t)
         beta_days = [d.date() for d in weeks + pd.Timedelta(days=6)]
-        betas = pio.read_sql_frame(con, load_sql("select_rolling_betas_on_dates"), {"dates": beta_days}, ["date"])
-        daily = pio.read_sql_frame(con, load_sql("select_daily_panel_window"), {"start": lo, "end": end}, ["date"])
-        factors = pio.read_sql_frame(con, load_sql("select_factor_returns_daily_window"), {"start": lo, "end": end},
-                                     ["date"])
+        betas = read_sql_frame(con, load_sql("select_rolling_betas_on_dates"), {"dates": beta_days}, ["date"])
+        daily = read_sql_frame(con, load_sql("select_daily_panel_window"), {"start": lo, "end": end}, ["date"])
+        factors = read_sql_frame(con, load_sql("select_factor_returns_daily_window"), {"start": lo, "end": end},
+                                 ["date"])
         table, week_table = compute_risk_model(betas, daily, factors, weeks, config.ddof)
         written = replace_tables(con, [(FACTOR_RISK_MODEL, table), (FACTOR_RISK_MODEL_WEEKS, week_table)],
                                   (start, end))
@@ -608,7 +610,7 @@ def pca_factors_asset(context: dg.AssetExecutionContext, duckdb: DuckDBResource,
     with connect(duckdb) as con:
         notes: list[str] = []
         wide = _weekly_excess_returns(con, notes, config.universe_only)
-        given = pio.read_weekly_factors(con, config.construction)
+        given = research.read_weekly_factors(con, config.construction)
         n_ok = int((wide.notna().sum() >= config.min_obs).sum()) if len(wide) else 0
         if n_ok < config.n_components:
             series, expl, loads = pd.DataFrame(), pd.DataFrame(), pd.DataFrame()
@@ -726,11 +728,11 @@ def factor_model_diagnostics_asset(context: dg.AssetExecutionContext, duckdb: Du
     with connect(duckdb) as con:
         notes: list[str] = []
         returns = _weekly_excess_returns(con, notes)
-        factors = pio.read_weekly_factors(con, config.construction)
+        factors = research.read_weekly_factors(con, config.construction)
         forecasts = None
         if _has_table(con, PREDICTION_FORECASTS):
-            forecasts = pio.read_sql_frame(con, "SELECT * FROM prediction_forecasts WHERE scheme = ?",
-                                           [config.prediction_scheme], ["week_start"])
+            forecasts = read_sql_frame(con, "SELECT * FROM prediction_forecasts WHERE scheme = ?",
+                                       [config.prediction_scheme], ["week_start"])
         n_weeks = factors[list(WEEKLY_FACTORS)].dropna().shape[0] if len(factors) else 0
         if n_weeks < config.min_obs or returns.empty:
             # too short a history: empty tables (and the data-free Monte Carlo study), said so in the metadata
@@ -827,7 +829,7 @@ def compute_dashboard(con, config: DashboardConfig) -> tuple[pd.DataFrame, list[
                           "WHERE scheme = ?", [config.prediction_scheme]).fetchone()
         add("lasso", "lasso_selected_last_window", sel[0], f"of {sel[1]} features")
     if _has_table(con, FACTOR_RETURNS_WEEKLY):
-        f = pio.read_weekly_factors(con, config.construction)
+        f = research.read_weekly_factors(con, config.construction)
         for c in WEEKLY_FACTORS:
             x = f[c].dropna()
             if len(x) > 2 and x.std() > 0:

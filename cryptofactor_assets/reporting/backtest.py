@@ -17,7 +17,7 @@ Definitions for simple period returns r_1..r_T (NaN periods dropped), P = period
 * beta, alpha against ``market``: OLS r_t = alpha + beta m_t + e_t on the common periods, with
   Newey-West (Bartlett) standard errors, statsmodels' ``cov_type="HAC"`` conventions (no small-sample
   correction, normal p-values); ``alpha_ann = P x alpha``.
-* nw_lags: the lag used, an int or a rule of :func:`cryptofactor_assets.factors.hac.nw_lag` applied
+* nw_lags: the lag used, an int or a rule of :func:`cryptofactor_assets.estimators.hac.nw_lag` applied
   to the number of observations (default ``"4t100"`` = floor(4 (T/100)^(2/9))); stored.
 """
 
@@ -29,7 +29,7 @@ from dataclasses import asdict, dataclass
 import numpy as np
 import pandas as pd
 
-from cryptofactor_assets.factors.hac import LagRule, ols_hac
+from cryptofactor_assets.estimators.hac import LagRule, ols_hac
 
 DEFAULT_LAG_RULE = "4t100"
 

@@ -15,7 +15,7 @@ import pandas as pd
 from dagster_duckdb import DuckDBResource
 
 from cryptofactor_assets.common import POOL, SINGLE_RUN, connect, lean_metadata, md, window_dates
-from cryptofactor_assets.factors.ltw_calendar import as_datetime_ns
+from cryptofactor_assets.estimators.ltw_calendar import as_datetime_ns
 from cryptofactor_assets.panels.assets import DAILY_PANEL
 from cryptofactor_assets.partitions import week_and_previous_days, week_to_days, weekly_partitions
 from cryptofactor_assets.reporting.backtest import DEFAULT_LAG_RULE, BacktestReport, backtest_report

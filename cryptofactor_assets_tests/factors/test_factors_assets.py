@@ -17,13 +17,14 @@ import pytest
 import statsmodels.api as sm
 from dagster_duckdb import DuckDBResource
 
+from cryptofactor_assets.estimators import panels
+from cryptofactor_assets.estimators.fama_macbeth import fama_macbeth, shanken_adjust_fm_cov
+from cryptofactor_assets.estimators.ltw_calendar import as_datetime_ns
+from cryptofactor_assets.estimators.rolling_ols import rolling_ols
 from cryptofactor_assets.factors import assets as fa
-from cryptofactor_assets.factors import panel_io as pio
+from cryptofactor_assets.factors import research
 from cryptofactor_assets.factors.characteristics import weekly_characteristics
 from cryptofactor_assets.factors.construction import factor_returns, momentum_signal
-from cryptofactor_assets.factors.fama_macbeth import fama_macbeth, shanken_adjust_fm_cov
-from cryptofactor_assets.factors.ltw_calendar import as_datetime_ns
-from cryptofactor_assets.factors.rolling_ols import rolling_ols
 from cryptofactor_assets.panels.assets import daily_panel, weekly_panel
 from cryptofactor_assets.sources.assets import raw_coin_markets, raw_klines_5m
 from cryptofactor_assets.sources.resources import MarketSourceResource
@@ -170,8 +171,8 @@ def test_daily_factors_and_rolling_betas_equal_pure_functions(built):
     assert stored.date.min() == pd.Timestamp(DAY0) + pd.Timedelta(days=2)
 
     betas = _q(path, "SELECT * FROM rolling_betas", ["date"])
-    days = pio.day_range(DAY0, pd.Timestamp(DAY1) + pd.Timedelta(days=1))
-    y = pio.pivot_panel(daily, "ret", index=days)
+    days = panels.day_range(DAY0, pd.Timestamp(DAY1) + pd.Timedelta(days=1))
+    y = panels.pivot_panel(daily, "ret", index=days)
     f = stored.set_index("date").reindex(days)
     res = rolling_ols(y.to_numpy() - f["rf"].to_numpy()[:, None], f[["mkt", "size", "mom"]].to_numpy(),
                       window=WINDOW, min_obs=MIN_OBS)
@@ -196,7 +197,7 @@ def test_fama_macbeth_gammas_and_premia_equal_fama_macbeth(built):
     for spec, x in xs.items():
         names = ["beta_mkt", "beta_size", "beta_mom"] if spec == "betas" else ["mcap", "r3_0"]
         if spec == "characteristics":
-            x = pio.standardise_cross_section(x, np.isfinite(y) & np.all(np.isfinite(x), axis=2))
+            x = panels.standardise_cross_section(x, np.isfinite(y) & np.all(np.isfinite(x), axis=2))
         fm = fama_macbeth(y, x, names=names, lags=2)
         got = gammas.loc[gammas.spec == spec].pivot(index="week_start", columns="coefficient", values="gamma")
         exp = pd.DataFrame(fm.gammas, index=weeks, columns=fm.names).loc[fm.used]
@@ -215,7 +216,7 @@ def test_fama_macbeth_gammas_and_premia_equal_fama_macbeth(built):
         else:
             assert p["shanken_t"].isna().all()
     # standardised characteristics: mean 0, sd 1 across the coins of each week
-    z = pio.standardise_cross_section(xs["characteristics"], np.isfinite(y) & np.all(np.isfinite(xs["characteristics"]), 2))
+    z = panels.standardise_cross_section(xs["characteristics"], np.isfinite(y) & np.all(np.isfinite(xs["characteristics"]), 2))
     ok = np.isfinite(z[..., 0]).sum(axis=1) > 2
     np.testing.assert_allclose(np.nanmean(z[ok], axis=1), 0, atol=1e-12)
     np.testing.assert_allclose(np.nanstd(z[ok], axis=1, ddof=1), 1, rtol=1e-12)
@@ -247,7 +248,7 @@ def test_regime_signals_and_ltw_replication_equal_pure_functions(built):
     path, _ = built
     betas = _q(path, "SELECT * FROM rolling_betas", ["date"])
     stored = _q(path, "SELECT * FROM regime_signals ORDER BY symbol", ["first_date", "last_date"])
-    exp = pio.regime_signals(betas, horizon=WINDOW, recent_days=30)
+    exp = research.regime_signals(betas, horizon=WINDOW, recent_days=30)
     np.testing.assert_allclose(stored.beta_cv, exp.beta_cv, rtol=1e-12)
     np.testing.assert_allclose(stored.r2_decay, exp.r2_decay, rtol=1e-12, atol=1e-15)
     assert list(stored.n_shifts) == list(exp.n_shifts)

@@ -8,9 +8,9 @@ import numpy as np
 import pandas as pd
 import pytest
 
+from cryptofactor_assets.estimators.ltw_calendar import aggregate_weekly
 from cryptofactor_assets.factors.characteristics import weekly_characteristics
 from cryptofactor_assets.factors.construction import FACTOR_COLUMNS, factor_returns, momentum_signal
-from cryptofactor_assets.factors.ltw_calendar import aggregate_weekly
 
 T0 = pd.Timestamp("2024-01-01")
 T1 = pd.Timestamp("2024-01-08")
@@ -273,7 +273,7 @@ def test_no_look_ahead_end_to_end(calendar):
         pert.loc[later, col] = pert.loc[later, col] * rng.uniform(0.2, 5.0, later.sum())
     again = pipeline(pert)
     # a factor row dated `period` (holding week) uses data up to that week's end only
-    from cryptofactor_assets.factors.ltw_calendar import period_end
+    from cryptofactor_assets.estimators.ltw_calendar import period_end
 
     done = full.loc[pd.DatetimeIndex(period_end(full["period"], calendar)) <= cut].reset_index(drop=True)
     assert len(done) >= 8 and done["cmom"].notna().sum() >= 5

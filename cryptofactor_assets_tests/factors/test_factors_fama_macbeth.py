@@ -8,7 +8,7 @@ import numpy as np
 import pandas as pd
 import pytest
 
-from cryptofactor_assets.factors.fama_macbeth import (
+from cryptofactor_assets.estimators.fama_macbeth import (
     fama_macbeth,
     shanken_adjust_fm_cov,
     shanken_correction,

@@ -7,7 +7,7 @@ import numpy as np
 import pytest
 import statsmodels.api as sm
 
-from cryptofactor_assets.factors.hac import (
+from cryptofactor_assets.estimators.hac import (
     bartlett_weights,
     grs_test,
     grs_test_from_returns,

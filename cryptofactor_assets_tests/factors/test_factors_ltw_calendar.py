@@ -8,7 +8,7 @@ import numpy as np
 import pandas as pd
 import pytest
 
-from cryptofactor_assets.factors.ltw_calendar import (
+from cryptofactor_assets.estimators.ltw_calendar import (
     WEEKLY_PANEL_COLUMNS,
     aggregate_weekly,
     iso_week_end,

@@ -19,13 +19,13 @@ import numpy as np
 import pandas as pd
 import pytest
 
+from cryptofactor_assets.estimators import panels
+from cryptofactor_assets.estimators.fama_macbeth import fama_macbeth
+from cryptofactor_assets.estimators.ltw_calendar import aggregate_weekly
+from cryptofactor_assets.estimators.rolling_ols import rolling_ols
 from cryptofactor_assets.factors import assets as fa
-from cryptofactor_assets.factors import panel_io as pio
 from cryptofactor_assets.factors.characteristics import weekly_characteristics
 from cryptofactor_assets.factors.construction import factor_returns
-from cryptofactor_assets.factors.fama_macbeth import fama_macbeth
-from cryptofactor_assets.factors.ltw_calendar import aggregate_weekly
-from cryptofactor_assets.factors.rolling_ols import rolling_ols
 from cryptofactor_assets.sources.simulated import SimConfig, simulate_daily
 
 ONE_DAY = pd.Timedelta(days=1)
@@ -36,10 +36,10 @@ def sim_panel(config: SimConfig) -> tuple[object, pd.DataFrame]:
     st = simulate_daily(config)
     days = pd.DatetimeIndex(st.days.astype("datetime64[ns]"))
     close = np.exp(st.log_close)
-    frame = pio.stack_panel({
-        "close": close, "ret": np.expm1(st.ret), "market_cap": close * st.supply[None, :],
-        "volume": st.dollar_volume / close, "dollar_volume": st.dollar_volume,
-    }, days, st.symbols)
+    frame = panels.stack_panel({
+           "close": close, "ret": np.expm1(st.ret), "market_cap": close * st.supply[None, :],
+           "volume": st.dollar_volume / close, "dollar_volume": st.dollar_volume,
+       }, days, st.symbols)
     frame = frame.loc[st.alive.reshape(-1)].reset_index(drop=True)
     frame["in_universe"] = (frame["market_cap"] >= 1e6) & frame["ret"].notna()
     return st, frame
@@ -100,7 +100,7 @@ def _fm_characteristics(chars: pd.DataFrame, log_returns: bool = False):
     no_betas = pd.DataFrame({"symbol": pd.Series(dtype=object), "date": pd.Series(dtype="datetime64[ns]")})
     y, xs, _ = fa.fm_inputs(c, no_betas, weeks, ["mcap", "r3_0"])
     x = xs["characteristics"]
-    x = pio.standardise_cross_section(x, np.isfinite(y) & np.all(np.isfinite(x), axis=2))
+    x = panels.standardise_cross_section(x, np.isfinite(y) & np.all(np.isfinite(x), axis=2))
     return fama_macbeth(y, x, names=["mcap", "r3_0"], lag_rule="4t100")
 
 

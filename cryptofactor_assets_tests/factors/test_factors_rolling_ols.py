@@ -7,7 +7,7 @@ import pytest
 import statsmodels.api as sm
 from statsmodels.regression.rolling import RollingOLS
 
-from cryptofactor_assets.factors.rolling_ols import rolling_ols, windowed_sum
+from cryptofactor_assets.estimators.rolling_ols import rolling_ols, windowed_sum
 
 
 def _panel(seed: int = 0, t: int = 360, n: int = 8, k: int = 3):

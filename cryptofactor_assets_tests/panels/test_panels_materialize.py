@@ -84,7 +84,7 @@ def test_sim_truth_and_rejected_rows(db_path, resources):
 
 def test_sql_weekly_panel_equals_the_python_aggregation(built):
     """Two independent implementations (DuckDB SQL and pandas) of the ISO weekly aggregation agree."""
-    from cryptofactor_assets.factors.ltw_calendar import aggregate_weekly
+    from cryptofactor_assets.estimators.ltw_calendar import aggregate_weekly
 
     daily = query(built, "SELECT * FROM daily_panel ORDER BY symbol, date")
     py = aggregate_weekly(daily, calendar="iso")

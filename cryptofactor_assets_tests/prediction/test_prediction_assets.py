@@ -20,8 +20,8 @@ import pytest
 import statsmodels.api as sm
 from dagster_duckdb import DuckDBResource
 
+from cryptofactor_assets.estimators.ltw_calendar import as_datetime_ns
 from cryptofactor_assets.factors import assets as fa
-from cryptofactor_assets.factors.ltw_calendar import as_datetime_ns
 from cryptofactor_assets.panels.assets import daily_panel, weekly_panel
 from cryptofactor_assets.prediction import assets as pa
 from cryptofactor_assets.prediction import diagnostics as dgn

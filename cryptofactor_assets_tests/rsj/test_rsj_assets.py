@@ -18,8 +18,8 @@ import pandas as pd
 import pytest
 from dagster_duckdb import DuckDBResource
 
+from cryptofactor_assets.estimators.ltw_calendar import as_datetime_ns
 from cryptofactor_assets.factors import assets as fa
-from cryptofactor_assets.factors.ltw_calendar import as_datetime_ns
 from cryptofactor_assets.panels.assets import daily_panel
 from cryptofactor_assets.reporting.backtest import backtest_report
 from cryptofactor_assets.rsj import assets as ra

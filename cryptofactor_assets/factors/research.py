@@ -1,50 +1,33 @@
-"""Pure glue between the stored tables and the factor numerics (no dagster import).
+"""Factor-specific glue between the stored tables and the factor numerics (no dagster import).
 
-* reading: :func:`read_sql_frame` runs a ``sql/select_*.sql`` file with bound ``$params`` and
-  normalises DATE columns to ``datetime64[ns]`` (what the numerics merge on);
-* shaping: :func:`pivot_panel` turns long (date, symbol, value) rows into dense (T, N) arrays on a
-  COMPLETE calendar (missing days are NaN rows, so windows never silently shrink), and back with
-  :func:`stack_panel`;
-* assembly of the cross-sections for Fama-MacBeth (:func:`fm_cross_sections`,
-  :func:`standardise_cross_section`) and the summary of stored per-period gammas
-  (:func:`summarise_gammas`, same conventions as :func:`fama_macbeth.fama_macbeth`);
+* reading: :func:`read_weekly_factors` (stored weekly factor returns of one construction);
+* assembly of the cross-sections for Fama-MacBeth (:func:`fm_cross_sections`; the z-scores are
+  :func:`cryptofactor_assets.estimators.panels.standardise_cross_section`) and the summary of stored
+  per-period gammas (:func:`summarise_gammas`, same conventions as :func:`fama_macbeth.fama_macbeth`);
 * time-series statistics of long-short portfolios (:func:`long_short_statistics`, LTW 2022 Table VIII
   style) and the per-coin regime signals of rolling betas (:func:`regime_signals`).
 
 Everything here takes and returns pandas / numpy objects; the Dagster assets in
-:mod:`cryptofactor_assets.factors.assets` only read, call these and write.
+:mod:`cryptofactor_assets.factors.assets` only read, call these and write. Generic reading and
+shaping: :mod:`cryptofactor_assets.storage.frames`, :mod:`cryptofactor_assets.estimators.panels`.
 """
 
 from __future__ import annotations
 
-import datetime as dt
-from collections.abc import Mapping, Sequence
-
 import numpy as np
 import pandas as pd
 
-from cryptofactor_assets.factors.fama_macbeth import cross_section_gammas, summarise_gammas_arrays
-from cryptofactor_assets.factors.hac import LagRule, ols_hac
-from cryptofactor_assets.factors.ltw_calendar import as_datetime_ns
+from cryptofactor_assets.estimators.fama_macbeth import cross_section_gammas, summarise_gammas_arrays
+from cryptofactor_assets.estimators.hac import LagRule, ols_hac
+from cryptofactor_assets.estimators.ltw_calendar import as_datetime_ns
 from cryptofactor_assets.reporting.backtest import backtest_report
+from cryptofactor_assets.storage.frames import read_sql_frame
 from cryptofactor_assets.storage.warehouse import ensure_table
 
-ONE_DAY = pd.Timedelta(days=1)
-
 
 # --------------------------------------------------------------------------------------------
-# Reading and shaping
+# Reading
 # --------------------------------------------------------------------------------------------
-def read_sql_frame(con, sql: str, params: Mapping | Sequence | None = None,
-                   date_columns: Sequence[str] = ()) -> pd.DataFrame:
-    """Run ``sql`` (text of a ``sql/*.sql`` file) with bound parameters; DATE columns -> datetime64[ns]."""
-    frame = con.execute(sql, params if params is not None else []).df()
-    for c in date_columns:
-        if c in frame.columns:
-            frame[c] = as_datetime_ns(frame[c])
-    return frame
-
-
 def read_weekly_factors(con, construction: str) -> pd.DataFrame:
     """Stored weekly ``cmkt, csmb, cmom`` of one construction indexed by ``week_start`` (empty when none)."""
     ensure_table(con, "factor_returns_weekly")
@@ -53,55 +36,9 @@ def read_weekly_factors(con, construction: str) -> pd.DataFrame:
     return frame.set_index("week_start")
 
 
-def day_range(start: dt.date | pd.Timestamp, end: dt.date | pd.Timestamp) -> pd.DatetimeIndex:
-    """Every UTC day in [start, end) as ``datetime64[ns]``."""
-    return pd.date_range(pd.Timestamp(start), pd.Timestamp(end) - ONE_DAY, freq="D").astype("datetime64[ns]")
-
-
-def pivot_panel(frame: pd.DataFrame, value: str, *, index_col: str = "date",
-                index: pd.DatetimeIndex | None = None, symbols: Sequence[str] | None = None) -> pd.DataFrame:
-    """Dense (T, N) frame of ``value`` with rows ``index`` (default: the sorted dates present) and
-    columns ``symbols`` (default: sorted symbols present); absent cells are NaN."""
-    if frame.duplicated([index_col, "symbol"]).any():
-        raise ValueError(f"duplicate ({index_col}, symbol) rows")
-    wide = frame.pivot(index=index_col, columns="symbol", values=value)
-    wide.index = pd.DatetimeIndex(as_datetime_ns(wide.index.to_numpy()))
-    rows = wide.index.sort_values() if index is None else pd.DatetimeIndex(index)
-    cols = sorted(wide.columns) if symbols is None else list(symbols)
-    return wide.reindex(index=rows, columns=cols).astype(float)
-
-
-def stack_panel(arrays: Mapping[str, np.ndarray], index: pd.DatetimeIndex, symbols: Sequence[str],
-                *, index_col: str = "date") -> pd.DataFrame:
-    """Long frame (index_col, symbol, one column per array) from equally shaped (T, N) arrays."""
-    t_len, n = len(index), len(symbols)
-    out = pd.DataFrame({
-        index_col: np.repeat(index.to_numpy(), n),
-        "symbol": np.tile(np.asarray(symbols, dtype=object), t_len),
-    })
-    for name, arr in arrays.items():
-        out[name] = np.asarray(arr).reshape(t_len * n)
-    return out
-
-
 # --------------------------------------------------------------------------------------------
 # Fama-MacBeth cross-sections
 # --------------------------------------------------------------------------------------------
-def standardise_cross_section(x: np.ndarray, mask: np.ndarray) -> np.ndarray:
-    """Per period and regressor, z-score ``x`` (T, N, K) over the coins of ``mask`` (T, N):
-    (x - mean) / sd with the sample sd (ddof 1); NaN outside the mask.  A period whose regressor
-    has no spread (sd 0 or fewer than 2 coins) gets NaN (the period is then skipped)."""
-    x = np.asarray(x, dtype=float)
-    m = np.asarray(mask, dtype=bool)[..., None] & np.isfinite(x)
-    n = m.sum(axis=1, keepdims=True).astype(float)
-    with np.errstate(invalid="ignore", divide="ignore"):
-        mean = np.where(m, x, 0.0).sum(axis=1, keepdims=True) / n
-        dev = np.where(m, x - mean, 0.0)
-        sd = np.sqrt((dev**2).sum(axis=1, keepdims=True) / (n - 1))
-        z = np.where(m & (sd > 0) & (n > 1), dev / sd, np.nan)
-    return z
-
-
 def fm_cross_sections(
     y: np.ndarray,
     x: np.ndarray,

@@ -31,8 +31,8 @@ import numpy as np
 import pandas as pd
 from scipy import stats
 
-from cryptofactor_assets.factors.hac import LagRule, long_run_covariance, nw1994_bandwidth, nw_lag
-from cryptofactor_assets.factors.rolling_ols import rolling_ols
+from cryptofactor_assets.estimators.hac import LagRule, long_run_covariance, nw1994_bandwidth, nw_lag
+from cryptofactor_assets.estimators.rolling_ols import rolling_ols
 
 __all__ = [
     "FamaMacBethResult",
@@ -257,7 +257,7 @@ def fama_macbeth(
     constant) raises ``ValueError``.
 
     Newey-West: ``lags`` (int) if given, else ``lag_rule`` (``"nw1994"`` automatic as
-    linearmodels, ``"t14"``, ``"4t100"``, see :func:`~cryptofactor_assets.factors.hac.nw_lag`)
+    linearmodels, ``"t14"``, ``"4t100"``, see :func:`~cryptofactor_assets.estimators.hac.nw_lag`)
     applied to the number of used periods.  ``debiased=True`` divides by T (T - 1) (linearmodels'
     default; with 0 lags it is the classic sd^2 / T), ``False`` by T^2.
     """
@@ -435,7 +435,7 @@ def two_pass(
     ``beta_window=None``: full-sample betas (rows where the coin and all factors are finite; at
     least ``beta_min_obs``, default K + 2, else the coin is dropped) - the textbook two-pass, in
     sample.  ``beta_window=w``: rolling betas over w rows (see
-    :func:`~cryptofactor_assets.factors.rolling_ols.rolling_ols`), and period t uses the betas
+    :func:`~cryptofactor_assets.estimators.rolling_ols.rolling_ols`), and period t uses the betas
     as of t - 1 (no look-ahead).
     Second pass: :func:`fama_macbeth` of returns on betas (with a constant if ``add_constant``).
     Shanken: full-sample betas use :func:`shanken_correction` with ``Σ_e`` the residual covariance
