@@ -1,11 +1,11 @@
 """Benchmark: rsj_daily from >= 10 million stored 5-minute bars, DuckDB SQL vs a pandas groupby().apply.
 
 Builds a DuckDB file (temporary unless ``--path``) with synthetic bars in ``raw_klines_5m`` (created
-from ``sql/create_raw_klines_5m.sql``; default 100 coins x 360 days x 288 bars with random missing
+from ``sql/sources/create_raw_klines_5m.sql``; default 100 coins x 360 days x 288 bars with random missing
 bars, partial coin-days and stale days, ``log_ret`` stored as defined: ln(close / previous close)
 when the previous bar of the same symbol and UTC day is 5 minutes earlier). Then, in one run:
 
-* ours: ``rsj.daily.write_rsj_daily``, what the asset runs: ``sql/insert_rsj_daily.sql`` through
+* ours: ``rsj.daily.write_rsj_daily``, what the asset runs: ``sql/rsj/insert_rsj_daily.sql`` through
   ``replace_window`` (BEGIN; DELETE; INSERT; COMMIT) over the whole window, DuckDB threads=2, best of
   ``--repeat`` runs;
 * peer: read (symbol, open_time, log_ret) from the same table into pandas and

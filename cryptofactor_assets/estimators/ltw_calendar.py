@@ -27,7 +27,7 @@ CALENDARS: tuple[str, ...] = ("iso", "ltw", "daily")
 _MONDAY0 = np.datetime64("1970-01-05", "D")
 _ONE_DAY = np.timedelta64(1, "D")
 
-#: Column layout of the ``weekly_panel`` table (sql/create_weekly_panel.sql), in table order.
+#: Column layout of the ``weekly_panel`` table (sql/panels/create_weekly_panel.sql), in table order.
 WEEKLY_PANEL_COLUMNS: tuple[str, ...] = (
     "symbol",
     "week_start",
@@ -185,7 +185,7 @@ def aggregate_weekly(
 ) -> pd.DataFrame:
     """Aggregate ``daily_panel`` rows to coin-weeks in the ``weekly_panel`` layout.
 
-    Same column semantics as ``sql/create_weekly_panel.sql``, on the ISO or the LTW calendar:
+    Same column semantics as ``sql/panels/create_weekly_panel.sql``, on the ISO or the LTW calendar:
 
     * ``week_start``: first day of the (ISO or LTW) week; ``n_days`` rows, ``n_returns`` daily returns;
     * ``ret`` = prod(1 + daily ret) - 1 over the week, NULL unless every day of the week has a return

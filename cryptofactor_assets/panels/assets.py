@@ -1,4 +1,4 @@
-"""Daily and weekly coin panels built in DuckDB from the raw tables (SQL in sql/insert_*_panel.sql)."""
+"""Daily and weekly coin panels built in DuckDB from the raw tables (SQL in sql/panels/insert_*_panel.sql)."""
 
 import dagster as dg
 
@@ -24,7 +24,7 @@ KINDS = frozenset({"duckdb", "sql"})
 
 def _panel(run: TableRun, table: str, column: str, summary_columns: str, inputs: str,
            extra: dict | None = None) -> TableOutput:
-    """Rebuild the run's window of ``table`` with ``sql/insert_<table>.sql``; metadata: the window's
+    """Rebuild the run's window of ``table`` with ``sql/panels/insert_<table>.sql``; metadata: the window's
     summary (``summary_columns``) and a preview; a note naming the ``inputs`` when the window has none."""
     start, end = run.start, run.end
     window = f"FROM {quote_ident(table)} WHERE {quote_ident(column)} >= ? AND {quote_ident(column)} < ?"

@@ -27,7 +27,7 @@ targets            ``y_next`` = ret_{t+1} - rf_{t+1} (weekly_panel return of wee
 =================  ==================================================================================
 
 The daily aggregates (moments, extremes, Amihud ratio per coin-week) and the weekly RSJ aggregates are
-GROUP BYs done in DuckDB (``sql/select_daily_week_aggregates.sql``, ``sql/select_rsj_week_aggregates.sql``);
+GROUP BYs done in DuckDB (``sql/prediction/select_daily_week_aggregates.sql``, ``sql/prediction/select_rsj_week_aggregates.sql``);
 this module combines them. No feature of week t reads a row dated after the end of week t: rolling
 windows over weeks only look backwards (``shift`` / trailing sums per coin on a complete week grid), and
 the only forward-looking column is the target.

@@ -127,7 +127,7 @@ def rsj_daily_asset(context: dg.AssetExecutionContext, duckdb: DuckDBResource, c
     midnight): RV = sum r², RS+ = sum r² 1{r>0}, RS- = sum r² 1{r<0}, SJ = RS+ - RS-, RSJ = SJ / RV
     (Bollerslev, Li & Zhao 2020; Zhang & Zhao 2023), RSkew = sqrt(n) sum r³ / RV^1.5, RKurt =
     n sum r⁴ / RV² (Amaya et al. 2015). A coin-day with fewer than `min_share` x 288 bars or RV = 0
-    gets no RSJ (`reason` too_few_bars | zero_rv). One GROUP BY in DuckDB (`sql/insert_rsj_daily.sql`).
+    gets no RSJ (`reason` too_few_bars | zero_rv). One GROUP BY in DuckDB (`sql/rsj/insert_rsj_daily.sql`).
     Partitioned by ISO week: a partition holds the coin-days of its 7 days (from their bars only).
     """
     start, end = window_dates(context)

@@ -1,6 +1,6 @@
 """Writing ``rsj_daily``: the per coin-day realised measures, computed in DuckDB (no Dagster here).
 
-The statement is ``sql/insert_rsj_daily.sql`` (one GROUP BY over the stored 5-minute log returns);
+The statement is ``sql/rsj/insert_rsj_daily.sql`` (one GROUP BY over the stored 5-minute log returns);
 this module holds what surrounds it: the raw tables it reads exist (and are migrated), DuckDB may use
 its perfect-hash aggregate for the (symbol_id, date) groups, and the window is replaced in one
 transaction. The asset, the tests and ``benchmarks/bench_rsj.py`` all write through

@@ -14,7 +14,7 @@ coin or midnight):
 
 A coin-day with fewer than ``min_share * 288`` bars gets no RSJ / RSkew / RKurt (reason
 ``too_few_bars``); one with RV = 0 (stale price) neither (reason ``zero_rv``): undefined, not 0.
-The production path is ``sql/insert_rsj_daily.sql`` (a GROUP BY over the stored ``log_ret``); this
+The production path is ``sql/rsj/insert_rsj_daily.sql`` (a GROUP BY over the stored ``log_ret``); this
 module recomputes everything from raw closes so the two can be checked against each other.
 """
 
@@ -28,7 +28,7 @@ BAR_NS = 5 * 60 * 1_000_000_000
 DAY_NS = 86_400 * 1_000_000_000
 DEFAULT_MIN_SHARE = 0.8
 
-#: Column order of the ``rsj_daily`` table (``sql/create_rsj_daily.sql``).
+#: Column order of the ``rsj_daily`` table (``sql/rsj/create_rsj_daily.sql``).
 RSJ_COLUMNS = [
     "symbol", "date", "n_bars", "n_returns", "rv", "rs_pos", "rs_neg", "sj", "rsj", "rskew", "rkurt",
     "min_share", "reason",

@@ -1,6 +1,6 @@
 """The validation layer shared by every source: stage, split into stored rows and rejected rows.
 
-Each incoming frame is staged in DuckDB (``sql/stage_*.sql``) with one reason per row (NULL = valid):
+Each incoming frame is staged in DuckDB (``sql/sources/stage_*.sql``) with one reason per row (NULL = valid):
 missing key or value, non-finite value, non-positive price, negative volume, OHLC inconsistency,
 off the 5-minute grid, outside the partition window; then duplicates, judged among the rows that
 pass those checks: copies of a key with identical values collapse to the first one (the others are
@@ -153,7 +153,7 @@ def ingest_markets(
 
 
 # ---------------------------------------------------------------------- fetch guard
-#: Datasets the fetch guard knows (each has its ``sql/*_<dataset>.sql`` statements).
+#: Datasets the fetch guard knows (each has its ``sql/sources/*_<dataset>.sql`` statements).
 GUARDED = ("raw_klines_5m", "raw_coin_markets")
 #: ``rejected_rows`` dataset name -> the suffix of its ``insert_rejected_unapplied_*`` statement.
 _REJECTED_SUFFIX = {"raw_klines_5m": "klines", "raw_coin_markets": "coin_markets"}

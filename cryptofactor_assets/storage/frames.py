@@ -1,6 +1,6 @@
 """Reading stored tables into frames (no dagster import).
 
-:func:`read_sql_frame` runs a ``sql/**/*.sql`` statement with bound ``$params`` and normalises DATE
+:func:`read_sql_frame` runs a ``sql/<domain>/*.sql`` statement with bound ``$params`` and normalises DATE
 columns to ``datetime64[ns]`` (what the numerics merge on).
 """
 
@@ -15,7 +15,7 @@ from cryptofactor_assets.estimators.ltw_calendar import as_datetime_ns
 
 def read_sql_frame(con, sql: str, params: Mapping | Sequence | None = None,
                    date_columns: Sequence[str] = ()) -> pd.DataFrame:
-    """Run ``sql`` (text of a ``sql/*.sql`` file) with bound parameters; DATE columns -> datetime64[ns]."""
+    """Run ``sql`` (text of a ``sql/<domain>/*.sql`` file) with bound parameters; DATE columns -> datetime64[ns]."""
     frame = con.execute(sql, params if params is not None else []).df()
     for c in date_columns:
         if c in frame.columns:

@@ -7,7 +7,8 @@ changes (see ../shared/reference/methodology.md). Every writer here instead runs
     BEGIN; DELETE rows of the window; INSERT ... BY NAME; COMMIT
 
 so a failure anywhere between BEGIN and COMMIT rolls back to the previous rows, and columns are
-matched by name. Tables are created from ``sql/create_<table>.sql`` (one statement per file).
+matched by name. Tables are created from ``sql/<domain>/create_<table>.sql`` (one statement per file;
+each domain owns its folder, :func:`load_sql` finds a name in any of them).
 
 Every table and column name a writer formats into SQL goes through ``quote_ident`` (names are
 constants today, but a function taking ``table: str`` must be safe for any string); window bounds
@@ -48,24 +49,38 @@ class InjectedWriteFailure(RuntimeError):
     """Raised by the FAIL_ENV test hook in the middle of a partition write."""
 
 
-#: Names of files in sql/ (verb_object): nothing else is looked up, so a table name can never
-#: point ``load_sql`` / ``ensure_table`` outside sql/ (``../x``) or at a file it was not meant to run.
+#: Names of files in sql/<domain>/ (verb_object) and of the domain folders: nothing else is looked up, so
+#: a table name can never point ``load_sql`` / ``ensure_table`` outside sql/ (``../x``) or at a file it
+#: was not meant to run.
 _SQL_NAME = re.compile(r"[A-Za-z0-9_]+")
 
 
 @functools.cache
-def load_sql(name: str) -> str:
-    """Text of ``sql/<name>.sql`` (the one-line header comment included; DuckDB ignores it)."""
+def load_sql(name: str, domain: str | None = None) -> str:
+    """Text of ``sql/<domain>/<name>.sql`` (the one-line header comment included; DuckDB ignores it).
+
+    Each domain owns its statements in ``sql/<domain>/``; a name is unique across the domains, so
+    callers give the name only. ``domain`` restricts the search to that domain's folder. Exactly one
+    file must match: a missing name raises ``FileNotFoundError``, a name found in several domains
+    ``LookupError`` naming the files.
+    """
     if not isinstance(name, str) or not _SQL_NAME.fullmatch(name):
         raise FileNotFoundError(f"no SQL file for {name!r} (names are letters, digits and _)")
-    path = SQL_DIR / f"{name}.sql"
-    if not path.exists():
-        raise FileNotFoundError(f"no SQL file {path}")
-    return path.read_text()
+    if domain is not None and (not isinstance(domain, str) or not _SQL_NAME.fullmatch(domain)):
+        raise FileNotFoundError(f"no SQL domain {domain!r} (domains are letters, digits and _)")
+    pattern = f"{domain if domain is not None else '*'}/{name}.sql"
+    matches = sorted(p for p in SQL_DIR.glob(pattern) if p.is_file())
+    if not matches:
+        where = SQL_DIR / domain if domain is not None else SQL_DIR / "<domain>"
+        raise FileNotFoundError(f"no SQL file {name}.sql in {where}")
+    if len(matches) > 1:
+        found = ", ".join(p.relative_to(SQL_DIR).as_posix() for p in matches)
+        raise LookupError(f"SQL name {name!r} is ambiguous: {found} (a name must be unique across sql/<domain>/)")
+    return matches[0].read_text()
 
 
 def ensure_table(con: duckdb.DuckDBPyConnection, table: str) -> None:
-    """Create ``table`` from ``sql/create_<table>.sql`` if it does not exist yet."""
+    """Create ``table`` from ``sql/<domain>/create_<table>.sql`` if it does not exist yet."""
     con.execute(load_sql(f"create_{table}"))
 
 

@@ -1,4 +1,4 @@
-"""rsj_daily: the SQL fast path (sql/insert_rsj_daily.sql) against the numpy oracle and hand-made bars."""
+"""rsj_daily: the SQL fast path (sql/rsj/insert_rsj_daily.sql) against the numpy oracle and hand-made bars."""
 
 from __future__ import annotations
 

@@ -348,3 +348,36 @@ def test_cli_materialize_over_hostile_tables_matches_a_clean_run(warehouses, tmp
     lineage = {t: n for t, n in after.items() if t not in w["expected"]}
     assert lineage["raw_klines_5m"] == w["lineage"]["raw_klines_5m"] > 0
     assert lineage == w["lineage"]  # every lineage table as the clean run stored it
+
+
+def test_every_sql_name_is_in_one_domain_folder_with_a_header():
+    files = sorted(warehouse.SQL_DIR.glob("*/*.sql"))
+    assert files and not list(warehouse.SQL_DIR.glob("*.sql"))  # no statement left at the top level
+    names = [p.stem for p in files]
+    assert len(names) == len(set(names)), "an SQL name must be unique across sql/<domain>/"
+    for p in files:
+        assert p.read_text().startswith("-- "), f"{p} lacks its one-line header comment"
+        assert warehouse.load_sql(p.stem) == warehouse.load_sql(p.stem, domain=p.parent.name) == p.read_text()
+
+
+def test_load_sql_names_the_domain_folder_duplicates_and_missing_names(tmp_path, monkeypatch):
+    for domain in ("panels", "factors"):
+        (tmp_path / domain).mkdir()
+        (tmp_path / domain / "select_x.sql").write_text(f"-- {domain}\nSELECT 1")
+    (tmp_path / "panels" / "select_y.sql").write_text("-- y\nSELECT 2")
+    monkeypatch.setattr(warehouse, "SQL_DIR", tmp_path)
+    warehouse.load_sql.cache_clear()
+    try:
+        assert warehouse.load_sql("select_y") == "-- y\nSELECT 2"
+        assert warehouse.load_sql("select_x", domain="factors") == "-- factors\nSELECT 1"
+        with pytest.raises(LookupError, match=r"factors/select_x\.sql, panels/select_x\.sql"):
+            warehouse.load_sql("select_x")
+        with pytest.raises(FileNotFoundError, match="select_z"):
+            warehouse.load_sql("select_z")
+        with pytest.raises(FileNotFoundError, match="select_y"):
+            warehouse.load_sql("select_y", domain="factors")
+        for bad in ["..", "a/b", "*", ""]:
+            with pytest.raises(FileNotFoundError):
+                warehouse.load_sql("select_y", domain=bad)
+    finally:
+        warehouse.load_sql.cache_clear()
