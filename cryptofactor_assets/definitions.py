@@ -1,19 +1,25 @@
-"""The one Dagster code location: every domain's assets, the daily / weekly / summary jobs and schedules."""
+"""The one Dagster code location: every domain's definitions merged, the daily / weekly / monthly /
+summary jobs, their schedules, the freshness checks and sensor, and the resources."""
 
 from __future__ import annotations
-
-import importlib
 
 import dagster as dg
 
 from cryptofactor_assets.common import duckdb_resource
+from cryptofactor_assets.factors.definitions import defs as factors_defs
 from cryptofactor_assets.lib.resources import RISK_FREE, RiskFreeResource
+from cryptofactor_assets.neural.definitions import defs as neural_defs
 from cryptofactor_assets.ops.freshness import (
     build_freshness_checks,
     build_freshness_sensor,
     partitioned_asset_keys,
 )
+from cryptofactor_assets.panels.definitions import defs as panels_defs
 from cryptofactor_assets.partitions import daily_partitions, monthly_partitions, weekly_partitions
+from cryptofactor_assets.prediction.definitions import defs as prediction_defs
+from cryptofactor_assets.reporting.definitions import defs as reporting_defs
+from cryptofactor_assets.rsj.definitions import defs as rsj_defs
+from cryptofactor_assets.sources.definitions import defs as sources_defs
 from cryptofactor_assets.sources.redaction import install_redaction
 from cryptofactor_assets.sources.resources import MarketSourceResource
 
@@ -21,16 +27,8 @@ from cryptofactor_assets.sources.resources import MarketSourceResource
 # every log record, console traceback and Dagster event before anything runs
 install_redaction()
 
-#: Domain modules holding assets; a domain whose module does not exist yet is simply skipped.
-DOMAIN_ASSET_MODULES = [
-    "cryptofactor_assets.sources.assets",
-    "cryptofactor_assets.panels.assets",
-    "cryptofactor_assets.factors.assets",
-    "cryptofactor_assets.rsj.assets",
-    "cryptofactor_assets.prediction.assets",
-    "cryptofactor_assets.neural.assets",
-    "cryptofactor_assets.reporting.assets",
-]
+#: The domains, upstream first (the one-way data flow of docs/architecture.md).
+DOMAINS = (sources_defs, panels_defs, factors_defs, rsj_defs, prediction_defs, neural_defs, reporting_defs)
 
 DAILY_JOB = "daily_job"
 WEEKLY_JOB = "weekly_job"
@@ -38,15 +36,9 @@ MONTHLY_JOB = "monthly_job"
 SUMMARY_JOB = "summary_job"
 
 
-def _domain_modules() -> list:
-    modules = []
-    for name in DOMAIN_ASSET_MODULES:
-        try:
-            modules.append(importlib.import_module(name))
-        except ModuleNotFoundError as exc:
-            if exc.name != name:  # a real missing dependency inside an existing module must surface
-                raise
-    return modules
+def domain_definitions() -> dg.Definitions:
+    """Every domain's ``Definitions`` (assets and their checks), merged."""
+    return dg.Definitions.merge(*(domain() for domain in DOMAINS))
 
 
 def _assets_by_partitioning(assets: list) -> dict[str, list]:
@@ -82,7 +74,7 @@ def _resolve_without_freshness_checks(jobs: list, assets, resources: dict) -> li
 
 
 def build_definitions() -> dg.Definitions:
-    assets = dg.load_assets_from_modules(_domain_modules())
+    assets = list(domain_definitions().assets or [])
     groups = _assets_by_partitioning(list(assets))
     # time-partition freshness checks on every daily and weekly asset, evaluated by a sensor only:
     # inside a job they would fail every backfill of history by design (see ops/freshness.py)
