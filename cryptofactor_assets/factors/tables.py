@@ -1,0 +1,12 @@
+"""Table keys of the factors domain (other domains import them from here)."""
+
+WEEKLY_CHARACTERISTICS = "weekly_characteristics"
+CHARACTERISTIC_PORTFOLIOS = "characteristic_portfolios"
+FACTOR_RETURNS_WEEKLY = "factor_returns_weekly"
+FACTOR_RETURNS_DAILY = "factor_returns_daily"
+ROLLING_BETAS = "rolling_betas"
+FAMA_MACBETH_GAMMAS = "fama_macbeth_gammas"
+FAMA_MACBETH_PREMIA = "fama_macbeth_premia"
+LONG_SHORT_ALPHAS = "long_short_alphas"
+REGIME_SIGNALS = "regime_signals"
+LTW_REPLICATION = "ltw_replication"

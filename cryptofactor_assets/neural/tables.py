@@ -1,0 +1,11 @@
+"""Table keys of the neural-betas domain (other domains import them from here)."""
+
+CROSS_ASSET_MONTHLY = "cross_asset_monthly"
+CROSS_ASSET_TRUTH = "cross_asset_truth"
+NEURAL_BETAS = "neural_betas"
+NEURAL_BETA_GRID = "neural_beta_grid"
+NEURAL_BETA_LEARNING_CURVES = "neural_beta_learning_curves"
+NEURAL_BETA_STATS = "neural_beta_stats"
+NEURAL_BETA_ANNUAL = "neural_beta_annual"
+NEURAL_BETA_FORECASTS = "neural_beta_forecasts"
+BETA_QUARTILE_PORTFOLIOS = "beta_quartile_portfolios"

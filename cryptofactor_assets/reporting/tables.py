@@ -1,0 +1,3 @@
+"""Table keys of the reporting domain."""
+
+TEAR_SHEET = "tear_sheet"

@@ -1,0 +1,8 @@
+"""Table keys of the sources domain (other domains import them from here)."""
+
+RAW_KLINES_5M = "raw_klines_5m"
+RAW_COIN_MARKETS = "raw_coin_markets"
+SIM_TRUTH = "sim_truth"
+COIN_SYMBOLS = "coin_symbols"
+REJECTED_ROWS = "rejected_rows"
+SYMBOL_IDS = "symbol_ids"
