@@ -1,9 +1,18 @@
-"""Settings read from the environment (documented in the README's configuration table)."""
+"""Settings read from the environment (documented in the README's configuration table).
+
+The ONE module that reads the environment for configuration: the DuckDB path, the partition range,
+the market source (``market_source_settings``, the fields of ``MarketSourceResource.from_settings``),
+the exchange and CoinGecko clients (base URLs, API key and plan, calls per minute, the longest
+honoured retry wait), the simulated market's size and the risk-free rate. Other modules call these
+functions; they never read ``os.environ`` for configuration themselves.
+"""
 
 from __future__ import annotations
 
 import datetime as dt
+import math
 import os
+from collections.abc import Mapping
 from pathlib import Path
 
 DUCKDB_ENV = "CRYPTOFACTOR_DUCKDB"
@@ -94,3 +103,98 @@ RISK_FREE_PCT_ENV = "CRYPTOFACTOR_RISK_FREE_PCT"
 def risk_free_settings() -> tuple[str, str]:
     """(CSV path, constant annual %) of the risk-free rate, each '' when unset."""
     return (os.environ.get(RISK_FREE_CSV_ENV) or "").strip(), (os.environ.get(RISK_FREE_PCT_ENV) or "").strip()
+
+
+# ---------------------------------------------------------------------------- market source
+SOURCE_ENV = "CRYPTOFACTOR_SOURCE"
+SIM_SEED_ENV = "CRYPTOFACTOR_SIM_SEED"
+SIM_COINS_ENV = "CRYPTOFACTOR_SIM_COINS"
+KLINES_GLOB_ENV = "CRYPTOFACTOR_KLINES_GLOB"
+MARKETS_GLOB_ENV = "CRYPTOFACTOR_MARKETS_GLOB"
+SYMBOLS_ENV = "CRYPTOFACTOR_SYMBOLS"
+BYBIT_CATEGORY_ENV = "CRYPTOFACTOR_BYBIT_CATEGORY"
+COINGECKO_IDS_ENV = "CRYPTOFACTOR_COINGECKO_IDS"
+STRICT_ENV = "CRYPTOFACTOR_STRICT"
+REPLACE_ENV = "CRYPTOFACTOR_REPLACE"
+TIMEZONE_ENV = "CRYPTOFACTOR_TIMEZONE"
+
+
+def sim_coins_text() -> str | None:
+    """The raw ``CRYPTOFACTOR_SIM_COINS`` (None when unset); ``simulated.sim_coins_from_env`` checks it."""
+    return os.environ.get(SIM_COINS_ENV)
+
+
+def market_source_settings(sim_seed_default: int) -> dict:
+    """The ``MarketSourceResource`` fields set by the environment (the simulated market's size is
+    read by ``sim_coins_text``); strict / replace are booleans (``env_bool``)."""
+    env = os.environ.get
+    return {
+        "kind": env(SOURCE_ENV, "simulated"),
+        "sim_seed": int(env(SIM_SEED_ENV, sim_seed_default)),
+        "klines_glob": env(KLINES_GLOB_ENV, ""),
+        "markets_glob": env(MARKETS_GLOB_ENV, ""),
+        "symbols": env(SYMBOLS_ENV, ""),
+        "bybit_category": env(BYBIT_CATEGORY_ENV, "linear"),
+        "coingecko_ids": env(COINGECKO_IDS_ENV, ""),
+        "strict": env_bool(STRICT_ENV),
+        "replace": env_bool(REPLACE_ENV),
+        "timezone": env(TIMEZONE_ENV, "") or "UTC",
+    }
+
+
+# ---------------------------------------------------------------------------- HTTP clients
+#: The longest server-requested wait (seconds) that is honoured; longer ones fail fast.
+MAX_RETRY_WAIT_ENV = "CRYPTOFACTOR_MAX_RETRY_WAIT"
+DEFAULT_MAX_RETRY_WAIT = 120.0
+BYBIT_BASE_URL_ENV = "BYBIT_BASE_URL"
+COINGECKO_API_KEY_ENV = "COINGECKO_API_KEY"
+COINGECKO_PLAN_ENV = "COINGECKO_API_PLAN"
+COINGECKO_BASE_URL_ENV = "COINGECKO_BASE_URL"
+COINGECKO_CALLS_PER_MINUTE_ENV = "COINGECKO_CALLS_PER_MINUTE"
+
+
+def max_retry_wait(environ: Mapping[str, str] | None = None) -> float:
+    """The wait cap from ``CRYPTOFACTOR_MAX_RETRY_WAIT`` (seconds >= 0), default 120; ``environ``
+    replaces the environment (tests)."""
+    env = os.environ if environ is None else environ
+    text = (env.get(MAX_RETRY_WAIT_ENV) or "").strip()
+    if not text:
+        return DEFAULT_MAX_RETRY_WAIT
+    try:
+        value = float(text)
+    except ValueError:
+        value = float("nan")
+    if not math.isfinite(value) or value < 0:
+        raise ValueError(f"{MAX_RETRY_WAIT_ENV} must be a number of seconds >= 0, got {text!r}")
+    return value
+
+
+def bybit_base_url() -> str | None:
+    """``BYBIT_BASE_URL`` (None or '' when unset: the client's default)."""
+    return os.environ.get(BYBIT_BASE_URL_ENV)
+
+
+def coingecko_api_key() -> str:
+    """``COINGECKO_API_KEY`` ('' when unset). A secret: never log it (see ``sources/redaction.py``)."""
+    return os.environ.get(COINGECKO_API_KEY_ENV, "")
+
+
+def coingecko_plan() -> str | None:
+    """``COINGECKO_API_PLAN`` (demo | pro), None when unset."""
+    return os.environ.get(COINGECKO_PLAN_ENV)
+
+
+def coingecko_base_url() -> str | None:
+    """``COINGECKO_BASE_URL``, None when unset."""
+    return os.environ.get(COINGECKO_BASE_URL_ENV)
+
+
+def coingecko_calls_per_minute() -> float:
+    """``COINGECKO_CALLS_PER_MINUTE``; 0 when unset or empty (the plan's default then applies)."""
+    return float(os.environ.get(COINGECKO_CALLS_PER_MINUTE_ENV, 0) or 0)
+
+
+def environment() -> Mapping[str, str]:
+    """The process environment itself, for the redaction of secret-named variables (whatever they
+    configure) in ``sources/redaction.py``."""
+    return os.environ

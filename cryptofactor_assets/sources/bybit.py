@@ -33,7 +33,6 @@ from __future__ import annotations
 import datetime as dt
 import json
 import logging
-import os
 import time
 from collections.abc import Callable, Iterable
 from dataclasses import dataclass, field
@@ -43,6 +42,7 @@ import numpy as np
 import pandas as pd
 import requests
 
+from cryptofactor_assets import settings
 from cryptofactor_assets.sources.base import (
     KLINE_COLUMNS,
     SourceBatch,
@@ -71,7 +71,7 @@ from cryptofactor_assets.sources.http import (
 from cryptofactor_assets.sources.redaction import redact
 
 SOURCE = "bybit"
-BASE_URL_ENV = "BYBIT_BASE_URL"
+BASE_URL_ENV = settings.BYBIT_BASE_URL_ENV
 DEFAULT_BASE_URL = "https://api.bybit.com"
 #: Candle length per supported interval, in milliseconds.
 INTERVAL_MS = {"5": 300_000, "D": 86_400_000}
@@ -230,7 +230,7 @@ class BybitClient:
             raise ValueError(f"category must be one of {CATEGORIES}, got {category!r}")
         if not 1 <= limit <= MAX_LIMIT:
             raise ValueError(f"limit must be in 1..{MAX_LIMIT}")
-        self.base_url = (base_url or os.environ.get(BASE_URL_ENV) or DEFAULT_BASE_URL).rstrip("/")
+        self.base_url = (base_url or settings.bybit_base_url() or DEFAULT_BASE_URL).rstrip("/")
         self.category = category
         self.session = session if session is not None else make_session()
         cap = max_retry_wait_from_env() if max_retry_wait is None else max_retry_wait

@@ -47,7 +47,6 @@ import datetime as dt
 import json
 import logging
 import math
-import os
 import time
 from collections import OrderedDict
 from collections.abc import Callable, Iterable, Mapping
@@ -59,6 +58,7 @@ import pandas as pd
 import requests
 from pycoingecko import CoinGeckoAPI
 
+from cryptofactor_assets import settings
 from cryptofactor_assets.sources.base import (
     MARKET_COLUMNS,
     SourceBatch,
@@ -89,10 +89,10 @@ from cryptofactor_assets.sources.http import (
 from cryptofactor_assets.sources.redaction import redact, register_secret
 
 SOURCE = "coingecko"
-API_KEY_ENV = "COINGECKO_API_KEY"
-PLAN_ENV = "COINGECKO_API_PLAN"
-BASE_URL_ENV = "COINGECKO_BASE_URL"
-CALLS_PER_MINUTE_ENV = "COINGECKO_CALLS_PER_MINUTE"
+API_KEY_ENV = settings.COINGECKO_API_KEY_ENV
+PLAN_ENV = settings.COINGECKO_PLAN_ENV
+BASE_URL_ENV = settings.COINGECKO_BASE_URL_ENV
+CALLS_PER_MINUTE_ENV = settings.COINGECKO_CALLS_PER_MINUTE_ENV
 PLANS = ("keyless", "demo", "pro")
 #: Conservative defaults below the published limits (public ~5-15/min, demo 30/min, paid >= 500/min).
 DEFAULT_CALLS_PER_MINUTE = {"keyless": 5.0, "demo": 25.0, "pro": 250.0}
@@ -282,9 +282,9 @@ class CoinGeckoSource:
         log: Callable[[str], None] | None = None,
         max_retry_wait: float | None = None,
     ):
-        key = api_key if api_key is not None else os.environ.get(API_KEY_ENV, "")
+        key = api_key if api_key is not None else settings.coingecko_api_key()
         register_secret(key)
-        plan = (plan or os.environ.get(PLAN_ENV) or ("demo" if key else "keyless")).lower()
+        plan = (plan or settings.coingecko_plan() or ("demo" if key else "keyless")).lower()
         if plan not in PLANS:
             raise ValueError(f"{PLAN_ENV} must be demo or pro, got {plan!r}")
         if plan != "keyless" and not key:
@@ -295,7 +295,7 @@ class CoinGeckoSource:
         self._key = key
         if api is None:
             api = CoinGeckoAPI(api_key=key) if plan == "pro" else CoinGeckoAPI(demo_api_key=key)
-        base_url = base_url or os.environ.get(BASE_URL_ENV)
+        base_url = base_url or settings.coingecko_base_url()
         if base_url:
             api.api_base_url = base_url.rstrip("/") + "/"
         api.request_timeout = timeout
@@ -304,7 +304,7 @@ class CoinGeckoSource:
         api.session = session
         self.api = api
         self._last_response: requests.Response | None = None
-        cpm = calls_per_minute or float(os.environ.get(CALLS_PER_MINUTE_ENV, 0) or 0) or DEFAULT_CALLS_PER_MINUTE[plan]
+        cpm = calls_per_minute or settings.coingecko_calls_per_minute() or DEFAULT_CALLS_PER_MINUTE[plan]
         self.limiter = RateLimiter(cpm, clock=clock, sleep=sleep)
         cap = max_retry_wait_from_env() if max_retry_wait is None else max_retry_wait
         self.policy = RetryPolicy(max_tries=max_tries, backoff=backoff, backoff_max=backoff_max,

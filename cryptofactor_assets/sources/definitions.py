@@ -2,8 +2,11 @@
 
 import dagster as dg
 
-from cryptofactor_assets.sources import assets
+from cryptofactor_assets.sources import assets_raw, assets_reference
+
+#: The shell modules of the domain's assets.
+ASSET_MODULES = (assets_raw, assets_reference)
 
 
 def defs() -> dg.Definitions:
-    return dg.Definitions(assets=dg.load_assets_from_modules([assets]))
+    return dg.Definitions(assets=dg.load_assets_from_modules(list(ASSET_MODULES)))

@@ -38,7 +38,6 @@ import collections
 import email.utils
 import json
 import math
-import os
 import re
 import time
 from collections.abc import Callable, Iterator, Mapping
@@ -48,6 +47,8 @@ from typing import TypeVar
 
 import requests
 
+from cryptofactor_assets import settings
+from cryptofactor_assets.settings import DEFAULT_MAX_RETRY_WAIT, MAX_RETRY_WAIT_ENV  # noqa: F401 (re-exported)
 from cryptofactor_assets.sources.redaction import redact
 
 T = TypeVar("T")
@@ -55,26 +56,13 @@ T = TypeVar("T")
 #: HTTP statuses that mean "try again later": 408 / 425 / 429, and 5xx except the permanent ones
 #: (501 not implemented, 505 HTTP version, 511 network authentication = a captive portal).
 RETRYABLE_STATUSES = frozenset({408, 425, 429} | (set(range(500, 600)) - {501, 505, 511}))
-#: Env var: the longest server-requested wait (seconds) that is honoured; longer ones fail fast.
-MAX_RETRY_WAIT_ENV = "CRYPTOFACTOR_MAX_RETRY_WAIT"
-DEFAULT_MAX_RETRY_WAIT = 120.0
 #: Waits of at least this many seconds are logged at WARNING (shorter ones at INFO).
 WARN_WAIT_SECONDS = 5.0
 
 
 def max_retry_wait_from_env(environ: Mapping[str, str] | None = None) -> float:
-    """The wait cap from ``CRYPTOFACTOR_MAX_RETRY_WAIT`` (seconds >= 0), default 120."""
-    env = os.environ if environ is None else environ
-    text = (env.get(MAX_RETRY_WAIT_ENV) or "").strip()
-    if not text:
-        return DEFAULT_MAX_RETRY_WAIT
-    try:
-        value = float(text)
-    except ValueError:
-        value = float("nan")
-    if not math.isfinite(value) or value < 0:
-        raise ValueError(f"{MAX_RETRY_WAIT_ENV} must be a number of seconds >= 0, got {text!r}")
-    return value
+    """The wait cap from ``CRYPTOFACTOR_MAX_RETRY_WAIT`` (seconds >= 0), default 120 (``settings.max_retry_wait``)."""
+    return settings.max_retry_wait(environ)
 
 
 def fmt_seconds(seconds: float) -> str:

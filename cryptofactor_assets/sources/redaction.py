@@ -37,13 +37,14 @@ their own messages: the filter is the second line, not the first.
 from __future__ import annotations
 
 import logging
-import os
 import re
 import sys
 import threading
 from collections.abc import Iterable, Mapping
 from typing import Any
 from urllib.parse import quote, quote_plus
+
+from cryptofactor_assets import settings
 
 MASK = "***"
 #: Shorter configured values are not replaced as plain text (``"1"`` would hit every number).
@@ -79,13 +80,13 @@ def register_secret(value: str | None) -> None:
 
 def secret_env_names(environ: Mapping[str, str] | None = None) -> list[str]:
     """Names of the environment variables whose values are secrets (see the module docstring)."""
-    env = os.environ if environ is None else environ
+    env = settings.environment() if environ is None else environ
     return sorted(name for name in env if SECRET_ENV_NAME.search(name.upper()))
 
 
 def secret_values(environ: Mapping[str, str] | None = None) -> list[str]:
     """Every configured secret value long enough to match as text, longest first."""
-    env = os.environ if environ is None else environ
+    env = settings.environment() if environ is None else environ
     values = {env[name] for name in secret_env_names(env) if env.get(name)}
     with _lock:
         values |= _registered

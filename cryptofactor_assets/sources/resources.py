@@ -3,18 +3,17 @@
 from __future__ import annotations
 
 import datetime as dt
-import os
 from collections.abc import Callable, Iterator
 
 import dagster as dg
 import pandas as pd
 from pydantic import Field
 
-from cryptofactor_assets.settings import env_bool
+from cryptofactor_assets import settings
+from cryptofactor_assets.settings import SOURCE_ENV  # noqa: F401 (re-exported)
 from cryptofactor_assets.sources.base import SourceBatch
 from cryptofactor_assets.sources.simulated import SimConfig, SimulatedMarket, sim_coins_from_env
 
-SOURCE_ENV = "CRYPTOFACTOR_SOURCE"
 SOURCE_KINDS = ("simulated", "files", "bybit")
 #: ``SourceBatch.stats`` key: 1 when the source was asked for nothing (no glob, no ids): the
 #: ingest then leaves the window's stored rows untouched instead of treating it as an empty fetch.
@@ -26,7 +25,8 @@ def _not_requested(note: str) -> SourceBatch:
 
 
 class MarketSourceResource(dg.ConfigurableResource):
-    """Where raw klines and coin markets come from. Every field has an env var (see README)."""
+    """Where raw klines and coin markets come from. Every field has an env var (see README), read by
+    ``settings.market_source_settings`` (:meth:`from_settings`)."""
 
     kind: str = Field(default="simulated", description="simulated | files | bybit")
     sim_seed: int = Field(default=SimConfig.seed, description="seed of the simulated market")
@@ -47,21 +47,12 @@ class MarketSourceResource(dg.ConfigurableResource):
                     "epoch numbers are UTC instants whatever this says)")
 
     @classmethod
-    def from_env(cls) -> MarketSourceResource:
-        env = os.environ.get
-        return cls(
-            kind=env(SOURCE_ENV, "simulated"),
-            sim_seed=int(env("CRYPTOFACTOR_SIM_SEED", SimConfig.seed)),
-            sim_coins=sim_coins_from_env(),
-            klines_glob=env("CRYPTOFACTOR_KLINES_GLOB", ""),
-            markets_glob=env("CRYPTOFACTOR_MARKETS_GLOB", ""),
-            symbols=env("CRYPTOFACTOR_SYMBOLS", ""),
-            bybit_category=env("CRYPTOFACTOR_BYBIT_CATEGORY", "linear"),
-            coingecko_ids=env("CRYPTOFACTOR_COINGECKO_IDS", ""),
-            strict=env_bool("CRYPTOFACTOR_STRICT"),
-            replace=env_bool("CRYPTOFACTOR_REPLACE"),
-            timezone=env("CRYPTOFACTOR_TIMEZONE", "") or "UTC",
-        )
+    def from_settings(cls) -> MarketSourceResource:
+        """The resource configured from the environment, through ``settings.market_source_settings``."""
+        return cls(**settings.market_source_settings(SimConfig.seed), sim_coins=sim_coins_from_env())
+
+    #: The same constructor under its former name (the CLI's code location and the tests call it).
+    from_env = from_settings
 
     def _check_kind(self) -> None:
         if self.kind not in SOURCE_KINDS:

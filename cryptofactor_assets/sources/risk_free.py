@@ -26,11 +26,12 @@ from typing import Any
 import numpy as np
 import pandas as pd
 
+from cryptofactor_assets import settings
 from cryptofactor_assets.sources.base import SourceError
 
 SOURCE = "risk_free"
-RISK_FREE_CSV_ENV = "CRYPTOFACTOR_RISK_FREE_CSV"
-RISK_FREE_CONSTANT_ENV = "CRYPTOFACTOR_RISK_FREE_PCT"
+RISK_FREE_CSV_ENV = settings.RISK_FREE_CSV_ENV
+RISK_FREE_CONSTANT_ENV = settings.RISK_FREE_PCT_ENV
 DAYS_PER_YEAR = 365.0
 _DATE_NAMES = ("date", "observation_date", "day", "week", "time")
 
@@ -150,9 +151,10 @@ def load_risk_free(csv_path: str | None = None, constant_pct: float | None = Non
 
     Arguments default to env ``CRYPTOFACTOR_RISK_FREE_CSV`` / ``CRYPTOFACTOR_RISK_FREE_PCT``.
     """
-    csv_path = csv_path or os.environ.get(RISK_FREE_CSV_ENV) or None
-    if constant_pct is None and os.environ.get(RISK_FREE_CONSTANT_ENV):
-        constant_pct = float(os.environ[RISK_FREE_CONSTANT_ENV])
+    env_csv, env_pct = settings.risk_free_settings()
+    csv_path = csv_path or env_csv or None
+    if constant_pct is None and env_pct:
+        constant_pct = float(env_pct)
     return configured_risk_free(csv_path, constant_pct)
 
 

@@ -30,12 +30,14 @@ from __future__ import annotations
 
 import datetime as dt
 import functools
-import os
 from collections.abc import Iterator
 from dataclasses import asdict, dataclass
 
 import numpy as np
 import pandas as pd
+
+from cryptofactor_assets import settings
+from cryptofactor_assets.settings import SIM_COINS_ENV
 
 BARS_PER_DAY = 288
 _NS_PER_BAR = 300 * 1_000_000_000
@@ -76,7 +78,6 @@ class SimConfig:
 
 #: Fewest coins of a simulated market: a cross-section needs two (one coin has no cross-section).
 MIN_COINS = 2
-SIM_COINS_ENV = "CRYPTOFACTOR_SIM_COINS"
 
 
 def check_n_coins(n_coins: int) -> int:
@@ -90,7 +91,7 @@ def check_n_coins(n_coins: int) -> int:
 def sim_coins_from_env(default: int | None = None) -> int:
     """The simulated market size from ``CRYPTOFACTOR_SIM_COINS`` (default 60), checked."""
 
-    raw = os.environ.get(SIM_COINS_ENV)
+    raw = settings.sim_coins_text()
     if raw is None or raw.strip() == "":
         return default if default is not None else SimConfig.n_coins
     try:

@@ -1,0 +1,91 @@
+"""Reference tables of the sources domain: the coin-id -> exchange-symbol mapping and the simulated
+market's planted truths."""
+
+import dagster as dg
+import pandas as pd
+from dagster_duckdb import DuckDBResource
+
+from cryptofactor_assets.common import POOL, connect, md
+from cryptofactor_assets.sources.checks import COIN_SYMBOLS_CHECKS, SIM_TRUTH_CHECKS
+from cryptofactor_assets.sources.coingecko import default_coin_symbols
+from cryptofactor_assets.sources.resources import MarketSourceResource
+from cryptofactor_assets.sources.tables import COIN_SYMBOLS, SIM_TRUTH
+from cryptofactor_assets.storage.warehouse import (
+    ensure_table,
+    frame_markdown,
+    load_sql,
+    replace_frame,
+    transaction,
+)
+
+GROUP = "sources"
+TRUTH_COLUMNS = ("category", "name", "symbol", "date", "value")
+
+
+def _insert_default_symbols(con) -> None:
+    con.register("default_symbols", default_coin_symbols())
+    con.execute(load_sql("insert_default_coin_symbols", domain="sources")).fetchall()
+    con.unregister("default_symbols")
+
+
+def read_coin_symbols(con) -> pd.DataFrame:
+    """The user's ``coin_symbols`` mapping (created with the defaults on first use)."""
+    ensure_table(con, COIN_SYMBOLS)
+    if con.execute(load_sql("count_coin_symbols", domain="sources")).fetchall()[0][0] == 0:
+        _insert_default_symbols(con)
+    return con.execute(load_sql("select_coin_symbols", domain="sources")).df()
+
+
+@dg.asset(
+    name=SIM_TRUTH,
+    pool=POOL,
+    group_name=GROUP,
+    kinds={"duckdb", "python"},
+    check_specs=SIM_TRUTH_CHECKS.specs(),
+)
+def sim_truth(context: dg.AssetExecutionContext, duckdb: DuckDBResource, market_source: MarketSourceResource):
+    """Planted truths of the simulated market: parameters, per-coin betas, listings, latent factor returns.
+
+    Long format (category, name, symbol, date, value). Tests check that the estimators recover these.
+    Empty when the source is not the simulated market (real data has no planted truth).
+    """
+    # hand-written (not a table_asset) only because it takes the market_source resource
+    if market_source.kind == "simulated":
+        frame = market_source.simulated().truth()
+    else:
+        frame = pd.DataFrame({column: [] for column in TRUTH_COLUMNS})
+    with connect(duckdb) as con:
+        result = replace_frame(con, SIM_TRUTH, frame)
+        checks = SIM_TRUTH_CHECKS.results(con)
+        summary = con.execute(load_sql("summarise_sim_truth", domain="sources")).df()
+    yield dg.MaterializeResult(metadata={
+        "dagster/row_count": result.inserted, "source": market_source.kind,
+        "summary": md(frame_markdown(summary)),
+    })
+    yield from checks
+
+
+@dg.asset(
+    name=COIN_SYMBOLS,
+    pool=POOL,
+    group_name=GROUP,
+    kinds={"duckdb", "python"},
+    check_specs=COIN_SYMBOLS_CHECKS.specs(),
+)
+def coin_symbols(context: dg.AssetExecutionContext, duckdb: DuckDBResource):
+    """Mapping CoinGecko id (or export-file ticker) -> exchange symbol used by the panels; edit it freely.
+
+    Materialising adds the default rows for ids the table lacks and never touches rows the user
+    added or changed (mark them `edited_by = 'user'`). `raw_coin_markets` reads it on every fetch.
+    """
+    # not a table_asset: it adds the missing default rows and keeps every stored one (no replace)
+    with connect(duckdb) as con:
+        ensure_table(con, COIN_SYMBOLS)
+        with transaction(con):
+            before = con.execute(load_sql("count_coin_symbols", domain="sources")).fetchall()[0][0]
+            _insert_default_symbols(con)
+        rows = con.execute(load_sql("count_coin_symbols_user_rows", domain="sources")).fetchall()[0]
+        checks = COIN_SYMBOLS_CHECKS.results(con)
+    yield dg.MaterializeResult(metadata={"dagster/row_count": rows[0], "added_defaults": rows[0] - before,
+                                         "user_rows": rows[1]})
+    yield from checks

@@ -1,0 +1,81 @@
+"""Asset checks of the sources domain: one ``TableChecks`` per table (``lib/checks.py``).
+
+The raw tables keep their historical check names (``klines_unique_key``, not
+``raw_klines_5m_unique_key``), so their ``TableChecks`` name the unique-key check explicitly.
+``source_fetch_complete`` is not a check of stored rows but of the fetch itself: its spec is here,
+its result is built by the ingest shell from what the source reported (``ingest.source_complete``).
+"""
+
+from __future__ import annotations
+
+from dataclasses import dataclass
+
+import dagster as dg
+
+from cryptofactor_assets.lib.checks import ExtraCheck, TableChecks
+from cryptofactor_assets.sources.tables import COIN_SYMBOLS, RAW_COIN_MARKETS, RAW_KLINES_5M, SIM_TRUTH
+from cryptofactor_assets.storage import quality
+
+CHECK_KLINES_UNIQUE = "klines_unique_key"
+CHECK_KLINES_PRICES = "klines_positive_prices"
+CHECK_KLINES_OHLC = "klines_ohlc_consistent"
+CHECK_KLINES_RETURNS = "klines_finite_returns"
+CHECK_MARKETS_UNIQUE = "markets_unique_key"
+CHECK_MARKETS_PRICES = "markets_positive_prices"
+CHECK_SOURCE_COMPLETE = "source_fetch_complete"
+CHECK_SIM_TRUTH_UNIQUE = "sim_truth_unique_key"
+CHECK_COIN_SYMBOLS_UNIQUE = "coin_symbols_unique_coin_id"
+
+KLINE_PRICES = ("open", "high", "low", "close")
+MARKET_VALUES = ("price", "market_cap", "total_volume")
+#: Unknown (NULL) market cap and volume are allowed; a known one must be > 0.
+MARKET_UNKNOWN_ALLOWED = ("market_cap", "total_volume")
+
+
+@dataclass(frozen=True)
+class NamedTableChecks(TableChecks):
+    """A ``TableChecks`` whose unique-key check keeps a given name (None: ``<table>_unique_key``)."""
+
+    unique_check: str | None = None
+
+    @property
+    def unique_name(self) -> str:
+        return self.unique_check or super().unique_name
+
+
+RAW_KLINES_5M_CHECKS = NamedTableChecks(
+    RAW_KLINES_5M, key=("symbol", "open_time"), window_column="open_time", finite=(),
+    unique_check=CHECK_KLINES_UNIQUE,
+    extra=(
+        ExtraCheck(CHECK_KLINES_PRICES, "prices are finite and > 0",
+                   lambda con, table, column, start, end: quality.positive(
+                       con, table, list(KLINE_PRICES), column, start, end)),
+        ExtraCheck(CHECK_KLINES_OHLC, "low <= open, close <= high", quality.ohlc_consistent),
+        ExtraCheck(CHECK_KLINES_RETURNS, "stored 5-minute log returns are finite",
+                   lambda con, table, column, start, end: quality.finite(con, table, ["log_ret"], column, start, end)),
+    ),
+)
+
+RAW_COIN_MARKETS_CHECKS = NamedTableChecks(
+    RAW_COIN_MARKETS, key=("symbol", "date"), window_column="date", finite=(),
+    unique_check=CHECK_MARKETS_UNIQUE,
+    extra=(
+        ExtraCheck(CHECK_MARKETS_PRICES, "price finite and > 0; market cap and volume > 0 where known",
+                   lambda con, table, column, start, end: quality.positive(
+                       con, table, list(MARKET_VALUES), column, start, end,
+                       allow_null=list(MARKET_UNKNOWN_ALLOWED))),
+    ),
+)
+
+#: GROUP BY groups NULL dates, so the key holds for the undated parameters too.
+SIM_TRUTH_CHECKS = TableChecks(SIM_TRUTH, key=("category", "name", "symbol", "date"), window_column=None,
+                               finite=())
+
+COIN_SYMBOLS_CHECKS = NamedTableChecks(COIN_SYMBOLS, key=("coin_id",), window_column=None, finite=(),
+                                       unique_check=CHECK_COIN_SYMBOLS_UNIQUE)
+
+
+def source_complete_spec(asset: str, what: str) -> dg.AssetCheckSpec:
+    """The ``source_fetch_complete`` spec of an ingest asset (``what``: symbol | coin)."""
+    return dg.AssetCheckSpec(CHECK_SOURCE_COMPLETE, asset=asset,
+                             description=f"every requested {what} was fetched (WARN; ERROR in strict mode)")

@@ -1,0 +1,204 @@
+"""The ingest of a source's batches into a raw table: one transaction per run, a fetch guard, progress.
+
+The raw assets (``assets_raw.py``) hand the batches of ``MarketSourceResource`` to
+:func:`ingest_window`, which replaces the window of the dataset and its rejected rows in ONE
+transaction (streaming for the simulated market, fetch-first with the shrink guard of
+``validation.guard_window`` for real sources), and :func:`ingest_metadata` describes the outcome.
+"""
+
+import datetime
+import queue
+import threading
+from dataclasses import dataclass, field
+
+import dagster as dg
+import pandas as pd
+
+from cryptofactor_assets.common import md
+from cryptofactor_assets.progress import Progress, days_covered
+from cryptofactor_assets.sources.base import SourceBatch
+from cryptofactor_assets.sources.resources import NOT_REQUESTED
+from cryptofactor_assets.sources.tables import REJECTED_ROWS
+from cryptofactor_assets.sources.validation import (
+    IngestCounts,
+    ensure_dataset_tables,
+    guard_window,
+    snapshot_window,
+)
+from cryptofactor_assets.storage.warehouse import delete_window, frame_markdown, transaction
+
+
+def _prefetch(iterable, depth: int = 1):
+    """Iterate ``iterable`` in a background thread, ``depth`` items ahead.
+
+    The simulated source builds the next chunk of bars (numpy) while DuckDB ingests the current one;
+    both release the GIL, so on 2 cores the two overlap. Exceptions surface in the consumer.
+    """
+    q: queue.Queue = queue.Queue(maxsize=depth)
+    done = object()
+
+    def produce():
+        try:
+            for item in iterable:
+                q.put(item)
+            q.put(done)
+        except BaseException as exc:  # re-raised in the consumer thread
+            q.put(exc)
+
+    threading.Thread(target=produce, daemon=True, name="source-prefetch").start()
+    while True:
+        item = q.get()
+        if item is done:
+            return
+        if isinstance(item, BaseException):
+            raise item
+        yield item
+
+
+@dataclass
+class IngestOutcome:
+    """What :func:`ingest_window` did: row counts, failures keyed by symbol, unreadable files, notes."""
+
+    counts: IngestCounts
+    failures: dict[str, str] = field(default_factory=dict)  # symbol -> reason
+    failed_files: dict[str, str] = field(default_factory=dict)  # file (symbols unknown) -> reason
+    notes: list[str] = field(default_factory=list)
+
+
+#: Days listed one by one in a short-fetch reason before the rest is summed up.
+_DAYS_LISTED = 3
+
+
+def _short_fetch_reasons(kept_days, failed_files: dict[str, str]) -> dict[str, str]:
+    """symbol -> reason for the (symbol, day)s whose fetch was short and whose stored rows were kept."""
+    by_symbol: dict[str, list] = {}
+    for day in kept_days:
+        if day.kept_because == "short_fetch":
+            by_symbol.setdefault(day.symbol, []).append(day)
+    reasons = {}
+    for symbol, days in by_symbol.items():
+        parts = []
+        for d in days[:_DAYS_LISTED if len(days) > _DAYS_LISTED + 1 else len(days)]:
+            extra = []
+            if d.conflict_kept:
+                extra.append(f"{d.conflict_kept} conflicting key(s) keep their stored row")
+            if d.rejected_rows:
+                extra.append(f"{d.rejected_rows} rejected, see rejected_rows")
+            parts.append(f"{symbol} {d.day}: fetch returned {d.new_rows} valid rows"
+                         + (f" ({'; '.join(extra)})" if extra else "") + f", {d.prior_rows} stored")
+        rest = days[len(parts):]
+        if rest:
+            parts.append(f"and {len(rest)} more day(s) through {rest[-1].day}: "
+                         f"{sum(d.new_rows for d in rest)} valid rows, {sum(d.prior_rows for d in rest)} stored")
+        text = "; ".join(parts) + "; stored rows kept (use --replace to shrink on purpose)"
+        if failed_files:
+            text += "; unreadable file(s) that may hold its rows: " + ", ".join(sorted(failed_files))
+        reasons[symbol] = text
+    return reasons
+
+
+def _split_failures(batches) -> tuple[dict[str, str], dict[str, str]]:
+    """The sources' failures: keyed by symbol, and files whose symbols are unknown (``symbol == ''``)."""
+    failures: dict[str, str] = {}
+    failed_files: dict[str, str] = {}
+    for batch in batches:
+        for f in batch.failures:
+            if f.symbol:
+                failures[f.symbol] = f"{failures[f.symbol]}; {f.error}" if f.symbol in failures else f.error
+            else:
+                failed_files[getattr(f, "file", "") or f.error] = f.error
+    return failures, failed_files
+
+
+def ingest_window(context, con, batches, ingest, dataset: str, time_column: str, start, end, source: str,
+            streams: bool, replace: bool = False, strict: bool = False) -> IngestOutcome:
+    """Replace the window of ``dataset`` (and its rejected rows) with the source's batches, in ONE transaction.
+
+    A streaming source (the simulated market: deterministic, cannot fail per symbol) replaces the
+    window chunk by chunk. Any other source is fully fetched BEFORE stored rows are touched; then,
+    inside the transaction: the window's stored rows are snapshot, the window is deleted, the new
+    rows are ingested, and the fetch guard (``validation.guard_window``) puts stored rows back per
+    (symbol, UTC day) where the symbol's fetch failed or brought fewer valid rows than were stored
+    (unless ``replace``), and for keys quarantined as ``conflicting_duplicate``. A short fetch is a
+    failure of its symbol with the reason; in ``strict`` mode any failure raises before COMMIT, so
+    nothing changes. A source that requested nothing (no glob, no ids) leaves the window untouched.
+    """
+    counts = IngestCounts()
+    n_days = max(0, (end - start).days)
+    # days of the window = its daily partitions; at most one line per ~10 s, plus the final one
+    last_day = end - datetime.timedelta(days=1)  # the window's last day (inclusive, as the CLI's --end)
+    progress = Progress(f"{dataset} ingest {start}" + (f"..{last_day}" if n_days > 1 else ""), n_days,
+                        unit="days", amount_unit="rows stored", log=context.log.info)
+    if streams:
+        with transaction(con):
+            delete_window(con, REJECTED_ROWS, "partition_date", start, end, "AND dataset = ?", [dataset])
+            delete_window(con, dataset, time_column, start, end)
+            notes: list[str] = []
+            for batch in _prefetch(batches):
+                batch: SourceBatch
+                notes.extend(batch.notes)
+                stored_before = counts.stored
+                days_done = progress.done
+                if batch.frame is not None and len(batch.frame):
+                    counts.add(ingest(con, batch.frame, start, end, source))
+                    days_done = days_covered(batch.frame[time_column], start, n_days, days_done)
+                progress.update(days_done, amount=counts.stored - stored_before)
+            progress.finish(f"{counts.n_rejected:,} rejected")
+        return IngestOutcome(counts, notes=notes)
+
+    batches = list(batches)
+    notes = [n for b in batches for n in b.notes]
+    failures, failed_files = _split_failures(batches)
+    if batches and all(b.stats.get(NOT_REQUESTED) for b in batches) and not failures and not failed_files:
+        notes.append(f"nothing requested from source {source}: the window's stored rows are untouched")
+        with transaction(con):
+            ensure_dataset_tables(con, dataset)  # downstream assets read the table even when empty
+        return IngestOutcome(counts, notes=notes)
+    frames = [b.frame for b in batches if b.frame is not None and len(b.frame)]
+    frame = frames[0] if len(frames) == 1 else (pd.concat(frames, ignore_index=True) if frames else None)
+    with transaction(con):
+        delete_window(con, REJECTED_ROWS, "partition_date", start, end, "AND dataset = ?", [dataset])
+        prior = snapshot_window(con, dataset, start, end)
+        delete_window(con, dataset, time_column, start, end)
+        if frame is not None:
+            counts.add(ingest(con, frame, start, end, source))
+        guard = guard_window(con, dataset, start, end, sorted(failures), replace)
+        guard.apply_to(counts)
+        for symbol, reason in _short_fetch_reasons(guard.kept_days, failed_files).items():
+            failures.setdefault(symbol, reason)
+        if guard.kept:
+            notes.append(f"{guard.kept} stored row(s) kept instead of the fetch's"
+                         + (f" ({guard.conflict_kept} for conflicting keys)" if guard.conflict_kept else ""))
+        if replace:
+            notes.append("replace: a fetch with fewer rows than stored was allowed to shrink them")
+        if strict and (failures or failed_files):
+            raise dg.Failure(
+                f"source={source}: fetch failed for {dataset} in {start}..{end} (strict mode; nothing written): "
+                + "; ".join([*(f"{s}: {e}" for s, e in sorted(failures.items())),
+                             *(f"{f}: {e}" for f, e in sorted(failed_files.items()))]))
+        progress.finish(f"{counts.n_rejected:,} rejected, {counts.kept:,} stored rows kept "
+                        f"(of {prior:,} before the fetch)", done=n_days, amount=counts.stored)
+    return IngestOutcome(counts, dict(sorted(failures.items())), dict(sorted(failed_files.items())), notes)
+
+
+def ingest_metadata(counts: IngestCounts, failed: list[str], notes: list[str], per_partition: dict,
+                     failed_files: list[str] = ()) -> dict:
+    meta = {
+        "rows_received": counts.received,
+        "rows_stored": counts.stored,
+        "rows_rejected": counts.n_rejected,
+        "rows_kept_from_store": counts.kept,
+        "rejected_by_reason": md(frame_markdown(_counter_frame(counts.rejected)) if counts.rejected else "none"),
+        "failed_symbols": ", ".join(failed) or "none",
+        "failed_files": ", ".join(failed_files) or "none",
+        "notes": md("\n".join(f"- {n}" for n in notes) or "none"),
+        "partitions_written": len(per_partition),
+        "rows_per_partition (first 10)": md(frame_markdown(_counter_frame(dict(list(per_partition.items())[:10])))),
+    }
+    if counts.quirks:
+        meta["kept_quirks"] = md(frame_markdown(_counter_frame(counts.quirks)))
+    return meta
+
+
+def _counter_frame(counter):
+    return pd.DataFrame(sorted(counter.items()), columns=["key", "rows"])

@@ -1,0 +1,2 @@
+-- Count the rows of coin_symbols.
+SELECT count(*) FROM coin_symbols;
