@@ -1,40 +1,23 @@
 """Quality checks of the prediction and factor-model validation tables (names are module constants).
 
-Every table has a blocking unique-key check and a finite-values check (``factors.checks.TableChecks``);
+Every table has a blocking unique-key check and a finite-values check (``lib.checks.TableChecks``);
 the specific checks below verify what the tables promise: targets consistent with the returns, folds
 that never touch their test period, a risk model that reproduces the sample covariance it was built from.
+An asset that writes several tables also checks the tables beside its own (``checks_of``).
+Statements are in ``sql/prediction/count_*.sql``.
 """
 
 from __future__ import annotations
 
+from dataclasses import dataclass
+
 import dagster as dg
 
-from cryptofactor_assets.common import check_result
-from cryptofactor_assets.factors.checks import TableChecks
+from cryptofactor_assets.lib.checks import ExtraCheck, TableChecks
+from cryptofactor_assets.prediction import tables as t
+from cryptofactor_assets.storage import quality
 from cryptofactor_assets.storage.quality import CheckOutcome
-
-FEATURE_MATRIX = TableChecks(
-    "feature_matrix", ("symbol", "week_start"), "week_start",
-    ("mcap", "r1_0", "beta_mkt", "rvol_1w", "rvol_4w", "illiq", "turnover", "dvol_growth", "rsj_1w", "y_next"),
-)
-PREDICTION_WALK_FORWARD = TableChecks(
-    "prediction_walk_forward", ("scheme", "model"), None, ("direction_accuracy", "sparsity", "sign_consistency"),
-)
-PREDICTION_FOLDS = TableChecks(
-    "prediction_folds", ("scheme", "model", "fold"), None, ("direction_accuracy", "sparsity"),
-)
-MODEL_COMPARISON = TableChecks(
-    "model_comparison", ("scheme", "model"), None, ("direction_accuracy", "sparsity", "stability"),
-)
-FACTOR_RISK_MODEL = TableChecks(
-    "factor_risk_model", ("week_start", "symbol"), "week_start",
-    ("total_var", "systematic_var", "resid_var", "explained_ratio"),
-)
-PCA_EXPLAINED = TableChecks(
-    "pca_explained", ("component",), None, ("eigenvalue", "explained_ratio", "cumulative_ratio"),
-)
-FACTOR_MODEL_DIAGNOSTICS = TableChecks("factor_model_diagnostics", ("section", "metric"), None, ("value",))
-METRICS_DASHBOARD = TableChecks("metrics_dashboard", ("section", "metric"), None, ("value",))
+from cryptofactor_assets.storage.warehouse import load_sql
 
 FEATURE_TARGETS = "feature_matrix_targets_consistent"
 FOLDS_NO_OVERLAP = "prediction_folds_train_before_test"
@@ -46,76 +29,103 @@ PCA_RATIO_SUM = "pca_explained_ratio_at_most_one"
 REPRODUCTION_RTOL = 1e-8
 
 
-def _count(con, sql: str, params=()) -> int:
-    return int(con.execute(sql, list(params)).fetchone()[0])
+def _count(con, name: str, params=None) -> int:
+    return int(con.execute(load_sql(name), params or {}).fetchone()[0])
 
 
-def feature_targets_spec() -> dg.AssetCheckSpec:
-    return dg.AssetCheckSpec(FEATURE_TARGETS, asset=FEATURE_MATRIX.table,
-                             description="target_week = week_start + 7 days, y_up = (y_next > 0) where y_next "
-                                         "is defined, y_next = ret_next - rf_next")
+def _feature_targets(con, _table, _column, start, end) -> CheckOutcome:
+    n = _count(con, "count_feature_target_inconsistencies", {"start": start, "end": end})
+    return CheckOutcome(n == 0, n, f"{n} rows with inconsistent targets")
 
 
-def feature_targets_result(con, start, end) -> dg.AssetCheckResult:
-    n = _count(con, "SELECT count(*) FROM feature_matrix WHERE week_start >= ? AND week_start < ? AND ("
-                    "target_week <> week_start + 7 OR (y_next IS NOT NULL AND y_up IS DISTINCT FROM (y_next > 0)) "
-                    "OR (y_next IS NULL AND y_up IS NOT NULL) "
-                    "OR abs(coalesce(y_next - (ret_next - rf_next), 0)) > 1e-12)", [start, end])
-    return check_result(FEATURE_TARGETS, CheckOutcome(n == 0, n, f"{n} rows with inconsistent targets"))
+def _folds(con, *_window) -> CheckOutcome:
+    n = _count(con, "count_prediction_fold_overlaps")
+    return CheckOutcome(n == 0, n, f"{n} folds whose training window reaches into the embargo or the test block")
 
 
-def folds_spec() -> dg.AssetCheckSpec:
-    return dg.AssetCheckSpec(FOLDS_NO_OVERLAP, asset="prediction_walk_forward", blocking=True,
-                             description="every fold trains strictly before its test block, with at least "
-                                         "`embargo` weeks between the last training week and the first test week")
+def _risk_reproduction(con, _table, _column, start, end) -> CheckOutcome:
+    window = {"start": start, "end": end}
+    bad = _count(con, "count_risk_model_unreproduced_weeks", {**window, "rtol": REPRODUCTION_RTOL})
+    worst = con.execute(load_sql("select_risk_model_worst_errors"), window).fetchone()
+    return CheckOutcome(bad == 0, bad, f"{bad} weeks not reproduced; worst relative diagonal error {worst[0]}, "
+                                       f"worst stored relative variance error {worst[1]}")
 
 
-def folds_result(con) -> dg.AssetCheckResult:
-    n = _count(con, "SELECT count(*) FROM prediction_folds WHERE "
-                    "date_diff('day', train_end, test_start) < 7 * (embargo + 1) OR test_end < test_start")
-    return check_result(FOLDS_NO_OVERLAP, CheckOutcome(n == 0, n, f"{n} folds whose training window reaches "
-                                                                  "into the embargo or the test block"))
+def _risk_ratio(con, _table, _column, start, end) -> CheckOutcome:
+    n = _count(con, "count_risk_model_ratio_out_of_range", {"start": start, "end": end})
+    return CheckOutcome(n == 0, n, f"{n} rows out of range")
 
 
-def risk_specs() -> list[dg.AssetCheckSpec]:
-    return [
-        dg.AssetCheckSpec(RISK_REPRODUCTION, asset=FACTOR_RISK_MODEL.table,
-                          description="per week, B S_F B' + diag(S_E) from same-sample OLS reproduces the "
-                                      "sample covariance of the complete coins: diagonal exactly, off-diagonal "
-                                      "up to the residual cross-covariance (risk_model.check_reproduction); and "
-                                      "the stored model's variance equals the sample variance of every complete "
-                                      f"coin (relative tolerance {REPRODUCTION_RTOL:g})"),
-        dg.AssetCheckSpec(RISK_RATIO_RANGE, asset=FACTOR_RISK_MODEL.table,
-                          description="0 <= explained_ratio <= 1 and resid_var >= 0"),
-    ]
+def _pca_ratio(con, *_window) -> CheckOutcome:
+    n = _count(con, "count_pca_ratio_out_of_range")
+    return CheckOutcome(n == 0, n, f"{n} components out of range")
 
 
-def risk_results(con, start, end) -> list[dg.AssetCheckResult]:
-    bad = _count(con, "SELECT count(*) FROM factor_risk_model_weeks WHERE week_start >= ? AND week_start < ? "
-                      "AND n_complete_coins >= 2 AND (NOT reproduction_ok OR stored_diag_rel_error > ?)",
-                 [start, end, REPRODUCTION_RTOL])
-    worst = con.execute("SELECT max(max_abs_diag_error / nullif(max_sample_var, 0)), max(stored_diag_rel_error) "
-                        "FROM factor_risk_model_weeks WHERE week_start >= ? AND week_start < ?",
-                        [start, end]).fetchone()
-    out = check_result(RISK_REPRODUCTION, CheckOutcome(
-        bad == 0, bad, f"{bad} weeks not reproduced; worst relative diagonal error {worst[0]}, worst stored "
-                       f"relative variance error {worst[1]}"))
-    n = _count(con, "SELECT count(*) FROM factor_risk_model WHERE week_start >= ? AND week_start < ? AND "
-                    "(explained_ratio < -1e-12 OR explained_ratio > 1 + 1e-12 OR resid_var < 0)", [start, end])
-    return [out, check_result(RISK_RATIO_RANGE, CheckOutcome(n == 0, n, f"{n} rows out of range"))]
+def checks_of(other: TableChecks) -> tuple[ExtraCheck, ...]:
+    """The unique-key and finite-values checks of an unpartitioned table ``other`` as checks of the asset
+    that writes it beside its own table (same names, descriptions and blocking)."""
+    out = [ExtraCheck(other.unique_name, f"({', '.join(other.key)}) unique", blocking=True,
+                      outcome=lambda con, *_: quality.unique_key(con, other.table, list(other.key), None, None, None))]
+    if other.finite:
+        out.append(ExtraCheck(other.finite_name, f"{', '.join(other.finite)} finite where defined",
+                              outcome=lambda con, *_: quality.finite(con, other.table, list(other.finite),
+                                                                     None, None, None)))
+    return tuple(out)
 
 
-def pca_spec() -> dg.AssetCheckSpec:
-    return dg.AssetCheckSpec(PCA_RATIO_SUM, asset="pca_factors",
-                             description="explained ratios in [0, 1], cumulative ratio <= 1")
+@dataclass(frozen=True)
+class OtherTableChecks:
+    """The checks of an unpartitioned asset whose own table has none: only the ``extra`` checks (of the
+    tables it writes beside it), attached to the asset ``table``. Used as ``table_asset``'s checks."""
+
+    table: str
+    extra: tuple[ExtraCheck, ...]
+    window_column = None
+
+    def specs(self) -> list[dg.AssetCheckSpec]:
+        return [check.spec(self.table) for check in self.extra]
+
+    def results(self, con, start=None, end=None) -> list[dg.AssetCheckResult]:
+        return [check.result(con, self.table) for check in self.extra]
 
 
-def pca_result(con) -> dg.AssetCheckResult:
-    n = _count(con, "SELECT count(*) FROM pca_explained WHERE explained_ratio < 0 OR cumulative_ratio > 1 + 1e-12")
-    return check_result(PCA_RATIO_SUM, CheckOutcome(n == 0, n, f"{n} components out of range"))
-
-
-def table_specs(checks: TableChecks, asset: str) -> list[dg.AssetCheckSpec]:
-    """``TableChecks.specs`` attached to ``asset`` (tables written by an asset of another name)."""
-    return [dg.AssetCheckSpec(s.name, asset=asset, blocking=s.blocking, description=s.description)
-            for s in checks.specs()]
+FEATURE_MATRIX = TableChecks(
+    t.FEATURE_MATRIX, ("symbol", "week_start"), "week_start",
+    ("mcap", "r1_0", "beta_mkt", "rvol_1w", "rvol_4w", "illiq", "turnover", "dvol_growth", "rsj_1w", "y_next"),
+    extra=(ExtraCheck(FEATURE_TARGETS, "target_week = week_start + 7 days, y_up = (y_next > 0) where y_next "
+                                       "is defined, y_next = ret_next - rf_next", _feature_targets),),
+)
+MODEL_COMPARISON = TableChecks(
+    t.MODEL_COMPARISON, ("scheme", "model"), None, ("direction_accuracy", "sparsity", "stability"),
+)
+PREDICTION_FOLDS = TableChecks(
+    t.PREDICTION_FOLDS, ("scheme", "model", "fold"), None, ("direction_accuracy", "sparsity"),
+)
+PREDICTION_WALK_FORWARD = TableChecks(
+    t.PREDICTION_WALK_FORWARD, ("scheme", "model"), None, ("direction_accuracy", "sparsity", "sign_consistency"),
+    extra=(*checks_of(MODEL_COMPARISON),
+           ExtraCheck(FOLDS_NO_OVERLAP, "every fold trains strictly before its test block, with at least "
+                                        "`embargo` weeks between the last training week and the first test week",
+                      _folds, blocking=True)),
+)
+FACTOR_RISK_MODEL = TableChecks(
+    t.FACTOR_RISK_MODEL, ("week_start", "symbol"), "week_start",
+    ("total_var", "systematic_var", "resid_var", "explained_ratio"),
+    extra=(
+        ExtraCheck(RISK_REPRODUCTION,
+                   "per week, B S_F B' + diag(S_E) from same-sample OLS reproduces the sample covariance of the "
+                   "complete coins: diagonal exactly, off-diagonal up to the residual cross-covariance "
+                   "(risk_model.check_reproduction); and the stored model's variance equals the sample variance "
+                   f"of every complete coin (relative tolerance {REPRODUCTION_RTOL:g})", _risk_reproduction),
+        ExtraCheck(RISK_RATIO_RANGE, "0 <= explained_ratio <= 1 and resid_var >= 0", _risk_ratio),
+    ),
+)
+PCA_EXPLAINED = TableChecks(
+    t.PCA_EXPLAINED, ("component",), None, ("eigenvalue", "explained_ratio", "cumulative_ratio"),
+)
+PCA_FACTORS = OtherTableChecks(t.PCA_FACTORS, (
+    *checks_of(PCA_EXPLAINED),
+    ExtraCheck(PCA_RATIO_SUM, "explained ratios in [0, 1], cumulative ratio <= 1", _pca_ratio),
+))
+FACTOR_MODEL_DIAGNOSTICS = TableChecks(t.FACTOR_MODEL_DIAGNOSTICS, ("section", "metric"), None, ("value",))
+METRICS_DASHBOARD = TableChecks(t.METRICS_DASHBOARD, ("section", "metric"), None, ("value",))

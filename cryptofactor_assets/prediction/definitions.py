@@ -2,8 +2,11 @@
 
 import dagster as dg
 
-from cryptofactor_assets.prediction import assets
+from cryptofactor_assets.prediction import assets_validation, assets_walk_forward, assets_weekly
+
+#: The shell modules of the domain's assets.
+MODULES = (assets_weekly, assets_walk_forward, assets_validation)
 
 
 def defs() -> dg.Definitions:
-    return dg.Definitions(assets=dg.load_assets_from_modules([assets]))
+    return dg.Definitions(assets=dg.load_assets_from_modules(list(MODULES)))

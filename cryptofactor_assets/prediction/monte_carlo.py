@@ -23,6 +23,13 @@ from dataclasses import dataclass
 import numpy as np
 import pandas as pd
 
+#: Defaults of the study (and of the diagnostics asset's ``mc_*`` config): sample lengths (periods),
+#: residual noise levels, replications per cell and the random seed.
+LENGTHS: tuple[int, ...] = (52, 104, 260, 520)
+NOISES: tuple[float, ...] = (0.05, 0.10, 0.20)
+REPS = 200
+SEED = 20240601
+
 
 @dataclass(frozen=True)
 class MarketSpec:
@@ -61,9 +68,8 @@ def estimate(m: SimulatedMarkets) -> tuple[np.ndarray, np.ndarray]:
     return bh, g[:, 1:]
 
 
-def monte_carlo_study(spec: MarketSpec | None = None, lengths: Sequence[int] = (52, 104, 260, 520),
-                      noises: Sequence[float] = (0.05, 0.10, 0.20), reps: int = 200,
-                      seed: int = 20240601) -> pd.DataFrame:
+def monte_carlo_study(spec: MarketSpec | None = None, lengths: Sequence[int] = LENGTHS,
+                      noises: Sequence[float] = NOISES, reps: int = REPS, seed: int = SEED) -> pd.DataFrame:
     """Tidy table: n_periods, noise, parameter (``beta_<k>``, ``premium_<k>``), bias, rmse, se_theory."""
     spec = spec or MarketSpec()
     rng = np.random.default_rng(seed)

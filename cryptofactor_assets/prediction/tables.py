@@ -16,6 +16,7 @@ PCA_EXPLAINED = "pca_explained"
 PCA_LOADINGS = "pca_loadings"
 FACTOR_MODEL_DIAGNOSTICS = "factor_model_diagnostics"
 FM_TS_FIT = "factor_model_ts_fit"
+FM_CS_R2 = "factor_model_cs_r2"
 FM_LOADINGS = "factor_model_loadings"
 FM_RESIDUAL_TESTS = "factor_model_residual_tests"
 FM_ROLLING = "factor_model_rolling_validation"
@@ -23,3 +24,10 @@ FM_REGIMES = "factor_model_regimes"
 FM_PREDICTION_REGIMES = "factor_model_prediction_regimes"
 FM_MONTE_CARLO = "factor_model_monte_carlo"
 METRICS_DASHBOARD = "metrics_dashboard"
+
+#: The tables ``prediction_walk_forward`` writes (its own first), in write order.
+WALK_FORWARD_TABLES = (PREDICTION_WALK_FORWARD, MODEL_COMPARISON, PREDICTION_FOLDS, PREDICTION_COEFFICIENTS,
+                       PREDICTION_STABILITY, PREDICTION_FORECASTS, PREDICTION_LASSO_PATH, PREDICTION_SELECTED)
+#: The tables ``factor_model_diagnostics`` writes (its own first), in write order.
+DIAGNOSTICS_TABLES = (FACTOR_MODEL_DIAGNOSTICS, FM_TS_FIT, FM_CS_R2, FM_LOADINGS, FM_RESIDUAL_TESTS, FM_ROLLING,
+                      FM_REGIMES, FM_PREDICTION_REGIMES, FM_MONTE_CARLO)

@@ -21,47 +21,63 @@ import statsmodels.api as sm
 from dagster_duckdb import DuckDBResource
 
 from cryptofactor_assets.estimators.ltw_calendar import as_datetime_ns
-from cryptofactor_assets.factors import assets as fa
+from cryptofactor_assets.factors import tables as ft
+from cryptofactor_assets.factors.definitions import defs as factors_defs
+from cryptofactor_assets.lib.resources import RISK_FREE, RiskFreeResource
 from cryptofactor_assets.panels.assets import daily_panel, weekly_panel
-from cryptofactor_assets.prediction import assets as pa
 from cryptofactor_assets.prediction import diagnostics as dgn
+from cryptofactor_assets.prediction import tables as pt
+from cryptofactor_assets.prediction.definitions import defs as prediction_defs
 from cryptofactor_assets.prediction.features import ALL_FEATURES, RSJ_FEATURES
 from cryptofactor_assets.prediction.monte_carlo import monte_carlo_study
 from cryptofactor_assets.prediction.pca import pca_factors
 from cryptofactor_assets.prediction.walk_forward import WalkForwardConfig, walk_forward
-from cryptofactor_assets.sources.assets import raw_coin_markets, raw_klines_5m
+from cryptofactor_assets.rsj.definitions import defs as rsj_defs
+from cryptofactor_assets.sources.definitions import defs as sources_defs
 from cryptofactor_assets.sources.resources import MarketSourceResource
 from cryptofactor_assets_tests.conftest import SMALL_COINS, query
 
 DAY0, DAY1 = "2023-10-02", "2024-03-31"
 WEEK0, WEEK1 = "2023-10-02", "2024-03-25"
 SORT = "single_sort"  # 12 coins leave double-sort cells empty
-# daily rows in weekly partitions (issue 13): built in the weekly run over WEEK0..WEEK1 (= DAY0..DAY1)
-UPSTREAM_DAILY = [fa.factor_returns_daily_asset, fa.rolling_betas_asset]
-UPSTREAM_WEEKLY = [fa.weekly_characteristics_asset, fa.factor_returns_weekly_asset, fa.characteristic_portfolios_asset]
-UPSTREAM_SUMMARY = [fa.long_short_alphas_asset, fa.regime_signals_asset]
-WEEKLY = [pa.feature_matrix_asset, pa.factor_risk_model_asset]
-SUMMARY = [pa.prediction_walk_forward_asset, pa.pca_factors_asset, pa.factor_model_diagnostics_asset,
-           pa.metrics_dashboard_asset]
+# daily rows in weekly partitions: built in the weekly run over WEEK0..WEEK1 (= DAY0..DAY1)
+
+
+def _assets(defs, *keys) -> list[dg.AssetsDefinition]:
+    """The assets of a domain's ``Definitions`` by key, in the order given."""
+    by_key = {a.key.to_user_string(): a for a in defs().assets}
+    return [by_key[k] for k in keys]
+
+
+raw_klines_5m, raw_coin_markets = _assets(sources_defs, "raw_klines_5m", "raw_coin_markets")
+UPSTREAM_DAILY = _assets(factors_defs, ft.FACTOR_RETURNS_DAILY, ft.ROLLING_BETAS)
+UPSTREAM_WEEKLY = _assets(factors_defs, ft.WEEKLY_CHARACTERISTICS, ft.FACTOR_RETURNS_WEEKLY,
+                          ft.CHARACTERISTIC_PORTFOLIOS)
+UPSTREAM_SUMMARY = _assets(factors_defs, ft.LONG_SHORT_ALPHAS, ft.REGIME_SIGNALS)
+feature_matrix, factor_risk_model = _assets(prediction_defs, pt.FEATURE_MATRIX, pt.FACTOR_RISK_MODEL)
+WEEKLY = [feature_matrix, factor_risk_model]
+SUMMARY = _assets(prediction_defs, pt.PREDICTION_WALK_FORWARD, pt.PCA_FACTORS, pt.FACTOR_MODEL_DIAGNOSTICS,
+                  pt.METRICS_DASHBOARD)
 WF = {"min_train_periods": 8, "window_periods": 8, "embargo": 1, "test_periods": 2, "n_inner_splits": 2,
       "n_alphas": 8, "logit_lambdas": [1e-2, 1e-1]}
 DIAG = {"construction": SORT, "min_obs": 10, "resid_min_obs": 12, "rolling_window": 8, "rolling_horizon": 4,
         "regime_lookback": 4, "mc_reps": 20, "mc_lengths": [26, 52], "mc_noises": [0.1]}
 OPS = {
-    fa.FACTOR_RETURNS_DAILY: {"construction": SORT},
-    fa.ROLLING_BETAS: {"window": 30, "min_obs": 20},
-    fa.LONG_SHORT_ALPHAS: {"construction": SORT},
-    fa.REGIME_SIGNALS: {"horizon_days": 30, "recent_days": 30},
-    pa.PREDICTION_WALK_FORWARD: WF,
-    pa.PCA_FACTORS: {"construction": SORT, "min_obs": 10},
-    pa.FACTOR_MODEL_DIAGNOSTICS: DIAG,
-    pa.METRICS_DASHBOARD: {"construction": SORT},
+    ft.FACTOR_RETURNS_DAILY: {"construction": SORT},
+    ft.ROLLING_BETAS: {"window": 30, "min_obs": 20},
+    ft.LONG_SHORT_ALPHAS: {"construction": SORT},
+    ft.REGIME_SIGNALS: {"horizon_days": 30, "recent_days": 30},
+    pt.PREDICTION_WALK_FORWARD: WF,
+    pt.PCA_FACTORS: {"construction": SORT, "min_obs": 10},
+    pt.FACTOR_MODEL_DIAGNOSTICS: DIAG,
+    pt.METRICS_DASHBOARD: {"construction": SORT},
 }
 
 
 def _resources(path: str) -> dict:
     return {"duckdb": DuckDBResource(database=path),
-            "market_source": MarketSourceResource(kind="simulated", sim_coins=SMALL_COINS)}
+            "market_source": MarketSourceResource(kind="simulated", sim_coins=SMALL_COINS),
+            RISK_FREE: RiskFreeResource()}
 
 
 def _run(assets, path, first=None, last=None) -> dg.ExecuteInProcessResult:
@@ -219,7 +235,7 @@ def test_feature_matrix_is_point_in_time(built, tmp_path):
     week_t = pd.Timestamp("2024-01-15")
     cutoff = (week_t + pd.Timedelta(days=6)).date()  # the Sunday closing week t
     _perturb_after(path, cutoff)
-    _run([pa.feature_matrix_asset], path, WEEK0, WEEK1)
+    _run([feature_matrix], path, WEEK0, WEEK1)
     before = _sorted(_q(built, "SELECT * FROM feature_matrix", ["week_start"]), ["symbol", "week_start"])
     after = _sorted(_q(path, "SELECT * FROM feature_matrix", ["week_start"]), ["symbol", "week_start"])
     feats = [c for c in ALL_FEATURES if c not in RSJ_FEATURES]
@@ -245,13 +261,13 @@ def test_partition_w_fills_the_target_of_week_w_minus_1(built, tmp_path):
     con.execute("DELETE FROM weekly_panel WHERE week_start >= ?", [w_new])
     con.execute("DELETE FROM feature_matrix")
     con.close()
-    _run([pa.feature_matrix_asset], path, WEEK0, w_last)  # "live": week w_new not closed yet
+    _run([feature_matrix], path, WEEK0, w_last)  # "live": week w_new not closed yet
     fm = _q(path, "SELECT * FROM feature_matrix WHERE week_start = ?", ["week_start"], [w_last])
     assert len(fm) > 0 and fm["y_next"].isna().all() and fm["y_up"].isna().all()
     con = duckdb.connect(path)
     con.execute("INSERT INTO weekly_panel SELECT * FROM held WHERE week_start = ?", [w_new])
     con.close()
-    _run([pa.feature_matrix_asset], path, w_new, w_new)  # the next weekly run
+    _run([feature_matrix], path, w_new, w_new)  # the next weekly run
     got = _sorted(_q(path, "SELECT * FROM feature_matrix WHERE week_start <= ?", ["week_start"], [w_new]),
                   ["symbol", "week_start"])
     full = _sorted(_q(built, "SELECT * FROM feature_matrix WHERE week_start <= ?", ["week_start"], [w_new]),
@@ -391,12 +407,11 @@ def test_metrics_dashboard_equals_stored_tables(built):
 
 
 def test_rsj_weekly_features_when_rsj_daily_exists(built, tmp_path):
-    from cryptofactor_assets.rsj.assets import rsj_daily_asset
-
+    (rsj_daily_asset,) = _assets(rsj_defs, "rsj_daily")
     path = str(tmp_path / "rsj.duckdb")
     shutil.copy(built, path)
     _run([rsj_daily_asset], path, "2024-01-01", "2024-01-29")  # weekly partitions: days 2024-01-01 .. 02-04
-    _run([pa.feature_matrix_asset], path, "2024-01-08", "2024-01-29")
+    _run([feature_matrix], path, "2024-01-08", "2024-01-29")
     rsj = _q(path, "SELECT * FROM rsj_daily WHERE rsj IS NOT NULL", ["date"])
     rsj["week_start"] = rsj["date"] - pd.to_timedelta(rsj["date"].dt.weekday, unit="D")
     g = rsj.groupby(["symbol", "week_start"])

@@ -1,0 +1,86 @@
+"""The chapter's headline metrics from the stored tables (no Dagster): factor R², alphas, beta
+stability, IC of the walk-forward forecasts, Lasso sparsity and factor Sharpe ratios. A missing
+input table is skipped with a note. Statements are in ``sql/prediction/select_dashboard_*.sql``."""
+
+from __future__ import annotations
+
+import numpy as np
+import pandas as pd
+
+from cryptofactor_assets.factors import research
+from cryptofactor_assets.factors.tables import (
+    FACTOR_RETURNS_WEEKLY,
+    LONG_SHORT_ALPHAS,
+    REGIME_SIGNALS,
+    ROLLING_BETAS,
+)
+from cryptofactor_assets.prediction.compute import WEEKLY_FACTORS
+from cryptofactor_assets.prediction.reads import table_exists
+from cryptofactor_assets.prediction.tables import FM_CS_R2, FM_TS_FIT, MODEL_COMPARISON, PREDICTION_SELECTED
+from cryptofactor_assets.storage.warehouse import load_sql
+
+
+def compute_dashboard(con, construction: str, prediction_scheme: str) -> tuple[pd.DataFrame, list[str]]:
+    """(section, metric, value, detail) rows of the headline metrics and the notes on skipped inputs."""
+    rows, notes = [], []
+
+    def add(section, metric, value, detail=""):
+        rows.append({"section": section, "metric": metric, "value": float(value) if value is not None else np.nan,
+                     "detail": detail})
+
+    def frame(name: str, params=None) -> pd.DataFrame:
+        return con.execute(load_sql(name), params or {}).df()
+
+    def scalar(name: str, params=None):
+        return con.execute(load_sql(name), params or {}).fetchone()
+
+    if table_exists(con, FM_TS_FIT):
+        ts = frame("select_dashboard_ts_fit")
+        if len(ts):
+            add("factor_r2", "mean_time_series_r2", ts["r2"].mean(), f"{len(ts)} coins, weekly CMKT/CSMB/CMOM")
+            add("factor_r2", "median_time_series_r2", ts["r2"].median())
+            add("alpha", "mean_alpha_annualised", ts["alpha_annualised"].mean(), "52 x weekly intercept")
+            add("alpha", "mean_alpha_t", ts["t_alpha"].mean(), "classical OLS t")
+            add("alpha", "share_alpha_t_gt_1.96", (ts["t_alpha"].abs() > 1.96).mean())
+    else:
+        notes.append("factor_model_ts_fit absent (materialise factor_model_diagnostics)")
+    if table_exists(con, FM_CS_R2):
+        add("factor_r2", "mean_cross_sectional_r2", scalar("select_dashboard_mean_cs_r2")[0])
+    if table_exists(con, ROLLING_BETAS):
+        add("factor_r2", "mean_rolling_daily_r2", scalar("select_dashboard_mean_rolling_r2")[0],
+            "rolling daily regressions")
+    if table_exists(con, LONG_SHORT_ALPHAS):
+        for _, r in frame("select_dashboard_long_short_vw").iterrows():
+            add("alpha", f"ls_{r['characteristic']}_vw_f3_alpha_annualised", 52 * r["f3_alpha"],
+                f"t = {r['f3_alpha_t']:.2f} (Newey-West), {int(r['n_weeks'])} weeks")
+    else:
+        notes.append("long_short_alphas absent")
+    if table_exists(con, REGIME_SIGNALS):
+        rs = frame("select_dashboard_regime_signals")
+        if len(rs):
+            add("beta_stability", "median_beta_cv", rs["beta_cv"].median(), "sd / |mean| of the rolling market beta")
+            add("beta_stability", "share_coins_with_shift", (rs["n_shifts"] > 0).mean(), "|z| > threshold")
+            add("beta_stability", "mean_r2_decay", rs["r2_decay"].mean(), "recent minus long-run rolling R²")
+    else:
+        notes.append("regime_signals absent")
+    scheme = {"scheme": prediction_scheme}
+    if table_exists(con, MODEL_COMPARISON):
+        mc = frame("select_dashboard_model_comparison", scheme)
+        for _, r in mc.iterrows():
+            add("ic", f"{r['model']}_ic_mean", r["ic_mean"], f"t = {r['ic_t']:.2f}, Spearman, {prediction_scheme}")
+        lasso = mc[mc["model"] == "lasso"]
+        if len(lasso):
+            add("lasso", "lasso_sparsity", lasso["sparsity"].iloc[0], "share of zero coefficients across folds")
+    else:
+        notes.append("model_comparison absent")
+    if table_exists(con, PREDICTION_SELECTED):
+        sel = scalar("count_dashboard_selected_features", scheme)
+        add("lasso", "lasso_selected_last_window", sel[0], f"of {sel[1]} features")
+    if table_exists(con, FACTOR_RETURNS_WEEKLY):
+        f = research.read_weekly_factors(con, construction)
+        for c in WEEKLY_FACTORS:
+            x = f[c].dropna()
+            if len(x) > 2 and x.std() > 0:
+                add("factor_sharpe", f"{c}_sharpe_annualised", np.sqrt(52) * x.mean() / x.std(ddof=1),
+                    f"mean {52 * x.mean():.3f} / yr, {len(x)} weeks, {construction}")
+    return pd.DataFrame(rows, columns=["section", "metric", "value", "detail"]), notes

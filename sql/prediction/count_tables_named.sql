@@ -1,0 +1,2 @@
+-- Count the tables named $table in the main schema (1: the table exists, 0: it does not).
+SELECT count(*) FROM information_schema.tables WHERE table_schema = 'main' AND table_name = $table;

@@ -1,0 +1,2 @@
+-- Select every stored regime signal (beta stability per coin).
+SELECT * FROM regime_signals;
