@@ -16,8 +16,9 @@ import pytest
 from dagster_duckdb import DuckDBResource
 
 from cryptofactor_assets.sources import files
-from cryptofactor_assets.sources.assets import CHECK_SOURCE_COMPLETE, raw_coin_markets, raw_klines_5m
+from cryptofactor_assets.sources.assets_raw import raw_coin_markets, raw_klines_5m
 from cryptofactor_assets.sources.base import SourceError
+from cryptofactor_assets.sources.checks import CHECK_SOURCE_COMPLETE
 from cryptofactor_assets.sources.resources import MarketSourceResource
 from cryptofactor_assets_tests.conftest import materialize_range, query
 from cryptofactor_assets_tests.fake_exchange_server import (
@@ -373,8 +374,9 @@ def test_naive_local_times_across_dst_changes(tmp_path):
 def test_timezone_and_replace_settings_from_the_environment(monkeypatch, tmp_path):
     monkeypatch.setenv("CRYPTOFACTOR_REPLACE", "yes")
     monkeypatch.setenv("CRYPTOFACTOR_TIMEZONE", "Europe/Paris")
-    res = MarketSourceResource.from_env()
+    res = MarketSourceResource.from_settings()
     assert res.replace is True and res.timezone == "Europe/Paris"
+    assert MarketSourceResource.from_env() == res  # the former name, kept for the code location
     monkeypatch.delenv("CRYPTOFACTOR_REPLACE")
     monkeypatch.delenv("CRYPTOFACTOR_TIMEZONE")
     res = MarketSourceResource.from_env()
