@@ -3,8 +3,8 @@
 The statement is ``sql/rsj/insert_rsj_daily.sql`` (one GROUP BY over the stored 5-minute log returns);
 this module holds what surrounds it: the raw tables it reads exist (and are migrated), DuckDB may use
 its perfect-hash aggregate for the (symbol_id, date) groups, and the window is replaced in one
-transaction. The asset, the tests and ``benchmarks/bench_rsj.py`` all write through
-``write_rsj_daily``, so the benchmark times exactly what the asset runs.
+transaction. The asset writes the statement of ``rsj_daily_insert`` through ``storage.replace``, as
+``write_rsj_daily`` does for the tests and ``benchmarks/bench_rsj.py``: the benchmark times what the asset runs.
 """
 
 from __future__ import annotations
@@ -13,10 +13,11 @@ import datetime as dt
 
 import duckdb
 
+from cryptofactor_assets.rsj.tables import RSJ_DAILY
 from cryptofactor_assets.sources.validation import ensure_raw_klines_tables
-from cryptofactor_assets.storage.warehouse import WriteResult, load_sql, replace_window, transaction
+from cryptofactor_assets.storage.replace import SqlInsert, replace_rows_of_tables
+from cryptofactor_assets.storage.warehouse import WriteResult, load_sql, transaction
 
-RSJ_DAILY = "rsj_daily"
 #: Key-range bits up to which DuckDB aggregates into a directly indexed array ("perfect hash") instead
 #: of a hash table (DuckDB's default is 12). (symbol_id, date) needs bits(n symbols) + bits(n days in
 #: the table): 100 coins x 2 years = 7 + 10 bits. 18 bits = 262,144 slots, a few MB of aggregate
@@ -24,10 +25,17 @@ RSJ_DAILY = "rsj_daily"
 PERFECT_HASH_BITS = 18
 
 
-def write_rsj_daily(con: duckdb.DuckDBPyConnection, start: dt.date, end: dt.date, min_share: float) -> WriteResult:
-    """Replace ``rsj_daily`` for the UTC days [start, end) from ``raw_klines_5m``, in one transaction."""
+def rsj_daily_insert(con: duckdb.DuckDBPyConnection, start: dt.date, end: dt.date, min_share: float) -> SqlInsert:
+    """The statement filling ``rsj_daily`` for the UTC days [start, end), after making sure the raw
+    tables it reads exist and letting DuckDB aggregate by perfect hash (what the asset writes)."""
     with transaction(con):
         ensure_raw_klines_tables(con)
     con.execute(f"SET perfect_ht_threshold = {int(PERFECT_HASH_BITS)}")
-    return replace_window(con, RSJ_DAILY, "date", start, end, load_sql("insert_rsj_daily"),
-                          {"start": start, "end": end, "min_share": min_share})
+    return SqlInsert(load_sql("insert_rsj_daily", domain="rsj"), {"start": start, "end": end, "min_share": min_share})
+
+
+def write_rsj_daily(con: duckdb.DuckDBPyConnection, start: dt.date, end: dt.date, min_share: float) -> WriteResult:
+    """Replace ``rsj_daily`` for the UTC days [start, end) from ``raw_klines_5m``, in one transaction
+    (the asset's write: :func:`rsj_daily_insert` through ``storage.replace``)."""
+    insert = rsj_daily_insert(con, start, end, min_share)
+    return replace_rows_of_tables(con, [(RSJ_DAILY, insert)], (start, end), "date")[RSJ_DAILY]

@@ -39,6 +39,12 @@ import numpy as np
 import pandas as pd
 
 WEIGHTINGS = ("ew", "vw")
+#: The portfolio parameters (the asset's config defaults): universe size, days of the trailing mean
+#: dollar volume, number of RSJ quantiles, basis points of cost per unit of turnover.
+DEFAULT_TOP_N = 50
+DEFAULT_TRAILING_DAYS = 30
+DEFAULT_N_QUANTILES = 5
+DEFAULT_FEE_BPS = 0.5
 
 
 @dataclass(frozen=True)
@@ -109,10 +115,10 @@ def _hold(w: np.ndarray, r_next: np.ndarray) -> tuple[np.ndarray, np.ndarray, np
 def rsj_quintile_portfolios(
     rsj: pd.DataFrame,
     panel: pd.DataFrame,
-    top_n: int = 50,
-    trailing_days: int = 30,
-    n_quantiles: int = 5,
-    fee_bps: float = 0.5,
+    top_n: int = DEFAULT_TOP_N,
+    trailing_days: int = DEFAULT_TRAILING_DAYS,
+    n_quantiles: int = DEFAULT_N_QUANTILES,
+    fee_bps: float = DEFAULT_FEE_BPS,
     weighting: Sequence[str] = WEIGHTINGS,
 ) -> RSJPortfolios:
     """Daily RSJ quantile portfolios (EW and/or VW) and the long Q1 - short Q``n_quantiles`` strategy.

@@ -20,11 +20,15 @@ from dagster_duckdb import DuckDBResource
 
 from cryptofactor_assets.estimators.ltw_calendar import as_datetime_ns
 from cryptofactor_assets.factors import assets as fa
+from cryptofactor_assets.factors.tables import FACTOR_RETURNS_DAILY
 from cryptofactor_assets.panels.assets import daily_panel
 from cryptofactor_assets.reporting.backtest import backtest_report
 from cryptofactor_assets.rsj import assets as ra
+from cryptofactor_assets.rsj.compute import compute_rsj_portfolios, portfolios_long_format
 from cryptofactor_assets.rsj.numerics import rsj_from_bars
 from cryptofactor_assets.rsj.portfolios import rsj_quintile_portfolios
+from cryptofactor_assets.rsj.reads import read_portfolio_inputs
+from cryptofactor_assets.rsj.tables import RSJ_BACKTEST, RSJ_DAILY, RSJ_PORTFOLIOS_DAILY
 from cryptofactor_assets.sources.assets import raw_coin_markets, raw_klines_5m
 from cryptofactor_assets.sources.resources import MarketSourceResource
 from cryptofactor_assets_tests.conftest import SMALL_COINS, query
@@ -99,7 +103,7 @@ def test_rsj_daily_equals_the_oracle_on_the_stored_bars(built):
 
 def test_rsj_daily_metadata_counts_reasons_and_signed_jump_share(built):
     path, _, daily, _ = built
-    meta = daily.asset_materializations_for_node(ra.RSJ_DAILY)[-1].metadata  # the run's details: last partition
+    meta = daily.asset_materializations_for_node(RSJ_DAILY)[-1].metadata  # the run's details: last partition
     stored = query(path, "SELECT count(*) FILTER (WHERE reason = 'too_few_bars') AS few, "
                          "count(*) FILTER (WHERE reason = 'zero_rv') AS zero, avg(rsj) AS m, "
                          "avg(abs(rsj)) AS share FROM rsj_daily").iloc[0]
@@ -115,7 +119,7 @@ def _expected_ports(path: str) -> tuple[pd.DataFrame, object]:
     rsj = _frame(path, "SELECT symbol, date, rsj, min_share FROM rsj_daily")
     panel = _frame(path, "SELECT symbol, date, ret, market_cap, dollar_volume FROM daily_panel")
     out = rsj_quintile_portfolios(rsj[["symbol", "date", "rsj"]], panel)  # defaults: 50, 30, 5, 0.5 bp
-    return ra.portfolios_long_format(out, rsj.groupby("date")["min_share"].max()), out
+    return portfolios_long_format(out, rsj.groupby("date")["min_share"].max()), out
 
 
 def test_portfolios_equal_the_pure_function_on_the_stored_inputs(built):
@@ -161,12 +165,12 @@ def test_first_day_turnover_of_a_window_equals_the_unbroken_run(built):
     con = duckdb.connect(path, read_only=True)
     try:
         start, end = dt.date.fromisoformat(first), dt.date.fromisoformat(last) + dt.timedelta(days=7)
-        rsj, panel = ra.read_portfolio_inputs(con, start, end, 30)
+        rsj, panel = read_portfolio_inputs(con, start, end, 30)
     finally:
         con.close()
     rsj = rsj.assign(date=as_datetime_ns(rsj["date"]))
     panel = panel.assign(date=as_datetime_ns(panel["date"]))
-    short = ra.compute_rsj_portfolios(rsj.loc[rsj["date"] >= pd.Timestamp(first) - pd.Timedelta(days=1)],
+    short = compute_rsj_portfolios(rsj.loc[rsj["date"] >= pd.Timestamp(first) - pd.Timedelta(days=1)],
                                       panel.loc[panel["date"] >= pd.Timestamp(first) - pd.Timedelta(days=1)],
                                       start, end)[0]
     ls_short = short.loc[(short["date"] == day) & (short["portfolio"] == "LS"), "turnover"]
@@ -276,7 +280,7 @@ def test_backtest_equals_backtest_report_with_the_daily_panel_market(built):
     assert row["market_source"] == "daily_panel_ew" and row["nw_lag_rule"] == "4t100"
     assert (row["top_n"], row["trailing_days"], row["fee_bps"]) == (50, 30, 0.5)
     assert pd.Timestamp(row["last_date"]) == pd.Timestamp(DAY1)
-    meta = summary.asset_materializations_for_node(ra.RSJ_BACKTEST)[0].metadata
+    meta = summary.asset_materializations_for_node(RSJ_BACKTEST)[0].metadata
     assert "| statistic | EW gross | EW net | VW gross | VW net |" in meta["long_short_table"].value
     assert "data:image/png;base64," in meta["equity_curve"].value
     assert "daily_panel" in meta["market"].value
@@ -292,7 +296,7 @@ def test_backtest_uses_the_market_factor_when_built(built, tmp_path):
     shutil.copy(path, other)
     resources = _resources(other)
     _run([fa.factor_returns_daily_asset], resources, WEEK0, WEEK1,
-         run_config={"ops": {fa.FACTOR_RETURNS_DAILY: {"config": {"construction": "single_sort"}}}})
+         run_config={"ops": {FACTOR_RETURNS_DAILY: {"config": {"construction": "single_sort"}}}})
     _run([ra.rsj_backtest_asset], resources)
     mkt = _frame(other, "SELECT date, mkt FROM factor_returns_daily").set_index("date")["mkt"]
     ports = _ports(other)
@@ -318,7 +322,7 @@ def test_value_weights_fall_back_to_dollar_volume_without_market_caps(built, tmp
     result = _run([ra.rsj_portfolios_daily_asset], _resources(other), WEEK0, WEEK1)
     got = _ports(other)
     assert set(got.loc[got["weighting"] == "vw", "weight_source"]) == {"dollar_volume"}
-    meta = result.asset_materializations_for_node(ra.RSJ_PORTFOLIOS_DAILY)[-1].metadata  # the run's details: last partition
+    meta = result.asset_materializations_for_node(RSJ_PORTFOLIOS_DAILY)[-1].metadata  # the run's details: last partition
     assert "market caps absent" in meta["notes"].value
     assert meta["vw_fallback_days"].value == got.loc[(got["weighting"] == "vw") & (got["portfolio"] == "LS")].shape[0]
     exp, _ = _expected_ports(other)
