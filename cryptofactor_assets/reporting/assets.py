@@ -1,60 +1,38 @@
 """Reporting: the tear sheet over everything stored, written as one HTML file next to the DuckDB file."""
 
-import importlib
-
 import dagster as dg
 from dagster_duckdb import DuckDBResource
 
 from cryptofactor_assets.common import POOL, connect, md
-from cryptofactor_assets.reporting.plots import png_markdown
-from cryptofactor_assets.reporting.tear_sheet import (
-    build_tear_sheet,
-    default_report_path,
-    external_references,
-    write_tear_sheet,
+from cryptofactor_assets.factors.tables import (
+    CHARACTERISTIC_PORTFOLIOS,
+    FACTOR_RETURNS_WEEKLY,
+    FAMA_MACBETH_PREMIA,
+    LONG_SHORT_ALPHAS,
+    ROLLING_BETAS,
 )
+from cryptofactor_assets.panels.tables import DAILY_PANEL
+from cryptofactor_assets.reporting.html import external_references
+from cryptofactor_assets.reporting.plots import png_markdown
+from cryptofactor_assets.reporting.tables import TEAR_SHEET
+from cryptofactor_assets.reporting.tear_sheet import build_tear_sheet, default_report_path, write_tear_sheet
+from cryptofactor_assets.rsj.tables import RSJ_BACKTEST, RSJ_PORTFOLIOS_DAILY
 from cryptofactor_assets.storage.warehouse import frame_markdown
 
-TEAR_SHEET = "tear_sheet"
 GROUP = "reporting"
 CHECK_SELF_CONTAINED = "tear_sheet_self_contained"
 
-#: Tables the tear sheet reads, by asset key. Only keys some domain module defines become deps, so the
-#: asset loads (and runs, showing "not built yet" sections) while research domains are still missing.
+#: Tables the tear sheet reads, by asset key (each domain's key, imported from its tables module).
 REPORTED_KEYS = (
-    "daily_panel",
-    "factor_returns_weekly",
-    "characteristic_portfolios",
-    "long_short_alphas",
-    "rsj_portfolios_daily",
-    "rsj_backtest",
-    "fama_macbeth_premia",
-    "rolling_betas",
+    DAILY_PANEL,
+    FACTOR_RETURNS_WEEKLY,
+    CHARACTERISTIC_PORTFOLIOS,
+    LONG_SHORT_ALPHAS,
+    RSJ_PORTFOLIOS_DAILY,
+    RSJ_BACKTEST,
+    FAMA_MACBETH_PREMIA,
+    ROLLING_BETAS,
 )
-#: Domain modules that may define them (a module that does not exist yet is skipped).
-_DOMAIN_MODULES = (
-    "cryptofactor_assets.panels.assets",
-    "cryptofactor_assets.factors.assets",
-    "cryptofactor_assets.rsj.assets",
-)
-
-
-def _defined_keys() -> set:
-    keys = set()
-    for name in _DOMAIN_MODULES:
-        try:
-            module = importlib.import_module(name)
-        except ModuleNotFoundError as exc:
-            if exc.name != name:  # a real missing dependency inside an existing module must surface
-                raise
-            continue
-        for value in vars(module).values():
-            if isinstance(value, dg.AssetsDefinition):
-                keys |= {k.to_user_string() for k in value.keys}
-    return keys
-
-
-REPORT_DEPS = [key for key in REPORTED_KEYS if key in _defined_keys()]
 
 
 @dg.asset(
@@ -62,7 +40,7 @@ REPORT_DEPS = [key for key in REPORTED_KEYS if key in _defined_keys()]
     pool=POOL,
     group_name=GROUP,
     kinds={"duckdb", "python", "html"},
-    deps=REPORT_DEPS,
+    deps=list(REPORTED_KEYS),
     check_specs=[dg.AssetCheckSpec(
         CHECK_SELF_CONTAINED, asset=TEAR_SHEET,
         description="The page references nothing outside itself: every image is a data URI, no URL.")],

@@ -108,3 +108,33 @@ def equity_curve_png(returns: pd.Series | pd.DataFrame, title: str = "Equity cur
 def png_markdown(png: bytes, alt: str = "chart") -> str:
     """A markdown image embedding ``png`` as a base64 data URI."""
     return f"![{alt}](data:image/png;base64,{base64.b64encode(png).decode('ascii')})"
+
+
+def interval_plot_png(intervals: pd.DataFrame, title: str) -> bytes:
+    """Horizontal interval chart of ``reporting.stats.premia_intervals`` output: one panel per spec, NW (and
+    Shanken) 95 % intervals around each mean, zero line (Agg canvas, no pyplot state)."""
+    specs = list(dict.fromkeys(intervals["spec"]))
+    heights = [max(1.2, 0.45 * (intervals["spec"] == s).sum() + 0.8) for s in specs]
+    fig = new_figure(figsize=(FIGSIZE[0], sum(heights)), layout="constrained")  # no title overlaps
+    axes = fig.subplots(len(specs), 1, squeeze=False, gridspec_kw={"height_ratios": heights})[:, 0]
+    for ax, spec in zip(axes, specs, strict=True):
+        part = intervals[intervals["spec"] == spec].reset_index(drop=True)
+        has_shanken = "shanken_low_pct" in part and bool(part["shanken_low_pct"].notna().any())
+        y = np.arange(len(part))[::-1].astype(float)
+        mean = part["mean_pct"].to_numpy(dtype=float)
+        lo, hi = part["ci_low_pct"].to_numpy(dtype=float), part["ci_high_pct"].to_numpy(dtype=float)
+        ax.errorbar(mean, y + (0.12 if has_shanken else 0.0), xerr=[mean - lo, hi - mean], fmt="o",
+                    capsize=3, label="95 % CI (Newey-West)")
+        if has_shanken:
+            slo = part["shanken_low_pct"].to_numpy(dtype=float)
+            shi = part["shanken_high_pct"].to_numpy(dtype=float)
+            ax.errorbar(mean, y - 0.12, xerr=[mean - slo, shi - mean], fmt="s", capsize=3,
+                        label="95 % CI (Shanken)")
+        ax.axvline(0.0, color="black", linewidth=0.8)
+        ax.set_yticks(y, [str(c) for c in part["coefficient"]])
+        ax.set_ylim(-0.6, len(part) - 0.4)
+        ax.set_title(f"{title}: {spec}" if spec else title, fontsize="medium")
+        ax.grid(True, axis="x", alpha=0.3)
+        ax.legend(loc="best", fontsize="small")
+    axes[-1].set_xlabel("premium (% per week)")
+    return render_png(fig)

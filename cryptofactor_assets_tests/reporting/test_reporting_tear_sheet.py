@@ -20,17 +20,14 @@ from dagster_duckdb import DuckDBResource
 
 from cryptofactor_assets.cli import main as cli_main
 from cryptofactor_assets.partitions import daily_partitions, weekly_partitions
-from cryptofactor_assets.reporting.assets import CHECK_SELF_CONTAINED, TEAR_SHEET, tear_sheet
+from cryptofactor_assets.reporting.assets import CHECK_SELF_CONTAINED, tear_sheet
+from cryptofactor_assets.reporting.html import STATUS_ERROR, STATUS_MISSING, STATUS_OK, external_references
+from cryptofactor_assets.reporting.stats import Z_95, pick_variant
+from cryptofactor_assets.reporting.tables import TEAR_SHEET
 from cryptofactor_assets.reporting.tear_sheet import (
-    STATUS_ERROR,
-    STATUS_MISSING,
-    STATUS_OK,
-    Z_95,
     build_tear_sheet,
     build_tear_sheet_from_frames,
     default_report_path,
-    external_references,
-    pick_variant,
 )
 from cryptofactor_assets.sources.resources import MarketSourceResource
 from cryptofactor_assets_tests.conftest import SMALL_COINS, query
