@@ -18,6 +18,7 @@ from cryptofactor_assets.common import (
     partition_label,
     window_dates,
 )
+from cryptofactor_assets.lib.checks import TableChecks
 from cryptofactor_assets.partitions import daily_partitions
 from cryptofactor_assets.sources.assets_reference import read_coin_symbols
 from cryptofactor_assets.sources.checks import (
@@ -28,7 +29,6 @@ from cryptofactor_assets.sources.checks import (
 )
 from cryptofactor_assets.sources.ingest import ingest_metadata, ingest_window
 from cryptofactor_assets.sources.resources import MarketSourceResource
-from cryptofactor_assets.sources.tables import RAW_COIN_MARKETS, RAW_KLINES_5M
 from cryptofactor_assets.sources.validation import ingest_klines, ingest_markets
 from cryptofactor_assets.storage import quality
 from cryptofactor_assets.storage.identifiers import quote_ident
@@ -73,57 +73,57 @@ def _store_batches(context, con, market_source: MarketSourceResource, batches, i
     return lean_metadata(context, meta), _source_complete(failures, market_source.strict, outcome.failed_files)
 
 
-@dg.asset(
-    name=RAW_KLINES_5M,
-    partitions_def=daily_partitions,
-    backfill_policy=SINGLE_RUN,
-    pool=POOL,
-    group_name=GROUP,
-    kinds={"duckdb", "python"},
-    check_specs=[*RAW_KLINES_5M_CHECKS.specs(), source_complete_spec(RAW_KLINES_5M, "symbol")],
-)
-def raw_klines_5m(context: dg.AssetExecutionContext, duckdb: DuckDBResource, market_source: MarketSourceResource):
+def ingest_asset(checks: TableChecks, what: str, ingest, time_column: str):
+    """The daily ingest asset ``checks.table`` around ``fetch(market_source, con, start, end, label, log)``
+    (the source's batches of the window): ingest them (:func:`_store_batches`), check the stored window
+    and the fetch (``source_fetch_complete``: every requested ``what`` was fetched). The fetch's
+    docstring is the asset's description."""
+
+    def build(fetch) -> dg.AssetsDefinition:
+        def asset_fn(context: dg.AssetExecutionContext, duckdb: DuckDBResource, market_source: MarketSourceResource):
+            start, end = window_dates(context)
+            label = partition_label(context)
+            with connect(duckdb) as con:
+                batches = fetch(market_source, con, start, end, label, context.log.info)
+                meta, source_check = _store_batches(context, con, market_source, batches, ingest, checks.table,
+                                                    time_column, start, end, label)
+                results = [*checks.results(con, start, end), source_check]
+            yield dg.MaterializeResult(metadata=meta)
+            yield from results
+
+        asset_fn.__name__ = asset_fn.__qualname__ = fetch.__name__
+        asset_fn.__doc__ = fetch.__doc__
+        asset_fn.__module__ = fetch.__module__
+        return dg.asset(
+            name=checks.table,
+            partitions_def=daily_partitions,
+            backfill_policy=SINGLE_RUN,
+            pool=POOL,
+            group_name=GROUP,
+            kinds={"duckdb", "python"},
+            check_specs=[*checks.specs(), source_complete_spec(checks.table, what)],
+        )(asset_fn)
+
+    return build
+
+
+@ingest_asset(RAW_KLINES_5M_CHECKS, "symbol", ingest_klines, "open_time")
+def raw_klines_5m(market_source: MarketSourceResource, con, start, end, label: str, log):
     """5-minute OHLCV bars per exchange symbol (UTC), validated; bad rows go to `rejected_rows`.
 
     One row per (symbol, open_time). `log_ret` is the log return from the previous bar of the same
     symbol and UTC day when that bar is exactly 5 minutes earlier (NULL otherwise), so realised
     measures never bridge gaps, coins or days. Source: simulated (default), files or bybit.
     """
-    start, end = window_dates(context)
-    label = partition_label(context)
-    batches = market_source.klines_batches(start, end, label, log=context.log.info)
-    with connect(duckdb) as con:
-        meta, source_check = _store_batches(context, con, market_source, batches, ingest_klines, RAW_KLINES_5M,
-                                            "open_time", start, end, label)
-        checks = [*RAW_KLINES_5M_CHECKS.results(con, start, end), source_check]
-    yield dg.MaterializeResult(metadata=meta)
-    yield from checks
+    return market_source.klines_batches(start, end, label, log=log)
 
 
-@dg.asset(
-    name=RAW_COIN_MARKETS,
-    partitions_def=daily_partitions,
-    backfill_policy=SINGLE_RUN,
-    pool=POOL,
-    group_name=GROUP,
-    kinds={"duckdb", "python"},
-    check_specs=[*RAW_COIN_MARKETS_CHECKS.specs(), source_complete_spec(RAW_COIN_MARKETS, "coin")],
-)
-def raw_coin_markets(context: dg.AssetExecutionContext, duckdb: DuckDBResource,
-                     market_source: MarketSourceResource):
+@ingest_asset(RAW_COIN_MARKETS_CHECKS, "coin", ingest_markets, "date")
+def raw_coin_markets(market_source: MarketSourceResource, con, start, end, label: str, log):
     """Daily USD price, market cap and 24h volume per coin (CoinGecko-like), validated.
 
     One row per (symbol, date), `symbol` being the exchange symbol the panels use. A zero or missing
     market cap or volume means "unknown" and is stored as NULL (counted in `kept_quirks`); negative
     or non-positive prices, duplicates and rows outside the partition go to `rejected_rows`.
     """
-    start, end = window_dates(context)
-    label = partition_label(context)
-    with connect(duckdb) as con:
-        symbol_map = read_coin_symbols(con)
-        batches = market_source.markets_batches(start, end, label, log=context.log.info, symbol_map=symbol_map)
-        meta, source_check = _store_batches(context, con, market_source, batches, ingest_markets, RAW_COIN_MARKETS,
-                                            "date", start, end, label)
-        checks = [*RAW_COIN_MARKETS_CHECKS.results(con, start, end), source_check]
-    yield dg.MaterializeResult(metadata=meta)
-    yield from checks
+    return market_source.markets_batches(start, end, label, log=log, symbol_map=read_coin_symbols(con))
