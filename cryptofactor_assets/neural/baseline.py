@@ -20,6 +20,8 @@ import numpy as np
 import pandas as pd
 from numpy.lib.stride_tricks import sliding_window_view
 
+from cryptofactor_assets.neural.params import OLS_WINDOW
+
 
 @dataclass(frozen=True)
 class RollingOLSResult:
@@ -128,7 +130,7 @@ def rolling_ols_betas(
     coin_returns: pd.DataFrame,
     market_returns: pd.DataFrame,
     markets: Sequence[str] | None = None,
-    window: int = 12,
+    window: int = OLS_WINDOW,
     min_obs: int | None = None,
     joint: bool = False,
 ) -> BetaPanel:

@@ -2,8 +2,8 @@
 
 import dagster as dg
 
-from cryptofactor_assets.neural import assets
+from cryptofactor_assets.neural import assets, assets_summary
 
 
 def defs() -> dg.Definitions:
-    return dg.Definitions(assets=dg.load_assets_from_modules([assets]))
+    return dg.Definitions(assets=dg.load_assets_from_modules([assets, assets_summary]))

@@ -25,10 +25,15 @@ import pandas as pd
 from sklearn.exceptions import ConvergenceWarning
 
 from cryptofactor_assets.neural.neural_beta import ACTIVATIONS, MLPConfig, _fit_nets, _prepare
+from cryptofactor_assets.neural.params import LOOKBACK, N_BACKFIT, VAL_FRACTION
 
 JOINT = "JOINT"
 DEFAULT_HIDDEN: tuple[int, ...] = (4, 8, 16)
 DEFAULT_LEARNING_RATES: tuple[float, ...] = (0.001, 0.01, 0.1)
+#: The reduced grid of ``reduced_grid`` (the demo's default).
+REDUCED_HIDDEN: tuple[int, ...] = (4, 8)
+REDUCED_LEARNING_RATES: tuple[float, ...] = (0.01,)
+REDUCED_ACTIVATIONS: tuple[str, ...] = ("identity", "tanh")
 
 
 def config_grid(hidden: Sequence[int] = DEFAULT_HIDDEN,
@@ -43,7 +48,7 @@ def config_grid(hidden: Sequence[int] = DEFAULT_HIDDEN,
 
 def reduced_grid(base: MLPConfig | None = None) -> list[MLPConfig]:
     """A 4-configuration grid (hidden 4/8, identity/tanh, learning rate 0.01) for fast tests."""
-    return config_grid((4, 8), (0.01,), ("identity", "tanh"), base)
+    return config_grid(REDUCED_HIDDEN, REDUCED_LEARNING_RATES, REDUCED_ACTIVATIONS, base)
 
 
 @dataclass(frozen=True)
@@ -137,9 +142,9 @@ def grid_search(
     markets: Sequence[str] | None = None,
     grid: Sequence[MLPConfig] | None = None,
     include_joint: bool = True,
-    lookback: int = 12,
-    val_fraction: float = 0.3,
-    n_backfit: int = 2,
+    lookback: int = LOOKBACK,
+    val_fraction: float = VAL_FRACTION,
+    n_backfit: int = N_BACKFIT,
     progress: Callable[[int, int], None] | None = None,
 ) -> GridResult:
     """Score every configuration on every market (pooled network, time-ordered validation).
@@ -182,7 +187,7 @@ class LearningCurve:
 
 def learning_curve(
     coin_returns: pd.DataFrame, market_returns: pd.DataFrame, market: str, config: MLPConfig,
-    epochs: int = 100, lookback: int = 12, val_fraction: float = 0.3,
+    epochs: int = 100, lookback: int = LOOKBACK, val_fraction: float = VAL_FRACTION,
 ) -> LearningCurve:
     """Train ``config`` epoch by epoch with ``partial_fit`` and record both losses.
 

@@ -46,6 +46,7 @@ from sklearn.exceptions import ConvergenceWarning
 from sklearn.neural_network import MLPRegressor
 
 from cryptofactor_assets.neural.baseline import BetaPanel
+from cryptofactor_assets.neural.params import LOOKBACK, MIN_TRAIN, N_BACKFIT
 
 ACTIVATIONS: tuple[str, ...] = ("identity", "logistic", "tanh", "relu")
 
@@ -209,11 +210,11 @@ def walk_forward_neural_betas(
     market_returns: pd.DataFrame,
     markets: Sequence[str] | None = None,
     joint: bool = False,
-    lookback: int = 12,
-    min_train: int = 36,
+    lookback: int = LOOKBACK,
+    min_train: int = MIN_TRAIN,
     refit_every: int = 1,
     config: MLPConfig | None = None,
-    n_backfit: int = 2,
+    n_backfit: int = N_BACKFIT,
     configs: dict[str, MLPConfig] | None = None,
     pooled: bool = True,
     progress: Callable[[int, int], None] | None = None,
@@ -261,10 +262,10 @@ def neural_betas_asof(
     asof: str | pd.Timestamp,
     markets: Sequence[str] | None = None,
     joint: bool = False,
-    lookback: int = 12,
-    min_train: int = 36,
+    lookback: int = LOOKBACK,
+    min_train: int = MIN_TRAIN,
     config: MLPConfig | None = None,
-    n_backfit: int = 2,
+    n_backfit: int = N_BACKFIT,
     configs: dict[str, MLPConfig] | None = None,
     pooled: bool = True,
 ) -> pd.DataFrame:
