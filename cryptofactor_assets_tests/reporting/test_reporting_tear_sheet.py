@@ -3,7 +3,6 @@
 from __future__ import annotations
 
 import base64
-import importlib
 import math
 import os
 import shutil
@@ -19,6 +18,8 @@ import pytest
 from dagster_duckdb import DuckDBResource
 
 from cryptofactor_assets.cli import main as cli_main
+from cryptofactor_assets.factors.definitions import defs as factors_defs
+from cryptofactor_assets.panels.definitions import defs as panels_defs
 from cryptofactor_assets.partitions import daily_partitions, weekly_partitions
 from cryptofactor_assets.reporting.assets import CHECK_SELF_CONTAINED, tear_sheet
 from cryptofactor_assets.reporting.html import STATUS_ERROR, STATUS_MISSING, STATUS_OK, external_references
@@ -29,12 +30,14 @@ from cryptofactor_assets.reporting.tear_sheet import (
     build_tear_sheet_from_frames,
     default_report_path,
 )
+from cryptofactor_assets.rsj.definitions import defs as rsj_defs
+from cryptofactor_assets.sources.definitions import defs as sources_defs
 from cryptofactor_assets.sources.resources import MarketSourceResource
 from cryptofactor_assets_tests.conftest import SMALL_COINS, query
 
 DAILY_FIRST, DAILY_LAST = "2024-01-01", "2024-04-14"
 WEEKLY_FIRST, WEEKLY_LAST = "2024-01-08", "2024-04-08"
-DOMAINS = ["sources", "panels", "factors", "rsj"]
+DOMAINS = [sources_defs, panels_defs, factors_defs, rsj_defs]
 #: Research assets the tear sheet reads, with what they need upstream (built when their domain exists).
 WANTED = {"raw_klines_5m", "raw_coin_markets", "daily_panel", "weekly_panel", "weekly_characteristics",
           "characteristic_portfolios", "factor_returns_weekly", "factor_returns_daily", "rolling_betas",
@@ -47,14 +50,12 @@ SECTION_TABLES = {"factors": "factor_returns_weekly", "long_shorts": "characteri
 
 
 def _domain_assets() -> list[dg.AssetsDefinition]:
+    """The wanted assets of the upstream domains, from each domain's ``definitions.defs()``."""
     found = []
-    for domain in DOMAINS:
-        try:
-            module = importlib.import_module(f"cryptofactor_assets.{domain}.assets")
-        except ModuleNotFoundError:
-            continue
-        found += [v for v in vars(module).values()
-                  if isinstance(v, dg.AssetsDefinition) and v.key.to_user_string() in WANTED]
+    for domain_defs in DOMAINS:
+        defs = domain_defs()
+        found += [a for a in defs.assets or [] if isinstance(a, dg.AssetsDefinition)
+                  and any(k.to_user_string() in WANTED for k in a.keys)]
     return list({a.key: a for a in found}.values())
 
 
