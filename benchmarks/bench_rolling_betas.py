@@ -22,8 +22,14 @@ import numpy as np
 sys.path.insert(0, str(Path(__file__).resolve().parents[1]))
 
 from cryptofactor_assets.estimators.rolling_ols import rolling_ols  # noqa: E402
+from cryptofactor_assets.factors.compute_daily import (  # noqa: E402
+    BETA_NAMES,
+    ROLLING_MIN_OBS,
+    ROLLING_WINDOW_DAYS,
+)
 
-WINDOW, MIN_OBS, K = 90, 60, 3
+#: The rolling_betas asset's defaults (one definition: factors/compute_daily.py).
+WINDOW, MIN_OBS, K = ROLLING_WINDOW_DAYS, ROLLING_MIN_OBS, len(BETA_NAMES)
 
 
 def make_panel(n_coins: int, n_days: int, seed: int = 0) -> tuple[np.ndarray, np.ndarray]:

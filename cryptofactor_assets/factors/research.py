@@ -7,8 +7,9 @@
 * time-series statistics of long-short portfolios (:func:`long_short_statistics`, LTW 2022 Table VIII
   style) and the per-coin regime signals of rolling betas (:func:`regime_signals`).
 
-Everything here takes and returns pandas / numpy objects; the Dagster assets in
-:mod:`cryptofactor_assets.factors.assets` only read, call these and write. Generic reading and
+Everything here takes and returns pandas / numpy objects; the table functions of
+``factors/compute_*.py`` call these, and the Dagster shells (``factors/assets_*.py``) only read, call
+those and write. Generic reading and
 shaping: :mod:`cryptofactor_assets.storage.frames`, :mod:`cryptofactor_assets.estimators.panels`.
 """
 
@@ -22,7 +23,7 @@ from cryptofactor_assets.estimators.hac import LagRule, ols_hac
 from cryptofactor_assets.estimators.ltw_calendar import as_datetime_ns
 from cryptofactor_assets.reporting.backtest import backtest_report
 from cryptofactor_assets.storage.frames import read_sql_frame
-from cryptofactor_assets.storage.warehouse import ensure_table
+from cryptofactor_assets.storage.warehouse import ensure_table, load_sql
 
 
 # --------------------------------------------------------------------------------------------
@@ -31,8 +32,8 @@ from cryptofactor_assets.storage.warehouse import ensure_table
 def read_weekly_factors(con, construction: str) -> pd.DataFrame:
     """Stored weekly ``cmkt, csmb, cmom`` of one construction indexed by ``week_start`` (empty when none)."""
     ensure_table(con, "factor_returns_weekly")
-    frame = read_sql_frame(con, "SELECT week_start, cmkt, csmb, cmom FROM factor_returns_weekly "
-                                "WHERE construction = ? ORDER BY week_start", [construction], ["week_start"])
+    frame = read_sql_frame(con, load_sql("select_weekly_factors", domain="factors"),
+                           {"construction": construction}, ["week_start"])
     return frame.set_index("week_start")
 
 

@@ -21,10 +21,14 @@ from cryptofactor_assets.estimators import panels
 from cryptofactor_assets.estimators.fama_macbeth import fama_macbeth, shanken_adjust_fm_cov
 from cryptofactor_assets.estimators.ltw_calendar import as_datetime_ns
 from cryptofactor_assets.estimators.rolling_ols import rolling_ols
-from cryptofactor_assets.factors import assets as fa
-from cryptofactor_assets.factors import research
+from cryptofactor_assets.factors import assets_daily, assets_summary, assets_weekly, research
+from cryptofactor_assets.factors import tables as ft
 from cryptofactor_assets.factors.characteristics import weekly_characteristics
+from cryptofactor_assets.factors.compute_fama_macbeth import fm_inputs
+from cryptofactor_assets.factors.compute_summary import compute_ltw_replication
+from cryptofactor_assets.factors.compute_weekly import compute_characteristic_portfolios
 from cryptofactor_assets.factors.construction import factor_returns, momentum_signal
+from cryptofactor_assets.lib.resources import RiskFreeResource
 from cryptofactor_assets.panels.assets import daily_panel, weekly_panel
 from cryptofactor_assets.sources.assets import raw_coin_markets, raw_klines_5m
 from cryptofactor_assets.sources.resources import MarketSourceResource
@@ -35,19 +39,19 @@ WEEK0, WEEK1 = "2023-11-20", "2024-03-25"
 WINDOW, MIN_OBS = 30, 20
 DAILY = [raw_klines_5m, raw_coin_markets, daily_panel]
 # daily rows in weekly (ISO week) partitions: built over WEEK0..WEEK1, the same days as DAY0..DAY1
-FACTOR_DAILY = [fa.factor_returns_daily_asset, fa.rolling_betas_asset]
-FACTOR_WEEKLY = [fa.weekly_characteristics_asset, fa.characteristic_portfolios_asset,
-                 fa.factor_returns_weekly_asset, fa.fama_macbeth_gammas_asset]
-SUMMARY = [fa.fama_macbeth_premia_asset, fa.long_short_alphas_asset, fa.regime_signals_asset,
-           fa.ltw_replication_asset]
+FACTOR_DAILY = [assets_daily.factor_returns_daily_asset, assets_daily.rolling_betas_asset]
+FACTOR_WEEKLY = [assets_weekly.weekly_characteristics_asset, assets_weekly.characteristic_portfolios_asset,
+                 assets_weekly.factor_returns_weekly_asset, assets_weekly.fama_macbeth_gammas_asset]
+SUMMARY = [assets_summary.fama_macbeth_premia_asset, assets_summary.long_short_alphas_asset, assets_summary.regime_signals_asset,
+           assets_summary.ltw_replication_asset]
 # 12 coins leave some of the six double-sort cells empty (CMOM NULL): the tests use the single sort.
 SORT = "single_sort"
 RUN_CONFIG = {"ops": {
-    fa.FACTOR_RETURNS_DAILY: {"config": {"construction": SORT}},
-    fa.LONG_SHORT_ALPHAS: {"config": {"construction": SORT}},
-    fa.ROLLING_BETAS: {"config": {"window": WINDOW, "min_obs": MIN_OBS}},
-    fa.REGIME_SIGNALS: {"config": {"horizon_days": WINDOW, "recent_days": 30}},
-    fa.FAMA_MACBETH_PREMIA: {"config": {"lag_rule": "2", "factor_construction": SORT}},
+    ft.FACTOR_RETURNS_DAILY: {"config": {"construction": SORT}},
+    ft.LONG_SHORT_ALPHAS: {"config": {"construction": SORT}},
+    ft.ROLLING_BETAS: {"config": {"window": WINDOW, "min_obs": MIN_OBS}},
+    ft.REGIME_SIGNALS: {"config": {"horizon_days": WINDOW, "recent_days": 30}},
+    ft.FAMA_MACBETH_PREMIA: {"config": {"lag_rule": "2", "factor_construction": SORT}},
 }}
 
 
@@ -71,7 +75,8 @@ def _build_factor_layer(resources):
 def built(tmp_path_factory):
     path = str(tmp_path_factory.mktemp("factors") / "f.duckdb")
     resources = {"duckdb": DuckDBResource(database=path),
-                 "market_source": MarketSourceResource(kind="simulated", sim_coins=SMALL_COINS)}
+                 "market_source": MarketSourceResource(kind="simulated", sim_coins=SMALL_COINS),
+                 "risk_free": RiskFreeResource()}
     _run(DAILY, resources, DAY0, DAY1)
     _run([weekly_panel], resources, WEEK0, WEEK1)
     _build_factor_layer(resources)
@@ -136,7 +141,7 @@ def test_characteristics_portfolios_and_factors_equal_pure_functions(built):
                                   _sorted(expected[cols], ["symbol", "week_start"]), check_dtype=False, rtol=1e-12)
 
     ports = _q(path, "SELECT * FROM characteristic_portfolios", ["week_start", "formation_week"])
-    exp_ports = fa.compute_characteristic_portfolios(stored, WEEK0, pd.Timestamp(WEEK1) + pd.Timedelta(days=7))
+    exp_ports = compute_characteristic_portfolios(stored, WEEK0, pd.Timestamp(WEEK1) + pd.Timedelta(days=7))
     key = KEYS["characteristic_portfolios"]
     cols = [*key, "formation_week", "ew_ret", "vw_ret", "n_coins", "n_formed"]
     pd.testing.assert_frame_equal(_sorted(ports[cols], key), _sorted(exp_ports[cols], key), check_dtype=False,
@@ -193,7 +198,7 @@ def test_fama_macbeth_gammas_and_premia_equal_fama_macbeth(built):
     gammas = _q(path, "SELECT * FROM fama_macbeth_gammas", ["week_start"])
     premia = query(path, "SELECT * FROM fama_macbeth_premia").set_index(["spec", "coefficient"])
     weeks = pd.date_range(WEEK0, WEEK1, freq="W-MON").astype("datetime64[ns]")
-    y, xs, _ = fa.fm_inputs(chars, betas, weeks, ["mcap", "r3_0"])
+    y, xs, _ = fm_inputs(chars, betas, weeks, ["mcap", "r3_0"])
     for spec, x in xs.items():
         names = ["beta_mkt", "beta_size", "beta_mom"] if spec == "betas" else ["mcap", "r3_0"]
         if spec == "characteristics":
@@ -257,7 +262,7 @@ def test_regime_signals_and_ltw_replication_equal_pure_functions(built):
 
     daily = _q(path, "SELECT * FROM daily_panel", ["date"])
     rep = _q(path, "SELECT * FROM ltw_replication", ["week_start", "formation_week"])
-    exp = fa.compute_ltw_replication(daily)
+    exp = compute_ltw_replication(daily)
     key = KEYS["ltw_replication"]
     pd.testing.assert_frame_equal(_sorted(rep[[*key, "ret", "n_coins"]], key),
                                   _sorted(exp[[*key, "ret", "n_coins"]], key), check_dtype=False, rtol=1e-12)
@@ -314,7 +319,7 @@ def test_rematerialising_and_changing_the_future(built):
 
 
 # --------------------------------------------------------------------------------------------
-# weekly partitions of daily rows (issue 13): week-by-week runs equal the backfill, a week's run
+# weekly partitions of daily rows: week-by-week runs equal the backfill, a week's run
 # replaces exactly its 7 days, and its checks look at that week only
 # --------------------------------------------------------------------------------------------
 DAILY_ROW_TABLES = {"factor_returns_daily": ["date"], "rolling_betas": ["symbol", "date"]}
@@ -399,5 +404,5 @@ def test_rerunning_one_week_replaces_exactly_its_seven_days(built, tmp_path):
         pd.testing.assert_frame_equal(got.loc[~inside, rest].reset_index(drop=True),
                                       exp.loc[(exp.date < lo) | (exp.date >= hi), rest].reset_index(drop=True),
                                       obj=t, check_exact=True)
-    meta = result.asset_materializations_for_node(fa.FACTOR_RETURNS_DAILY)[0]
+    meta = result.asset_materializations_for_node(ft.FACTOR_RETURNS_DAILY)[0]
     assert meta.partition == week

@@ -23,8 +23,13 @@ from cryptofactor_assets.estimators import panels
 from cryptofactor_assets.estimators.fama_macbeth import fama_macbeth
 from cryptofactor_assets.estimators.ltw_calendar import aggregate_weekly
 from cryptofactor_assets.estimators.rolling_ols import rolling_ols
-from cryptofactor_assets.factors import assets as fa
 from cryptofactor_assets.factors.characteristics import weekly_characteristics
+from cryptofactor_assets.factors.compute_daily import compute_daily_factors, compute_rolling_betas
+from cryptofactor_assets.factors.compute_fama_macbeth import compute_fm_gammas, fm_inputs
+from cryptofactor_assets.factors.compute_weekly import (
+    compute_characteristic_portfolios,
+    compute_weekly_factors,
+)
 from cryptofactor_assets.factors.construction import factor_returns
 from cryptofactor_assets.sources.simulated import SimConfig, simulate_daily
 
@@ -79,15 +84,15 @@ def test_rolling_betas_on_the_latent_factors_are_within_their_standard_errors():
 def test_betas_on_constructed_daily_factors_track_the_planted_ones(planted):
     st, frame = planted
     start, end = _span(frame)
-    daily = fa.compute_daily_factors(frame, start, end)
-    betas = fa.compute_rolling_betas(frame, daily, start, end, window=len(st.days), min_obs=250)
+    daily = compute_daily_factors(frame, start, end)
+    betas = compute_rolling_betas(frame, daily, start, end, window=len(st.days), min_obs=250)
     last = betas.sort_values("date").groupby("symbol").last()
     idx = [st.symbols.index(s) for s in last.index]
     assert len(idx) >= 50
     assert np.corrcoef(last["beta_mkt"], st.beta_mkt[idx])[0, 1] > 0.9
     assert np.corrcoef(last["beta_size"], st.beta_smb[idx])[0, 1] > 0.6
     # 90-day rolling betas: their time average per coin tracks the planted market beta too
-    rolling = fa.compute_rolling_betas(frame, daily, start, end, window=90, min_obs=60)
+    rolling = compute_rolling_betas(frame, daily, start, end, window=90, min_obs=60)
     avg = rolling.groupby("symbol")["beta_mkt"].mean()
     assert np.corrcoef(avg, st.beta_mkt[[st.symbols.index(s) for s in avg.index]])[0, 1] > 0.9
 
@@ -98,7 +103,7 @@ def _fm_characteristics(chars: pd.DataFrame, log_returns: bool = False):
         c["ret"] = np.log1p(c["ret"])
     weeks = pd.DatetimeIndex(sorted(c["week_start"].unique()))[1:]
     no_betas = pd.DataFrame({"symbol": pd.Series(dtype=object), "date": pd.Series(dtype="datetime64[ns]")})
-    y, xs, _ = fa.fm_inputs(c, no_betas, weeks, ["mcap", "r3_0"])
+    y, xs, _ = fm_inputs(c, no_betas, weeks, ["mcap", "r3_0"])
     x = xs["characteristics"]
     x = panels.standardise_cross_section(x, np.isfinite(y) & np.all(np.isfinite(x), axis=2))
     return fama_macbeth(y, x, names=["mcap", "r3_0"], lag_rule="4t100")
@@ -120,7 +125,7 @@ def test_planted_size_and_momentum_premia_have_the_right_sign(planted):
     assert premia["r3_0"] > 2.0  # winners keep winning
     # the daily factors carry the same premia
     start, end = _span(frame)
-    daily = fa.compute_daily_factors(frame, start, end)
+    daily = compute_daily_factors(frame, start, end)
     for name in ("size", "mom"):
         x = daily[name].dropna()
         assert x.mean() / x.std(ddof=1) * np.sqrt(len(x)) > 2.0, name
@@ -155,14 +160,14 @@ def test_no_look_ahead_through_the_whole_factor_chain(planted):
     scrambled.loc[later, "close"] *= 1.7
 
     def chain(panel):
-        daily = fa.compute_daily_factors(panel, start, end)
-        betas = fa.compute_rolling_betas(panel, daily, start, end, window=90, min_obs=60)
+        daily = compute_daily_factors(panel, start, end)
+        betas = compute_rolling_betas(panel, daily, start, end, window=90, min_obs=60)
         weekly = aggregate_weekly(panel, "iso")
         chars = weekly_characteristics(weekly)
-        fac = fa.compute_weekly_factors(chars, start, end)
-        ports = fa.compute_characteristic_portfolios(chars, start, end)
+        fac = compute_weekly_factors(chars, start, end)
+        ports = compute_characteristic_portfolios(chars, start, end)
         weeks = pd.date_range(start, end - ONE_DAY, freq="W-MON")
-        gammas = fa.compute_fm_gammas(chars, betas, pd.DatetimeIndex(weeks.astype("datetime64[ns]")))
+        gammas = compute_fm_gammas(chars, betas, pd.DatetimeIndex(weeks.astype("datetime64[ns]")))
         week_end = pd.Timedelta(days=6)
         return {
             "daily": daily.loc[daily["date"] <= cutoff],
