@@ -29,12 +29,11 @@ from cryptofactor_assets.sources.checks import (
 )
 from cryptofactor_assets.sources.ingest import ingest_metadata, ingest_window
 from cryptofactor_assets.sources.resources import MarketSourceResource
+from cryptofactor_assets.sources.tables import GROUP
 from cryptofactor_assets.sources.validation import ingest_klines, ingest_markets
 from cryptofactor_assets.storage import quality
 from cryptofactor_assets.storage.identifiers import quote_ident
 from cryptofactor_assets.storage.warehouse import table_preview_markdown
-
-GROUP = "sources"
 
 
 def _source_complete(failures: dict[str, str], strict: bool,

@@ -6,10 +6,11 @@ import pandas as pd
 from dagster_duckdb import DuckDBResource
 
 from cryptofactor_assets.common import POOL, connect, md
+from cryptofactor_assets.lib.checks import TableChecks
 from cryptofactor_assets.sources.checks import COIN_SYMBOLS_CHECKS, SIM_TRUTH_CHECKS
 from cryptofactor_assets.sources.coingecko import default_coin_symbols
 from cryptofactor_assets.sources.resources import MarketSourceResource
-from cryptofactor_assets.sources.tables import COIN_SYMBOLS, SIM_TRUTH
+from cryptofactor_assets.sources.tables import COIN_SYMBOLS, GROUP, SIM_TRUTH
 from cryptofactor_assets.storage.warehouse import (
     ensure_table,
     frame_markdown,
@@ -18,8 +19,13 @@ from cryptofactor_assets.storage.warehouse import (
     transaction,
 )
 
-GROUP = "sources"
 TRUTH_COLUMNS = ("category", "name", "symbol", "date", "value")
+
+
+def _whole_table_asset(checks: TableChecks):
+    """The decorator of an unpartitioned asset of this domain writing the table ``checks.table``."""
+    return dg.asset(name=checks.table, pool=POOL, group_name=GROUP, kinds={"duckdb", "python"},
+                    check_specs=checks.specs())
 
 
 def _insert_default_symbols(con) -> None:
@@ -36,13 +42,7 @@ def read_coin_symbols(con) -> pd.DataFrame:
     return con.execute(load_sql("select_coin_symbols", domain="sources")).df()
 
 
-@dg.asset(
-    name=SIM_TRUTH,
-    pool=POOL,
-    group_name=GROUP,
-    kinds={"duckdb", "python"},
-    check_specs=SIM_TRUTH_CHECKS.specs(),
-)
+@_whole_table_asset(SIM_TRUTH_CHECKS)
 def sim_truth(context: dg.AssetExecutionContext, duckdb: DuckDBResource, market_source: MarketSourceResource):
     """Planted truths of the simulated market: parameters, per-coin betas, listings, latent factor returns.
 
@@ -65,13 +65,7 @@ def sim_truth(context: dg.AssetExecutionContext, duckdb: DuckDBResource, market_
     yield from checks
 
 
-@dg.asset(
-    name=COIN_SYMBOLS,
-    pool=POOL,
-    group_name=GROUP,
-    kinds={"duckdb", "python"},
-    check_specs=COIN_SYMBOLS_CHECKS.specs(),
-)
+@_whole_table_asset(COIN_SYMBOLS_CHECKS)
 def coin_symbols(context: dg.AssetExecutionContext, duckdb: DuckDBResource):
     """Mapping CoinGecko id (or export-file ticker) -> exchange symbol used by the panels; edit it freely.
 

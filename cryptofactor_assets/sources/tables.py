@@ -6,3 +6,6 @@ SIM_TRUTH = "sim_truth"
 COIN_SYMBOLS = "coin_symbols"
 REJECTED_ROWS = "rejected_rows"
 SYMBOL_IDS = "symbol_ids"
+
+#: The Dagster asset group of the domain.
+GROUP = "sources"

@@ -85,11 +85,8 @@ def ensure_raw_klines_tables(con: duckdb.DuckDBPyConnection) -> None:
     """
     ensure_table(con, "symbol_ids")
     ensure_table(con, "raw_klines_5m")
-    has_column = con.execute(
-        "SELECT count(*) FROM duckdb_columns() WHERE table_name = 'raw_klines_5m' AND column_name = 'symbol_id' "
-        "AND database_name = current_database() AND schema_name = current_schema()").fetchall()[0][0]
-    if has_column and not con.execute(
-            "SELECT count(*) FROM raw_klines_5m WHERE symbol_id IS NULL").fetchall()[0][0]:
+    has_column = con.execute(load_sql("count_raw_klines_5m_symbol_id_column")).fetchall()[0][0]
+    if has_column and not con.execute(load_sql("count_raw_klines_5m_missing_symbol_id")).fetchall()[0][0]:
         return  # created with the column, or already migrated
     if not has_column:
         con.execute(load_sql("alter_raw_klines_5m_add_symbol_id"))
@@ -113,12 +110,12 @@ def ingest_klines(
         _run(con, "insert_symbol_ids")
         _run(con, "insert_raw_klines_5m", **bounds)
         _run(con, "insert_rejected_klines", **bounds)
-        for reason, n in con.execute("SELECT reason, count(*) FROM staged_klines GROUP BY reason").fetchall():
+        for reason, n in con.execute(load_sql("count_staged_klines_by_reason")).fetchall():
             if reason is None:
                 counts.stored += int(n)
             else:
                 counts.rejected[reason] += int(n)
-        con.execute("DROP TABLE staged_klines")
+        con.execute(load_sql("drop_staged_klines"))
     finally:
         con.unregister("incoming_klines")
     return counts
@@ -141,12 +138,12 @@ def ingest_markets(
         counts.quirks.update({k: int(v) for k, v in quirks.items() if int(v)})
         _run(con, "insert_raw_coin_markets", **bounds)
         _run(con, "insert_rejected_coin_markets", **bounds)
-        for reason, n in con.execute("SELECT reason, count(*) FROM staged_markets GROUP BY reason").fetchall():
+        for reason, n in con.execute(load_sql("count_staged_markets_by_reason")).fetchall():
             if reason is None:
                 counts.stored += int(n)
             else:
                 counts.rejected[reason] += int(n)
-        con.execute("DROP TABLE staged_markets")
+        con.execute(load_sql("drop_staged_markets"))
     finally:
         con.unregister("incoming_markets")
     return counts
@@ -209,7 +206,7 @@ def snapshot_window(con: duckdb.DuckDBPyConnection, dataset: str, start: dt.date
     """
     ensure_dataset_tables(con, _guarded(dataset))
     _run(con, f"create_ingest_prior_{dataset}", start=_ts(start), end=_ts(end))
-    return int(con.execute("SELECT count(*) FROM ingest_prior").fetchall()[0][0])
+    return int(con.execute(load_sql("count_ingest_prior")).fetchall()[0][0])
 
 
 def guard_window(con: duckdb.DuckDBPyConnection, dataset: str, start: dt.date, end: dt.date,
@@ -226,14 +223,11 @@ def guard_window(con: duckdb.DuckDBPyConnection, dataset: str, start: dt.date, e
     bounds = {"start": _ts(start), "end": _ts(end)}
     result = GuardResult()
     _run(con, f"create_ingest_guard_{dataset}", **bounds, failed=list(failed), replace=bool(replace))
-    for row in con.execute(
-            "SELECT symbol, day, prior_rows, new_rows, rejected_rows, conflict_kept, kept_because "
-            "FROM ingest_guard WHERE kept_because IS NOT NULL ORDER BY symbol, day").fetchall():
+    for row in con.execute(load_sql("select_ingest_guard_kept_days")).fetchall():
         day = KeptDay(row[0], row[1], *(int(v) for v in row[2:6]), row[6])
         result.kept_days.append(day)
         result.unapplied[day.kept_because] += day.new_rows
-    result.conflict_kept = int(con.execute(
-        "SELECT coalesce(sum(conflict_kept), 0) FROM ingest_guard WHERE kept_because IS NULL").fetchall()[0][0])
+    result.conflict_kept = int(con.execute(load_sql("sum_ingest_guard_conflict_kept")).fetchall()[0][0])
     result.unapplied = Counter({k: v for k, v in result.unapplied.items() if v})
     if result.unapplied:
         _run(con, f"insert_rejected_unapplied_{_REJECTED_SUFFIX[dataset]}", **bounds)
@@ -243,6 +237,6 @@ def guard_window(con: duckdb.DuckDBPyConnection, dataset: str, start: dt.date, e
     if result.conflict_kept and dataset == "raw_klines_5m":
         _run(con, "update_raw_klines_5m_kept_log_ret", **bounds)
     # (on an error the caller's ROLLBACK takes the temp tables with it)
-    con.execute("DROP TABLE ingest_guard")
-    con.execute("DROP TABLE ingest_prior")
+    con.execute(load_sql("drop_ingest_guard"))
+    con.execute(load_sql("drop_ingest_prior"))
     return result

@@ -1,0 +1,2 @@
+-- Count the staged coin markets per validation reason.
+SELECT reason, count(*) FROM staged_markets GROUP BY reason;

@@ -1,0 +1,2 @@
+-- Drop the temp table of staged klines.
+DROP TABLE staged_klines;
