@@ -9,6 +9,7 @@ from cryptofactor_assets.common import duckdb_resource
 from cryptofactor_assets.factors.definitions import defs as factors_defs
 from cryptofactor_assets.lib.resources import RISK_FREE, RiskFreeResource
 from cryptofactor_assets.neural.definitions import defs as neural_defs
+from cryptofactor_assets.neural.resources import CROSS_ASSET_SOURCE, CrossAssetSourceResource
 from cryptofactor_assets.ops.freshness import (
     build_freshness_checks,
     build_freshness_sensor,
@@ -80,7 +81,8 @@ def build_definitions() -> dg.Definitions:
     # inside a job they would fail every backfill of history by design (see ops/freshness.py)
     freshness_checks = build_freshness_checks(*partitioned_asset_keys(assets))
     resources = {"duckdb": duckdb_resource(), "market_source": MarketSourceResource.from_env(),
-                 RISK_FREE: RiskFreeResource.from_settings()}
+                 RISK_FREE: RiskFreeResource.from_settings(),
+                 CROSS_ASSET_SOURCE: CrossAssetSourceResource.from_settings()}
     jobs = [
         dg.define_asset_job(DAILY_JOB, selection=dg.AssetSelection.assets(*groups["daily"]), executor_def=EXECUTOR,
                             partitions_def=daily_partitions,

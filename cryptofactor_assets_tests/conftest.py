@@ -12,6 +12,7 @@ import pytest
 from dagster_duckdb import DuckDBResource
 
 from cryptofactor_assets.lib.resources import RiskFreeResource
+from cryptofactor_assets.neural.resources import CrossAssetSourceResource
 from cryptofactor_assets.sources.resources import MarketSourceResource
 
 warnings.filterwarnings("ignore", category=dg.BetaWarning) if hasattr(dg, "BetaWarning") else None
@@ -31,6 +32,7 @@ def resources(db_path):
         "duckdb": DuckDBResource(database=db_path),
         "market_source": MarketSourceResource(kind="simulated", sim_coins=SMALL_COINS),
         "risk_free": RiskFreeResource(),
+        "cross_asset_source": CrossAssetSourceResource(),
     }
 
 

@@ -89,7 +89,8 @@ class CrossAssetConfig(dg.Config):
 # a wider window than the run's partitions.
 @dg.asset(name=CROSS_ASSET_MONTHLY, partitions_def=monthly_partitions, backfill_policy=SINGLE_RUN, pool=POOL,
           group_name=GROUP, kinds=set(KINDS), check_specs=checks.CROSS_ASSET_CHECKS.specs())
-def cross_asset_monthly(context: dg.AssetExecutionContext, duckdb: DuckDBResource, config: CrossAssetConfig):
+def cross_asset_monthly(context: dg.AssetExecutionContext, duckdb: DuckDBResource, config: CrossAssetConfig,
+                        cross_asset_source: CrossAssetSourceResource):
     """Monthly returns of coins, of FIAT (dollar index), EQUITY, GOLD, ENERGY, and the Fama-French five factors.
 
     One row per (month_start, series). Coins and markets: monthly log returns from the last price of each
@@ -103,7 +104,6 @@ def cross_asset_monthly(context: dg.AssetExecutionContext, duckdb: DuckDBResourc
     """
     start, end = window_dates(context)
     write_start = min(start, dt.date.fromisoformat(config.history_start))
-    cross_asset_source = CrossAssetSourceResource.from_settings()  # until the code location binds the resource
     prices_csv, tickers, ff5_csv, seed = cross_asset_source.resolve(
         config.prices_csv, config.tickers, config.ff5_csv, config.seed, DEFAULT_SEED)
     returns, truth, source = compute_cross_asset(write_start, end, seed, prices_csv, tickers, ff5_csv)

@@ -321,7 +321,7 @@ def test_compute_neural_betas_with_gaps_and_a_missing_market():
     assert (early["method"] == nc.OLS).all()
 
 
-def test_cross_asset_source_resource_fills_what_the_run_config_leaves_out(monkeypatch):
+def test_cross_asset_source_resource_fills_what_the_run_config_leaves_out(monkeypatch, tmp_path):
     """A run config value wins; None takes the resource's; empty there too: simulate, default seed."""
     res = CrossAssetSourceResource(prices_csv="p.csv", ff5_csv="linearmodels", seed="11")
     assert res.resolve(None, None, None, None, xa.DEFAULT_SEED) == ("p.csv", None, "linearmodels", 11)
@@ -333,3 +333,10 @@ def test_cross_asset_source_resource_fills_what_the_run_config_leaves_out(monkey
     monkeypatch.delenv("CRYPTOFACTOR_CROSS_ASSET_TICKERS", raising=False)
     env = CrossAssetSourceResource.from_settings()
     assert (env.prices_csv, env.tickers, env.ff5_csv, env.seed) == ("x.csv", "", "", "9")
+    # Through the asset: the resource's seed is the simulation's.
+    db = str(tmp_path / "seed.duckdb")
+    dg.materialize([na.cross_asset_monthly], resources={"duckdb": DuckDBResource(database=db),
+                                                        CROSS_ASSET_SOURCE: CrossAssetSourceResource(seed="7")},
+                   tags={"dagster/asset_partition_range_start": FIRST, "dagster/asset_partition_range_end": FIRST},
+                   run_config={"ops": {nt.CROSS_ASSET_MONTHLY: {"config": {"history_start": FIRST}}}})
+    assert set(query(db, "SELECT DISTINCT seed FROM cross_asset_monthly")["seed"]) == {SEED}

@@ -11,7 +11,8 @@ import numpy as np
 import pandas as pd
 import pytest
 
-from cryptofactor_assets.neural import assets as na
+from cryptofactor_assets.neural.compute import compute_neural_betas
+from cryptofactor_assets.neural.cross_asset import simulation
 from cryptofactor_assets.neural.grid import grid_search, reduced_grid
 from cryptofactor_assets.neural.neural_beta import MLPConfig, walk_forward_neural_betas
 from cryptofactor_assets.neural.simulation import simulate_cross_asset
@@ -79,14 +80,14 @@ def test_walk_forward_neural_betas_report_months_done_of_total():
 
 
 def test_compute_neural_betas_reports_months_done_of_total():
-    sim = na._simulation(7)
+    sim = simulation(7)
     coins = sim.coin_returns.loc[:"2021-06-01", ["BTC", "ETH", "LTC"]]
     markets = sim.market_returns.loc[:"2021-06-01", ["EQUITY", "GOLD"]]
     targets = pd.date_range("2020-11-01", "2021-06-01", freq="MS")  # refit months 2020-07 and 2021-01
     cfg = MLPConfig(max_iter=20)
-    plain = na.compute_neural_betas(coins, markets, targets, cfg, joint=False)
+    plain = compute_neural_betas(coins, markets, targets, cfg, joint=False)
     p, lines = _progress("neural_betas 2020-11..2021-06", "months", len(targets))
-    tracked = na.compute_neural_betas(coins, markets, targets, cfg, joint=False, progress=p)
+    tracked = compute_neural_betas(coins, markets, targets, cfg, joint=False, progress=p)
     p.finish()
     assert _counts(lines, "months") == [(0, 8), (2, 8), (8, 8)]
     pd.testing.assert_frame_equal(plain, tracked)
