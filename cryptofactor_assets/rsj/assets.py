@@ -44,8 +44,7 @@ from cryptofactor_assets.rsj.reads import (
 )
 from cryptofactor_assets.rsj.tables import RSJ_BACKTEST, RSJ_DAILY, RSJ_PORTFOLIOS_DAILY
 from cryptofactor_assets.sources.tables import RAW_KLINES_5M
-from cryptofactor_assets.storage.identifiers import quote_ident
-from cryptofactor_assets.storage.warehouse import frame_markdown, table_preview_markdown
+from cryptofactor_assets.storage.warehouse import frame_markdown, load_sql, table_preview_markdown
 
 GROUP = "rsj"
 
@@ -74,9 +73,8 @@ def rsj_daily_asset(run: TableRun) -> TableOutput:
 
     def metadata(_written) -> dict:
         summary = rsj_daily_summary(con, start, end)
-        preview = table_preview_markdown(
-            con, f"SELECT * FROM {quote_ident(RSJ_DAILY)} WHERE date >= ? AND date < ? ORDER BY date, symbol",
-            [start, end], 5)
+        preview = table_preview_markdown(con, load_sql("select_rsj_daily_window", domain="rsj"),
+                                         {"start": start, "end": end}, 5)
         meta = {
             "summary": md(frame_markdown(summary)),
             "parameters": md(f"min_share={config.min_share} (a coin-day needs >= "
