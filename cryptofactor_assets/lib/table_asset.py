@@ -34,6 +34,7 @@ from dagster_duckdb import DuckDBResource
 
 from cryptofactor_assets.common import POOL, SINGLE_RUN, connect, lean_metadata, window_dates
 from cryptofactor_assets.lib.checks import TableChecks
+from cryptofactor_assets.lib.resources import DUCKDB
 from cryptofactor_assets.storage.replace import SqlInsert, replace_rows_of_tables
 from cryptofactor_assets.storage.warehouse import WriteResult
 
@@ -60,6 +61,9 @@ class TableOutput:
     reported as ``note`` when the asset's own table received no rows."""
 
     tables: Mapping[str, pd.DataFrame | SqlInsert]
+    #: statements run after the tables' rows, in the same transaction (e.g. an UPDATE of rows outside
+    #: the window that the new rows complete)
+    after: Sequence[SqlInsert] = ()
     metadata: Mapping[str, Any] | Callable[[Mapping[str, WriteResult]], Mapping[str, Any]] = field(default_factory=dict)
     empty_reason: str | Callable[[], str] | None = None
 
@@ -89,18 +93,20 @@ def table_asset(
             with connect(duckdb) as con:
                 out = compute(TableRun(con, start, end, run_config, context.log.info, context))
                 window = (start, end) if window_column is not None else None
-                written = replace_rows_of_tables(con, list(out.tables.items()), window, window_column)
+                written = replace_rows_of_tables(con, list(out.tables.items()), window, window_column, out.after)
                 results = checks.results(con, start, end) if window is not None else checks.results(con)
                 meta = _metadata(checks.table, out, written, window is not None)  # may query what was stored
             yield dg.MaterializeResult(metadata=lean_metadata(context, meta))
             yield from results
 
+        # Dagster takes resources either as parameters or as required keys, not both: the warehouse is
+        # read from the context, so further keys (the risk-free rate, ...) join it as required keys
         if config is None:
-            def asset_fn(context: dg.AssetExecutionContext, duckdb: DuckDBResource):
-                yield from body(context, duckdb, None)
+            def asset_fn(context: dg.AssetExecutionContext):
+                yield from body(context, context.resources.duckdb, None)
         else:
-            def asset_fn(context: dg.AssetExecutionContext, duckdb: DuckDBResource, config):
-                yield from body(context, duckdb, config)
+            def asset_fn(context: dg.AssetExecutionContext, config):
+                yield from body(context, context.resources.duckdb, config)
             asset_fn.__annotations__["config"] = config  # Dagster reads the config class from the annotation
         asset_fn.__name__ = compute.__name__
         asset_fn.__qualname__ = compute.__qualname__
@@ -116,7 +122,7 @@ def table_asset(
             kinds=set(kinds),
             deps=list(deps),
             check_specs=checks.specs(),
-            required_resource_keys=set(required_resource_keys),
+            required_resource_keys={DUCKDB, *required_resource_keys},
         )(asset_fn)
 
     return build

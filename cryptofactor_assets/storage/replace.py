@@ -37,9 +37,11 @@ def replace_rows_of_tables(
     writes: Sequence[tuple[str, pd.DataFrame | SqlInsert]],
     window: tuple | None = None,
     window_column: str | None = None,
+    after: Sequence[SqlInsert] = (),
 ) -> dict[str, WriteResult]:
     """Replace the ``[start, end)`` window of ``window_column`` of each table (``window`` None: every
-    row) with its rows, in one transaction; ``table -> WriteResult`` in the order given."""
+    row) with its rows, then run the ``after`` statements, in one transaction; ``table -> WriteResult``
+    in the order given."""
     if window is not None and window_column is None:
         raise ValueError("a window needs its column")
     for table, _ in writes:
@@ -58,4 +60,6 @@ def replace_rows_of_tables(
                 sql, params = None, None
             span = None if window is None else (window_column, *window)
             out[table] = _replace_rows(con, table, sql, params, span)
+        for statement in after:
+            con.execute(statement.sql, statement.params)
     return out
