@@ -19,7 +19,7 @@ import pytest
 from dagster_duckdb import DuckDBResource
 
 from cryptofactor_assets.estimators.ltw_calendar import as_datetime_ns
-from cryptofactor_assets.factors import assets as fa
+from cryptofactor_assets.factors.definitions import defs as factors_defs
 from cryptofactor_assets.factors.tables import FACTOR_RETURNS_DAILY
 from cryptofactor_assets.panels.assets import daily_panel
 from cryptofactor_assets.reporting.backtest import backtest_report
@@ -295,7 +295,8 @@ def test_backtest_uses_the_market_factor_when_built(built, tmp_path):
     other = str(tmp_path / "factors.duckdb")
     shutil.copy(path, other)
     resources = _resources(other)
-    _run([fa.factor_returns_daily_asset], resources, WEEK0, WEEK1,
+    factor_returns_daily = next(a for a in factors_defs().assets if FACTOR_RETURNS_DAILY in {k.path[-1] for k in a.keys})
+    _run([factor_returns_daily], resources, WEEK0, WEEK1,
          run_config={"ops": {FACTOR_RETURNS_DAILY: {"config": {"construction": "single_sort"}}}})
     _run([ra.rsj_backtest_asset], resources)
     mkt = _frame(other, "SELECT date, mkt FROM factor_returns_daily").set_index("date")["mkt"]
