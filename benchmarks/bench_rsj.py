@@ -6,7 +6,7 @@ bars, partial coin-days and stale days, ``log_ret`` stored as defined: ln(close 
 when the previous bar of the same symbol and UTC day is 5 minutes earlier). Then, in one run:
 
 * ours: ``rsj.daily.write_rsj_daily``, what the asset runs: ``sql/rsj/insert_rsj_daily.sql`` through
-  ``replace_window`` (BEGIN; DELETE; INSERT; COMMIT) over the whole window, DuckDB threads=2, best of
+  ``storage.replace.replace_rows_of_tables`` (BEGIN; DELETE; INSERT; COMMIT) over the whole window, DuckDB threads=2, best of
   ``--repeat`` runs;
 * peer: read (symbol, open_time, log_ret) from the same table into pandas and
   ``groupby([symbol, date]).apply`` a function computing the same statistics directly

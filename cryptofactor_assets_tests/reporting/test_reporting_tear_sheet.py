@@ -111,7 +111,7 @@ def built(tmp_path_factory):
         "dagster/asset_partition_range_start": DAILY_FIRST,
         "dagster/asset_partition_range_end": DAILY_LAST}).success
     if weekly:
-        # factor_returns_daily and rolling_betas hold daily rows in weekly partitions (issue 13)
+        # factor_returns_daily and rolling_betas hold daily rows in weekly partitions
         weekly_config = {"ops": {k: {"config": v} for k, v in DAILY_CONFIG.items()
                                  if k in {a.key.to_user_string() for a in weekly}}}
         assert dg.materialize(weekly, resources=resources, run_config=weekly_config, raise_on_error=False, tags={

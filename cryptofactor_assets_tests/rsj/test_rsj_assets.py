@@ -337,7 +337,7 @@ def test_value_weights_fall_back_to_dollar_volume_without_market_caps(built, tmp
 
 
 # --------------------------------------------------------------------------------------------
-# weekly partitions of daily rows (issue 13): week-by-week runs equal the backfill, a week's run
+# weekly partitions of daily rows: week-by-week runs equal the backfill, a week's run
 # replaces exactly its 7 days, and its checks look at that week only
 # --------------------------------------------------------------------------------------------
 RSJ_TABLES = {"rsj_daily": ["symbol", "date"], "rsj_portfolios_daily": PORT_KEY}
