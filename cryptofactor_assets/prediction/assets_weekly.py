@@ -27,7 +27,8 @@ from cryptofactor_assets.prediction.reads import mondays, read_feature_inputs, r
 from cryptofactor_assets.prediction.resources import RISK_FREE_KEYS, risk_free
 from cryptofactor_assets.prediction.tables import FACTOR_RISK_MODEL, FACTOR_RISK_MODEL_WEEKS, FEATURE_MATRIX
 from cryptofactor_assets.rsj.tables import RSJ_DAILY
-from cryptofactor_assets.storage.warehouse import ensure_table, frame_markdown, load_sql
+from cryptofactor_assets.storage.replace import SqlInsert
+from cryptofactor_assets.storage.warehouse import frame_markdown, load_sql
 
 GROUP = "prediction"
 #: Weekly look-back of the risk model's daily inputs (covers the rolling betas' default 90-day window).
@@ -36,16 +37,6 @@ RISK_LOOKBACK_WEEKS = 13
 
 class FeatureMatrixConfig(dg.Config):
     min_rsj_days: int = MIN_RSJ_DAYS  # days with a defined RSJ a week needs for the RSJ features
-
-
-def _fill_previous_targets(con, targets: pd.DataFrame) -> None:
-    """Set the targets of the stored rows of the week before the window (their features untouched)."""
-    ensure_table(con, FEATURE_MATRIX)
-    con.register("incoming_targets", targets)
-    try:
-        con.execute(load_sql("update_feature_matrix_targets"))
-    finally:
-        con.unregister("incoming_targets")
 
 
 @table_asset(checks.FEATURE_MATRIX, group=GROUP, partitions_def=weekly_partitions, config=FeatureMatrixConfig,
@@ -76,8 +67,11 @@ def feature_matrix(run: TableRun) -> TableOutput:
     rsj_note, rf_note = inputs.pop("rsj_note"), inputs.pop("rf_note")
     frame = compute_feature_matrix(**inputs, min_rsj_days=min_rsj_days)
     current = frame[frame["week_start"] >= pd.Timestamp(start)]
-    _fill_previous_targets(run.con, frame.loc[frame["week_start"] == prev, [
-        "symbol", "week_start", "ret_next", "rf_next", "y_next", "y_up"]])
+    # the targets of the stored rows of the week before the window (their features untouched), in
+    # the write's transaction
+    previous_targets = SqlInsert(load_sql("update_feature_matrix_targets"), frames={
+        "incoming_targets": frame.loc[frame["week_start"] == prev,
+                                      ["symbol", "week_start", "ret_next", "rf_next", "y_next", "y_up"]]})
     coverage, summary = feature_coverage(current)
 
     def metadata(_written) -> dict:
@@ -94,7 +88,7 @@ def feature_matrix(run: TableRun) -> TableOutput:
             "feature_summary_eligible": md(frame_markdown(summary)),
         }
 
-    return TableOutput({FEATURE_MATRIX: current}, metadata=metadata, empty_reason=(
+    return TableOutput({FEATURE_MATRIX: current}, after=[previous_targets], metadata=metadata, empty_reason=(
         f"needs weekly_characteristics rows for the weeks {start} .. {end} (exclusive); none stored"))
 
 
