@@ -26,10 +26,12 @@ from cryptofactor_assets.storage.warehouse import (
 
 @dataclass(frozen=True)
 class SqlInsert:
-    """An ``INSERT INTO <table> BY NAME SELECT ...`` statement and its bound parameters."""
+    """An ``INSERT INTO <table> BY NAME SELECT ...`` (or, run after the inserts, any) statement, its
+    bound parameters and the DataFrames it reads, registered under their key while it runs."""
 
     sql: str
     params: Mapping | Sequence = field(default_factory=dict)
+    frames: Mapping[str, pd.DataFrame] = field(default_factory=dict)
 
 
 def replace_rows_of_tables(
@@ -52,14 +54,15 @@ def replace_rows_of_tables(
     out: dict[str, WriteResult] = {}
     with _registered(con, views), transaction(con):
         for i, (table, rows) in enumerate(writes):
-            if isinstance(rows, SqlInsert):
-                sql, params = rows.sql, rows.params
-            elif f"incoming_{i}" in views:
-                sql, params = f"INSERT INTO {quote_ident(table)} BY NAME SELECT * FROM {quote_ident(f'incoming_{i}')}", None
-            else:
-                sql, params = None, None
             span = None if window is None else (window_column, *window)
-            out[table] = _replace_rows(con, table, sql, params, span)
+            if isinstance(rows, SqlInsert):
+                with _registered(con, dict(rows.frames)):
+                    out[table] = _replace_rows(con, table, rows.sql, rows.params, span)
+                continue
+            sql = (f"INSERT INTO {quote_ident(table)} BY NAME SELECT * FROM {quote_ident(f'incoming_{i}')}"
+                   if f"incoming_{i}" in views else None)
+            out[table] = _replace_rows(con, table, sql, None, span)
         for statement in after:
-            con.execute(statement.sql, statement.params)
+            with _registered(con, dict(statement.frames)):
+                con.execute(statement.sql, statement.params)
     return out
