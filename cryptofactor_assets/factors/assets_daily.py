@@ -13,7 +13,7 @@ import pandas as pd
 
 from cryptofactor_assets.common import md
 from cryptofactor_assets.factors import checks
-from cryptofactor_assets.factors.assets_common import GROUP, KINDS, RISK_FREE_KEYS, risk_free, table_md
+from cryptofactor_assets.factors.assets_common import GROUP, KINDS, table_md
 from cryptofactor_assets.factors.compute_daily import (
     DAILY_FACTOR_LOOKBACK_DAYS,
     FACTOR_NAMES,
@@ -27,6 +27,7 @@ from cryptofactor_assets.factors.compute_daily import (
 )
 from cryptofactor_assets.factors.summaries import formation_lacks, window_summary
 from cryptofactor_assets.factors.tables import FACTOR_RETURNS_DAILY, ROLLING_BETAS
+from cryptofactor_assets.lib.resources import RISK_FREE
 from cryptofactor_assets.lib.table_asset import TableOutput, TableRun, table_asset
 from cryptofactor_assets.panels.tables import DAILY_PANEL
 from cryptofactor_assets.partitions import week_and_previous_days, weekly_partitions
@@ -50,7 +51,7 @@ class DailyFactorConfig(dg.Config):
 
 
 @table_asset(checks.FACTOR_RETURNS_DAILY, group=GROUP, partitions_def=weekly_partitions, kinds=KINDS,
-             config=DailyFactorConfig, required_resource_keys=RISK_FREE_KEYS,
+             config=DailyFactorConfig, required_resource_keys={RISK_FREE},
              deps=[dg.AssetDep(DAILY_PANEL, partition_mapping=week_and_previous_days(DAILY_FACTOR_LOOKBACK_DAYS))])
 def factor_returns_daily_asset(run: TableRun) -> TableOutput:
     """Daily MKT, SIZE, MOM per holding day d, built like LTW's weekly factors at daily frequency.
@@ -63,7 +64,7 @@ def factor_returns_daily_asset(run: TableRun) -> TableOutput:
     """
     config, start, end = run.config, run.start, run.end
     days = pd.date_range(pd.Timestamp(start), pd.Timestamp(end) - pd.Timedelta(days=1))
-    rf, rf_source, rf_note = risk_free(run, days, "daily")
+    rf, rf_source, rf_note = run.context.resources.risk_free.series(days, "daily")
     daily = _daily_panel(run, max(DAILY_FACTOR_LOOKBACK_DAYS, config.momentum_lookback + 1))
     out = compute_daily_factors(daily, start, end, config.construction, config.breakpoint_universe,
                                 config.investable_top_n, config.momentum_lookback, config.min_coins_per_leg,

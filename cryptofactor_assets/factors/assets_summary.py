@@ -14,9 +14,7 @@ from cryptofactor_assets.factors import checks, research
 from cryptofactor_assets.factors.assets_common import (
     GROUP,
     KINDS,
-    RISK_FREE_KEYS,
     cumulative_plot,
-    risk_free,
     table_md,
 )
 from cryptofactor_assets.factors.compute_daily import ROLLING_MIN_OBS, ROLLING_WINDOW_DAYS
@@ -39,6 +37,7 @@ from cryptofactor_assets.factors.tables import (
     REGIME_SIGNALS,
     ROLLING_BETAS,
 )
+from cryptofactor_assets.lib.resources import RISK_FREE
 from cryptofactor_assets.lib.table_asset import TableOutput, TableRun, table_asset
 from cryptofactor_assets.panels.tables import DAILY_PANEL
 from cryptofactor_assets.storage.frames import read_sql_frame
@@ -160,7 +159,7 @@ ALL_DAYS = {"start": dt.date(1970, 1, 1), "end": dt.date(2200, 1, 1)}
 
 
 @table_asset(checks.LTW_REPLICATION, group=GROUP, kinds=KINDS, config=LtwReplicationConfig,
-             required_resource_keys=RISK_FREE_KEYS, deps=[DAILY_PANEL])
+             required_resource_keys={RISK_FREE}, deps=[DAILY_PANEL])
 def ltw_replication_asset(run: TableRun) -> TableOutput:
     """LTW (2022) replication over the WHOLE stored daily_panel on LTW's calendar (52 weeks a year,
     week 1 = Jan 1-7, week 52 = 8 or 9 days), with the same functions as the partitioned assets:
@@ -176,7 +175,7 @@ def ltw_replication_asset(run: TableRun) -> TableOutput:
     if daily.empty:  # nothing stored yet (e.g. a source without data in the range): an empty table
         return TableOutput({LTW_REPLICATION: pd.DataFrame()}, empty_reason="daily_panel holds no rows")
     week_starts = pd.DatetimeIndex(np.unique(ltw_week_start(daily["date"].to_numpy())))
-    rf, rf_source, rf_note = risk_free(run, week_starts, "weekly")
+    rf, rf_source, rf_note = run.context.resources.risk_free.series(week_starts, "weekly")
     out = compute_ltw_replication(daily, config.breakpoint_universe, config.cmom_construction,
                                   config.investable_top_n, config.n_quantiles, config.vol_column,
                                   (config.winsor_lower, config.winsor_upper), rf, rf_source)

@@ -12,9 +12,7 @@ from cryptofactor_assets.factors import checks
 from cryptofactor_assets.factors.assets_common import (
     GROUP,
     KINDS,
-    RISK_FREE_KEYS,
     cumulative_plot,
-    risk_free,
     table_md,
 )
 from cryptofactor_assets.factors.characteristics import LTW_CHARACTERISTICS
@@ -35,6 +33,7 @@ from cryptofactor_assets.factors.tables import (
     ROLLING_BETAS,
     WEEKLY_CHARACTERISTICS,
 )
+from cryptofactor_assets.lib.resources import RISK_FREE
 from cryptofactor_assets.lib.table_asset import TableOutput, TableRun, table_asset
 from cryptofactor_assets.panels.tables import WEEKLY_PANEL
 from cryptofactor_assets.partitions import previous_weeks, weekly_partitions
@@ -128,7 +127,7 @@ class FactorConfig(dg.Config):
 
 
 @table_asset(checks.FACTOR_RETURNS_WEEKLY, group=GROUP, partitions_def=weekly_partitions, kinds=KINDS,
-             config=FactorConfig, required_resource_keys=RISK_FREE_KEYS,
+             config=FactorConfig, required_resource_keys={RISK_FREE},
              deps=[dg.AssetDep(WEEKLY_CHARACTERISTICS, partition_mapping=previous_weeks(FORMATION_LAG_WEEKS))])
 def factor_returns_weekly_asset(run: TableRun) -> TableOutput:
     """LTW (2022, Section III) weekly factors per holding week w, portfolios formed at the end of w-1.
@@ -140,7 +139,7 @@ def factor_returns_weekly_asset(run: TableRun) -> TableOutput:
     else 0 (see `rf_source`). Numerics: `factors.construction.factor_returns`.
     """
     config, start, end = run.config, run.start, run.end
-    rf, rf_source, rf_note = risk_free(run, mondays(start, end), "weekly")
+    rf, rf_source, rf_note = run.context.resources.risk_free.series(mondays(start, end), "weekly")
     chars = _formation_characteristics(run)
     out = compute_weekly_factors(chars, start, end, config.constructions, config.breakpoint_universe,
                                  config.investable_top_n, config.min_coins_per_leg, rf, rf_source)
@@ -174,7 +173,7 @@ class FamaMacBethConfig(dg.Config):
 
 
 @table_asset(checks.FAMA_MACBETH_GAMMAS, group=GROUP, partitions_def=weekly_partitions, kinds=KINDS,
-             config=FamaMacBethConfig, required_resource_keys=RISK_FREE_KEYS, deps=[
+             config=FamaMacBethConfig, required_resource_keys={RISK_FREE}, deps=[
                  dg.AssetDep(WEEKLY_CHARACTERISTICS, partition_mapping=previous_weeks(FORMATION_LAG_WEEKS)),
                  dg.AssetDep(ROLLING_BETAS, partition_mapping=previous_weeks(FORMATION_LAG_WEEKS)),
              ])
@@ -188,7 +187,7 @@ def fama_macbeth_gammas_asset(run: TableRun) -> TableOutput:
     """
     config, start, end = run.config, run.start, run.end
     weeks = mondays(start, end)
-    rf, _, _ = risk_free(run, weeks, "weekly")
+    rf, _, _ = run.context.resources.risk_free.series(weeks, "weekly")
     chars = _formation_characteristics(run)
     beta_days = [d.date() for d in weeks - pd.Timedelta(days=1)]
     betas = read_sql_frame(run.con, load_sql("select_rolling_betas_on_dates", domain="factors"),
