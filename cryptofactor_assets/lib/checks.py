@@ -58,10 +58,12 @@ class TableChecks:
     finite: tuple[str, ...]
     not_null: tuple[str, ...] = ()
     extra: tuple[ExtraCheck, ...] = ()
+    #: the unique-key check's name (default ``<table>_unique_key``)
+    unique_check: str | None = None
 
     @property
     def unique_name(self) -> str:
-        return f"{self.table}_unique_key"
+        return self.unique_check or f"{self.table}_unique_key"
 
     @property
     def finite_name(self) -> str:

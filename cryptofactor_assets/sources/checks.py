@@ -8,8 +8,6 @@ its result is built by the ingest shell from what the source reported (``ingest.
 
 from __future__ import annotations
 
-from dataclasses import dataclass
-
 import dagster as dg
 
 from cryptofactor_assets.lib.checks import ExtraCheck, TableChecks
@@ -32,18 +30,7 @@ MARKET_VALUES = ("price", "market_cap", "total_volume")
 MARKET_UNKNOWN_ALLOWED = ("market_cap", "total_volume")
 
 
-@dataclass(frozen=True)
-class NamedTableChecks(TableChecks):
-    """A ``TableChecks`` whose unique-key check keeps a given name (None: ``<table>_unique_key``)."""
-
-    unique_check: str | None = None
-
-    @property
-    def unique_name(self) -> str:
-        return self.unique_check or super().unique_name
-
-
-RAW_KLINES_5M_CHECKS = NamedTableChecks(
+RAW_KLINES_5M_CHECKS = TableChecks(
     RAW_KLINES_5M, key=("symbol", "open_time"), window_column="open_time", finite=(),
     unique_check=CHECK_KLINES_UNIQUE,
     extra=(
@@ -56,7 +43,7 @@ RAW_KLINES_5M_CHECKS = NamedTableChecks(
     ),
 )
 
-RAW_COIN_MARKETS_CHECKS = NamedTableChecks(
+RAW_COIN_MARKETS_CHECKS = TableChecks(
     RAW_COIN_MARKETS, key=("symbol", "date"), window_column="date", finite=(),
     unique_check=CHECK_MARKETS_UNIQUE,
     extra=(
@@ -71,7 +58,7 @@ RAW_COIN_MARKETS_CHECKS = NamedTableChecks(
 SIM_TRUTH_CHECKS = TableChecks(SIM_TRUTH, key=("category", "name", "symbol", "date"), window_column=None,
                                finite=())
 
-COIN_SYMBOLS_CHECKS = NamedTableChecks(COIN_SYMBOLS, key=("coin_id",), window_column=None, finite=(),
+COIN_SYMBOLS_CHECKS = TableChecks(COIN_SYMBOLS, key=("coin_id",), window_column=None, finite=(),
                                        unique_check=CHECK_COIN_SYMBOLS_UNIQUE)
 
 
