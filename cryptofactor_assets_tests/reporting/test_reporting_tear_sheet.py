@@ -19,6 +19,7 @@ from dagster_duckdb import DuckDBResource
 
 from cryptofactor_assets.cli import main as cli_main
 from cryptofactor_assets.factors.definitions import defs as factors_defs
+from cryptofactor_assets.lib.resources import RISK_FREE, RiskFreeResource
 from cryptofactor_assets.panels.definitions import defs as panels_defs
 from cryptofactor_assets.partitions import daily_partitions, weekly_partitions
 from cryptofactor_assets.reporting.assets import CHECK_SELF_CONTAINED, tear_sheet
@@ -98,7 +99,8 @@ def built(tmp_path_factory):
     folder = tmp_path_factory.mktemp("tear_sheet")
     db = str(folder / "test.duckdb")
     resources = {"duckdb": DuckDBResource(database=db),
-                 "market_source": MarketSourceResource(kind="simulated", sim_coins=SMALL_COINS)}
+                 "market_source": MarketSourceResource(kind="simulated", sim_coins=SMALL_COINS),
+                 RISK_FREE: RiskFreeResource()}
     assets = _domain_assets()
     daily = [a for a in assets if a.partitions_def == daily_partitions]
     weekly = [a for a in assets if a.partitions_def == weekly_partitions]

@@ -21,6 +21,7 @@ from dagster_duckdb import DuckDBResource
 from cryptofactor_assets.estimators.ltw_calendar import as_datetime_ns
 from cryptofactor_assets.factors.definitions import defs as factors_defs
 from cryptofactor_assets.factors.tables import FACTOR_RETURNS_DAILY
+from cryptofactor_assets.lib.resources import RISK_FREE, RiskFreeResource
 from cryptofactor_assets.panels.assets import daily_panel
 from cryptofactor_assets.reporting.backtest import backtest_report
 from cryptofactor_assets.rsj import assets as ra
@@ -44,7 +45,8 @@ PORT_KEY = ["date", "weighting", "portfolio"]
 
 def _resources(path: str) -> dict:
     return {"duckdb": DuckDBResource(database=path),
-            "market_source": MarketSourceResource(kind="simulated", sim_coins=SMALL_COINS)}
+            "market_source": MarketSourceResource(kind="simulated", sim_coins=SMALL_COINS),
+            RISK_FREE: RiskFreeResource()}
 
 
 def _run(assets, resources, first=None, last=None, run_config=None) -> dg.ExecuteInProcessResult:
