@@ -4,8 +4,8 @@
 import dagster as dg
 import pandas as pd
 
+from cryptofactor_assets.analytics.plots import equity_curve_png, png_markdown
 from cryptofactor_assets.common import md
-from cryptofactor_assets.reporting.plots import equity_curve_png, png_markdown
 from cryptofactor_assets.storage.warehouse import frame_markdown
 
 GROUP = "factors"

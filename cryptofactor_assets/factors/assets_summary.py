@@ -93,7 +93,7 @@ def long_short_alphas_asset(run: TableRun) -> TableOutput:
     """LTW (2022) Table VIII style statistics of every Q5 - Q1 characteristic portfolio (EW and VW) over
     all stored weeks: mean with Newey-West t, CAPM alpha on CMKT and 3-factor alpha on CMKT, CSMB, CMOM
     (OLS with HAC t-stats, statsmodels cov_type="HAC" conventions; lag rule configurable and stored),
-    annualised return / vol / Sharpe / max drawdown (`reporting.backtest.backtest_report`).
+    annualised return / vol / Sharpe / max drawdown (`analytics.backtest.backtest_report`).
     """
     config = run.config
     ls = _stored(run, CHARACTERISTIC_PORTFOLIOS, "select_long_short_portfolios", "week_start")

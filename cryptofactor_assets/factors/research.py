@@ -18,10 +18,10 @@ from __future__ import annotations
 import numpy as np
 import pandas as pd
 
+from cryptofactor_assets.analytics.backtest import backtest_report
 from cryptofactor_assets.estimators.fama_macbeth import cross_section_gammas, summarise_gammas_arrays
 from cryptofactor_assets.estimators.hac import LagRule, ols_hac
 from cryptofactor_assets.estimators.ltw_calendar import as_datetime_ns
-from cryptofactor_assets.reporting.backtest import backtest_report
 from cryptofactor_assets.storage.frames import read_sql_frame
 from cryptofactor_assets.storage.warehouse import ensure_table, load_sql
 

@@ -24,6 +24,7 @@ import dagster as dg
 import pandas as pd
 from dagster_duckdb import DuckDBResource
 
+from cryptofactor_assets.analytics.plots import line_plot_png, png_markdown
 from cryptofactor_assets.common import POOL, SINGLE_RUN, connect, lean_metadata, md, window_dates
 from cryptofactor_assets.lib.table_asset import TableOutput, TableRun, table_asset
 from cryptofactor_assets.neural import checks
@@ -52,7 +53,6 @@ from cryptofactor_assets.neural.resources import CrossAssetSourceResource
 from cryptofactor_assets.neural.tables import CROSS_ASSET_MONTHLY, CROSS_ASSET_TRUTH, NEURAL_BETAS
 from cryptofactor_assets.partitions import monthly_partitions
 from cryptofactor_assets.progress import Progress
-from cryptofactor_assets.reporting.plots import line_plot_png, png_markdown
 from cryptofactor_assets.storage.replace import replace_rows_of_tables
 from cryptofactor_assets.storage.warehouse import ensure_table, frame_markdown, load_sql
 

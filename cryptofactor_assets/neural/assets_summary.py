@@ -9,6 +9,7 @@ import datetime as dt
 import dagster as dg
 import pandas as pd
 
+from cryptofactor_assets.analytics.plots import png_markdown
 from cryptofactor_assets.common import md
 from cryptofactor_assets.lib.table_asset import TableOutput, TableRun, table_asset
 from cryptofactor_assets.neural import checks
@@ -35,7 +36,6 @@ from cryptofactor_assets.neural.tables import (
     NEURAL_BETAS,
 )
 from cryptofactor_assets.progress import Progress
-from cryptofactor_assets.reporting.plots import png_markdown
 from cryptofactor_assets.storage.warehouse import ensure_table, frame_markdown, load_sql
 
 GROUP = "neural"

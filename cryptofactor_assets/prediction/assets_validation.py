@@ -7,6 +7,7 @@ import warnings
 import dagster as dg
 import pandas as pd
 
+from cryptofactor_assets.analytics.plots import line_plot_png, png_markdown
 from cryptofactor_assets.common import md
 from cryptofactor_assets.factors import research
 from cryptofactor_assets.factors.tables import (
@@ -40,7 +41,6 @@ from cryptofactor_assets.prediction.tables import (
     PREDICTION_FORECASTS,
     PREDICTION_WALK_FORWARD,
 )
-from cryptofactor_assets.reporting.plots import line_plot_png, png_markdown
 from cryptofactor_assets.storage.frames import read_sql_frame
 from cryptofactor_assets.storage.warehouse import frame_markdown, load_sql
 

@@ -5,6 +5,7 @@ import dagster as dg
 import numpy as np
 import pandas as pd
 
+from cryptofactor_assets.analytics.plots import bar_plot_png, line_plot_png, png_markdown
 from cryptofactor_assets.common import md
 from cryptofactor_assets.lib.table_asset import TableOutput, TableRun, table_asset
 from cryptofactor_assets.prediction import checks
@@ -16,7 +17,6 @@ from cryptofactor_assets.prediction.tables import (
     PREDICTION_SELECTED,
 )
 from cryptofactor_assets.prediction.walk_forward import ALL_MODELS, WalkForwardConfig
-from cryptofactor_assets.reporting.plots import bar_plot_png, line_plot_png, png_markdown
 from cryptofactor_assets.storage.frames import read_sql_frame
 from cryptofactor_assets.storage.warehouse import ensure_table, frame_markdown, load_sql
 

@@ -3,6 +3,7 @@
 import dagster as dg
 from dagster_duckdb import DuckDBResource
 
+from cryptofactor_assets.analytics.plots import png_markdown
 from cryptofactor_assets.common import POOL, connect, md
 from cryptofactor_assets.factors.tables import (
     CHARACTERISTIC_PORTFOLIOS,
@@ -13,7 +14,6 @@ from cryptofactor_assets.factors.tables import (
 )
 from cryptofactor_assets.panels.tables import DAILY_PANEL
 from cryptofactor_assets.reporting.html import external_references
-from cryptofactor_assets.reporting.plots import png_markdown
 from cryptofactor_assets.reporting.tables import TEAR_SHEET
 from cryptofactor_assets.reporting.tear_sheet import build_tear_sheet, default_report_path, write_tear_sheet
 from cryptofactor_assets.rsj.tables import RSJ_BACKTEST, RSJ_PORTFOLIOS_DAILY

@@ -1,6 +1,6 @@
 """Statistics of the tear sheet over stored frames (pure: frames in, frames out; no Dagster, no SQL).
 
-Summary statistics of a return series are those of :func:`cryptofactor_assets.reporting.backtest.
+Summary statistics of a return series are those of :func:`cryptofactor_assets.analytics.backtest.
 backtest_report` (mean, annualised return P x mean, annualised vol, Sharpe mean / sd x sqrt(P),
 Newey-West t of the mean, max drawdown; P = 52 for weekly series, 365 for daily ones). Premia
 intervals are mean +- z_0.975 x se, z_0.975 = 1.95996 (normal approximation, as the stored t-stats).
@@ -15,7 +15,7 @@ from collections.abc import Mapping, Sequence
 import numpy as np
 import pandas as pd
 
-from cryptofactor_assets.reporting.backtest import backtest_report
+from cryptofactor_assets.analytics.backtest import backtest_report
 
 #: Two-sided 95 % normal quantile used for the premia confidence intervals.
 Z_95 = statistics.NormalDist().inv_cdf(0.975)

@@ -17,7 +17,7 @@ statistics of stored return series):
 6. **Rolling betas** (``rolling_betas`` + ``daily_panel``): market beta through time of the ``top_n``
    coins with the largest last known market cap on the last estimation day.
 
-Summary statistics of a return series are those of :func:`cryptofactor_assets.reporting.backtest.
+Summary statistics of a return series are those of :func:`cryptofactor_assets.analytics.backtest.
 backtest_report` (mean, annualised return P x mean, annualised vol, Sharpe mean / sd x sqrt(P),
 Newey-West t of the mean, max drawdown; P = 52 for weekly series, 365 for daily ones).
 
@@ -29,7 +29,7 @@ attached as one file.
 
 Pure: takes a DuckDB connection (read-only is enough) or DataFrames; no Dagster import. This module
 only composes the library: the reads of ``reporting.tear_sheet_queries`` (every catalog name quoted),
-the statistics of ``reporting.stats``, the charts of ``reporting.plots`` and the rendering of
+the statistics of ``reporting.stats``, the charts of ``analytics.plots`` and the rendering of
 ``reporting.html`` (every warehouse text HTML-escaped).
 """
 
@@ -44,7 +44,7 @@ from pathlib import Path
 import duckdb
 import pandas as pd
 
-from cryptofactor_assets.reporting import plots
+from cryptofactor_assets.analytics import plots
 from cryptofactor_assets.reporting import tear_sheet_queries as q
 from cryptofactor_assets.reporting.html import (
     STATUS_ERROR,

@@ -3,7 +3,7 @@ portfolios and long-short `rsj_portfolios_daily`, and the `rsj_backtest` summary
 
 Zhang & Zhao (2023), "Good volatility, bad volatility, and the cross section of cryptocurrency
 returns", IRFA 89, 102712, after Bollerslev, Li & Zhao (2020, JFQA). Numerics live in
-``rsj.numerics`` (oracle), ``rsj.portfolios`` and ``reporting.backtest``, the tables in ``rsj.compute``
+``rsj.numerics`` (oracle), ``rsj.portfolios`` and ``analytics.backtest``, the tables in ``rsj.compute``
 and ``rsj.daily``, the reads in ``rsj.reads``; this module holds the configs and the asset specs.
 """
 
@@ -11,12 +11,12 @@ import dagster as dg
 import numpy as np
 import pandas as pd
 
+from cryptofactor_assets.analytics.plots import bar_plot_png, equity_curve_png, png_markdown
 from cryptofactor_assets.common import md
 from cryptofactor_assets.factors.tables import FACTOR_RETURNS_DAILY
 from cryptofactor_assets.lib.table_asset import TableOutput, TableRun, table_asset
 from cryptofactor_assets.panels.tables import DAILY_PANEL
 from cryptofactor_assets.partitions import week_and_previous_days, week_to_days, weekly_partitions
-from cryptofactor_assets.reporting.plots import bar_plot_png, equity_curve_png, png_markdown
 from cryptofactor_assets.rsj import checks
 from cryptofactor_assets.rsj.compute import (
     DEFAULT_FEE_BPS,
@@ -183,7 +183,7 @@ def rsj_backtest_asset(run: TableRun) -> TableOutput:
     """Backtest of the RSJ strategy over every stored holding day: long Q1 - short Q5, EW and VW, gross
     and net, plus each quintile (long format: portfolio, weighting, returns, stat, value).
 
-    Statistics (`reporting.backtest.backtest_report`, 365 days a year): mean with Newey-West t,
+    Statistics (`analytics.backtest.backtest_report`, 365 days a year): mean with Newey-West t,
     annualised return, CAGR, vol, Sharpe, Sortino, max drawdown, win rate, beta and alpha against the
     market factor with NW t-stats (factor_returns_daily.mkt when built, else the EW mean daily_panel
     return, recorded in `market_source`), average coins per leg. Metadata: the LS table and equity curves.

@@ -2,7 +2,7 @@
 daily_panel rows, the `rsj_backtest` reports and their long layout, and the parameters they share with
 the asset configs and the look-back of the portfolio partitions.
 
-Numerics: ``rsj.portfolios.rsj_quintile_portfolios`` and ``reporting.backtest.backtest_report``.
+Numerics: ``rsj.portfolios.rsj_quintile_portfolios`` and ``analytics.backtest.backtest_report``.
 """
 
 from __future__ import annotations
@@ -10,7 +10,7 @@ from __future__ import annotations
 import numpy as np
 import pandas as pd
 
-from cryptofactor_assets.reporting.backtest import DEFAULT_LAG_RULE, BacktestReport, backtest_report
+from cryptofactor_assets.analytics.backtest import DEFAULT_LAG_RULE, BacktestReport, backtest_report
 from cryptofactor_assets.rsj.portfolios import (
     DEFAULT_FEE_BPS,
     DEFAULT_N_QUANTILES,

@@ -12,8 +12,8 @@ import pandas as pd
 import pytest
 import statsmodels.api as sm
 
-from cryptofactor_assets.reporting.backtest import BacktestReport, backtest_report, max_drawdown
-from cryptofactor_assets.reporting.plots import bar_plot_png, equity_curve_png, line_plot_png, png_markdown
+from cryptofactor_assets.analytics.backtest import BacktestReport, backtest_report, max_drawdown
+from cryptofactor_assets.analytics.plots import bar_plot_png, equity_curve_png, line_plot_png, png_markdown
 
 R = [0.01, -0.02, 0.03, 0.00, -0.01, 0.02]
 IDX = pd.date_range("2024-01-01", periods=6, freq="D")

@@ -18,12 +18,12 @@ import pandas as pd
 import pytest
 from dagster_duckdb import DuckDBResource
 
+from cryptofactor_assets.analytics.backtest import backtest_report
 from cryptofactor_assets.estimators.ltw_calendar import as_datetime_ns
 from cryptofactor_assets.factors.definitions import defs as factors_defs
 from cryptofactor_assets.factors.tables import FACTOR_RETURNS_DAILY
 from cryptofactor_assets.lib.resources import RISK_FREE, RiskFreeResource
 from cryptofactor_assets.panels.assets import daily_panel
-from cryptofactor_assets.reporting.backtest import backtest_report
 from cryptofactor_assets.rsj import assets as ra
 from cryptofactor_assets.rsj.compute import compute_rsj_portfolios, portfolios_long_format
 from cryptofactor_assets.rsj.numerics import rsj_from_bars

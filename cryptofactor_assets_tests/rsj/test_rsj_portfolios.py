@@ -210,7 +210,7 @@ def test_bad_arguments(small):
 
 def simulated_rsj_long_short(config, start, end) -> dict[str, object]:
     """RSJ from the simulated market's 5-minute bars (numpy oracle) -> portfolios -> backtest."""
-    from cryptofactor_assets.reporting.backtest import backtest_report
+    from cryptofactor_assets.analytics.backtest import backtest_report
     from cryptofactor_assets.rsj.numerics import rsj_from_bars
     from cryptofactor_assets.sources.simulated import SimulatedMarket
 
