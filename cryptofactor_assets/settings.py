@@ -198,3 +198,18 @@ def environment() -> Mapping[str, str]:
     """The process environment itself, for the redaction of secret-named variables (whatever they
     configure) in ``sources/redaction.py``."""
     return os.environ
+
+
+CROSS_ASSET_CSV_ENV = "CRYPTOFACTOR_CROSS_ASSET_CSV"  # yfinance download CSV(s), os.pathsep-separated
+CROSS_ASSET_TICKERS_ENV = "CRYPTOFACTOR_CROSS_ASSET_TICKERS"  # "BTC=BTC-USD,ETH=ETH-USD,EQUITY=^GSPC,..."
+FF5_CSV_ENV = "CRYPTOFACTOR_FF5_CSV"  # Ken French CSV(s) oldest vintage first, or "linearmodels"
+
+
+def cross_asset_settings() -> dict[str, str]:
+    """The cross-asset sources of the neural domain (each '' when unset): prices CSV(s), tickers,
+    Fama-French CSV(s), simulation seed."""
+    def get(name: str) -> str:
+        return (os.environ.get(name) or "").strip()
+
+    return {"prices_csv": get(CROSS_ASSET_CSV_ENV), "tickers": get(CROSS_ASSET_TICKERS_ENV),
+            "ff5_csv": get(FF5_CSV_ENV), "seed": get(SIM_SEED_ENV)}

@@ -9,19 +9,12 @@ table lists the variables); a test builds it with explicit values.
 
 from __future__ import annotations
 
-import os
-
 import dagster as dg
+
+from cryptofactor_assets import settings
 
 #: Resource key.
 CROSS_ASSET_SOURCE = "cross_asset_source"
-
-#: Environment of ``from_settings``.
-CROSS_ASSET_CSV_ENV = "CRYPTOFACTOR_CROSS_ASSET_CSV"  # yfinance download CSV(s), os.pathsep-separated
-TICKERS_ENV = "CRYPTOFACTOR_CROSS_ASSET_TICKERS"  # "BTC=BTC-USD,ETH=ETH-USD,EQUITY=^GSPC,..."
-FF5_CSV_ENV = "CRYPTOFACTOR_FF5_CSV"  # Ken French CSV(s) oldest vintage first, or "linearmodels"
-SEED_ENV = "CRYPTOFACTOR_SIM_SEED"
-
 
 class CrossAssetSourceResource(dg.ConfigurableResource):
     """Sources of the cross-asset monthly series: ``prices_csv`` (yfinance download CSV(s),
@@ -36,10 +29,8 @@ class CrossAssetSourceResource(dg.ConfigurableResource):
 
     @classmethod
     def from_settings(cls) -> CrossAssetSourceResource:
-        env = {name: (os.environ.get(var) or "") for name, var in (
-            ("prices_csv", CROSS_ASSET_CSV_ENV), ("tickers", TICKERS_ENV), ("ff5_csv", FF5_CSV_ENV),
-            ("seed", SEED_ENV))}
-        return cls(**env)
+        """From the environment, through ``settings.cross_asset_settings``."""
+        return cls(**settings.cross_asset_settings())
 
     def resolve(self, prices_csv: str | None, tickers: str | None, ff5_csv: str | None, seed: int | None,
                 default_seed: int) -> tuple[str | None, str | None, str | None, int]:
