@@ -9,7 +9,7 @@ resident memory:
     seconds demo_materialise <s>
     megabytes demo_peak_rss <MB>
 
-Targets (issue 2): <= 60 s and <= 2 GB on the 2-core reference machine.
+Targets: <= 60 s and <= 2 GB on the 2-core reference machine.
 """
 
 from __future__ import annotations

@@ -1,4 +1,4 @@
-"""Operations benchmark (issue 13): what users wait on besides the computation, on an on-disk instance.
+"""Operations benchmark: what users wait on besides the computation, on an on-disk instance.
 
 Prints, each measured once in this run:
 

@@ -8,7 +8,7 @@ times launch to RUN_SUCCESS (the server's start-up is not counted):
 
     seconds ui_daily_run <s>
 
-Target (issue 13): <= 10 s on the 2-core reference machine (35 s under the multiprocess executor,
+Target: <= 10 s on the 2-core reference machine (35 s under the multiprocess executor,
 one subprocess per step).
 
 Measured 2026-12-01 on the 2-core machine while other test suites ran (load average 4.6-7), the same

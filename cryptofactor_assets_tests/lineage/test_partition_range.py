@@ -1,4 +1,4 @@
-"""The partition range is configurable (issue 13, item 4): CRYPTOFACTOR_PARTITIONS_START / _END.
+"""The partition range is configurable: CRYPTOFACTOR_PARTITIONS_START / _END.
 
 ``make demo`` and ``make ui`` share the demo's range, so the UI shows every partition materialised.
 Dagster's ``end_date`` is exclusive and keeps only whole windows: the settings hand it the day after the

@@ -1,4 +1,4 @@
-"""Runs execute their steps in the run worker's process (issue 13 item 1), and that changes nothing else.
+"""Runs execute their steps in the run worker's process, and that changes nothing else.
 
 * every job of the code location, and the implicit asset job (asset graph "Materialize", asset
   backfills), uses the in-process executor: no subprocess per step;

@@ -1,6 +1,6 @@
 """Freshness checks through the real webserver: never in job-page or asset-page backfills, still by the sensor.
 
-Why they used to run (issue 13 item 3): the UI's job page launches a backfill with the job's
+Why they used to run: the UI's job page launches a backfill with the job's
 partition set AND the job's assets as ``assetSelection``; Dagster then subsets the job by that
 selection with "every check of the selected assets" taken from the job's asset graph, which held the
 freshness checks, whatever the job's own selection subtracted. An asset-page backfill (pure asset

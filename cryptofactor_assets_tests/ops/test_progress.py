@@ -1,4 +1,4 @@
-"""Progress lines of long work (issue 13, item 5): rate-limited (one line per ~10 s per step plus a
+"""Progress lines of long work: rate-limited (one line per ~10 s per step plus a
 final line), with items done / total and a rate, in the run log and on the CLI's console."""
 
 from __future__ import annotations

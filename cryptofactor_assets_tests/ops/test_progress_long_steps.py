@@ -1,4 +1,4 @@
-"""Progress lines of the long steps (issue 13, item 5): walk-forward refits, neural-beta months, grid
+"""Progress lines of the long steps: walk-forward refits, neural-beta months, grid
 configurations and users' kline files report "done/total" through ``progress.Progress``; the numerics
 take an optional ``progress(done, total)`` callback and give identical results with or without it."""
 
