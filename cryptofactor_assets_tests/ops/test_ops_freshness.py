@@ -10,7 +10,6 @@ from dagster._core.test_utils import freeze_time
 from dagster_duckdb import DuckDBResource
 
 from cryptofactor_assets.definitions import defs
-from cryptofactor_assets.ops.definitions_part import DAILY_KEYS, FRESHNESS_CHECKS, SENSORS, WEEKLY_KEYS
 from cryptofactor_assets.ops.freshness import (
     FRESHNESS_SENSOR,
     build_freshness_checks,
@@ -27,6 +26,11 @@ from cryptofactor_assets.sources.assets import (
 from cryptofactor_assets.sources.resources import MarketSourceResource
 from cryptofactor_assets_tests.conftest import materialize_range, query
 from cryptofactor_assets_tests.fake_exchange_server import FakeServer, Reply, bybit_kline_route, make_candles
+
+DAILY_KEYS, WEEKLY_KEYS = partitioned_asset_keys(defs.assets or [])
+#: the code location's time-partition freshness checks and the sensor evaluating them
+FRESHNESS_CHECKS: list[dg.AssetChecksDefinition] = list(defs.asset_checks or [])
+SENSORS: list[dg.SensorDefinition] = [s for s in (defs.sensors or []) if s.name == FRESHNESS_SENSOR]
 
 FRESH_JOB = "freshness_only"
 UTC = dt.UTC
