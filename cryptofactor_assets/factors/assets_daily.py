@@ -13,7 +13,7 @@ import pandas as pd
 
 from cryptofactor_assets.common import md
 from cryptofactor_assets.factors import checks
-from cryptofactor_assets.factors.assets_common import GROUP, KINDS, table_md
+from cryptofactor_assets.factors.assets_common import GROUP, KINDS, grouped, table_md
 from cryptofactor_assets.factors.compute_daily import (
     DAILY_FACTOR_LOOKBACK_DAYS,
     FACTOR_NAMES,
@@ -85,6 +85,16 @@ class RollingBetasConfig(dg.Config):
     min_obs: int = ROLLING_MIN_OBS
 
 
+def _rolling_betas_lack(config: RollingBetasConfig, daily: pd.DataFrame, factors: pd.DataFrame) -> str:
+    """What an empty rolling_betas partition lacks: enough daily observations of a coin in a window."""
+    most = max_daily_obs(daily, factors, config.window)
+    complete = len(factors.dropna(subset=list(FACTOR_NAMES))) if len(factors) else 0
+    return (f"needs >= {config.min_obs} daily observations per coin (returns on days with MKT, SIZE and MOM, "
+            f"MOM needing {MOMENTUM_LOOKBACK_DAYS} days of history) in the {config.window}-day window; the most "
+            f"any coin has in a window is {most} (days with all three factors read: {complete} of {len(factors)}; "
+            "MOM is undefined on days with an empty size x momentum leg)")
+
+
 @table_asset(checks.ROLLING_BETAS, group=GROUP, partitions_def=weekly_partitions, kinds=KINDS,
              config=RollingBetasConfig, deps=[
                  dg.AssetDep(DAILY_PANEL, partition_mapping=week_and_previous_days(ROLLING_LOOKBACK_DAYS)),
@@ -108,15 +118,9 @@ def rolling_betas_asset(run: TableRun) -> TableOutput:
     constructions = sorted(set(factors["construction"]))
     out = compute_rolling_betas(daily, factors, start, end, config.window, config.min_obs)
     out["construction"] = ",".join(constructions) or "none"
-    by_coin = (out.groupby("symbol")[["beta_mkt", "beta_size", "beta_mom", "r2"]].mean().reset_index()
-               if len(out) else pd.DataFrame())
-    return TableOutput({ROLLING_BETAS: out}, empty_reason=lambda: (
-        f"needs >= {config.min_obs} daily observations per coin (returns on days with MKT, SIZE and MOM, "
-        f"MOM needing {MOMENTUM_LOOKBACK_DAYS} days of history) in the {config.window}-day "
-        f"window; the most any coin has in a window is {max_daily_obs(daily, factors, config.window)} "
-        f"(days with all three factors read: {len(factors.dropna(subset=list(FACTOR_NAMES))) if len(factors) else 0}"
-        f" of {len(factors)}; MOM is undefined on days with an empty size x momentum leg)"), metadata={
+    by_coin = grouped(out, "symbol", ["beta_mkt", "beta_size", "beta_mom", "r2"], "mean")
+    return TableOutput({ROLLING_BETAS: out}, metadata={
         "parameters": md(f"window={config.window} days, min_obs={config.min_obs}, factors={list(FACTOR_NAMES)}, "
                          f"daily factor construction={constructions}"),
         "mean_by_coin": table_md(by_coin),
-    })
+    }, empty_reason=lambda: _rolling_betas_lack(config, daily, factors))

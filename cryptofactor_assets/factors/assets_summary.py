@@ -14,6 +14,7 @@ from cryptofactor_assets.factors import checks, research
 from cryptofactor_assets.factors.assets_common import (
     GROUP,
     KINDS,
+    config_text,
     cumulative_plot,
     table_md,
 )
@@ -76,7 +77,7 @@ def fama_macbeth_premia_asset(run: TableRun) -> TableOutput:
         f"needs >= {FM_MIN_PERIODS} weeks of Fama-MacBeth gammas per spec; fama_macbeth_gammas holds "
         + (", ".join(f"{k}: {v}" for k, v in sorted(weeks_by_spec.items())) or "none")), metadata={
         "premia": table_md(shown),
-        "parameters": md(f"lag_rule={config.lag_rule}, periods_per_year={config.periods_per_year}, "
+        "parameters": md(f"{config_text(config, 'lag_rule', 'periods_per_year')}, "
                          f"Shanken factors: weekly {list(WEEKLY_FACTORS)} ({config.factor_construction})"),
     })
 
@@ -139,8 +140,7 @@ def regime_signals_asset(run: TableRun) -> TableOutput:
         f">= {ROLLING_MIN_OBS} daily observations per coin)"), metadata={
         "coins_with_shifts": int((out["n_shifts"] > 0).sum()) if len(out) else 0,
         "signals": table_md(shown),
-        "parameters": md(f"horizon_days={config.horizon_days}, z_threshold={config.z_threshold}, "
-                         f"recent_days={config.recent_days}"),
+        "parameters": md(config_text(config, "horizon_days", "z_threshold", "recent_days")),
     })
 
 
@@ -187,9 +187,8 @@ def ltw_replication_asset(run: TableRun) -> TableOutput:
         f"{daily['date'].max().date()}) in {len(week_starts)} LTW weeks"), metadata={
         "weeks": int(out["week_start"].nunique()),
         "risk_free": rf_note + " (LTW week 52 is 8-9 days; the weekly rate assumes 7)",
-        "parameters": md(f"calendar=ltw, breakpoint_universe={config.breakpoint_universe}, cmom_construction="
-                         f"{config.cmom_construction}, n_quantiles={config.n_quantiles}, "
-                         f"vol_column={config.vol_column}"),
+        "parameters": md("calendar=ltw, " + config_text(config, "breakpoint_universe", "cmom_construction",
+                                                         "n_quantiles", "vol_column")),
         "summary": table_md(summary),
         "cumulative_factors": cumulative_plot(fac[[c for c in WEEKLY_FACTORS if c in fac.columns]],
                                               "LTW-calendar CMKT, CSMB, CMOM (cumulative)"),

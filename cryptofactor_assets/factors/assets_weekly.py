@@ -13,6 +13,7 @@ from cryptofactor_assets.factors.assets_common import (
     GROUP,
     KINDS,
     cumulative_plot,
+    grouped,
     table_md,
 )
 from cryptofactor_assets.factors.characteristics import LTW_CHARACTERISTICS
@@ -172,6 +173,16 @@ class FamaMacBethConfig(dg.Config):
     min_coins: int = 0  # 0: number of coefficients + 1
 
 
+def _gammas_lack(run: TableRun, chars: pd.DataFrame, betas: pd.DataFrame) -> str:
+    """What an empty fama_macbeth_gammas partition lacks: a week with enough coins and regressors."""
+    config = run.config
+    eligible, _ = eligible_count(chars, "week_start", run.start - FORMATION_LAG, run.end - FORMATION_LAG)
+    return (f"needs, in some week w, at least min_coins ({config.min_coins or 'K + 2'}) coins eligible at w-1 "
+            f"with a week-w return and the regressors (rolling betas as of the day before w, or "
+            f"{', '.join(config.characteristics)} of w-1); the formation weeks hold {eligible} eligible "
+            f"coin-weeks and {len(betas)} rolling betas on the formation days")
+
+
 @table_asset(checks.FAMA_MACBETH_GAMMAS, group=GROUP, partitions_def=weekly_partitions, kinds=KINDS,
              config=FamaMacBethConfig, required_resource_keys={RISK_FREE}, deps=[
                  dg.AssetDep(WEEKLY_CHARACTERISTICS, partition_mapping=previous_weeks(FORMATION_LAG_WEEKS)),
@@ -194,15 +205,9 @@ def fama_macbeth_gammas_asset(run: TableRun) -> TableOutput:
                            {"dates": beta_days}, ["date"])
     out = compute_fm_gammas(chars, betas, weeks, config.characteristics, config.standardise_characteristics,
                             config.min_coins, rf)
-    per_spec = (out.groupby(["spec", "coefficient"])["gamma"].agg(["count", "mean", "std"]).reset_index()
-                if len(out) else pd.DataFrame())
-    return TableOutput({FAMA_MACBETH_GAMMAS: out}, empty_reason=lambda: (
-        f"needs, in some week w, at least min_coins ({config.min_coins or 'K + 2'}) coins eligible at w-1 "
-        f"with a week-w return and the regressors (rolling betas as of the day before w, or "
-        f"{', '.join(config.characteristics)} of w-1); the formation weeks hold "
-        f"{eligible_count(chars, 'week_start', start - FORMATION_LAG, end - FORMATION_LAG)[0]}"
-        f" eligible coin-weeks and {len(betas)} rolling betas on the formation days"), metadata={
+    per_spec = grouped(out, ["spec", "coefficient"], "gamma", ["count", "mean", "std"])
+    return TableOutput({FAMA_MACBETH_GAMMAS: out}, metadata={
         "parameters": md(f"characteristics={list(config.characteristics)}, standardised="
                          f"{config.standardise_characteristics}, min_coins={config.min_coins or 'K + 2'}"),
         "gammas_in_window": table_md(per_spec),
-    })
+    }, empty_reason=lambda: _gammas_lack(run, chars, betas))

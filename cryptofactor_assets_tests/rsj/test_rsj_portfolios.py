@@ -35,6 +35,18 @@ def pick(frame: pd.DataFrame, **eq) -> pd.DataFrame:
     return frame[mask]
 
 
+def four_by_two(rsj: pd.DataFrame, panel: pd.DataFrame):
+    """The portfolios of the small example: its 4 coins, 1 trailing day, 2 quantiles."""
+    return rsj_quintile_portfolios(rsj, panel, top_n=4, trailing_days=1, n_quantiles=2)
+
+
+def missing_on_day_1(panel: pd.DataFrame, symbol: str, column: str) -> pd.DataFrame:
+    """A copy of ``panel`` without ``column`` of ``symbol`` on day 1."""
+    panel = panel.copy()
+    panel.loc[(panel.symbol == symbol) & (panel.date == D[1]), column] = np.nan
+    return panel
+
+
 def test_hand_computed_two_quantiles(small):
     rsj, panel = small
     out = rsj_quintile_portfolios(rsj, panel, top_n=4, trailing_days=1, n_quantiles=2, fee_bps=0.5)
@@ -78,7 +90,7 @@ def test_vw_falls_back_to_dollar_volume_when_caps_absent(small):
     rsj, panel = small
     panel = panel.drop(columns="market_cap").assign(dollar_volume=lambda f: f["symbol"].map(
         {"A": 1.0, "B": 3.0, "C": 2.0, "D": 2.0}))
-    out = rsj_quintile_portfolios(rsj, panel, top_n=4, trailing_days=1, n_quantiles=2)
+    out = four_by_two(rsj, panel)
     vw = pick(out.quantiles, weighting="vw", date_formed=D[0]).set_index("quantile")
     assert vw.loc[1, "ret"] == pytest.approx(0.25 * 0.10 + 0.75 * -0.05, abs=1e-15)
     assert set(pick(out.long_short, weighting="vw")["weight_source"]) == {"dollar_volume"}
@@ -87,9 +99,7 @@ def test_vw_falls_back_to_dollar_volume_when_caps_absent(small):
 
 def test_partial_caps_fall_back_for_that_day_only(small):
     rsj, panel = small
-    panel = panel.copy()
-    panel.loc[(panel.symbol == "C") & (panel.date == D[1]), "market_cap"] = np.nan
-    out = rsj_quintile_portfolios(rsj, panel, top_n=4, trailing_days=1, n_quantiles=2)
+    out = four_by_two(rsj, missing_on_day_1(panel, "C", "market_cap"))
     src = pick(out.long_short, weighting="vw").set_index("date_formed")["weight_source"]
     assert src[D[0]] == "market_cap" and src[D[1]] == "dollar_volume"
     assert out.vw_fallback_days == 1 and "1 of 3" in out.notes[0]
@@ -97,9 +107,7 @@ def test_partial_caps_fall_back_for_that_day_only(small):
 
 def test_missing_held_return_is_dropped_and_rescaled(small):
     rsj, panel = small
-    panel = panel.copy()
-    panel.loc[(panel.symbol == "B") & (panel.date == D[1]), "ret"] = np.nan
-    out = rsj_quintile_portfolios(rsj, panel, top_n=4, trailing_days=1, n_quantiles=2)
+    out = four_by_two(rsj, missing_on_day_1(panel, "B", "ret"))
     row = pick(out.quantiles, weighting="vw", date_formed=D[0], quantile=1).iloc[0]
     assert row["ret"] == pytest.approx(0.10, abs=1e-15) and row["n_coins"] == 1
 
@@ -137,7 +145,7 @@ def test_too_few_coins_forms_nothing(small):
     rsj, panel = small
     rsj = rsj.copy()
     rsj.loc[rsj.date == D[0], "rsj"] = [np.nan, np.nan, np.nan, 0.1]
-    out = rsj_quintile_portfolios(rsj, panel, top_n=4, trailing_days=1, n_quantiles=2)
+    out = four_by_two(rsj, panel)
     assert list(pick(out.long_short, weighting="ew")["date_formed"]) == [D[1]]
     assert any("fewer than 2" in n for n in out.notes)
 
