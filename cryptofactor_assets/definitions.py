@@ -7,7 +7,7 @@ import dagster as dg
 
 from cryptofactor_assets.common import duckdb_resource
 from cryptofactor_assets.factors.definitions import defs as factors_defs
-from cryptofactor_assets.lib.resources import RISK_FREE, RiskFreeResource
+from cryptofactor_assets.lib.resources import RISK_FREE
 from cryptofactor_assets.neural.definitions import defs as neural_defs
 from cryptofactor_assets.neural.resources import CROSS_ASSET_SOURCE, CrossAssetSourceResource
 from cryptofactor_assets.ops.freshness import (
@@ -22,7 +22,7 @@ from cryptofactor_assets.reporting.definitions import defs as reporting_defs
 from cryptofactor_assets.rsj.definitions import defs as rsj_defs
 from cryptofactor_assets.sources.definitions import defs as sources_defs
 from cryptofactor_assets.sources.redaction import install_redaction
-from cryptofactor_assets.sources.resources import MarketSourceResource
+from cryptofactor_assets.sources.resources import MarketSourceResource, RiskFreeResource
 
 # the code server, run workers and the CLI all import this module: redact configured secrets from
 # every log record, console traceback and Dagster event before anything runs

@@ -11,9 +11,8 @@ import duckdb
 import pytest
 from dagster_duckdb import DuckDBResource
 
-from cryptofactor_assets.lib.resources import RiskFreeResource
 from cryptofactor_assets.neural.resources import CrossAssetSourceResource
-from cryptofactor_assets.sources.resources import MarketSourceResource
+from cryptofactor_assets.sources.resources import MarketSourceResource, RiskFreeResource
 
 warnings.filterwarnings("ignore", category=dg.BetaWarning) if hasattr(dg, "BetaWarning") else None
 
@@ -50,6 +49,36 @@ def query(db_path: str, sql: str, params=()):
         return con.execute(sql, list(params)).df()
     finally:
         con.close()
+
+
+def query_dates(db_path: str, sql: str, dates=(), params=()):
+    """``query`` with the columns ``dates`` as datetime64[ns] (as the pure functions read them)."""
+    from cryptofactor_assets.estimators.ltw_calendar import as_datetime_ns
+
+    frame = query(db_path, sql, params)
+    for c in dates:
+        frame[c] = as_datetime_ns(frame[c])
+    return frame
+
+
+def sorted_rows(frame, keys):
+    """``frame`` sorted by ``keys`` on a fresh index (stored rows compared whatever their order)."""
+    return frame.sort_values(keys).reset_index(drop=True)
+
+
+def marked_copy(db_path: str, target, marks: dict[str, str]) -> str:
+    """A copy of the DuckDB file ``db_path`` at ``target`` in which the column ``marks[table]`` of every
+    table is NaN everywhere (a column nothing reads: a rerun rewrites exactly the rows without it)."""
+    import shutil
+
+    shutil.copy(db_path, target)
+    con = duckdb.connect(str(target))
+    try:
+        for table, column in marks.items():
+            con.execute(f"UPDATE {table} SET {column} = 'NaN'::DOUBLE")
+    finally:
+        con.close()
+    return str(target)
 
 
 @pytest.fixture

@@ -12,6 +12,7 @@ from pydantic import Field
 from cryptofactor_assets import settings
 from cryptofactor_assets.settings import SOURCE_ENV  # noqa: F401 (re-exported)
 from cryptofactor_assets.sources.base import SourceBatch
+from cryptofactor_assets.sources.risk_free import RiskFreeRate, configured_risk_free
 from cryptofactor_assets.sources.simulated import SimConfig, SimulatedMarket, sim_coins_from_env
 
 SOURCE_KINDS = ("simulated", "files", "bybit")
@@ -138,3 +139,30 @@ def _failures_by_symbol(batch: SourceBatch, symbol_map: pd.DataFrame | None) -> 
                                     f.error if f.symbol in f.error else f"{f.symbol}: {f.error}")
                       for f in batch.failures]
     return batch
+
+
+class RiskFreeResource(dg.ConfigurableResource):
+    """The risk-free rate of every excess return, Sharpe ratio and alpha: a CSV of annualised T-bill
+    yields (``csv_path``), else a constant annual percentage (``constant_pct``), else 0 with a note.
+    Each period's rate is the last observation before the period (``sources/risk_free.py``)."""
+
+    csv_path: str = ""
+    constant_pct: str = ""  # text: empty means "not given" (a float field cannot say so)
+
+    @classmethod
+    def from_settings(cls) -> RiskFreeResource:
+        csv_path, constant_pct = settings.risk_free_settings()
+        return cls(csv_path=csv_path, constant_pct=constant_pct)
+
+    def rate(self) -> RiskFreeRate:
+        pct = float(self.constant_pct) if self.constant_pct.strip() else None
+        return configured_risk_free(self.csv_path or None, pct)
+
+    def series(self, periods, frequency: str) -> tuple[pd.Series, str, str]:
+        """Simple rate per period start (``weekly`` or ``daily``), its source label and a note for the
+        metadata."""
+        rf = self.rate()
+        idx = pd.DatetimeIndex(periods)
+        out = rf.weekly(idx) if frequency == "weekly" else rf.daily(idx)
+        out.index = idx
+        return out, str(rf.source), rf.coverage_note(idx)

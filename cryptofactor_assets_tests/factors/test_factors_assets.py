@@ -19,7 +19,6 @@ from dagster_duckdb import DuckDBResource
 
 from cryptofactor_assets.estimators import panels
 from cryptofactor_assets.estimators.fama_macbeth import fama_macbeth, shanken_adjust_fm_cov
-from cryptofactor_assets.estimators.ltw_calendar import as_datetime_ns
 from cryptofactor_assets.estimators.rolling_ols import rolling_ols
 from cryptofactor_assets.factors import assets_daily, assets_summary, assets_weekly, research
 from cryptofactor_assets.factors import tables as ft
@@ -28,11 +27,10 @@ from cryptofactor_assets.factors.compute_fama_macbeth import fm_inputs
 from cryptofactor_assets.factors.compute_summary import compute_ltw_replication
 from cryptofactor_assets.factors.compute_weekly import compute_characteristic_portfolios
 from cryptofactor_assets.factors.construction import factor_returns, momentum_signal
-from cryptofactor_assets.lib.resources import RiskFreeResource
 from cryptofactor_assets.panels.assets import daily_panel, weekly_panel
 from cryptofactor_assets.sources.assets import raw_coin_markets, raw_klines_5m
-from cryptofactor_assets.sources.resources import MarketSourceResource
-from cryptofactor_assets_tests.conftest import SMALL_COINS, query
+from cryptofactor_assets.sources.resources import MarketSourceResource, RiskFreeResource
+from cryptofactor_assets_tests.conftest import SMALL_COINS, marked_copy, query, query_dates, sorted_rows
 
 DAY0, DAY1 = "2023-11-20", "2024-03-31"
 WEEK0, WEEK1 = "2023-11-20", "2024-03-25"
@@ -83,17 +81,6 @@ def built(tmp_path_factory):
     return path, resources
 
 
-def _q(path, sql, dates=()):
-    frame = query(path, sql)
-    for c in dates:
-        frame[c] = as_datetime_ns(frame[c])
-    return frame
-
-
-def _sorted(frame, keys):
-    return frame.sort_values(keys).reset_index(drop=True)
-
-
 KEYS = {
     "weekly_characteristics": ["symbol", "week_start"],
     "characteristic_portfolios": ["characteristic", "week_start", "portfolio"],
@@ -131,26 +118,26 @@ def test_tables_have_rows_unique_keys_and_parameters(built):
 
 def test_characteristics_portfolios_and_factors_equal_pure_functions(built):
     path, _ = built
-    panel = _q(path, "SELECT * FROM weekly_panel", ["week_start"])
-    stored = _q(path, "SELECT * FROM weekly_characteristics", ["week_start"])
+    panel = query_dates(path, "SELECT * FROM weekly_panel", ["week_start"])
+    stored = query_dates(path, "SELECT * FROM weekly_characteristics", ["week_start"])
     expected = weekly_characteristics(panel, (0.01, 0.99), calendar="iso")
     expected = expected.loc[expected.week_start.isin(stored.week_start.unique())]
     cols = ["symbol", "week_start", "mcap", "prc", "maxdprc", "r1_0", "r3_0", "r4_1", "vol", "prcvol",
             "stdprcvol", "age", "market_cap", "ret", "in_universe"]
-    pd.testing.assert_frame_equal(_sorted(stored[cols], ["symbol", "week_start"]),
-                                  _sorted(expected[cols], ["symbol", "week_start"]), check_dtype=False, rtol=1e-12)
+    pd.testing.assert_frame_equal(sorted_rows(stored[cols], ["symbol", "week_start"]),
+                                  sorted_rows(expected[cols], ["symbol", "week_start"]), check_dtype=False, rtol=1e-12)
 
-    ports = _q(path, "SELECT * FROM characteristic_portfolios", ["week_start", "formation_week"])
+    ports = query_dates(path, "SELECT * FROM characteristic_portfolios", ["week_start", "formation_week"])
     exp_ports = compute_characteristic_portfolios(stored, WEEK0, pd.Timestamp(WEEK1) + pd.Timedelta(days=7))
     key = KEYS["characteristic_portfolios"]
     cols = [*key, "formation_week", "ew_ret", "vw_ret", "n_coins", "n_formed"]
-    pd.testing.assert_frame_equal(_sorted(ports[cols], key), _sorted(exp_ports[cols], key), check_dtype=False,
+    pd.testing.assert_frame_equal(sorted_rows(ports[cols], key), sorted_rows(exp_ports[cols], key), check_dtype=False,
                                   rtol=1e-12)
     # LS = Q5 - Q1 of the stored rows
     wide = ports.pivot_table(index=["characteristic", "week_start"], columns="portfolio", values="vw_ret")
     np.testing.assert_allclose(wide["LS"], wide["Q5"] - wide["Q1"], rtol=1e-12, atol=1e-15)
 
-    fac = _q(path, "SELECT * FROM factor_returns_weekly", ["week_start"])
+    fac = query_dates(path, "SELECT * FROM factor_returns_weekly", ["week_start"])
     for construction in ("double_sort", "single_sort"):
         exp = factor_returns(stored, momentum_col="r3_0", cmom_construction=construction)
         got = fac.loc[fac.construction == construction].set_index("week_start").sort_index()
@@ -163,8 +150,8 @@ def test_characteristics_portfolios_and_factors_equal_pure_functions(built):
 
 def test_daily_factors_and_rolling_betas_equal_pure_functions(built):
     path, _ = built
-    daily = _q(path, "SELECT * FROM daily_panel ORDER BY date, symbol", ["date"])
-    stored = _q(path, "SELECT * FROM factor_returns_daily ORDER BY date", ["date", "formation_date"])
+    daily = query_dates(path, "SELECT * FROM daily_panel ORDER BY date, symbol", ["date"])
+    stored = query_dates(path, "SELECT * FROM factor_returns_daily ORDER BY date", ["date", "formation_date"])
     panel = daily.copy()
     panel["mom"] = momentum_signal(panel, 21, period_col="date", calendar="daily")
     exp = factor_returns(panel, period_col="date", calendar="daily", momentum_col="mom",
@@ -175,7 +162,7 @@ def test_daily_factors_and_rolling_betas_equal_pure_functions(built):
     # day 0 has no return (no previous close), so day 1 is the first eligible formation day
     assert stored.date.min() == pd.Timestamp(DAY0) + pd.Timedelta(days=2)
 
-    betas = _q(path, "SELECT * FROM rolling_betas", ["date"])
+    betas = query_dates(path, "SELECT * FROM rolling_betas", ["date"])
     days = panels.day_range(DAY0, pd.Timestamp(DAY1) + pd.Timedelta(days=1))
     y = panels.pivot_panel(daily, "ret", index=days)
     f = stored.set_index("date").reindex(days)
@@ -193,9 +180,9 @@ def test_daily_factors_and_rolling_betas_equal_pure_functions(built):
 
 def test_fama_macbeth_gammas_and_premia_equal_fama_macbeth(built):
     path, _ = built
-    chars = _q(path, "SELECT * FROM weekly_characteristics", ["week_start"])
-    betas = _q(path, "SELECT * FROM rolling_betas", ["date"])
-    gammas = _q(path, "SELECT * FROM fama_macbeth_gammas", ["week_start"])
+    chars = query_dates(path, "SELECT * FROM weekly_characteristics", ["week_start"])
+    betas = query_dates(path, "SELECT * FROM rolling_betas", ["date"])
+    gammas = query_dates(path, "SELECT * FROM fama_macbeth_gammas", ["week_start"])
     premia = query(path, "SELECT * FROM fama_macbeth_premia").set_index(["spec", "coefficient"])
     weeks = pd.date_range(WEEK0, WEEK1, freq="W-MON").astype("datetime64[ns]")
     y, xs, _ = fm_inputs(chars, betas, weeks, ["mcap", "r3_0"])
@@ -213,7 +200,7 @@ def test_fama_macbeth_gammas_and_premia_equal_fama_macbeth(built):
         np.testing.assert_allclose(p["t"], fm.tstat, rtol=1e-10)
         assert (p["n_periods"] == fm.n_periods).all() and (p["nw_lags"] == 2).all()
         if spec == "betas":
-            fac = _q(path, f"SELECT * FROM factor_returns_weekly WHERE construction = '{SORT}'", ["week_start"])
+            fac = query_dates(path, f"SELECT * FROM factor_returns_weekly WHERE construction = '{SORT}'", ["week_start"])
             f = fac.set_index("week_start").reindex(weeks[fm.used])[["cmkt", "csmb", "cmom"]].dropna()
             assert len(f) >= 8 and p["shanken_t"].notna().all()
             sh = shanken_adjust_fm_cov(fm.cov, np.cov(f.to_numpy(), rowvar=False), fm.mean[1:], fm.n_periods)
@@ -230,8 +217,8 @@ def test_fama_macbeth_gammas_and_premia_equal_fama_macbeth(built):
 def test_long_short_alphas_equal_statsmodels_hac(built):
     path, _ = built
     stored = query(path, "SELECT * FROM long_short_alphas").set_index(["characteristic", "weighting"])
-    ls = _q(path, "SELECT * FROM characteristic_portfolios WHERE portfolio = 'LS'", ["week_start"])
-    fac = _q(path, f"SELECT * FROM factor_returns_weekly WHERE construction = '{SORT}'", ["week_start"])
+    ls = query_dates(path, "SELECT * FROM characteristic_portfolios WHERE portfolio = 'LS'", ["week_start"])
+    fac = query_dates(path, f"SELECT * FROM factor_returns_weekly WHERE construction = '{SORT}'", ["week_start"])
     fac = fac.set_index("week_start")[["cmkt", "csmb", "cmom"]]
     assert len(stored) >= 10
     for (char, weighting), row in stored.iterrows():
@@ -251,8 +238,8 @@ def test_long_short_alphas_equal_statsmodels_hac(built):
 
 def test_regime_signals_and_ltw_replication_equal_pure_functions(built):
     path, _ = built
-    betas = _q(path, "SELECT * FROM rolling_betas", ["date"])
-    stored = _q(path, "SELECT * FROM regime_signals ORDER BY symbol", ["first_date", "last_date"])
+    betas = query_dates(path, "SELECT * FROM rolling_betas", ["date"])
+    stored = query_dates(path, "SELECT * FROM regime_signals ORDER BY symbol", ["first_date", "last_date"])
     exp = research.regime_signals(betas, horizon=WINDOW, recent_days=30)
     np.testing.assert_allclose(stored.beta_cv, exp.beta_cv, rtol=1e-12)
     np.testing.assert_allclose(stored.r2_decay, exp.r2_decay, rtol=1e-12, atol=1e-15)
@@ -260,12 +247,12 @@ def test_regime_signals_and_ltw_replication_equal_pure_functions(built):
     cv = betas.groupby("symbol").beta_mkt.agg(lambda b: b.std(ddof=1) / abs(b.mean()))
     np.testing.assert_allclose(stored.set_index("symbol").beta_cv, cv.loc[stored.symbol], rtol=1e-12)
 
-    daily = _q(path, "SELECT * FROM daily_panel", ["date"])
-    rep = _q(path, "SELECT * FROM ltw_replication", ["week_start", "formation_week"])
+    daily = query_dates(path, "SELECT * FROM daily_panel", ["date"])
+    rep = query_dates(path, "SELECT * FROM ltw_replication", ["week_start", "formation_week"])
     exp = compute_ltw_replication(daily)
     key = KEYS["ltw_replication"]
-    pd.testing.assert_frame_equal(_sorted(rep[[*key, "ret", "n_coins"]], key),
-                                  _sorted(exp[[*key, "ret", "n_coins"]], key), check_dtype=False, rtol=1e-12)
+    pd.testing.assert_frame_equal(sorted_rows(rep[[*key, "ret", "n_coins"]], key),
+                                  sorted_rows(exp[[*key, "ret", "n_coins"]], key), check_dtype=False, rtol=1e-12)
     # LTW weeks start on Jan 1 + 7k days
     doy = rep.week_start.dt.dayofyear
     assert ((doy - 1) % 7 == 0).all() and set(rep.calendar) == {"ltw"}
@@ -282,7 +269,7 @@ def _snapshot(path: str, cutoff: pd.Timestamp) -> dict[str, pd.DataFrame]:
         "factor_returns_weekly": f"week_start + 6 <= '{c}'",
         "fama_macbeth_gammas": f"week_start + 6 <= '{c}'",
     }
-    return {t: _sorted(query(path, f"SELECT * FROM {t} WHERE {w}"), KEYS[t]) for t, w in sqls.items()}
+    return {t: sorted_rows(query(path, f"SELECT * FROM {t} WHERE {w}"), KEYS[t]) for t, w in sqls.items()}
 
 
 def test_rematerialising_and_changing_the_future(built):
@@ -329,7 +316,7 @@ WEEKS_2M = [d.date().isoformat() for d in pd.date_range("2024-01-29", WEEK1, fre
 
 
 def _daily_rows(path: str) -> dict[str, pd.DataFrame]:
-    return {t: _sorted(_q(path, f"SELECT * FROM {t}", ["date"]), k) for t, k in DAILY_ROW_TABLES.items()}
+    return {t: sorted_rows(query_dates(path, f"SELECT * FROM {t}", ["date"]), k) for t, k in DAILY_ROW_TABLES.items()}
 
 
 def test_week_by_week_runs_equal_the_backfill_and_the_pure_functions(built, tmp_path):
@@ -359,7 +346,7 @@ def test_week_by_week_runs_equal_the_backfill_and_the_pure_functions(built, tmp_
         # same rows, same columns, same values (rolling_ols over a shorter read: rounding only)
         pd.testing.assert_frame_equal(got, exp, obj=t, check_exact=False, rtol=1e-10, atol=1e-14)
     # and the daily factors of the weekly runs equal the pure function over the whole window
-    daily = _q(other, "SELECT * FROM daily_panel ORDER BY date, symbol", ["date"])
+    daily = query_dates(other, "SELECT * FROM daily_panel ORDER BY date, symbol", ["date"])
     panel = daily.assign(mom=momentum_signal(daily, 21, period_col="date", calendar="daily"))
     pure = factor_returns(panel, period_col="date", calendar="daily", momentum_col="mom",
                           cmom_construction=SORT).set_index("period")
@@ -372,16 +359,10 @@ def test_week_by_week_runs_equal_the_backfill_and_the_pure_functions(built, tmp_
 def test_rerunning_one_week_replaces_exactly_its_seven_days(built, tmp_path):
     path, resources = built
     backfill = _daily_rows(path)
-    other = str(tmp_path / "one_week.duckdb")
-    shutil.copy(path, other)
+    # NaN everywhere in a column nothing reads: a check over more than the week would fail
+    other = marked_copy(path, tmp_path / "one_week.duckdb", MARK)
     week = "2024-02-12"
     lo, hi = pd.Timestamp(week), pd.Timestamp(week) + pd.Timedelta(days=7)
-    con = duckdb.connect(other)
-    try:  # NaN everywhere in a column nothing reads: a check over more than the week would fail
-        for t, col in MARK.items():
-            con.execute(f"UPDATE {t} SET {col} = 'NaN'::DOUBLE")
-    finally:
-        con.close()
     res = {**resources, "duckdb": DuckDBResource(database=other)}
     config = {"ops": {k: v for k, v in RUN_CONFIG["ops"].items() if k in DAILY_ROW_TABLES}}
     result = dg.materialize(FACTOR_DAILY, resources=res, partition_key=week, run_config=config,

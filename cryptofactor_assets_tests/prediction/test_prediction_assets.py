@@ -20,10 +20,9 @@ import pytest
 import statsmodels.api as sm
 from dagster_duckdb import DuckDBResource
 
-from cryptofactor_assets.estimators.ltw_calendar import as_datetime_ns
 from cryptofactor_assets.factors import tables as ft
 from cryptofactor_assets.factors.definitions import defs as factors_defs
-from cryptofactor_assets.lib.resources import RISK_FREE, RiskFreeResource
+from cryptofactor_assets.lib.resources import RISK_FREE
 from cryptofactor_assets.panels.assets import daily_panel, weekly_panel
 from cryptofactor_assets.prediction import diagnostics as dgn
 from cryptofactor_assets.prediction import tables as pt
@@ -34,8 +33,8 @@ from cryptofactor_assets.prediction.pca import pca_factors
 from cryptofactor_assets.prediction.walk_forward import WalkForwardConfig, walk_forward
 from cryptofactor_assets.rsj.definitions import defs as rsj_defs
 from cryptofactor_assets.sources.definitions import defs as sources_defs
-from cryptofactor_assets.sources.resources import MarketSourceResource
-from cryptofactor_assets_tests.conftest import SMALL_COINS, query
+from cryptofactor_assets.sources.resources import MarketSourceResource, RiskFreeResource
+from cryptofactor_assets_tests.conftest import SMALL_COINS, query, query_dates, sorted_rows
 
 DAY0, DAY1 = "2023-10-02", "2024-03-31"
 WEEK0, WEEK1 = "2023-10-02", "2024-03-25"
@@ -105,17 +104,6 @@ def built(tmp_path_factory):
     return path
 
 
-def _q(path, sql, dates=(), params=()):
-    frame = query(path, sql, params)
-    for c in dates:
-        frame[c] = as_datetime_ns(frame[c])
-    return frame
-
-
-def _sorted(frame, keys):
-    return frame.sort_values(keys).reset_index(drop=True)
-
-
 # --------------------------------------------------------------------------------------------- tables
 TABLES = {
     "feature_matrix": ["symbol", "week_start"], "prediction_walk_forward": ["scheme", "model"],
@@ -183,16 +171,16 @@ def _oracle_features(daily: pd.DataFrame, weekly: pd.DataFrame, betas: pd.DataFr
 
 
 def test_feature_matrix_equals_independent_recomputation(built):
-    stored = _q(built, "SELECT * FROM feature_matrix", ["week_start", "target_week"])
-    daily = _q(built, "SELECT * FROM daily_panel", ["date"])
-    weekly = _q(built, "SELECT * FROM weekly_panel", ["week_start"])
-    betas = _q(built, "SELECT * FROM rolling_betas", ["date"])
-    chars = _q(built, "SELECT * FROM weekly_characteristics", ["week_start"])
+    stored = query_dates(built, "SELECT * FROM feature_matrix", ["week_start", "target_week"])
+    daily = query_dates(built, "SELECT * FROM daily_panel", ["date"])
+    weekly = query_dates(built, "SELECT * FROM weekly_panel", ["week_start"])
+    betas = query_dates(built, "SELECT * FROM rolling_betas", ["date"])
+    chars = query_dates(built, "SELECT * FROM weekly_characteristics", ["week_start"])
     exp = stored[["symbol", "week_start"]].merge(_oracle_features(daily, weekly, betas), on=["symbol", "week_start"],
                                                  how="left")
     exp = exp.merge(chars, on=["symbol", "week_start"], how="left", suffixes=("", "_c"))
-    got = _sorted(stored, ["symbol", "week_start"])
-    exp = _sorted(exp, ["symbol", "week_start"])
+    got = sorted_rows(stored, ["symbol", "week_start"])
+    exp = sorted_rows(exp, ["symbol", "week_start"])
     exp["log_maxdprc"] = np.log(exp["maxdprc"])
     cols = ["rvol_1w", "rvol_4w", "max_ret_1w", "min_ret_1w", "illiq", "turnover", "dvol_growth", "beta_mkt",
             "beta_size", "beta_mom", "beta_alpha", "beta_r2", "idio_vol", "mcap", "r3_0", "age", "log_maxdprc",
@@ -236,8 +224,8 @@ def test_feature_matrix_is_point_in_time(built, tmp_path):
     cutoff = (week_t + pd.Timedelta(days=6)).date()  # the Sunday closing week t
     _perturb_after(path, cutoff)
     _run([feature_matrix], path, WEEK0, WEEK1)
-    before = _sorted(_q(built, "SELECT * FROM feature_matrix", ["week_start"]), ["symbol", "week_start"])
-    after = _sorted(_q(path, "SELECT * FROM feature_matrix", ["week_start"]), ["symbol", "week_start"])
+    before = sorted_rows(query_dates(built, "SELECT * FROM feature_matrix", ["week_start"]), ["symbol", "week_start"])
+    after = sorted_rows(query_dates(path, "SELECT * FROM feature_matrix", ["week_start"]), ["symbol", "week_start"])
     feats = [c for c in ALL_FEATURES if c not in RSJ_FEATURES]
     past = before.week_start <= week_t
     pd.testing.assert_frame_equal(before.loc[past, ["symbol", "week_start", *feats]],
@@ -262,15 +250,15 @@ def test_partition_w_fills_the_target_of_week_w_minus_1(built, tmp_path):
     con.execute("DELETE FROM feature_matrix")
     con.close()
     _run([feature_matrix], path, WEEK0, w_last)  # "live": week w_new not closed yet
-    fm = _q(path, "SELECT * FROM feature_matrix WHERE week_start = ?", ["week_start"], [w_last])
+    fm = query_dates(path, "SELECT * FROM feature_matrix WHERE week_start = ?", ["week_start"], [w_last])
     assert len(fm) > 0 and fm["y_next"].isna().all() and fm["y_up"].isna().all()
     con = duckdb.connect(path)
     con.execute("INSERT INTO weekly_panel SELECT * FROM held WHERE week_start = ?", [w_new])
     con.close()
     _run([feature_matrix], path, w_new, w_new)  # the next weekly run
-    got = _sorted(_q(path, "SELECT * FROM feature_matrix WHERE week_start <= ?", ["week_start"], [w_new]),
+    got = sorted_rows(query_dates(path, "SELECT * FROM feature_matrix WHERE week_start <= ?", ["week_start"], [w_new]),
                   ["symbol", "week_start"])
-    full = _sorted(_q(built, "SELECT * FROM feature_matrix WHERE week_start <= ?", ["week_start"], [w_new]),
+    full = sorted_rows(query_dates(built, "SELECT * FROM feature_matrix WHERE week_start <= ?", ["week_start"], [w_new]),
                    ["symbol", "week_start"])
     prev = got.week_start == pd.Timestamp(w_last)
     assert got.loc[prev, "y_next"].notna().any()
@@ -282,14 +270,14 @@ def test_partition_w_fills_the_target_of_week_w_minus_1(built, tmp_path):
 
 # ---------------------------------------------------------------------------------- walk-forward
 def test_walk_forward_tables_equal_the_pure_walk_forward(built):
-    fm = _q(built, "SELECT * FROM feature_matrix", ["week_start"])
+    fm = query_dates(built, "SELECT * FROM feature_matrix", ["week_start"])
     summary = query(built, "SELECT * FROM prediction_walk_forward")
     feats = summary["features"].iloc[0].split(",")
     assert set(feats) == {c for c in ALL_FEATURES if c not in RSJ_FEATURES}
     rows = fm[fm["in_universe"]]
     comp = query(built, "SELECT * FROM model_comparison")
-    folds = _q(built, "SELECT * FROM prediction_folds", ["train_start", "train_end", "test_start", "test_end"])
-    fc = _q(built, "SELECT * FROM prediction_forecasts", ["week_start"])
+    folds = query_dates(built, "SELECT * FROM prediction_folds", ["train_start", "train_end", "test_start", "test_end"])
+    fc = query_dates(built, "SELECT * FROM prediction_forecasts", ["week_start"])
     for scheme in ("expanding", "rolling"):
         cfg = WalkForwardConfig(scheme=scheme, min_train_periods=8, window_periods=8, embargo=1, test_periods=2,
                                 n_inner_splits=2, n_alphas=8, logit_lambdas=(1e-2, 1e-1))
@@ -313,17 +301,17 @@ def test_walk_forward_tables_equal_the_pure_walk_forward(built):
 
 # ------------------------------------------------------------------------------------- risk model
 def test_factor_risk_model_reproduces_sample_variances(built):
-    stored = _q(built, "SELECT * FROM factor_risk_model", ["week_start", "asof_date"])
-    weeks = _q(built, "SELECT * FROM factor_risk_model_weeks", ["week_start"])
+    stored = query_dates(built, "SELECT * FROM factor_risk_model", ["week_start", "asof_date"])
+    weeks = query_dates(built, "SELECT * FROM factor_risk_model_weeks", ["week_start"])
     assert weeks["reproduction_ok"].all() and len(weeks) >= 15
     asof = stored["asof_date"].max()
     s = stored[stored.asof_date == asof].set_index("symbol")
     window = int(s["window_days"].iloc[0])
-    daily = _q(built, "SELECT symbol, date, ret FROM daily_panel WHERE date > ? AND date <= ?", ["date"],
+    daily = query_dates(built, "SELECT symbol, date, ret FROM daily_panel WHERE date > ? AND date <= ?", ["date"],
                [asof - pd.Timedelta(days=window), asof])
-    fac = _q(built, "SELECT * FROM factor_returns_daily WHERE date > ? AND date <= ?", ["date"],
+    fac = query_dates(built, "SELECT * FROM factor_returns_daily WHERE date > ? AND date <= ?", ["date"],
              [asof - pd.Timedelta(days=window), asof]).set_index("date").sort_index()
-    betas = _q(built, "SELECT * FROM rolling_betas WHERE date = ?", ["date"], [asof]).set_index("symbol")
+    betas = query_dates(built, "SELECT * FROM rolling_betas WHERE date = ?", ["date"], [asof]).set_index("symbol")
     omega = np.cov(fac[["mkt", "size", "mom"]].to_numpy(), rowvar=False, ddof=1)
     B = betas.loc[s.index, ["beta_mkt", "beta_size", "beta_mom"]].to_numpy()
     n = betas.loc[s.index, "n_obs"].to_numpy()
@@ -347,14 +335,14 @@ def test_factor_risk_model_reproduces_sample_variances(built):
 
 # ------------------------------------------------------------------------------------ PCA
 def test_pca_tables_equal_pure_pca(built):
-    weekly = _q(built, "SELECT symbol, week_start, ret FROM weekly_panel WHERE ret IS NOT NULL", ["week_start"])
+    weekly = query_dates(built, "SELECT symbol, week_start, ret FROM weekly_panel WHERE ret IS NOT NULL", ["week_start"])
     wide = weekly.pivot(index="week_start", columns="symbol", values="ret")
     res = pca_factors(wide, 3, method="em", min_obs=10)  # rf = 0 by default
     expl = query(built, "SELECT * FROM pca_explained ORDER BY component")
     np.testing.assert_allclose(expl["explained_ratio"], res.explained_ratio, rtol=1e-7)
-    fac = _q(built, "SELECT week_start, cmkt, csmb, cmom FROM factor_returns_weekly WHERE construction = ?",
+    fac = query_dates(built, "SELECT week_start, cmkt, csmb, cmom FROM factor_returns_weekly WHERE construction = ?",
              ["week_start"], [SORT]).set_index("week_start")
-    stored = _q(built, "SELECT * FROM pca_factors", ["week_start"]).pivot(index="week_start", columns="component",
+    stored = query_dates(built, "SELECT * FROM pca_factors", ["week_start"]).pivot(index="week_start", columns="component",
                                                                        values="value")
     joined = stored.join(fac, how="inner").dropna()
     np.testing.assert_allclose(expl["corr_cmkt"], [np.corrcoef(joined[p], joined["cmkt"])[0, 1]
@@ -364,9 +352,9 @@ def test_pca_tables_equal_pure_pca(built):
 
 # ---------------------------------------------------------------------------------- diagnostics
 def test_diagnostics_equal_statsmodels_and_pure_functions(built):
-    weekly = _q(built, "SELECT symbol, week_start, ret FROM weekly_panel WHERE ret IS NOT NULL", ["week_start"])
+    weekly = query_dates(built, "SELECT symbol, week_start, ret FROM weekly_panel WHERE ret IS NOT NULL", ["week_start"])
     wide = weekly.pivot(index="week_start", columns="symbol", values="ret")
-    fac = _q(built, "SELECT week_start, cmkt, csmb, cmom FROM factor_returns_weekly WHERE construction = ?",
+    fac = query_dates(built, "SELECT week_start, cmkt, csmb, cmom FROM factor_returns_weekly WHERE construction = ?",
              ["week_start"], [SORT]).set_index("week_start").dropna()
     ts = query(built, "SELECT * FROM factor_model_ts_fit").set_index("symbol")
     sym = ts["n_obs"].idxmax()
@@ -412,14 +400,14 @@ def test_rsj_weekly_features_when_rsj_daily_exists(built, tmp_path):
     shutil.copy(built, path)
     _run([rsj_daily_asset], path, "2024-01-01", "2024-01-29")  # weekly partitions: days 2024-01-01 .. 02-04
     _run([feature_matrix], path, "2024-01-08", "2024-01-29")
-    rsj = _q(path, "SELECT * FROM rsj_daily WHERE rsj IS NOT NULL", ["date"])
+    rsj = query_dates(path, "SELECT * FROM rsj_daily WHERE rsj IS NOT NULL", ["date"])
     rsj["week_start"] = rsj["date"] - pd.to_timedelta(rsj["date"].dt.weekday, unit="D")
     g = rsj.groupby(["symbol", "week_start"])
     exp = pd.DataFrame({"n": g.size(), "rsj_1w": g["sj"].sum() / g["rv"].sum(),
                         "log_rv_1w": np.log(g["rv"].mean()), "rskew_1w": g["rskew"].mean(),
                         "rkurt_1w": g["rkurt"].mean()}).reset_index()
     exp.loc[exp["n"] < 4, list(RSJ_FEATURES)] = np.nan
-    got = _q(path, "SELECT * FROM feature_matrix WHERE week_start >= '2024-01-08' AND week_start <= '2024-01-29'",
+    got = query_dates(path, "SELECT * FROM feature_matrix WHERE week_start >= '2024-01-08' AND week_start <= '2024-01-29'",
              ["week_start"])
     assert set(got["rsj_source"]) == {"rsj_daily"}
     m = got.merge(exp, on=["symbol", "week_start"], how="left", suffixes=("", "_exp"))
@@ -428,8 +416,8 @@ def test_rsj_weekly_features_when_rsj_daily_exists(built, tmp_path):
         np.testing.assert_allclose(m[c].to_numpy(dtype=float), m[f"{c}_exp"].to_numpy(dtype=float), rtol=1e-10,
                                    err_msg=c)
     # the other features are unchanged by adding RSJ
-    before = _q(built, "SELECT * FROM feature_matrix WHERE week_start >= '2024-01-08' AND week_start <= '2024-01-29'",
+    before = query_dates(built, "SELECT * FROM feature_matrix WHERE week_start >= '2024-01-08' AND week_start <= '2024-01-29'",
                 ["week_start"])
     cols = ["symbol", "week_start", "beta_mkt", "rvol_4w", "y_next"]
-    pd.testing.assert_frame_equal(_sorted(before[cols], ["symbol", "week_start"]),
-                                  _sorted(got[cols], ["symbol", "week_start"]), check_exact=False, rtol=1e-12, atol=1e-15)
+    pd.testing.assert_frame_equal(sorted_rows(before[cols], ["symbol", "week_start"]),
+                                  sorted_rows(got[cols], ["symbol", "week_start"]), check_exact=False, rtol=1e-12, atol=1e-15)

@@ -19,7 +19,7 @@ from dagster_duckdb import DuckDBResource
 
 from cryptofactor_assets.cli import main as cli_main
 from cryptofactor_assets.factors.definitions import defs as factors_defs
-from cryptofactor_assets.lib.resources import RISK_FREE, RiskFreeResource
+from cryptofactor_assets.lib.resources import RISK_FREE
 from cryptofactor_assets.panels.definitions import defs as panels_defs
 from cryptofactor_assets.partitions import daily_partitions, weekly_partitions
 from cryptofactor_assets.reporting.assets import CHECK_SELF_CONTAINED, tear_sheet
@@ -33,7 +33,7 @@ from cryptofactor_assets.reporting.tear_sheet import (
 )
 from cryptofactor_assets.rsj.definitions import defs as rsj_defs
 from cryptofactor_assets.sources.definitions import defs as sources_defs
-from cryptofactor_assets.sources.resources import MarketSourceResource
+from cryptofactor_assets.sources.resources import MarketSourceResource, RiskFreeResource
 from cryptofactor_assets_tests.conftest import SMALL_COINS, query
 
 DAILY_FIRST, DAILY_LAST = "2024-01-01", "2024-04-14"

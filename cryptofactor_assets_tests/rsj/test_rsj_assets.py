@@ -22,7 +22,7 @@ from cryptofactor_assets.analytics.backtest import backtest_report
 from cryptofactor_assets.estimators.ltw_calendar import as_datetime_ns
 from cryptofactor_assets.factors.definitions import defs as factors_defs
 from cryptofactor_assets.factors.tables import FACTOR_RETURNS_DAILY
-from cryptofactor_assets.lib.resources import RISK_FREE, RiskFreeResource
+from cryptofactor_assets.lib.resources import RISK_FREE
 from cryptofactor_assets.panels.assets import daily_panel
 from cryptofactor_assets.rsj import assets as ra
 from cryptofactor_assets.rsj.compute import compute_rsj_portfolios, portfolios_long_format
@@ -31,8 +31,8 @@ from cryptofactor_assets.rsj.portfolios import rsj_quintile_portfolios
 from cryptofactor_assets.rsj.reads import read_portfolio_inputs
 from cryptofactor_assets.rsj.tables import RSJ_BACKTEST, RSJ_DAILY, RSJ_PORTFOLIOS_DAILY
 from cryptofactor_assets.sources.assets import raw_coin_markets, raw_klines_5m
-from cryptofactor_assets.sources.resources import MarketSourceResource
-from cryptofactor_assets_tests.conftest import SMALL_COINS, query
+from cryptofactor_assets.sources.resources import MarketSourceResource, RiskFreeResource
+from cryptofactor_assets_tests.conftest import SMALL_COINS, marked_copy, query
 
 DAY0, DAY1 = "2023-10-02", "2023-12-31"
 # rsj_daily and rsj_portfolios_daily hold daily rows in weekly (ISO week) partitions: the same days
@@ -383,16 +383,9 @@ def test_week_by_week_runs_equal_the_backfill(built, tmp_path):
 def test_rerunning_one_week_replaces_exactly_its_seven_days(built, tmp_path):
     path, *_ = built
     backfill = _rsj_rows(path)
-    other = str(tmp_path / "one_week.duckdb")
-    shutil.copy(path, other)
+    other = marked_copy(path, tmp_path / "one_week.duckdb", RSJ_MARK)
     week = "2023-11-20"
     lo, hi = pd.Timestamp(week), pd.Timestamp(week) + pd.Timedelta(days=7)
-    con = duckdb.connect(other)
-    try:
-        for t, col in RSJ_MARK.items():
-            con.execute(f"UPDATE {t} SET {col} = 'NaN'::DOUBLE")
-    finally:
-        con.close()
     result = _run(RSJ_DAILY_ASSETS, _resources(other), week, week)  # every check passes (see _run)
     assert result.get_asset_check_evaluations()
     after = _rsj_rows(other)
