@@ -11,8 +11,9 @@ import duckdb
 import pytest
 from dagster_duckdb import DuckDBResource
 
+from cryptofactor_assets.lib.resources import RiskFreeResource
 from cryptofactor_assets.neural.resources import CrossAssetSourceResource
-from cryptofactor_assets.sources.resources import MarketSourceResource, RiskFreeResource
+from cryptofactor_assets.sources.resources import MarketSourceResource
 
 warnings.filterwarnings("ignore", category=dg.BetaWarning) if hasattr(dg, "BetaWarning") else None
 
