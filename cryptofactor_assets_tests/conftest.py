@@ -11,9 +11,8 @@ import duckdb
 import pytest
 from dagster_duckdb import DuckDBResource
 
-from cryptofactor_assets.lib.resources import RiskFreeResource
 from cryptofactor_assets.neural.resources import CrossAssetSourceResource
-from cryptofactor_assets.sources.resources import MarketSourceResource
+from cryptofactor_assets.sources.resources import MarketSourceResource, RiskFreeResource
 
 warnings.filterwarnings("ignore", category=dg.BetaWarning) if hasattr(dg, "BetaWarning") else None
 

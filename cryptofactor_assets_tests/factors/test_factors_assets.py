@@ -27,10 +27,9 @@ from cryptofactor_assets.factors.compute_fama_macbeth import fm_inputs
 from cryptofactor_assets.factors.compute_summary import compute_ltw_replication
 from cryptofactor_assets.factors.compute_weekly import compute_characteristic_portfolios
 from cryptofactor_assets.factors.construction import factor_returns, momentum_signal
-from cryptofactor_assets.lib.resources import RiskFreeResource
 from cryptofactor_assets.panels.assets import daily_panel, weekly_panel
 from cryptofactor_assets.sources.assets import raw_coin_markets, raw_klines_5m
-from cryptofactor_assets.sources.resources import MarketSourceResource
+from cryptofactor_assets.sources.resources import MarketSourceResource, RiskFreeResource
 from cryptofactor_assets_tests.conftest import SMALL_COINS, marked_copy, query, query_dates, sorted_rows
 
 DAY0, DAY1 = "2023-11-20", "2024-03-31"

@@ -22,7 +22,7 @@ from cryptofactor_assets.analytics.backtest import backtest_report
 from cryptofactor_assets.estimators.ltw_calendar import as_datetime_ns
 from cryptofactor_assets.factors.definitions import defs as factors_defs
 from cryptofactor_assets.factors.tables import FACTOR_RETURNS_DAILY
-from cryptofactor_assets.lib.resources import RISK_FREE, RiskFreeResource
+from cryptofactor_assets.lib.resources import RISK_FREE
 from cryptofactor_assets.panels.assets import daily_panel
 from cryptofactor_assets.rsj import assets as ra
 from cryptofactor_assets.rsj.compute import compute_rsj_portfolios, portfolios_long_format
@@ -31,7 +31,7 @@ from cryptofactor_assets.rsj.portfolios import rsj_quintile_portfolios
 from cryptofactor_assets.rsj.reads import read_portfolio_inputs
 from cryptofactor_assets.rsj.tables import RSJ_BACKTEST, RSJ_DAILY, RSJ_PORTFOLIOS_DAILY
 from cryptofactor_assets.sources.assets import raw_coin_markets, raw_klines_5m
-from cryptofactor_assets.sources.resources import MarketSourceResource
+from cryptofactor_assets.sources.resources import MarketSourceResource, RiskFreeResource
 from cryptofactor_assets_tests.conftest import SMALL_COINS, marked_copy, query
 
 DAY0, DAY1 = "2023-10-02", "2023-12-31"
