@@ -15,7 +15,9 @@ into stored rows and ``rejected_rows`` with a reason, so a source only parses wh
 
 from __future__ import annotations
 
+from collections.abc import Callable, Mapping, Sequence
 from dataclasses import dataclass, field
+from typing import Any
 
 import pandas as pd
 
@@ -51,6 +53,64 @@ class SourceBatch:
     failures: list[SymbolFailure] = field(default_factory=list)
     notes: list[str] = field(default_factory=list)
     stats: dict[str, int] = field(default_factory=dict)  # e.g. pages, retries, symbols
+
+
+@dataclass
+class FetchStats:
+    """What one per-symbol fetch did (for progress logs and run metadata; see :func:`fetch_each`)."""
+
+    rows: int = 0
+    retries: int = 0
+    notes: list[str] = field(default_factory=list)
+
+
+def fetch_each(
+    keys: Sequence[str],
+    fetch: Callable[[str], tuple[pd.DataFrame, FetchStats]],
+    *,
+    source: str,
+    progress: Any,
+    totals: dict[str, int],
+    failed_key: str,
+    counts: Mapping[str, str],
+    describe: Callable[[Any], str],
+    strict: bool,
+    error_text: Callable[[SourceError], str] = str,
+    stop_on: type[SourceError] | None = None,
+    stop_message: str = "",
+) -> tuple[list[pd.DataFrame], list[SymbolFailure], list[str]]:
+    """Fetch every key in turn: (frames, failures, notes) of a multi-symbol batch.
+
+    ``fetch(key)`` returns (frame, stats): a :class:`FetchStats` whose attributes named by ``counts`` (total key -> stats attribute), added into ``totals``. A key whose fetch
+    raises a ``SourceError`` is a failure (``totals[failed_key]`` += 1) and the others go on, unless
+    ``strict``; ``stop_on`` always stops the batch (logged with ``stop_message``). ``progress``
+    (``cryptofactor_assets.progress.Progress``) gets a line per failure and an update per key.
+    """
+    frames: list[pd.DataFrame] = []
+    failures: list[SymbolFailure] = []
+    notes: list[str] = []
+    n = len(keys)
+    for i, key in enumerate(keys, start=1):
+        where = f"{source} {key} ({i} of {n})"
+        try:
+            frame, st = fetch(key)
+        except SourceError as exc:
+            if stop_on is not None and isinstance(exc, stop_on):
+                progress.event(f"{where}: {stop_message}")
+                raise
+            if strict:
+                raise
+            failures.append(SymbolFailure(key, error_text(exc)))
+            totals[failed_key] += 1
+            progress.done = i
+            progress.event(f"{where}: FAILED: {error_text(exc)}")
+            continue
+        frames.append(frame)
+        for total, attr in counts.items():
+            totals[total] += getattr(st, attr)
+        notes.extend(f"{key}: {note}" for note in st.notes)
+        progress.update(i, amount=st.rows, force=i == n, message=f"{where}: {describe(st)}")
+    return frames, failures, notes
 
 
 def window_label(start: pd.Timestamp, end: pd.Timestamp) -> str:

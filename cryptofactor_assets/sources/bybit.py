@@ -35,7 +35,7 @@ import json
 import logging
 import time
 from collections.abc import Callable, Iterable
-from dataclasses import dataclass, field
+from dataclasses import dataclass
 from typing import Any
 
 import numpy as np
@@ -45,28 +45,24 @@ import requests
 from cryptofactor_assets import settings
 from cryptofactor_assets.sources.base import (
     KLINE_COLUMNS,
+    FetchStats,
     SourceBatch,
     SourceError,
-    SymbolFailure,
     empty_klines,
+    fetch_each,
     window_label,
 )
 from cryptofactor_assets.sources.http import (
     RETRYABLE_STATUSES,
-    RetriesExhausted,
     RetryCounter,
     RetryLater,
-    RetryPolicy,
-    WaitTooLong,
     body_snippet,
-    call_with_retries,
-    log_wait,
+    call_or_source_error,
+    client_retry_policy,
     logging_to,
     looks_truncated,
     make_session,
-    max_retry_wait_from_env,
     parse_retry_after,
-    retry_logger,
 )
 from cryptofactor_assets.sources.redaction import redact
 
@@ -90,17 +86,14 @@ class BybitIpBanError(SourceError):
 
 
 @dataclass
-class KlineFetchStats:
-    """What one ``klines`` call did (for progress logs and run metadata)."""
+class KlineFetchStats(FetchStats):
+    """What one ``klines`` call did (``rows``, ``retries``, ``notes`` and the paging counts)."""
 
     pages: int = 0
-    retries: int = 0
-    rows: int = 0
     duplicates: int = 0
     conflicting_duplicates: int = 0
     open_candle_dropped: int = 0
     outside_window: int = 0
-    notes: list[str] = field(default_factory=list)
 
 
 def to_utc_ms(value: Any) -> int:
@@ -233,9 +226,7 @@ class BybitClient:
         self.base_url = (base_url or settings.bybit_base_url() or DEFAULT_BASE_URL).rstrip("/")
         self.category = category
         self.session = session if session is not None else make_session()
-        cap = max_retry_wait_from_env() if max_retry_wait is None else max_retry_wait
-        self.policy = RetryPolicy(max_tries=max_tries, backoff=backoff, backoff_max=backoff_max,
-                                  max_server_wait=cap)
+        self.policy = client_retry_policy(max_tries, backoff, backoff_max, max_retry_wait)
         self.sleep = sleep
         self.now = now if now is not None else (lambda: dt.datetime.now(dt.UTC))
         self.timeout = timeout
@@ -271,15 +262,10 @@ class BybitClient:
                 return self._interpret(response, symbol, partition)
             raise failure  # outside the except block: no chained requests exception (it holds the URL)
 
-        try:
-            return call_with_retries(attempt, self.policy, sleep=self.sleep, counter=self.counter,
-                                     on_retry=retry_logger(self.log, label, self.policy), server="Bybit")
-        except RetriesExhausted as exc:
-            failure = SourceError(SOURCE, symbol, partition, redact(f"Bybit {path}: {exc}"))
-        except WaitTooLong as exc:
-            log_wait(self.log, redact(f"{label}: not waiting: {exc}"), exc.wait)
-            failure = SourceError(SOURCE, symbol, partition, redact(f"{exc} [{path}]"))
-        raise failure
+        return call_or_source_error(
+            self, attempt, label=label, server="Bybit",
+            error=lambda text: SourceError(SOURCE, symbol, partition, text),
+            exhausted=lambda exc: f"Bybit {path}: {exc}", too_long=lambda exc: f"{exc} [{path}]")
 
     def _interpret(self, response: requests.Response, symbol: str | None, partition: str | None) -> Any:
         status = response.status_code
@@ -452,34 +438,17 @@ class BybitClient:
         symbols = list(dict.fromkeys(symbols))
         start, end = pd.Timestamp(start_day).normalize(), pd.Timestamp(end_day).normalize()
         partition = window_label(start, end)
-        frames, failures, notes = [], [], []
         totals = {"symbols": len(symbols), "symbols_failed": 0, "pages": 0, "retries": 0, "rows": 0,
                   "duplicates": 0, "open_candles_dropped": 0, "outside_window": 0}
         progress = Progress(f"bybit {self.category} 5m klines {partition}", len(symbols), unit="symbols",
                             amount_unit="bars", log=self.log)
-        for i, symbol in enumerate(symbols, start=1):
-            try:
-                frame, st = self.klines_with_stats(symbol, "5", start, end, partition)
-            except BybitIpBanError:
-                progress.event(f"bybit {symbol} ({i} of {len(symbols)}): HTTP 403 IP ban, batch stopped")
-                raise
-            except SourceError as exc:
-                if strict:
-                    raise
-                failures.append(SymbolFailure(symbol, str(exc)))
-                totals["symbols_failed"] += 1
-                progress.done = i
-                progress.event(f"bybit {symbol} ({i} of {len(symbols)}): FAILED: {exc}")
-                continue
-            frames.append(frame)
-            for key, value in (("pages", st.pages), ("retries", st.retries), ("rows", st.rows),
-                               ("duplicates", st.duplicates), ("open_candles_dropped", st.open_candle_dropped),
-                               ("outside_window", st.outside_window)):
-                totals[key] += value
-            notes.extend(f"{symbol}: {n}" for n in st.notes)
-            progress.update(i, amount=st.rows, force=i == len(symbols),
-                            message=f"bybit {symbol} ({i} of {len(symbols)}): {st.rows} rows, {st.pages} pages, "
-                                    f"{st.retries} retries")
+        frames, failures, notes = fetch_each(
+            symbols, lambda symbol: self.klines_with_stats(symbol, "5", start, end, partition),
+            source="bybit", progress=progress, totals=totals, failed_key="symbols_failed",
+            counts={"pages": "pages", "retries": "retries", "rows": "rows", "duplicates": "duplicates",
+                    "open_candles_dropped": "open_candle_dropped", "outside_window": "outside_window"},
+            describe=lambda st: f"{st.rows} rows, {st.pages} pages, {st.retries} retries",
+            strict=strict, stop_on=BybitIpBanError, stop_message="HTTP 403 IP ban, batch stopped")
         progress.finish(f"{totals['symbols_failed']} failed, {totals['pages']} pages, {totals['retries']} retries")
         out = pd.concat(frames, ignore_index=True) if frames else empty_klines()
         notes.insert(0, f"bybit {self.category} 5m klines {partition} (UTC, end exclusive): "

@@ -50,7 +50,7 @@ import math
 import time
 from collections import OrderedDict
 from collections.abc import Callable, Iterable, Mapping
-from dataclasses import dataclass, field
+from dataclasses import dataclass
 from typing import Any
 
 import numpy as np
@@ -61,30 +61,27 @@ from pycoingecko import CoinGeckoAPI
 from cryptofactor_assets import settings
 from cryptofactor_assets.sources.base import (
     MARKET_COLUMNS,
+    FetchStats,
     SourceBatch,
     SourceError,
-    SymbolFailure,
     empty_markets,
+    fetch_each,
     window_label,
 )
 from cryptofactor_assets.sources.http import (
     RETRYABLE_STATUSES,
     RateLimiter,
-    RetriesExhausted,
     RetryCounter,
     RetryLater,
-    RetryPolicy,
-    WaitTooLong,
     body_snippet,
-    call_with_retries,
+    call_or_source_error,
+    client_retry_policy,
     fmt_seconds,
     log_wait,
     logging_to,
     looks_truncated,
     make_session,
-    max_retry_wait_from_env,
     parse_retry_after,
-    retry_logger,
 )
 from cryptofactor_assets.sources.redaction import redact, register_secret
 
@@ -194,16 +191,15 @@ def _series(payload: dict[str, Any], key: str, coin_id: str, partition: str | No
 
 
 @dataclass
-class ChartStats:
+class ChartStats(FetchStats):
+    """What one market-chart call did (``rows``, ``retries``, ``notes`` and the point counts)."""
+
     points: int = 0
-    rows: int = 0
     off_midnight: int = 0
     intraday_dropped: int = 0
     live_dropped: int = 0
     zero_market_caps: int = 0
     nan_market_caps: int = 0
-    retries: int = 0
-    notes: list[str] = field(default_factory=list)
 
 
 def parse_market_chart(payload: Any, coin_id: str, symbol: str, partition: str | None = None,
@@ -306,9 +302,7 @@ class CoinGeckoSource:
         self._last_response: requests.Response | None = None
         cpm = calls_per_minute or settings.coingecko_calls_per_minute() or DEFAULT_CALLS_PER_MINUTE[plan]
         self.limiter = RateLimiter(cpm, clock=clock, sleep=sleep)
-        cap = max_retry_wait_from_env() if max_retry_wait is None else max_retry_wait
-        self.policy = RetryPolicy(max_tries=max_tries, backoff=backoff, backoff_max=backoff_max,
-                                  max_server_wait=cap)
+        self.policy = client_retry_policy(max_tries, backoff, backoff_max, max_retry_wait)
         self.sleep = sleep
         self.now = now if now is not None else (lambda: dt.datetime.now(dt.UTC))
         self.vs_currency = vs_currency
@@ -369,16 +363,10 @@ class CoinGeckoSource:
             # the key) is not chained to it.
             raise failure
 
-        failure: Exception
-        try:
-            return call_with_retries(attempt, self.policy, sleep=self.sleep, counter=self.counter,
-                                     on_retry=retry_logger(self.log, label, self.policy), server="CoinGecko")
-        except RetriesExhausted as exc:
-            failure = SourceError(SOURCE, coin_id, partition, redact(f"{what}: {exc}"))
-        except WaitTooLong as exc:
-            log_wait(self.log, redact(f"{label}: not waiting: {exc}"), exc.wait)
-            failure = SourceError(SOURCE, coin_id, partition, redact(f"{what}: {exc}"))
-        raise failure
+        return call_or_source_error(
+            self, attempt, label=label, server="CoinGecko",
+            error=lambda text: SourceError(SOURCE, coin_id, partition, text),
+            exhausted=lambda exc: f"{what}: {exc}", too_long=lambda exc: f"{what}: {exc}")
 
     def _retry_after(self, resp: requests.Response | None) -> tuple[float | None, str | None]:
         """(seconds, "retry-after") from the response's ``retry-after`` header, or (None, None)."""
@@ -531,34 +519,26 @@ class CoinGeckoSource:
         lookup = {**symbol_lookup(None), **symbol_lookup(symbol_map)} if symbol_map is not None else symbol_lookup(None)
         start_ts, end_ts = _utc(start), _utc(end)
         partition = window_label(start_ts, end_ts)
-        frames, failures, notes, guessed = [], [], [], []
+        guessed: list[str] = []
         totals = {"coins": len(coin_ids), "coins_failed": 0, "rows": 0, "retries": 0, "off_midnight": 0,
                   "zero_market_caps": 0, "nan_market_caps": 0, "live_dropped": 0}
         # the first and last coin, at most one line per ~10 s in between, every failure, a final line
         progress = Progress(f"coingecko daily markets {partition}", len(coin_ids), unit="coins",
                             amount_unit="rows", log=self.log)
-        for i, coin_id in enumerate(coin_ids, start=1):
+
+        def fetch(coin_id: str) -> tuple[pd.DataFrame, ChartStats]:
             symbol = lookup.get(coin_id)
             if symbol is None:
                 symbol = guess_symbol(coin_id)
                 guessed.append(f"{coin_id}->{symbol}")
-            try:
-                frame, st = self.market_chart_range_with_stats(coin_id, start_ts, end_ts, symbol, partition)
-            except SourceError as exc:
-                if strict:
-                    raise
-                failures.append(SymbolFailure(coin_id, redact(exc)))
-                totals["coins_failed"] += 1
-                progress.done = i
-                progress.event(f"coingecko {coin_id} ({i} of {len(coin_ids)}): FAILED: {redact(exc)}")
-                continue
-            frames.append(frame)
-            for k in ("rows", "retries", "off_midnight", "zero_market_caps", "nan_market_caps", "live_dropped"):
-                totals[k] += getattr(st, k)
-            notes.extend(f"{coin_id}: {n}" for n in st.notes)
-            progress.update(i, amount=st.rows, force=i == len(coin_ids),
-                            message=f"coingecko {coin_id} ({i} of {len(coin_ids)}): {st.rows} rows, 1 request, "
-                                    f"{st.retries} retries")
+            return self.market_chart_range_with_stats(coin_id, start_ts, end_ts, symbol, partition)
+
+        frames, failures, notes = fetch_each(
+            coin_ids, fetch, source="coingecko", progress=progress, totals=totals, failed_key="coins_failed",
+            counts={k: k for k in ("rows", "retries", "off_midnight", "zero_market_caps", "nan_market_caps",
+                                   "live_dropped")},
+            describe=lambda st: f"{st.rows} rows, 1 request, {st.retries} retries",
+            strict=strict, error_text=redact)
         progress.finish(f"{totals['coins_failed']} failed, {totals['retries']} retries")
         out = pd.concat(frames, ignore_index=True) if frames else empty_markets()
         notes.insert(0, f"coingecko ({self.plan} plan) daily markets {partition} (UTC, end exclusive): "

@@ -201,6 +201,33 @@ def call_with_retries(
     raise RetriesExhausted(policy.max_tries, reason)
 
 
+def client_retry_policy(max_tries: int, backoff: float, backoff_max: float,
+                        max_retry_wait: float | None) -> RetryPolicy:
+    """A client's retry budget; ``max_retry_wait`` None -> ``CRYPTOFACTOR_MAX_RETRY_WAIT``."""
+    cap = max_retry_wait_from_env() if max_retry_wait is None else max_retry_wait
+    return RetryPolicy(max_tries=max_tries, backoff=backoff, backoff_max=backoff_max, max_server_wait=cap)
+
+
+def call_or_source_error(client, attempt: Callable[[], T], *, label: str, server: str,
+                         error: Callable[[str], Exception], exhausted: Callable[[Exception], str],
+                         too_long: Callable[[Exception], str]) -> T:
+    """``attempt()`` retried within ``client.policy`` (``client.sleep``, ``client.counter``, ``client.log``).
+
+    Retries exhausted or a server wait over the cap become ``error(<redacted text>)``, raised
+    outside the ``except`` block (no chained exception); the refused wait is logged first.
+    """
+    failure: Exception
+    try:
+        return call_with_retries(attempt, client.policy, sleep=client.sleep, counter=client.counter,
+                                 on_retry=retry_logger(client.log, label, client.policy), server=server)
+    except RetriesExhausted as exc:
+        failure = error(redact(exhausted(exc)))
+    except WaitTooLong as exc:
+        log_wait(client.log, redact(f"{label}: not waiting: {exc}"), exc.wait)
+        failure = error(redact(too_long(exc)))
+    raise failure
+
+
 def warning_channel(log: Callable[[str], None]) -> Callable[[str], None]:
     """The WARNING twin of an INFO ``log`` callable.
 
