@@ -23,6 +23,7 @@ import pandas as pd
 sys.path.insert(0, str(Path(__file__).resolve().parents[1]))
 
 from cryptofactor_assets.estimators.fama_macbeth import fama_macbeth  # noqa: E402
+from cryptofactor_assets.estimators.panels import long_regression_panel  # noqa: E402
 
 K = 3
 
@@ -39,12 +40,7 @@ def make_panel(n_coins: int, n_periods: int, seed: int = 0) -> tuple[np.ndarray,
 
 
 def to_long(y: np.ndarray, x: np.ndarray) -> tuple[pd.Series, pd.DataFrame]:
-    t, n, k = x.shape
-    idx = pd.MultiIndex.from_product([range(n), range(t)], names=["coin", "period"])
-    yy = pd.Series(y.T.ravel(), index=idx, name="ret")
-    xx = pd.DataFrame({"const": 1.0}, index=idx)
-    for j in range(k):
-        xx[f"x{j}"] = x[:, :, j].T.ravel()
+    yy, xx = long_regression_panel(y, x)
     keep = yy.notna() & xx.notna().all(axis=1)  # linearmodels would drop them itself (and warn)
     return yy[keep], xx[keep]
 

@@ -139,6 +139,16 @@ def verify(ours: pd.DataFrame, ref: pd.DataFrame) -> dict[str, float]:
     return err
 
 
+def timed(repeat: int, run):
+    """Call ``run()`` ``repeat`` times: (its last result, the seconds of each call)."""
+    times = []
+    for _ in range(repeat):
+        t = time.perf_counter()
+        out = run()
+        times.append(time.perf_counter() - t)
+    return out, times
+
+
 def main() -> None:
     parser = argparse.ArgumentParser(description=__doc__,
                                      formatter_class=argparse.RawDescriptionHelpFormatter)
@@ -165,11 +175,7 @@ def main() -> None:
         if n_bars < 10_000_000:
             print("WARNING: fewer than 10 million bars")
         end = START + dt.timedelta(days=args.days)
-        times = []
-        for _ in range(args.repeat):
-            t = time.perf_counter()
-            res = write_rsj_daily(con, START, end, args.min_share)
-            times.append(time.perf_counter() - t)
+        res, times = timed(args.repeat, lambda: write_rsj_daily(con, START, end, args.min_share))
         ours_s = min(times)
         ours = con.execute("SELECT * FROM rsj_daily ORDER BY symbol, date").df()
         print(f"seconds rsj_sql best {ours_s:.4f} median {statistics.median(times):.4f} "
@@ -178,11 +184,7 @@ def main() -> None:
         symbols = sorted(ours["symbol"].unique())[: args.pandas_coins]
         peer_bars = con.execute("SELECT count(*) FROM raw_klines_5m WHERE list_contains(?, symbol)",
                                 [symbols]).fetchone()[0]
-        peer_times = []
-        for _ in range(args.pandas_repeat):
-            t = time.perf_counter()
-            ref = pandas_reference(con, symbols, end, args.min_share)
-            peer_times.append(time.perf_counter() - t)
+        ref, peer_times = timed(args.pandas_repeat, lambda: pandas_reference(con, symbols, end, args.min_share))
         peer_s = min(peer_times)
         scale = n_bars / peer_bars
         peer_full = peer_s * scale

@@ -1,4 +1,4 @@
-"""Dagster-facing helpers shared by the domains: partition windows, resources, check results, metadata."""
+"""Dagster-facing helpers shared by the domains: partition windows, resources, metadata (check results: ``lib.checks``)."""
 
 from __future__ import annotations
 
@@ -15,7 +15,6 @@ from dagster_duckdb import DuckDBResource
 from cryptofactor_assets.partitions import DUCKDB_POOL
 from cryptofactor_assets.settings import duckdb_path
 from cryptofactor_assets.storage.connection import open_duckdb
-from cryptofactor_assets.storage.quality import CheckOutcome
 
 #: Backfills of many partitions run as ONE run over the whole range (assets handle time windows).
 SINGLE_RUN = dg.BackfillPolicy.single_run()
@@ -55,15 +54,6 @@ def window_dates(context: dg.AssetExecutionContext) -> tuple[dt.date, dt.date]:
 def partition_label(context: dg.AssetExecutionContext) -> str:
     r = context.partition_key_range
     return r.start if r.start == r.end else f"{r.start}..{r.end}"
-
-
-def check_result(check_name: str, outcome: CheckOutcome, asset_key: str | None = None,
-                 severity: dg.AssetCheckSeverity = dg.AssetCheckSeverity.ERROR) -> dg.AssetCheckResult:
-    kwargs = {"asset_key": asset_key} if asset_key else {}
-    return dg.AssetCheckResult(
-        check_name=check_name, passed=outcome.passed, severity=severity,
-        metadata={"failures": outcome.failures, "description": outcome.description}, **kwargs,
-    )
 
 
 def md(text: str) -> dg.MetadataValue:

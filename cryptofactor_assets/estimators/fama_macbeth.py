@@ -31,7 +31,13 @@ import numpy as np
 import pandas as pd
 from scipy import stats
 
-from cryptofactor_assets.estimators.hac import LagRule, long_run_covariance, nw1994_bandwidth, nw_lag
+from cryptofactor_assets.estimators.hac import (
+    LagRule,
+    as_columns,
+    long_run_covariance,
+    nw1994_bandwidth,
+    nw_lag,
+)
 from cryptofactor_assets.estimators.rolling_ols import rolling_ols
 
 __all__ = [
@@ -43,6 +49,9 @@ __all__ = [
     "shanken_correction",
     "two_pass",
 ]
+
+#: The array fields of :func:`summarise_gammas_arrays`' summary that a result carries as they are.
+_SUMMARY_ARRAYS = ("mean", "std", "se", "tstat", "pvalue", "cov", "nw_se", "nw_tstat", "nw_pvalue", "nw_cov")
 
 
 @dataclass(frozen=True)
@@ -293,16 +302,7 @@ def fama_macbeth(
         r2=r2,
         n_obs=cs["n"],
         used=cs["used"],
-        mean=summ["mean"],
-        std=summ["std"],
-        se=summ["se"],
-        tstat=summ["tstat"],
-        pvalue=summ["pvalue"],
-        cov=summ["cov"],
-        nw_se=summ["nw_se"],
-        nw_tstat=summ["nw_tstat"],
-        nw_pvalue=summ["nw_pvalue"],
-        nw_cov=summ["nw_cov"],
+        **{field: summ[field] for field in _SUMMARY_ARRAYS},
         nw_lags=int(summ["nw_lags"]),
         lag_rule=str(summ["lag_rule"]),
         n_periods=int(summ["n_periods"]),
@@ -353,9 +353,7 @@ def shanken_correction(
     intercept) and ``λ`` the K factor premia (intercept excluded).  The ``1 + c`` multiplies the
     variance, not the standard error.
     """
-    b = np.asarray(betas, dtype=float)
-    if b.ndim == 1:
-        b = b[:, None]
+    b = as_columns(betas)
     lam = np.atleast_1d(np.asarray(premia, dtype=float))
     sf = np.atleast_2d(np.asarray(factor_cov, dtype=float))
     se_ = np.asarray(resid_cov, dtype=float)
@@ -444,9 +442,7 @@ def two_pass(
     betas use :func:`shanken_adjust_fm_cov`.  ``T`` = number of second-pass periods used.
     """
     r = np.asarray(returns, dtype=float)
-    f = np.asarray(factors, dtype=float)
-    if f.ndim == 1:
-        f = f[:, None]
+    f = as_columns(factors)
     t_len, n = r.shape
     k = f.shape[1]
     if f.shape[0] != t_len:

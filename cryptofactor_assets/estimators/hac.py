@@ -29,6 +29,7 @@ from scipy import stats
 __all__ = [
     "GRSResult",
     "HACResult",
+    "as_columns",
     "bartlett_weights",
     "grs_test",
     "grs_test_from_returns",
@@ -51,6 +52,12 @@ _NW94_PILOT_EXPONENT = 2.0 / 9.0
 def _floor(v: float) -> int:
     # Guard against 81 ** 0.25 == 2.9999999999999996 style rounding.
     return int(math.floor(v + 1e-9))
+
+
+def as_columns(a) -> np.ndarray:
+    """``a`` as a float array, a 1-d one as a single column (T,) -> (T, 1)."""
+    a = np.asarray(a, dtype=float)
+    return a[:, None] if a.ndim == 1 else a
 
 
 def nw1994_bandwidth(series: np.ndarray) -> int:
@@ -117,9 +124,7 @@ def long_run_covariance(z: np.ndarray, lags: int) -> np.ndarray:
     :math:`S = \sum_t z_t z_t' + \sum_{j=1}^{L} w_j \sum_{t>j} (z_t z_{t-j}' + z_{t-j} z_t')`.
     ``z`` is (T, K) and is used as given (demean it first if needed).
     """
-    z = np.asarray(z, dtype=float)
-    if z.ndim == 1:
-        z = z[:, None]
+    z = as_columns(z)
     t = z.shape[0]
     if lags >= t:
         raise ValueError(f"lags ({lags}) must be below the number of observations ({t})")
@@ -139,9 +144,7 @@ def newey_west_cov_mean(x: np.ndarray, lags: int, ddof: int = 0) -> np.ndarray:
     correction) value; ``ddof=1`` is linearmodels' ``debiased=True`` Fama-MacBeth convention, for
     which ``lags=0`` gives the classic ``sd^2 / T``.  Rows with a NaN are dropped.
     """
-    x = np.asarray(x, dtype=float)
-    if x.ndim == 1:
-        x = x[:, None]
+    x = as_columns(x)
     x = x[np.all(np.isfinite(x), axis=1)]
     t = x.shape[0]
     e = x - x.mean(axis=0)
@@ -170,20 +173,36 @@ def newey_west_cov(
 
 @dataclass(frozen=True)
 class HACResult:
-    """OLS with Newey-West (Bartlett) covariance; fields mirror statsmodels' results."""
+    """OLS with Newey-West (Bartlett) covariance; fields mirror statsmodels' results (``bse``,
+    ``tvalues``, ``pvalues`` and ``df_resid`` are derived from ``params``, ``cov`` and ``nobs``)."""
 
     params: np.ndarray
-    bse: np.ndarray
-    tvalues: np.ndarray
-    pvalues: np.ndarray
     cov: np.ndarray
     nobs: int
-    df_resid: int
     lags: int
     r2: float
     resid: np.ndarray
     use_correction: bool
     use_t: bool
+
+    @property
+    def bse(self) -> np.ndarray:
+        return np.sqrt(np.diag(self.cov))
+
+    @property
+    def tvalues(self) -> np.ndarray:
+        return self.params / self.bse
+
+    @property
+    def df_resid(self) -> int:
+        return self.nobs - self.params.shape[0]
+
+    @property
+    def pvalues(self) -> np.ndarray:
+        """Two-sided: t(df_resid) if ``use_t``, else normal (statsmodels' default)."""
+        if self.use_t:
+            return 2 * stats.t.sf(np.abs(self.tvalues), self.df_resid)
+        return 2 * stats.norm.sf(np.abs(self.tvalues))
 
 
 def ols_hac(
@@ -206,9 +225,7 @@ def ols_hac(
     Stata ``newey, lag(L)``.
     """
     y = np.asarray(y, dtype=float).ravel()
-    x = np.asarray(x, dtype=float)
-    if x.ndim == 1:
-        x = x[:, None]
+    x = as_columns(x)
     if add_constant:
         x = np.column_stack([np.ones(x.shape[0]), x])
     ok = np.isfinite(y) & np.all(np.isfinite(x), axis=1)
@@ -227,23 +244,12 @@ def ols_hac(
     else:
         lag = nw_lag(n, lags)
     cov = newey_west_cov(x, e, lag, use_correction=use_correction)
-    bse = np.sqrt(np.diag(cov))
-    tvalues = params / bse
-    df_resid = n - k
-    if use_t:
-        pvalues = 2 * stats.t.sf(np.abs(tvalues), df_resid)
-    else:
-        pvalues = 2 * stats.norm.sf(np.abs(tvalues))
     ssr = float(e @ e)
     tss = float(((y - y.mean()) ** 2).sum()) if has_const else float(y @ y)
     return HACResult(
         params=params,
-        bse=bse,
-        tvalues=tvalues,
-        pvalues=pvalues,
         cov=cov,
         nobs=n,
-        df_resid=df_resid,
         lags=lag,
         r2=1.0 - ssr / tss,
         resid=e,
@@ -254,16 +260,25 @@ def ols_hac(
 
 @dataclass(frozen=True)
 class GRSResult:
-    """Gibbons-Ross-Shanken test of jointly zero alphas."""
+    """Gibbons-Ross-Shanken test of jointly zero alphas: F(df1 = N, df2 = T - N - K)."""
 
     f_stat: float
-    pvalue: float
-    df1: int
-    df2: int
     t: int
     n: int
     k: int
     alphas: np.ndarray
+
+    @property
+    def df1(self) -> int:
+        return self.n
+
+    @property
+    def df2(self) -> int:
+        return self.t - self.n - self.k
+
+    @property
+    def pvalue(self) -> float:
+        return float(stats.f.sf(self.f_stat, self.df1, self.df2))
 
 
 def grs_test(alphas: np.ndarray, residuals: np.ndarray, factors: np.ndarray) -> GRSResult:
@@ -281,9 +296,7 @@ def grs_test(alphas: np.ndarray, residuals: np.ndarray, factors: np.ndarray) -> 
     """
     a = np.asarray(alphas, dtype=float).ravel()
     e = np.asarray(residuals, dtype=float)
-    f = np.asarray(factors, dtype=float)
-    if f.ndim == 1:
-        f = f[:, None]
+    f = as_columns(factors)
     t, n = e.shape
     k = f.shape[1]
     if not (np.all(np.isfinite(e)) and np.all(np.isfinite(f))):
@@ -296,26 +309,14 @@ def grs_test(alphas: np.ndarray, residuals: np.ndarray, factors: np.ndarray) -> 
     quad_a = float(a @ np.linalg.solve(s, a))
     quad_m = float(m @ np.linalg.solve(w, m))
     f_stat = (t / n) * ((t - n - k) / (t - k - 1)) * quad_a / (1.0 + quad_m)
-    df1, df2 = n, t - n - k
-    return GRSResult(
-        f_stat=f_stat,
-        pvalue=float(stats.f.sf(f_stat, df1, df2)),
-        df1=df1,
-        df2=df2,
-        t=t,
-        n=n,
-        k=k,
-        alphas=a,
-    )
+    return GRSResult(f_stat=f_stat, t=t, n=n, k=k, alphas=a)
 
 
 def grs_test_from_returns(returns: np.ndarray, factors: np.ndarray) -> GRSResult:
     """Time-series OLS of each of the N excess returns (T, N) on a constant and the K factors
     (T, K), then :func:`grs_test` on the alphas and residuals (balanced sample required)."""
     r = np.asarray(returns, dtype=float)
-    f = np.asarray(factors, dtype=float)
-    if f.ndim == 1:
-        f = f[:, None]
+    f = as_columns(factors)
     z = np.column_stack([np.ones(f.shape[0]), f])
     coef, *_ = np.linalg.lstsq(z, r, rcond=None)
     resid = r - z @ coef

@@ -132,34 +132,33 @@ def iso_week_end(dates) -> np.ndarray:
 # --------------------------------------------------------------------------------------------
 # Calendar-generic helpers
 # --------------------------------------------------------------------------------------------
+def _day_start(dates) -> np.ndarray:
+    return _out(_to_days(dates))
+
+
+def _day_id(dates) -> np.ndarray:
+    return _to_days(dates).astype(np.int64)
+
+
+def _for_calendar(dates, calendar: Calendar, ltw, iso, daily) -> np.ndarray:
+    """``ltw(dates)``, ``iso(dates)`` or ``daily(dates)`` as ``calendar`` says (checked)."""
+    _check_calendar(calendar)
+    return {"ltw": ltw, "iso": iso, "daily": daily}[calendar](dates)
+
+
 def period_start(dates, calendar: Calendar) -> np.ndarray:
     """First day of the period (LTW week, ISO week or day) holding each date."""
-    _check_calendar(calendar)
-    if calendar == "ltw":
-        return ltw_week_start(dates)
-    if calendar == "iso":
-        return iso_week_start(dates)
-    return _out(_to_days(dates))
+    return _for_calendar(dates, calendar, ltw_week_start, iso_week_start, _day_start)
 
 
 def period_end(dates, calendar: Calendar) -> np.ndarray:
     """Last day of the period holding each date."""
-    _check_calendar(calendar)
-    if calendar == "ltw":
-        return ltw_week_end(dates)
-    if calendar == "iso":
-        return iso_week_end(dates)
-    return _out(_to_days(dates))
+    return _for_calendar(dates, calendar, ltw_week_end, iso_week_end, _day_start)
 
 
 def period_id(dates, calendar: Calendar) -> np.ndarray:
     """Consecutive integer id of the period holding each date (adjacent periods differ by 1)."""
-    _check_calendar(calendar)
-    if calendar == "ltw":
-        return ltw_week_id(dates)
-    if calendar == "iso":
-        return iso_week_id(dates)
-    return _to_days(dates).astype(np.int64)
+    return _for_calendar(dates, calendar, ltw_week_id, iso_week_id, _day_id)
 
 
 def period_length(dates, calendar: Calendar) -> np.ndarray:

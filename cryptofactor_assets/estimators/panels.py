@@ -4,7 +4,9 @@
   COMPLETE calendar (missing days are NaN rows, so windows never silently shrink), and back with
   :func:`stack_panel`; :func:`day_range` is that calendar;
 * :func:`standardise_cross_section`: per-period z-scores of (T, N, K) regressors (the Fama-MacBeth
-  cross-sections).
+  cross-sections);
+* :func:`long_regression_panel`: (T, N) returns and (T, N, K) regressors in the long (coin, period)
+  layout with a constant column that panel estimators such as linearmodels' ``FamaMacBeth`` take.
 """
 
 from __future__ import annotations
@@ -64,3 +66,16 @@ def standardise_cross_section(x: np.ndarray, mask: np.ndarray) -> np.ndarray:
         sd = np.sqrt((dev**2).sum(axis=1, keepdims=True) / (n - 1))
         z = np.where(m & (sd > 0) & (n > 1), dev / sd, np.nan)
     return z
+
+
+def long_regression_panel(y: np.ndarray, x: np.ndarray, *, names: tuple[str, str] = ("coin", "period"),
+                          y_name: str = "ret") -> tuple[pd.Series, pd.DataFrame]:
+    """``y`` (T, N) and ``x`` (T, N, K) as a long Series and a frame (columns ``const``, ``x0``..),
+    indexed by (coin, period) = ``names``; missing cells are kept (NaN)."""
+    t, n, k = x.shape
+    idx = pd.MultiIndex.from_product([range(n), range(t)], names=list(names))
+    yy = pd.Series(y.T.ravel(), index=idx, name=y_name)
+    xx = pd.DataFrame({"const": 1.0}, index=idx)
+    for j in range(k):
+        xx[f"x{j}"] = x[:, :, j].T.ravel()
+    return yy, xx

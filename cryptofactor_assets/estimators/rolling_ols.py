@@ -38,6 +38,8 @@ from dataclasses import dataclass
 
 import numpy as np
 
+from cryptofactor_assets.estimators.hac import as_columns
+
 __all__ = ["RollingOLSResult", "rolling_ols", "windowed_sum"]
 
 
@@ -222,12 +224,8 @@ def rolling_ols(
         loops, so they run on a thread pool; default ``min(4, os.cpu_count())``, 1 = serial.
         Results do not depend on it (each coin's arithmetic is the same).
     """
-    y = np.asarray(y, dtype=float)
-    x = np.asarray(x, dtype=float)
-    if y.ndim == 1:
-        y = y[:, None]
-    if x.ndim == 1:
-        x = x[:, None]
+    y = as_columns(y)
+    x = as_columns(x)
     t_len, n_coins = y.shape
     if x.shape[0] != t_len:
         raise ValueError(f"x has {x.shape[0]} rows, y has {t_len}")

@@ -39,6 +39,13 @@ def _params(start, end, column) -> list:
     return [conv(start), conv(end)]
 
 
+def _violations(con, table: str, column: str | None, start, end, condition: str, what: str) -> CheckOutcome:
+    """Passes when no row of the window meets ``condition`` (SQL); the description is "<count> <what>"."""
+    n = con.execute(f"SELECT count(*) FROM {quote_ident(table)} {_window(column)} AND ({condition})",
+                    _params(start, end, column)).fetchall()[0][0]
+    return CheckOutcome(n == 0, int(n), f"{n} {what}")
+
+
 def unique_key(con: duckdb.DuckDBPyConnection, table: str, key: Sequence[str], column: str | None = None,
                start=None, end=None) -> CheckOutcome:
     """No two rows share the key within the window."""
@@ -59,27 +66,20 @@ def positive(con, table: str, columns: Sequence[str], column: str | None = None,
         c = quote_ident(name)
         bad = f"({c} <= 0 OR isnan({c}) OR isinf({c}))"
         conds.append(bad if name in allow_null else f"({c} IS NULL OR {bad})")
-    n = con.execute(f"SELECT count(*) FROM {quote_ident(table)} {_window(column)} AND ({' OR '.join(conds)})",
-                    _params(start, end, column)).fetchall()[0][0]
-    return CheckOutcome(n == 0, int(n), f"{n} rows with NULL, non-finite or non-positive {', '.join(columns)}")
+    return _violations(con, table, column, start, end, " OR ".join(conds),
+                       f"rows with NULL, non-finite or non-positive {', '.join(columns)}")
 
 
 def finite(con, table: str, columns: Sequence[str], column: str | None = None, start=None, end=None) -> CheckOutcome:
     """Listed columns are finite where not NULL (NULL means 'not defined', e.g. a first-day return)."""
     conds = " OR ".join(f"isnan({c}) OR isinf({c})" for c in map(quote_ident, columns))
-    n = con.execute(f"SELECT count(*) FROM {quote_ident(table)} {_window(column)} AND ({conds})",
-                    _params(start, end, column)).fetchall()[0][0]
-    return CheckOutcome(n == 0, int(n), f"{n} rows with NaN or infinite {', '.join(columns)}")
+    return _violations(con, table, column, start, end, conds, f"rows with NaN or infinite {', '.join(columns)}")
 
 
 def ohlc_consistent(con, table: str, column: str, start, end) -> CheckOutcome:
     """low <= min(open, close) and max(open, close) <= high."""
-    n = con.execute(
-        f"SELECT count(*) FROM {quote_ident(table)} {_window(column)} "
-        "AND (low > least(open, close) OR high < greatest(open, close))",
-        _params(start, end, column),
-    ).fetchall()[0][0]
-    return CheckOutcome(n == 0, int(n), f"{n} bars violating low <= open, close <= high")
+    return _violations(con, table, column, start, end, "low > least(open, close) OR high < greatest(open, close)",
+                       "bars violating low <= open, close <= high")
 
 
 def rows_per_partition(con, table: str, column: str, start, end, unit: str = "day") -> dict[str, int]:

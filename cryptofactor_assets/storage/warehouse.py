@@ -35,6 +35,9 @@ import pandas as pd
 
 from cryptofactor_assets.storage.identifiers import quote_ident
 
+#: A window bound: a date (midnight) or a naive UTC datetime.
+Bound = dt.date | dt.datetime
+
 SQL_DIR = Path(__file__).resolve().parents[2] / "sql"
 
 #: Test hook: seconds to sleep between the DELETE and the INSERT of a partition write (crash tests).
@@ -96,23 +99,22 @@ def transaction(con: duckdb.DuckDBPyConnection) -> Iterator[duckdb.DuckDBPyConne
     con.execute("COMMIT")
 
 
-def delete_window(
-    con: duckdb.DuckDBPyConnection,
-    table: str,
-    window_column: str,
-    start: dt.date | dt.datetime,
-    end: dt.date | dt.datetime,
-    extra_filter: str = "",
-    extra_params: Sequence = (),
-) -> int:
+def _window_filter(window_column: str, start: Bound, end: Bound, extra_filter: str,
+                   extra_params: Sequence) -> tuple[str, list]:
+    """The ``WHERE start <= window_column < end <extra_filter>`` clause and its bound parameters."""
+    column = quote_ident(window_column)
+    return (f"WHERE {column} >= ? AND {column} < ? {extra_filter}",
+            [_as_ts(start), _as_ts(end), *extra_params])
+
+
+def delete_window(con: duckdb.DuckDBPyConnection, table: str, window_column: str, start: Bound, end: Bound,
+                  extra_filter: str = "", extra_params: Sequence = ()) -> int:
     """DELETE the rows with ``start <= window_column < end`` (call inside ``transaction``); returns the count.
 
     Runs the test hooks: ``PAUSE_ENV`` sleeps after the delete, ``FAIL_ENV`` raises for a named table.
     """
     ensure_table(con, table)
-    column = quote_ident(window_column)
-    where = f"WHERE {column} >= ? AND {column} < ? {extra_filter}"
-    params = [_as_ts(start), _as_ts(end), *extra_params]
+    where, params = _window_filter(window_column, start, end, extra_filter, extra_params)
     # DuckDB's DELETE returns the number of rows it removed (no separate count scan)
     n = con.execute(f"DELETE FROM {quote_ident(table)} {where}", params).fetchall()[0][0]
     pause = float(os.environ.get(PAUSE_ENV, "0") or 0)
@@ -127,15 +129,11 @@ def delete_window(
     return int(n)
 
 
-def count_window(
-    con: duckdb.DuckDBPyConnection, table: str, window_column: str, start, end, extra_filter: str = "",
-    extra_params: Sequence = (),
-) -> int:
-    column = quote_ident(window_column)
-    return int(con.execute(
-        f"SELECT count(*) FROM {quote_ident(table)} WHERE {column} >= ? AND {column} < ? {extra_filter}",
-        [_as_ts(start), _as_ts(end), *extra_params],
-    ).fetchall()[0][0])
+def count_window(con: duckdb.DuckDBPyConnection, table: str, window_column: str, start: Bound, end: Bound,
+                 extra_filter: str = "", extra_params: Sequence = ()) -> int:
+    """Number of rows with ``start <= window_column < end`` (and ``extra_filter``)."""
+    where, params = _window_filter(window_column, start, end, extra_filter, extra_params)
+    return int(con.execute(f"SELECT count(*) FROM {quote_ident(table)} {where}", params).fetchall()[0][0])
 
 
 @dataclass(frozen=True)
@@ -147,7 +145,7 @@ class WriteResult:
     inserted: int
 
 
-def _as_ts(value: dt.date | dt.datetime) -> dt.datetime:
+def _as_ts(value: Bound) -> dt.datetime:
     if isinstance(value, dt.datetime):
         return value.replace(tzinfo=None)
     return dt.datetime.combine(value, dt.time())
@@ -158,7 +156,7 @@ def _replace_rows(
     table: str,
     insert_sql: str | None,
     params: Sequence | dict | None = None,
-    window: tuple[str, dt.date | dt.datetime, dt.date | dt.datetime] | None = None,
+    window: tuple[str, Bound, Bound] | None = None,
     extra_delete_filter: str = "",
     extra_delete_params: Sequence = (),
 ) -> WriteResult:
@@ -200,8 +198,8 @@ def replace_window(
     con: duckdb.DuckDBPyConnection,
     table: str,
     window_column: str,
-    start: dt.date | dt.datetime,
-    end: dt.date | dt.datetime,
+    start: Bound,
+    end: Bound,
     insert_sql: str,
     params: Sequence | dict | None = None,
     frames: dict[str, pd.DataFrame] | None = None,
@@ -266,8 +264,8 @@ def replace_frame(
     table: str,
     frame: pd.DataFrame,
     window_column: str | None = None,
-    start: dt.date | dt.datetime | None = None,
-    end: dt.date | dt.datetime | None = None,
+    start: Bound | None = None,
+    end: Bound | None = None,
 ) -> WriteResult:
     """Store a DataFrame computed in Python (numerics results) into ``table``, by column name.
 

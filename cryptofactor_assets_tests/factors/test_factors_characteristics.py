@@ -7,6 +7,7 @@ import pandas as pd
 import pytest
 from scipy.stats import mstats
 
+from cryptofactor_assets.estimators.ltw_calendar import WEEKLY_PANEL_COLUMNS
 from cryptofactor_assets.factors.characteristics import (
     LTW_CHARACTERISTICS,
     LTW_LEVEL_CHARACTERISTICS,
@@ -205,15 +206,8 @@ def test_no_look_ahead_perturbing_later_weeks():
     rng = np.random.default_rng(12)
     pert = panel.copy()
     later = pert["week_start"] > t
-    for col in [
-        "ret",
-        "close",
-        "market_cap",
-        "max_price",
-        "avg_volume",
-        "avg_dollar_volume",
-        "std_dollar_volume",
-    ]:
+    not_perturbed = ("symbol", "week_start", "n_days", "n_returns", "age_weeks", "in_universe")
+    for col in [c for c in WEEKLY_PANEL_COLUMNS if c not in not_perturbed]:
         pert.loc[later, col] = pert.loc[later, col] * rng.uniform(0.1, 10.0, later.sum())
     pert.loc[later, "in_universe"] = ~pert.loc[later, "in_universe"]
     extra = _weekly_rows(

@@ -5,7 +5,6 @@ from __future__ import annotations
 import warnings
 
 import numpy as np
-import pandas as pd
 import pytest
 
 from cryptofactor_assets.estimators.fama_macbeth import (
@@ -14,6 +13,7 @@ from cryptofactor_assets.estimators.fama_macbeth import (
     shanken_correction,
     two_pass,
 )
+from cryptofactor_assets.estimators.panels import long_regression_panel
 
 
 def _panel(seed: int = 0, t: int = 150, n: int = 40, k: int = 2, missing: float = 0.1):
@@ -31,12 +31,7 @@ def _panel(seed: int = 0, t: int = 150, n: int = 40, k: int = 2, missing: float 
 def _linearmodels_fm(y, x):
     from linearmodels import FamaMacBeth
 
-    t, n, k = x.shape
-    idx = pd.MultiIndex.from_product([range(n), range(t)], names=["coin", "t"])
-    yy = pd.Series(y.T.ravel(), index=idx, name="y")
-    xx = pd.DataFrame({"const": 1.0}, index=idx)
-    for j in range(k):
-        xx[f"x{j}"] = x[:, :, j].T.ravel()
+    yy, xx = long_regression_panel(y, x, names=("coin", "t"), y_name="y")
     with warnings.catch_warnings():
         warnings.simplefilter("ignore")
         return FamaMacBeth(yy, xx)
