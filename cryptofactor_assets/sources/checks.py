@@ -30,13 +30,20 @@ MARKET_VALUES = ("price", "market_cap", "total_volume")
 MARKET_UNKNOWN_ALLOWED = ("market_cap", "total_volume")
 
 
+def _positive(columns: tuple[str, ...], allow_null: tuple[str, ...] = ()):
+    """An ExtraCheck body: ``columns`` finite and > 0 in the window (``allow_null`` may be NULL)."""
+    def check(con, table, column, start, end):
+        if allow_null:
+            return quality.positive(con, table, list(columns), column, start, end, allow_null=list(allow_null))
+        return quality.positive(con, table, list(columns), column, start, end)
+    return check
+
+
 RAW_KLINES_5M_CHECKS = TableChecks(
     RAW_KLINES_5M, key=("symbol", "open_time"), window_column="open_time", finite=(),
     unique_check=CHECK_KLINES_UNIQUE,
     extra=(
-        ExtraCheck(CHECK_KLINES_PRICES, "prices are finite and > 0",
-                   lambda con, table, column, start, end: quality.positive(
-                       con, table, list(KLINE_PRICES), column, start, end)),
+        ExtraCheck(CHECK_KLINES_PRICES, "prices are finite and > 0", _positive(KLINE_PRICES)),
         ExtraCheck(CHECK_KLINES_OHLC, "low <= open, close <= high", quality.ohlc_consistent),
         ExtraCheck(CHECK_KLINES_RETURNS, "stored 5-minute log returns are finite",
                    lambda con, table, column, start, end: quality.finite(con, table, ["log_ret"], column, start, end)),
@@ -48,9 +55,7 @@ RAW_COIN_MARKETS_CHECKS = TableChecks(
     unique_check=CHECK_MARKETS_UNIQUE,
     extra=(
         ExtraCheck(CHECK_MARKETS_PRICES, "price finite and > 0; market cap and volume > 0 where known",
-                   lambda con, table, column, start, end: quality.positive(
-                       con, table, list(MARKET_VALUES), column, start, end,
-                       allow_null=list(MARKET_UNKNOWN_ALLOWED))),
+                   _positive(MARKET_VALUES, allow_null=MARKET_UNKNOWN_ALLOWED)),
     ),
 )
 
