@@ -66,21 +66,6 @@ def mondays(start, end) -> pd.DatetimeIndex:
                          freq="W-MON").astype("datetime64[ns]")
 
 
-def risk_free_series(periods, frequency: str) -> tuple[pd.Series | float, str, str]:
-    """Risk-free rate per period start (``weekly`` or ``daily`` simple rate) from ``sources.risk_free``
-    (env CRYPTOFACTOR_RISK_FREE_CSV or CRYPTOFACTOR_RISK_FREE_PCT): (rate or 0.0, source label, note for
-    the metadata); 0 when that module is absent."""
-    try:
-        from cryptofactor_assets.sources.risk_free import load_risk_free
-    except ModuleNotFoundError:
-        return 0.0, "default", "risk-free rate: 0 (no risk-free loader installed)"
-    rf = load_risk_free()
-    idx = pd.DatetimeIndex(periods)
-    series = rf.weekly(idx) if frequency == "weekly" else rf.daily(idx)
-    series.index = idx
-    return series, str(rf.source), rf.coverage_note(idx)
-
-
 def lean_metadata(context: dg.AssetExecutionContext, meta: dict) -> dict:
     """The metadata to put in the asset's ``MaterializeResult``, keeping a multi-partition run lean.
 
