@@ -33,14 +33,20 @@ def _count(con, name: str, params=None) -> int:
     return int(con.execute(load_sql(name), params or {}).fetchone()[0])
 
 
-def _feature_targets(con, _table, _column, start, end) -> CheckOutcome:
-    n = _count(con, "count_feature_target_inconsistencies", {"start": start, "end": end})
-    return CheckOutcome(n == 0, n, f"{n} rows with inconsistent targets")
+def _none_counted(name: str, what: str, windowed: bool = True):
+    """A check outcome: passes when the statement ``name`` counts no rows (``{n} {what}`` otherwise);
+    ``windowed``: the statement reads the checked partition's ``start`` and ``end``."""
+    def outcome(con, _table=None, _column=None, start=None, end=None) -> CheckOutcome:
+        n = _count(con, name, {"start": start, "end": end} if windowed else None)
+        return CheckOutcome(n == 0, n, f"{n} {what}")
+    return outcome
 
 
-def _folds(con, *_window) -> CheckOutcome:
-    n = _count(con, "count_prediction_fold_overlaps")
-    return CheckOutcome(n == 0, n, f"{n} folds whose training window reaches into the embargo or the test block")
+_feature_targets = _none_counted("count_feature_target_inconsistencies", "rows with inconsistent targets")
+_folds = _none_counted("count_prediction_fold_overlaps",
+                       "folds whose training window reaches into the embargo or the test block", windowed=False)
+_risk_ratio = _none_counted("count_risk_model_ratio_out_of_range", "rows out of range")
+_pca_ratio = _none_counted("count_pca_ratio_out_of_range", "components out of range", windowed=False)
 
 
 def _risk_reproduction(con, _table, _column, start, end) -> CheckOutcome:
@@ -49,16 +55,6 @@ def _risk_reproduction(con, _table, _column, start, end) -> CheckOutcome:
     worst = con.execute(load_sql("select_risk_model_worst_errors"), window).fetchone()
     return CheckOutcome(bad == 0, bad, f"{bad} weeks not reproduced; worst relative diagonal error {worst[0]}, "
                                        f"worst stored relative variance error {worst[1]}")
-
-
-def _risk_ratio(con, _table, _column, start, end) -> CheckOutcome:
-    n = _count(con, "count_risk_model_ratio_out_of_range", {"start": start, "end": end})
-    return CheckOutcome(n == 0, n, f"{n} rows out of range")
-
-
-def _pca_ratio(con, *_window) -> CheckOutcome:
-    n = _count(con, "count_pca_ratio_out_of_range")
-    return CheckOutcome(n == 0, n, f"{n} components out of range")
 
 
 def checks_of(other: TableChecks) -> tuple[ExtraCheck, ...]:

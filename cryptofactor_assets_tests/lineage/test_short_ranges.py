@@ -225,23 +225,34 @@ def _copy(tmp_path: Path, folder: str, names: list[str]) -> str:
     return str(target / "*")
 
 
-@pytest.mark.real_data
-@pytest.mark.skipif(not REAL_DATA.exists(), reason="../shared/data/real is absent")
-def test_a_few_days_of_binance_5m_files(materialize, tmp_path):
-    glob = _copy(tmp_path, "binance_spot_genetrader", ["BTC_USDT-5m.feather", "ETH_USDT-5m.feather"])
-    # one whole ISO week (Monday to Sunday): rsj_daily and the other daily research rows are weekly partitions
-    run = materialize("2024-03-04", "2024-03-10", source="files", klines=glob)
+def real_files(test):
+    """A test on real files: marked ``real_data``, skipped where ../shared/data/real is absent."""
+    skip = pytest.mark.skipif(not REAL_DATA.exists(), reason="../shared/data/real is absent")
+    return pytest.mark.real_data(skip(test))
+
+
+def _materialize_files(materialize, tmp_path, first: str, last: str, **files: tuple[str, list[str]]):
+    """A good run of [first, last] on the files source reading, for each of its ``files`` options
+    (``klines`` / ``markets``), a few real files (folder, names) copied to a temporary folder."""
+    globs = {option: _copy(tmp_path, folder, names) for option, (folder, names) in files.items()}
+    run = materialize(first, last, source="files", **globs)
     run.assert_good()
+    return run
+
+
+@real_files
+def test_a_few_days_of_binance_5m_files(materialize, tmp_path):
+    # one whole ISO week (Monday to Sunday): rsj_daily and the other daily research rows are weekly partitions
+    run = _materialize_files(materialize, tmp_path, "2024-03-04", "2024-03-10",
+                             klines=("binance_spot_genetrader", ["BTC_USDT-5m.feather", "ETH_USDT-5m.feather"]))
     assert run.rows("raw_klines_5m") == 2 * 7 * 288 and run.rows("rsj_daily") == 2 * 7
     assert run.rows("rolling_betas") == 0 and run.note("rolling_betas")
 
 
-@pytest.mark.real_data
-@pytest.mark.skipif(not REAL_DATA.exists(), reason="../shared/data/real is absent")
+@real_files
 def test_a_week_of_coingecko_csv_files_without_bars(materialize, tmp_path):
-    glob = _copy(tmp_path, "coingecko_daily_tylerilunga", ["btc-usd-max.csv", "eth-usd-max.csv"])
-    run = materialize("2021-03-01", "2021-03-07", source="files", markets=glob)
-    run.assert_good()
+    run = _materialize_files(materialize, tmp_path, "2021-03-01", "2021-03-07",
+                             markets=("coingecko_daily_tylerilunga", ["btc-usd-max.csv", "eth-usd-max.csv"]))
     assert run.rows("daily_panel") == 2 * 7 and run.rows("weekly_panel") == 2
     assert run.rows("rsj_daily") == 0 and "needs 5-minute bars" in run.note("rsj_daily")
 
