@@ -26,7 +26,7 @@ from cryptofactor_assets.prediction.compute import (
     empty_diagnostics,
 )
 from cryptofactor_assets.prediction.dashboard import compute_dashboard
-from cryptofactor_assets.prediction.reads import table_exists, weekly_excess_returns
+from cryptofactor_assets.prediction.reads import weekly_excess_returns
 from cryptofactor_assets.prediction.resources import RISK_FREE_KEYS, risk_free
 from cryptofactor_assets.prediction.tables import (
     FACTOR_MODEL_DIAGNOSTICS,
@@ -42,7 +42,7 @@ from cryptofactor_assets.prediction.tables import (
     PREDICTION_WALK_FORWARD,
 )
 from cryptofactor_assets.storage.frames import read_sql_frame
-from cryptofactor_assets.storage.warehouse import frame_markdown, load_sql
+from cryptofactor_assets.storage.warehouse import frame_markdown, load_sql, table_exists
 
 GROUP = "prediction"
 

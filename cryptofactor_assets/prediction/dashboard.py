@@ -15,9 +15,8 @@ from cryptofactor_assets.factors.tables import (
     ROLLING_BETAS,
 )
 from cryptofactor_assets.prediction.compute import WEEKLY_FACTORS
-from cryptofactor_assets.prediction.reads import table_exists
 from cryptofactor_assets.prediction.tables import FM_CS_R2, FM_TS_FIT, MODEL_COMPARISON, PREDICTION_SELECTED
-from cryptofactor_assets.storage.warehouse import load_sql
+from cryptofactor_assets.storage.warehouse import load_sql, table_exists
 
 
 def compute_dashboard(con, construction: str, prediction_scheme: str) -> tuple[pd.DataFrame, list[str]]:

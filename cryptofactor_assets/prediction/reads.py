@@ -19,7 +19,7 @@ from cryptofactor_assets.panels.tables import DAILY_PANEL, WEEKLY_PANEL
 from cryptofactor_assets.prediction.compute import FEATURE_LOOKBACK_WEEKS
 from cryptofactor_assets.rsj.tables import RSJ_DAILY
 from cryptofactor_assets.storage.frames import read_sql_frame
-from cryptofactor_assets.storage.warehouse import ensure_table, load_sql
+from cryptofactor_assets.storage.warehouse import ensure_table, load_sql, table_exists
 
 #: ``(periods, "weekly" | "daily") -> (rate per period, source, note)``: the ``risk_free`` resource's ``series``.
 RiskFree = Callable[[pd.DatetimeIndex, str], tuple]
@@ -30,11 +30,6 @@ def mondays(start, end) -> pd.DatetimeIndex:
     """Week starts (Mondays) in ``[start, end)`` as ``datetime64[ns]`` (``common.mondays`` without Dagster)."""
     return pd.date_range(pd.Timestamp(start), pd.Timestamp(end) - pd.Timedelta(days=1),
                          freq="W-MON").astype("datetime64[ns]")
-
-
-def table_exists(con, table: str) -> bool:
-    """Whether ``table`` exists in the main schema (an input that may not have been materialised yet)."""
-    return con.execute(load_sql("count_tables_named"), {"table": table}).fetchone()[0] > 0
 
 
 def week_last_days(weeks: pd.DatetimeIndex) -> list[dt.date]:

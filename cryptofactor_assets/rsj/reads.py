@@ -12,7 +12,7 @@ from cryptofactor_assets.factors.tables import FACTOR_RETURNS_DAILY
 from cryptofactor_assets.panels.tables import DAILY_PANEL
 from cryptofactor_assets.rsj.compute import MARKET_MIN_COVERAGE, portfolio_lookback
 from cryptofactor_assets.rsj.tables import RSJ_PORTFOLIOS_DAILY
-from cryptofactor_assets.storage.warehouse import ensure_table, load_sql
+from cryptofactor_assets.storage.warehouse import ensure_table, load_sql, table_exists
 
 
 def _read(con, name: str, params=None, dates=("date",)) -> pd.DataFrame:
@@ -21,10 +21,6 @@ def _read(con, name: str, params=None, dates=("date",)) -> pd.DataFrame:
         if c in frame.columns:
             frame[c] = as_datetime_ns(frame[c])
     return frame
-
-
-def _table_exists(con, table: str) -> bool:
-    return bool(con.execute("SELECT count(*) FROM duckdb_tables() WHERE table_name = ?", [table]).fetchone()[0])
 
 
 def read_portfolio_inputs(con, start, end, trailing_days: int) -> tuple[pd.DataFrame, pd.DataFrame]:
@@ -50,7 +46,7 @@ def market_returns(con, dates: pd.DatetimeIndex) -> tuple[pd.Series, str, str]:
     """(market factor per holding day, source, note): factor_returns_daily.mkt when it covers at least
     MARKET_MIN_COVERAGE of ``dates``, else the equal-weighted mean daily_panel return of the coins with a
     return that day (a proxy: no caps, no universe filter, no risk-free rate)."""
-    if _table_exists(con, FACTOR_RETURNS_DAILY):
+    if table_exists(con, FACTOR_RETURNS_DAILY):
         f = _read(con, "select_factor_mkt_daily")
         mkt = f.set_index("date")["mkt"].astype(float)
         covered = len(mkt.index.intersection(dates))

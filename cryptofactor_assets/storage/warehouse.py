@@ -82,6 +82,11 @@ def load_sql(name: str, domain: str | None = None) -> str:
     return matches[0].read_text()
 
 
+def table_exists(con: duckdb.DuckDBPyConnection, table: str) -> bool:
+    """Whether ``table`` exists in the main schema (an input that may not have been materialised yet)."""
+    return con.execute(load_sql("count_tables_named", domain="storage"), {"table": table}).fetchone()[0] > 0
+
+
 def ensure_table(con: duckdb.DuckDBPyConnection, table: str) -> None:
     """Create ``table`` from ``sql/<domain>/create_<table>.sql`` if it does not exist yet."""
     con.execute(load_sql(f"create_{table}"))
