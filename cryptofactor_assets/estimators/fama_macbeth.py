@@ -29,7 +29,6 @@ from dataclasses import dataclass
 
 import numpy as np
 import pandas as pd
-from scipy import stats
 
 from cryptofactor_assets.estimators.hac import (
     LagRule,
@@ -52,6 +51,14 @@ __all__ = [
 
 #: The array fields of :func:`summarise_gammas_arrays`' summary that a result carries as they are.
 _SUMMARY_ARRAYS = ("mean", "std", "se", "tstat", "pvalue", "cov", "nw_se", "nw_tstat", "nw_pvalue", "nw_cov")
+
+
+def _stats():
+    """``scipy.stats``, imported on first use: it costs ~1 s to import, paid by every process that
+    loads the code location (each UI run worker) although only p-values need it."""
+    from scipy import stats
+
+    return stats
 
 
 @dataclass(frozen=True)
@@ -230,11 +237,11 @@ def summarise_gammas_arrays(
         "std": std,
         "se": se,
         "tstat": tstat,
-        "pvalue": 2 * stats.t.sf(np.abs(tstat), t - 1),
+        "pvalue": 2 * _stats().t.sf(np.abs(tstat), t - 1),
         "cov": cov,
         "nw_se": nw_se,
         "nw_tstat": nw_t,
-        "nw_pvalue": 2 * stats.t.sf(np.abs(nw_t), t - 1),
+        "nw_pvalue": 2 * _stats().t.sf(np.abs(nw_t), t - 1),
         "nw_cov": nw_cov,
         "nw_lags": lag,
         "lag_rule": rule,

@@ -24,7 +24,6 @@ import math
 from dataclasses import dataclass
 
 import numpy as np
-from scipy import stats
 
 __all__ = [
     "GRSResult",
@@ -47,6 +46,14 @@ LagRule = int | str
 _NW94_C = 1.1447
 _NW94_Q = 1
 _NW94_PILOT_EXPONENT = 2.0 / 9.0
+
+
+def _stats():
+    """``scipy.stats``, imported on first use: it costs ~1 s to import, paid by every process that
+    loads the code location (each UI run worker) although only p-values need it."""
+    from scipy import stats
+
+    return stats
 
 
 def _floor(v: float) -> int:
@@ -201,8 +208,8 @@ class HACResult:
     def pvalues(self) -> np.ndarray:
         """Two-sided: t(df_resid) if ``use_t``, else normal (statsmodels' default)."""
         if self.use_t:
-            return 2 * stats.t.sf(np.abs(self.tvalues), self.df_resid)
-        return 2 * stats.norm.sf(np.abs(self.tvalues))
+            return 2 * _stats().t.sf(np.abs(self.tvalues), self.df_resid)
+        return 2 * _stats().norm.sf(np.abs(self.tvalues))
 
 
 def ols_hac(
@@ -278,7 +285,7 @@ class GRSResult:
 
     @property
     def pvalue(self) -> float:
-        return float(stats.f.sf(self.f_stat, self.df1, self.df2))
+        return float(_stats().f.sf(self.f_stat, self.df1, self.df2))
 
 
 def grs_test(alphas: np.ndarray, residuals: np.ndarray, factors: np.ndarray) -> GRSResult:
