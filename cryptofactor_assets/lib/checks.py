@@ -9,13 +9,12 @@ name, a description and a function ``(con, table, window_column, start, end) -> 
 
 from __future__ import annotations
 
-from collections.abc import Callable, Sequence
+from collections.abc import Callable
 from dataclasses import dataclass
 
 import dagster as dg
 
 from cryptofactor_assets.storage import quality
-from cryptofactor_assets.storage.identifiers import quote_ident
 from cryptofactor_assets.storage.quality import CheckOutcome
 
 
@@ -94,22 +93,7 @@ class TableChecks:
         if self.finite:
             out.append(check_result(self.finite_name, quality.finite(con, self.table, list(self.finite), col, start, end)))
         if self.not_null:
-            out.append(check_result(self.not_null_name, not_null(con, self.table, self.not_null, col, start, end),
+            out.append(check_result(self.not_null_name,
+                                    quality.defined_after_warm_up(con, self.table, self.not_null, col, start, end),
                                     severity=dg.AssetCheckSeverity.WARN))
         return out + [extra.result(con, self.table, col, start, end) for extra in self.extra]
-
-
-def not_null(con, table: str, columns: Sequence[str], column: str | None, start, end) -> CheckOutcome:
-    """No NULL in the listed columns (within the window, when ``column`` is given) after the warm-up.
-
-    The warm-up ends at the first ``column`` value (over the whole table) where every listed column
-    is defined: before it a signal lacks history (e.g. 21 days of momentum), which is expected;
-    a NULL after it means a leg without coins or missing data, worth a look.
-    """
-    conds = " OR ".join(f"{quote_ident(c)} IS NULL" for c in columns)
-    defined = " AND ".join(f"{quote_ident(c)} IS NOT NULL" for c in columns)
-    table_q, column_q = quote_ident(table), quote_ident(column)
-    n = con.execute(
-        f"SELECT count(*) FROM {table_q} WHERE {column_q} >= ? AND {column_q} < ? AND ({conds}) "
-        f"AND {column_q} > (SELECT min({column_q}) FROM {table_q} WHERE {defined})", [start, end]).fetchone()[0]
-    return CheckOutcome(n == 0, int(n), f"{n} rows with NULL {', '.join(columns)} after the warm-up")

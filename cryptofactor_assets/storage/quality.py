@@ -76,6 +76,21 @@ def finite(con, table: str, columns: Sequence[str], column: str | None = None, s
     return _violations(con, table, column, start, end, conds, f"rows with NaN or infinite {', '.join(columns)}")
 
 
+def defined_after_warm_up(con, table: str, columns: Sequence[str], column: str, start, end) -> CheckOutcome:
+    """No NULL in the listed columns within the window after the warm-up.
+
+    The warm-up ends at the first ``column`` value (over the whole table) where every listed column
+    is defined: before it a signal lacks history (e.g. 21 days of momentum), which is expected;
+    a NULL after it means a leg without coins or missing data, worth a look.
+    """
+    missing = " OR ".join(f"{quote_ident(c)} IS NULL" for c in columns)
+    defined = " AND ".join(f"{quote_ident(c)} IS NOT NULL" for c in columns)
+    col = quote_ident(column)
+    after_warm_up = f"{col} > (SELECT min({col}) FROM {quote_ident(table)} WHERE {defined})"
+    return _violations(con, table, column, start, end, f"({missing}) AND {after_warm_up}",
+                       f"rows with NULL {', '.join(columns)} after the warm-up")
+
+
 def ohlc_consistent(con, table: str, column: str, start, end) -> CheckOutcome:
     """low <= min(open, close) and max(open, close) <= high."""
     return _violations(con, table, column, start, end, "low > least(open, close) OR high < greatest(open, close)",
