@@ -22,7 +22,6 @@ from dataclasses import dataclass, replace
 
 import numpy as np
 import pandas as pd
-from sklearn.exceptions import ConvergenceWarning
 
 from cryptofactor_assets.neural.neural_beta import ACTIVATIONS, MLPConfig, _fit_nets, _prepare
 from cryptofactor_assets.neural.params import LOOKBACK, N_BACKFIT, VAL_FRACTION
@@ -200,6 +199,8 @@ def learning_curve(
     nets = [config.regressor() for _ in range(m)]
     fitted = np.zeros((len(sp.r_tr), m))
     train_loss, val = np.empty(epochs), np.empty(epochs)
+    from sklearn.exceptions import ConvergenceWarning  # scikit-learn on first fit: run workers start faster
+
     with warnings.catch_warnings():
         warnings.simplefilter("ignore", ConvergenceWarning)
         for e in range(epochs):

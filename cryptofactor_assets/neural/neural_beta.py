@@ -36,14 +36,16 @@ Missing months are not filled: any window or target touching a NaN is left out (
 from __future__ import annotations
 
 import warnings
+from typing import TYPE_CHECKING
 from collections.abc import Callable, Sequence
 from dataclasses import dataclass, replace
 
 import numpy as np
 import pandas as pd
 from numpy.lib.stride_tricks import sliding_window_view
-from sklearn.exceptions import ConvergenceWarning
-from sklearn.neural_network import MLPRegressor
+
+if TYPE_CHECKING:
+    from sklearn.neural_network import MLPRegressor
 
 from cryptofactor_assets.neural.baseline import BetaPanel
 from cryptofactor_assets.neural.params import LOOKBACK, MIN_TRAIN, N_BACKFIT
@@ -65,6 +67,9 @@ class MLPConfig:
     def regressor(self, warm_start: bool = False, max_iter: int | None = None) -> MLPRegressor:
         if self.activation not in ACTIVATIONS:
             raise ValueError(f"activation must be one of {ACTIVATIONS}")
+        # scikit-learn is imported on first use, not with the code location (run workers start faster)
+        from sklearn.neural_network import MLPRegressor
+
         return MLPRegressor(
             hidden_layer_sizes=(self.hidden,), activation=self.activation, solver="adam",
             alpha=self.l2, learning_rate_init=self.learning_rate,
@@ -140,6 +145,8 @@ def _fit_nets(x: np.ndarray, r: np.ndarray, f: np.ndarray, cfg: MLPConfig, n_bac
               ) -> list[MLPRegressor]:
     """Fit ``g_1..g_M`` of ``r = sum_k g_k(x) f_k`` (M=1: one weighted regression; M>1: backfitting)."""
     m = f.shape[1]
+    from sklearn.exceptions import ConvergenceWarning
+
     nets: list[MLPRegressor] = []
     with warnings.catch_warnings():
         warnings.simplefilter("ignore", ConvergenceWarning)

@@ -29,8 +29,6 @@ from dataclasses import dataclass
 
 import numpy as np
 import pandas as pd
-from statsmodels.stats.diagnostic import acorr_ljungbox, het_arch, het_breuschpagan
-from statsmodels.stats.stattools import jarque_bera
 
 
 def _masked_system(R: np.ndarray, X: np.ndarray, tmask: np.ndarray | None = None):
@@ -119,6 +117,10 @@ def residual_tests(residuals: pd.DataFrame, factors: pd.DataFrame, lags: int = 4
                    min_obs: int = 30) -> pd.DataFrame:
     """statsmodels residual tests per coin (observed weeks only). Loops over coins: each test is one
     statsmodels call on one series, the oracle implementation itself."""
+    # statsmodels on first use: it pulls scipy.stats, which the code location need not import
+    from statsmodels.stats.diagnostic import acorr_ljungbox, het_arch, het_breuschpagan
+    from statsmodels.stats.stattools import jarque_bera
+
     rows = []
     for sym in residuals.columns:
         e = residuals[sym].dropna()

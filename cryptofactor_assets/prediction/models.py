@@ -30,8 +30,13 @@ import warnings
 from dataclasses import dataclass
 
 import numpy as np
-from sklearn.exceptions import ConvergenceWarning
-from sklearn.linear_model import ElasticNet, LinearRegression, LogisticRegression, enet_path
+from typing import TYPE_CHECKING
+
+if TYPE_CHECKING:
+    from sklearn.linear_model import LogisticRegression
+
+# scikit-learn is imported inside the fitting functions (a cached lookup after the first call): the code
+# location, and so every run worker, starts without paying for scikit-learn and scipy.stats.
 
 #: Relative threshold under which a feature's sd counts as zero (then sd := 1, as StandardScaler).
 _ZERO_SD = 1e-12
@@ -212,6 +217,8 @@ class LinearFit:
 
 def fit_ols(X: np.ndarray, y: np.ndarray) -> LinearFit:
     """OLS with intercept on the standardised training window (slopes equal statsmodels OLS / sd)."""
+    from sklearn.linear_model import LinearRegression
+
     mean, scale = standardizer(X)
     m = LinearRegression().fit((X - mean) / scale, y)
     return LinearFit(m.coef_.copy(), float(m.intercept_), float("nan"), mean, scale)
@@ -229,6 +236,9 @@ def enet_grid(X: np.ndarray, y: np.ndarray, l1_ratio: float, n_alphas: int, eps:
 
 def _enet_cv(X, y, splits, grid, l1_ratio, tol):
     """Pooled validation MSE of the elastic-net path for each alpha over the inner splits."""
+    from sklearn.exceptions import ConvergenceWarning
+    from sklearn.linear_model import enet_path
+
     sse = np.zeros(grid.size)
     nval = 0
     for tr, va in splits:
@@ -260,6 +270,9 @@ def fit_enet_cv(X: np.ndarray, y: np.ndarray, splits: list[tuple[np.ndarray, np.
 
 def fit_enet(X: np.ndarray, y: np.ndarray, alpha: float, l1_ratio: float, tol: float = 1e-7) -> LinearFit:
     """``sklearn.linear_model.ElasticNet`` on the standardised window with a given penalty."""
+    from sklearn.exceptions import ConvergenceWarning
+    from sklearn.linear_model import ElasticNet
+
     mean, scale = standardizer(X)
     with warnings.catch_warnings():
         warnings.simplefilter("ignore", ConvergenceWarning)
@@ -287,6 +300,8 @@ def logit_estimator(lam: float, n: int, l1: bool, tol: float = 1e-6) -> Logistic
 
     L1 uses ``saga`` (does not penalise the intercept, unlike ``liblinear``), L2 uses ``newton-cholesky``.
     """
+    from sklearn.linear_model import LogisticRegression
+
     if l1:
         return LogisticRegression(C=1.0 / (lam * n), l1_ratio=1.0, solver="saga", tol=tol, max_iter=5000,
                                   random_state=0)  # saga visits rows in random order: fix it
@@ -297,6 +312,8 @@ def _fit_logit_raw(z, yb, lam, l1, tol):
     if yb.min() == yb.max():  # one class only: the MLE is the base rate, no slopes
         p = float(np.clip(yb.mean(), 1e-6, 1 - 1e-6))
         return np.zeros(z.shape[1]), float(np.log(p / (1 - p)))
+    from sklearn.exceptions import ConvergenceWarning
+
     with warnings.catch_warnings():
         warnings.simplefilter("ignore", ConvergenceWarning)
         m = logit_estimator(lam, len(yb), l1, tol).fit(z, yb)

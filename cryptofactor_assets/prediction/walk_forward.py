@@ -32,8 +32,6 @@ from dataclasses import dataclass, field
 
 import numpy as np
 import pandas as pd
-from sklearn.exceptions import ConvergenceWarning
-from sklearn.linear_model import enet_path
 
 from cryptofactor_assets.prediction import metrics as M
 from cryptofactor_assets.prediction import models as mdl
@@ -429,6 +427,9 @@ def _collect(name: str, a: _Acc, panel: Panel, folds, train_rows, test_rows) -> 
 def _lasso_outputs(panel: Panel, folds, train_rows, lasso: ModelRun | None, cfg: WalkForwardConfig):
     """Lasso path (coef vs alpha) on the last training window, the selected features, and the number of
     ConvergenceWarnings of the path (its smallest penalties may stop at max_iter; counted, not shown)."""
+    from sklearn.exceptions import ConvergenceWarning  # on first use (see models.py)
+    from sklearn.linear_model import enet_path
+
     tr = train_rows[-1]
     X, y = panel.X[tr], panel.y[tr]
     mean, scale = mdl.standardizer(X)

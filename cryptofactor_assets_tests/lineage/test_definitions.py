@@ -68,5 +68,23 @@ def test_the_deployed_instance_queues_writers_and_monitors_runs(tmp_path):
         assert instance.run_monitoring_enabled
         # a killed run's slot must come back, or the one-slot pool would block every later run
         assert instance.run_monitoring_settings["free_slots_after_run_end_seconds"] > 0
+        # a run launched from the UI or a schedule waits at most a second in the queue (default 5 s)
+        assert instance.run_coordinator.dequeue_interval_seconds == 1
     finally:
         instance.dispose()
+
+
+# what each run worker (and the code server, the CLI, every test worker) imports with the code location;
+# they are imported inside the numerics that use them, on first use
+HEAVY_AT_FIRST_USE = ("sklearn", "scipy", "statsmodels", "linearmodels", "matplotlib")
+
+
+def test_the_code_location_loads_without_the_heavy_numerics():
+    """Loading the definitions imports none of scikit-learn, SciPy, statsmodels, linearmodels,
+    matplotlib (together ~1 s of every run worker's start: a daily run from the UI is ~4-5 s)."""
+    code = ("import sys, warnings; warnings.simplefilter('ignore'); "
+            "from cryptofactor_assets.definitions import defs; defs.get_repository_def(); "
+            f"print(sorted({{m.split('.')[0] for m in sys.modules}} & set({HEAVY_AT_FIRST_USE!r})))")
+    out = subprocess.run([sys.executable, "-c", code], cwd=ROOT, capture_output=True, text=True, timeout=120)
+    assert out.returncode == 0, out.stderr[-3000:]
+    assert out.stdout.strip().splitlines()[-1] == "[]", out.stdout
