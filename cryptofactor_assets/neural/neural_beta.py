@@ -36,9 +36,9 @@ Missing months are not filled: any window or target touching a NaN is left out (
 from __future__ import annotations
 
 import warnings
-from typing import TYPE_CHECKING
 from collections.abc import Callable, Sequence
 from dataclasses import dataclass, replace
+from typing import TYPE_CHECKING
 
 import numpy as np
 import pandas as pd
