@@ -26,12 +26,18 @@ Pure numpy / pandas, no Dagster.
 
 from __future__ import annotations
 
+from collections.abc import Sequence
+
 import numpy as np
 import pandas as pd
 
 from cryptofactor_assets.factors.sorts import assign_bins, group_breakpoints
 
 WEIGHTINGS = ("ew", "vw")
+
+
+def _columns(base: list[str], keep: Sequence[str]) -> list[str]:
+    return base + [c for c in keep if c not in base]
 
 
 def _empty(*extra: str) -> pd.DataFrame:
@@ -41,19 +47,20 @@ def _empty(*extra: str) -> pd.DataFrame:
 
 def quantile_long_short(frame: pd.DataFrame, signal: str, weighting: str = "ew", n_quantiles: int = 5,
                         long: str = "high", cap_column: str = "market_cap",
-                        min_coins: int | None = None) -> pd.DataFrame:
+                        min_coins: int | None = None, keep: Sequence[str] = ()) -> pd.DataFrame:
     """Long-short weights of the top vs bottom ``n_quantiles``-tile of ``signal`` per date.
 
     ``frame``: date, symbol, ``signal`` and (for ``vw``) ``cap_column``. Usable rows: a finite signal
     (and a positive cap for ``vw``). Dates with fewer than ``min_coins`` usable coins (default
-    ``n_quantiles``) or an empty leg get no weights. Returns date, symbol, weight, quantile.
+    ``n_quantiles``) or an empty leg get no weights. Returns date, symbol, weight, quantile and the
+    ``keep`` columns of ``frame``.
     """
     if weighting not in WEIGHTINGS:
         raise ValueError(f"weighting must be one of {WEIGHTINGS}")
     if long not in {"high", "low"} or n_quantiles < 2:
         raise ValueError("long must be 'high' or 'low' and n_quantiles >= 2")
     min_coins = n_quantiles if min_coins is None else min_coins
-    x = frame[["date", "symbol", signal] + ([cap_column] if weighting == "vw" else [])].copy()
+    x = frame[_columns(["date", "symbol", signal] + ([cap_column] if weighting == "vw" else []), keep)].copy()
     x["date"] = pd.to_datetime(x["date"])
     ok = np.isfinite(x[signal].to_numpy(dtype=float, na_value=np.nan))
     if weighting == "vw":
@@ -61,7 +68,7 @@ def quantile_long_short(frame: pd.DataFrame, signal: str, weighting: str = "ew",
         ok &= np.isfinite(cap) & (cap > 0)
     x = x.loc[ok].reset_index(drop=True)
     if x.empty:
-        return _empty("quantile")
+        return _empty("quantile", *keep)
     group, dates = pd.factorize(x["date"], sort=True)
     counts = np.bincount(group, minlength=len(dates))
     levels = [k / n_quantiles for k in range(1, n_quantiles)]
@@ -80,26 +87,26 @@ def quantile_long_short(frame: pd.DataFrame, signal: str, weighting: str = "ew",
     # a date needs both legs
     has_long = np.bincount(group[q == top], minlength=len(dates)) > 0
     has_short = np.bincount(group[q == bottom], minlength=len(dates)) > 0
-    keep = (weight != 0) & (has_long & has_short)[group]
-    out = x.loc[keep, ["date", "symbol"]].assign(weight=weight[keep], quantile=q[keep].astype(float))
-    return out.reset_index(drop=True)
+    held = (weight != 0) & (has_long & has_short)[group]
+    out = x.loc[held, ["date", "symbol", *keep]].assign(weight=weight[held], quantile=q[held].astype(float))
+    return out[["date", "symbol", "weight", "quantile", *keep]].reset_index(drop=True)
 
 
 def significance_weights(frame: pd.DataFrame, forecast: str = "forecast", se: str = "forecast_se",
-                         gross_leverage: float = 2.0, min_coins: int = 2) -> pd.DataFrame:
+                         gross_leverage: float = 2.0, min_coins: int = 2, keep: Sequence[str] = ()) -> pd.DataFrame:
     """Dollar-neutral weights proportional to the demeaned forecast t-statistic (module docstring).
 
-    Rows need a finite forecast and a positive, finite se. Returns date, symbol, weight, z."""
+    Rows need a finite forecast and a positive, finite se. Returns date, symbol, weight, z (and ``keep``)."""
     if gross_leverage <= 0:
         raise ValueError("gross_leverage must be > 0")
-    x = frame[["date", "symbol", forecast, se]].copy()
+    x = frame[_columns(["date", "symbol", forecast, se], keep)].copy()
     x["date"] = pd.to_datetime(x["date"])
     f = x[forecast].to_numpy(dtype=float, na_value=np.nan)
     s = x[se].to_numpy(dtype=float, na_value=np.nan)
     ok = np.isfinite(f) & np.isfinite(s) & (s > 0)
     x = x.loc[ok].reset_index(drop=True)
     if x.empty:
-        return _empty("z")
+        return _empty("z", *keep)
     z = f[ok] / s[ok]
     group, dates = pd.factorize(x["date"], sort=True)
     n = np.bincount(group, minlength=len(dates))
@@ -107,8 +114,9 @@ def significance_weights(frame: pd.DataFrame, forecast: str = "forecast", se: st
     scale = np.bincount(group, weights=np.abs(centred), minlength=len(dates))
     with np.errstate(invalid="ignore", divide="ignore"):
         w = np.where((n[group] >= min_coins) & (scale[group] > 0), gross_leverage * centred / scale[group], 0.0)
-    keep = w != 0
-    return x.loc[keep, ["date", "symbol"]].assign(weight=w[keep], z=z[keep]).reset_index(drop=True)
+    held = w != 0
+    return x.loc[held, ["date", "symbol", *keep]].assign(weight=w[held], z=z[held])[
+        ["date", "symbol", "weight", "z", *keep]].reset_index(drop=True)
 
 
 def kelly_fraction(p: np.ndarray, b: np.ndarray) -> np.ndarray:
@@ -120,26 +128,28 @@ def kelly_fraction(p: np.ndarray, b: np.ndarray) -> np.ndarray:
 
 
 def kelly_weights(frame: pd.DataFrame, probability: str = "p_up_calibrated", payoff: str = "payoff_ratio",
-                  fraction: float = 0.5, cap: float = 0.1, max_gross: float = 1.0) -> pd.DataFrame:
+                  fraction: float = 0.5, cap: float = 0.1, max_gross: float = 1.0,
+                  keep: Sequence[str] = ()) -> pd.DataFrame:
     """Long-only fractional-Kelly stakes (module docstring). Rows need a finite probability in [0, 1]
-    and a positive payoff ratio. Returns date, symbol, weight, kelly (the full-Kelly stake)."""
+    and a positive payoff ratio. Returns date, symbol, weight, kelly (the full-Kelly stake; and ``keep``)."""
     if not 0 < fraction <= 1 or cap <= 0 or max_gross <= 0:
         raise ValueError("need 0 < fraction <= 1, cap > 0 and max_gross > 0")
-    x = frame[["date", "symbol", probability, payoff]].copy()
+    x = frame[_columns(["date", "symbol", probability, payoff], keep)].copy()
     x["date"] = pd.to_datetime(x["date"])
     p = x[probability].to_numpy(dtype=float, na_value=np.nan)
     b = x[payoff].to_numpy(dtype=float, na_value=np.nan)
     ok = np.isfinite(p) & (p >= 0) & (p <= 1) & np.isfinite(b) & (b > 0)
     x, p, b = x.loc[ok].reset_index(drop=True), p[ok], b[ok]
     if x.empty:
-        return _empty("kelly")
+        return _empty("kelly", *keep)
     full = kelly_fraction(p, b)
     stake = np.minimum(fraction * np.maximum(full, 0.0), cap)  # zero when the edge is negative
     group, dates = pd.factorize(x["date"], sort=True)
     total = np.bincount(group, weights=stake, minlength=len(dates))
     stake = np.where(total[group] > max_gross, stake * max_gross / np.where(total > 0, total, 1.0)[group], stake)
-    keep = stake > 0
-    return x.loc[keep, ["date", "symbol"]].assign(weight=stake[keep], kelly=full[keep]).reset_index(drop=True)
+    held = stake > 0
+    return x.loc[held, ["date", "symbol", *keep]].assign(weight=stake[held], kelly=full[held])[
+        ["date", "symbol", "weight", "kelly", *keep]].reset_index(drop=True)
 
 
 def payoff_ratio(returns: np.ndarray) -> float:

@@ -6,8 +6,8 @@
   numerics (``estimators/``, ``analytics/``, each domain's pure modules) and ``storage/`` never do.
 * No ``compute_*`` function (a pure table function: frames in, frames out) lives in a module that
   imports ``dagster``.
-* Domains import downstream-to-upstream only: sources <- panels <- factors / rsj <- prediction /
-  neural <- reporting (a domain never imports a domain that depends on it).
+* Domains import downstream-to-upstream only: sources <- panels <- factors / rsj <- prediction <-
+  strategies, neural <- reporting (a domain never imports a domain that depends on it).
 * No ``importlib`` probing for modules that may not exist.
 """
 
@@ -23,14 +23,15 @@ SHELL_FOLDERS = {"lib", "ops"}
 #: (raises dg.Failure in strict mode) and the redaction hook into Dagster's logging and metadata
 SHELL_MODULES = {"sources/ingest.py", "sources/redaction.py"}
 #: upstream first; a domain may import only domains before it (and the shared layers)
-DOMAIN_ORDER = ["sources", "panels", "factors", "rsj", "prediction", "neural", "reporting"]
+DOMAIN_ORDER = ["sources", "panels", "factors", "rsj", "prediction", "strategies", "neural", "reporting"]
 #: what each domain may import besides the shared layers (rsj reads the daily factors for its backtest)
 ALLOWED = {
     "sources": set(), "panels": {"sources"}, "factors": {"sources", "panels"},
     "rsj": {"sources", "panels", "factors"},
     "prediction": {"sources", "panels", "factors", "rsj"},
+    "strategies": {"sources", "panels", "factors", "rsj", "prediction"},
     "neural": {"sources", "panels", "factors"},
-    "reporting": {"sources", "panels", "factors", "rsj", "prediction", "neural"},
+    "reporting": {"sources", "panels", "factors", "rsj", "prediction", "strategies", "neural"},
 }
 
 

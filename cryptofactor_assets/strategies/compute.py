@@ -1,0 +1,212 @@
+"""The strategies domain's pure table functions (frames in, frames out; no Dagster).
+
+Families of strategies, each a table of target weights decided at a close (``date``: the close the
+signal is known at; weekly signals of ISO week t are known at the close of its Sunday, t + 6 days):
+
+==========================  ======================================================================
+``forecast_quintile``       long the top / short the bottom quintile of each regression model's
+                            forecast of next week's excess return (``prediction_forecasts``), EW and
+                            VW (market cap of week t), per walk-forward scheme
+``significance``            weights proportional to each regression forecast's t-statistic
+                            (forecast / ``forecast_se``), dollar-neutral, gross leverage 2
+``kelly``                   long-only fractional Kelly on the calibrated P(up) of each direction model
+                            (``p_up_calibrated``), payoff ratio of the fold's training window
+``characteristic``          LTW quintile long-short (Q5 - Q1) of each characteristic of
+                            ``weekly_characteristics`` over the eligible coins, EW and VW
+``rsj``                     the RSJ strategy of ``rsj.portfolios`` (long Q1 / short Q5 of the daily
+                            RSJ, trailing dollar-volume universe), EW and VW, decided every day
+==========================  ======================================================================
+
+:func:`compute_strategy_returns` runs every family through the same daily book
+(``execution.run_book``) under one :class:`costs.CostModel`.
+"""
+
+from __future__ import annotations
+
+from collections.abc import Sequence
+
+import numpy as np
+import pandas as pd
+
+from cryptofactor_assets.strategies import signals
+from cryptofactor_assets.strategies.costs import BPS, CostModel
+from cryptofactor_assets.strategies.execution import BookResult, market_from_frames, run_book
+
+#: Days from a weekly row's ``week_start`` (Monday) to the close its signal is known at (Sunday's).
+WEEK_SIGNAL_OFFSET = pd.Timedelta(days=6)
+#: Horizon (days held after an execution) of a weekly decision and of a daily one.
+WEEKLY_HOLD_DAYS = 7
+DAILY_HOLD_DAYS = 1
+REGRESSION_MODELS = ("ols", "ridge", "lasso", "elastic_net")
+DIRECTION_MODELS = ("logit_l1", "logit_l2")
+FAMILIES = ("forecast_quintile", "significance", "kelly", "characteristic", "rsj")
+#: Columns of every weights table, then each family's diagnostics (what the weight was formed from).
+WEIGHT_COLUMNS = ("family", "strategy", "date", "symbol", "weight")
+FAMILY_EXTRAS = {
+    "forecast_quintile": ("quantile", "forecast"),
+    "significance": ("z", "forecast", "forecast_se"),
+    "kelly": ("kelly", "p_up_calibrated", "payoff_ratio"),
+    "characteristic": ("quantile", "signal"),
+    "rsj": ("quantile",),
+}
+
+
+def _decisions_and_weights(family: str, parts: Sequence[tuple[str, pd.DatetimeIndex, pd.DataFrame]],
+                           extra: Sequence[str] = ()) -> pd.DataFrame:
+    """One frame of a family's decisions: a row per (strategy, date, symbol) with a weight, plus a row
+    with ``symbol`` NULL and weight 0 for a decision that holds nothing (so every decision is stored)."""
+    frames = []
+    for strategy, dates, w in parts:
+        held = w.assign(family=family, strategy=strategy)
+        empty = pd.DatetimeIndex(dates).difference(pd.DatetimeIndex(held["date"].unique()))
+        none = pd.DataFrame({"family": family, "strategy": strategy, "date": empty, "symbol": None, "weight": 0.0})
+        frames += [held, none]
+    cols = [*WEIGHT_COLUMNS, *extra]
+    if not frames:
+        return pd.DataFrame({c: pd.Series(dtype=float if c in ("weight", *extra) else object) for c in cols})
+    out = pd.concat([f for f in frames if len(f)] or frames[:1], ignore_index=True)
+    for c in cols:
+        if c not in out.columns:
+            out[c] = np.nan
+    return out[cols].sort_values(["strategy", "date", "symbol"], ignore_index=True, na_position="first")
+
+
+def forecast_frame(forecasts: pd.DataFrame, caps: pd.DataFrame) -> pd.DataFrame:
+    """``prediction_forecasts`` rows with their signal date and the coin's market cap of week t."""
+    f = forecasts.assign(week_start=pd.to_datetime(forecasts["week_start"]))
+    c = caps.assign(week_start=pd.to_datetime(caps["week_start"]))[["symbol", "week_start", "market_cap"]]
+    f = f.merge(c, on=["symbol", "week_start"], how="left", validate="many_to_one")
+    return f.assign(date=f["week_start"] + WEEK_SIGNAL_OFFSET)
+
+
+def forecast_quintile_weights(forecasts: pd.DataFrame, n_quantiles: int = 5) -> pd.DataFrame:
+    """``forecast_quintile``: top minus bottom quintile of each regression forecast, EW and VW."""
+    parts = []
+    reg = forecasts[forecasts["model"].isin(REGRESSION_MODELS)]
+    for (scheme, model), g in reg.groupby(["scheme", "model"], sort=True):
+        for weighting in signals.WEIGHTINGS:
+            w = signals.quantile_long_short(g, "forecast", weighting, n_quantiles, keep=("forecast",))
+            parts.append((f"{model}_{scheme}_{weighting}", pd.DatetimeIndex(g["date"].unique()), w))
+    return _decisions_and_weights("forecast_quintile", parts, extra=FAMILY_EXTRAS["forecast_quintile"])
+
+
+def significance_strategy_weights(forecasts: pd.DataFrame, gross_leverage: float = 2.0) -> pd.DataFrame:
+    """``significance``: weights proportional to forecast / forecast_se, demeaned, sum |w| = leverage."""
+    parts = []
+    reg = forecasts[forecasts["model"].isin(REGRESSION_MODELS)]
+    for (scheme, model), g in reg.groupby(["scheme", "model"], sort=True):
+        w = signals.significance_weights(g, "forecast", "forecast_se", gross_leverage, keep=("forecast", "forecast_se"))
+        parts.append((f"{model}_{scheme}", pd.DatetimeIndex(g["date"].unique()), w))
+    return _decisions_and_weights("significance", parts, extra=FAMILY_EXTRAS["significance"])
+
+
+def fold_payoff_ratios(folds: pd.DataFrame, targets: pd.DataFrame) -> pd.DataFrame:
+    """Payoff ratio b of each (scheme, fold) from its training window only: the targets ``y_next`` of
+    the eligible coin-weeks with ``train_start <= week_start <= train_end`` (every one of them is
+    realised before the fold's first test week: the walk-forward's embargo guarantees it).
+    ``targets``: symbol, week_start, y_next (rows to use, e.g. the eligible ones)."""
+    t = targets.assign(week_start=pd.to_datetime(targets["week_start"])).dropna(subset=["y_next"])
+    weeks = t["week_start"].to_numpy()
+    y = t["y_next"].to_numpy(dtype=float)
+    rows = []
+    for (scheme, fold), g in folds.groupby(["scheme", "fold"], sort=True):
+        lo, hi = pd.Timestamp(g["train_start"].iloc[0]), pd.Timestamp(g["train_end"].iloc[0])
+        inside = (weeks >= lo.to_datetime64()) & (weeks <= hi.to_datetime64())
+        rows.append({"scheme": scheme, "fold": int(fold), "payoff_ratio": signals.payoff_ratio(y[inside]),
+                     "n_train_targets": int(inside.sum())})
+    return pd.DataFrame(rows, columns=["scheme", "fold", "payoff_ratio", "n_train_targets"])
+
+
+def kelly_strategy_weights(forecasts: pd.DataFrame, payoffs: pd.DataFrame, fraction: float = 0.5,
+                           cap: float = 0.1, max_gross: float = 1.0) -> pd.DataFrame:
+    """``kelly``: long-only fractional Kelly on each direction model's calibrated P(up)."""
+    parts = []
+    d = forecasts[forecasts["model"].isin(DIRECTION_MODELS)].merge(payoffs, on=["scheme", "fold"], how="left")
+    for (scheme, model), g in d.groupby(["scheme", "model"], sort=True):
+        w = signals.kelly_weights(g, "p_up_calibrated", "payoff_ratio", fraction, cap, max_gross,
+                                  keep=("p_up_calibrated", "payoff_ratio"))
+        parts.append((f"{model}_{scheme}", pd.DatetimeIndex(g["date"].unique()), w))
+    return _decisions_and_weights("kelly", parts, extra=FAMILY_EXTRAS["kelly"])
+
+
+def characteristic_weights(chars: pd.DataFrame, characteristics: Sequence[str], n_quantiles: int = 5) -> pd.DataFrame:
+    """``characteristic``: Q5 - Q1 of each characteristic over the eligible coins of the week, EW and VW
+    (the coins of ``characteristic_portfolios`` with ``breakpoint_universe = all``)."""
+    c = chars.assign(week_start=pd.to_datetime(chars["week_start"]))
+    c = c[c["in_universe"].astype(bool)].assign(date=lambda f: f["week_start"] + WEEK_SIGNAL_OFFSET)
+    dates = pd.DatetimeIndex(c["date"].unique())
+    parts = []
+    for name in characteristics:
+        for weighting in signals.WEIGHTINGS:
+            w = signals.quantile_long_short(c.assign(signal=c[name]), "signal", weighting, n_quantiles,
+                                            keep=("signal",))
+            parts.append((f"{name}_{weighting}", dates, w))
+    return _decisions_and_weights("characteristic", parts, extra=FAMILY_EXTRAS["characteristic"])
+
+
+def rsj_weights(portfolio_weights: pd.DataFrame, formation_days: pd.DatetimeIndex, n_quantiles: int) -> pd.DataFrame:
+    """``rsj``: the RSJ long Q1 / short Q``n`` weights (``rsj.portfolios``' formation weights, each leg
+    summing to one) decided at every formation day's close; days that formed no portfolio hold nothing."""
+    pw = portfolio_weights
+    legs = pw[pw["quantile"].isin([1, n_quantiles])]
+    sign = np.where(legs["quantile"] == 1, 1.0, -1.0)
+    w = legs.assign(weight=legs["weight"] * sign, date=pd.to_datetime(legs["date_formed"]))
+    parts = [(f"rsj_{weighting}", formation_days, g[["date", "symbol", "weight", "quantile"]])
+             for weighting, g in w.groupby("weighting", sort=True)]
+    return _decisions_and_weights("rsj", parts, extra=FAMILY_EXTRAS["rsj"])
+
+
+def funding_by_day(funding: pd.DataFrame) -> pd.DataFrame:
+    """Daily funding per coin: the rates settled during day d, i.e. with funding_time in (d 00:00,
+    d+1 00:00] (a position held over day d, from the close of d - 1 to the close of d, is in the book at
+    those settlements; the 00:00 settlement that ends day d belongs to it, not to day d + 1)."""
+    if funding is None or not len(funding):
+        return pd.DataFrame({"symbol": pd.Series(dtype=object), "date": pd.Series(dtype="datetime64[ns]"),
+                             "funding": pd.Series(dtype=float)})
+    t = pd.to_datetime(funding["funding_time"])
+    day = (t - pd.Timedelta(microseconds=1)).dt.floor("D")
+    return (funding.assign(date=day).groupby(["symbol", "date"], as_index=False)["funding_rate"].sum()
+            .rename(columns={"funding_rate": "funding"}))
+
+
+def half_spreads(panel: pd.DataFrame, cost: CostModel) -> tuple[pd.DataFrame | None, float]:
+    """(per coin-day half spread frame or None, the fallback half spread) under ``cost``."""
+    fallback = 0.0 if cost.spread == "none" else cost.spread_bps * BPS / 2.0
+    column = cost.spread_column
+    if column is None or column not in panel.columns:
+        return None, fallback
+    return panel[["symbol", "date"]].assign(half_spread=panel[column].to_numpy(dtype=float) / 2.0), fallback
+
+
+def compute_strategy_returns(weights: pd.DataFrame, panel: pd.DataFrame, funding: pd.DataFrame | None,
+                             cost: CostModel) -> tuple[pd.DataFrame, list[str]]:
+    """Every strategy of ``weights`` (the families' tables, concatenated) through the daily book.
+
+    ``panel``: daily_panel rows (symbol, date, ret and the spread columns); ``funding``:
+    raw_funding_rates rows (symbol, funding_time, funding_rate). Returns the ``strategy_returns`` rows
+    (``execution.BOOK_COLUMNS`` plus family and ``cost_model``) and notes."""
+    notes: list[str] = []
+    if weights.empty or panel.empty:
+        return pd.DataFrame(), ["no strategy weights or no daily panel rows"]
+    panel = panel.assign(date=pd.to_datetime(panel["date"]))
+    spread, fallback = half_spreads(panel, cost)
+    if spread is not None:
+        known = np.isfinite(spread["half_spread"].to_numpy())
+        notes.append(f"spread: {cost.spread} estimate on {known.mean():.0%} of coin-days, "
+                     f"{cost.spread_bps:g} bp elsewhere")
+    daily_funding = funding_by_day(funding) if cost.charges_funding else None
+    if cost.charges_funding and (daily_funding is None or daily_funding.empty):
+        notes.append("no funding rates stored: funding charged as zero (files and spot sources have none)")
+    market = market_from_frames(panel, spread, daily_funding, default_half_spread=fallback)
+    decisions = weights[["strategy", "date"]].drop_duplicates()
+    held = weights[weights["symbol"].notna()]
+    family = weights.drop_duplicates("strategy").set_index("strategy")["family"]
+    hold = family.map(lambda f: DAILY_HOLD_DAYS if f == "rsj" else WEEKLY_HOLD_DAYS)
+    book: BookResult = run_book(decisions, held[["strategy", "date", "symbol", "weight"]], market,
+                                cost.fee_bps * BPS, cost.lag_days, hold)
+    if book.decisions_after_data:
+        notes.append(f"{book.decisions_after_data} decision(s) execute after the last daily_panel day: not traded")
+    if book.coins_without_market:
+        notes.append(f"{book.coins_without_market} weight(s) on coins absent from daily_panel: dropped")
+    out = book.frame.assign(family=book.frame["strategy"].map(family), cost_model=cost.describe())
+    return out, notes
