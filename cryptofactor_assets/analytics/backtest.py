@@ -19,6 +19,9 @@ Definitions for simple period returns r_1..r_T (NaN periods dropped), P = period
   correction, normal p-values); ``alpha_ann = P x alpha``.
 * nw_lags: the lag used, an int or a rule of :func:`cryptofactor_assets.estimators.hac.nw_lag` applied
   to the number of observations (default ``"4t100"`` = floor(4 (T/100)^(2/9))); stored.
+
+Drawdown durations, gross / net statistics with the cost drag, and multi-factor attribution are in
+:mod:`cryptofactor_assets.analytics.performance`, which builds on this module's formulas.
 """
 
 from __future__ import annotations
@@ -29,7 +32,7 @@ from dataclasses import asdict, dataclass
 import numpy as np
 import pandas as pd
 
-from cryptofactor_assets.estimators.hac import LagRule, ols_hac
+from cryptofactor_assets.estimators.hac import HACResult, LagRule, ols_hac
 
 DEFAULT_LAG_RULE = "4t100"
 
@@ -65,52 +68,93 @@ class BacktestReport:
 
     def as_dict(self) -> dict[str, float | int | str | None]:
         """Plain-Python dict (JSON / Dagster metadata friendly)."""
-        return {k: (float(v) if isinstance(v, np.floating) else v) for k, v in asdict(self).items()}
+        return plain_dict(asdict(self))
 
     def to_markdown(self) -> str:
         """A two-column markdown table of the statistics (returns in %, t-statistics in brackets)."""
-
-        def pct(v: float | None) -> str:
-            return "" if v is None or not np.isfinite(v) else f"{100 * v:.2f} %"
-
-        def num(v: float | None, digits: int = 2) -> str:
-            return "" if v is None or not np.isfinite(v) else f"{v:.{digits}f}"
-
-        rows = [
-            ("periods", f"{self.n_periods} ({self.start} to {self.end}, {self.periods_per_year:g} per year)"),
-            ("mean per period", f"{pct(self.mean)} (t_NW {num(self.mean_t_nw)}, {self.nw_lags} lags)"),
-            ("annualised return (arithmetic)", pct(self.ann_return)),
-            ("CAGR", pct(self.cagr)),
-            ("total return", pct(self.total_return)),
-            ("annualised volatility", pct(self.ann_vol)),
-            ("Sharpe ratio", num(self.sharpe)),
-            ("Sortino ratio", num(self.sortino)),
-            ("max drawdown", pct(self.max_drawdown)),
-            ("win rate", pct(self.win_rate)),
-        ]
+        rows = summary_rows(self)
         if self.beta is not None:
             rows += [
-                ("beta vs market", f"{num(self.beta, 3)} (t_NW {num(self.beta_t_nw)})"),
-                ("alpha, annualised", f"{pct(self.alpha_ann)} (t_NW {num(self.alpha_t_nw)}, "
+                ("beta vs market", f"{fmt_num(self.beta, 3)} (t_NW {fmt_num(self.beta_t_nw)})"),
+                ("alpha, annualised", f"{fmt_pct(self.alpha_ann)} (t_NW {fmt_num(self.alpha_t_nw)}, "
                                       f"{self.market_lags} lags, {self.n_market_periods} periods)"),
             ]
         if self.avg_coins_long is not None:
-            rows.append(("avg coins, long leg", num(self.avg_coins_long, 1)))
+            rows.append(("avg coins, long leg", fmt_num(self.avg_coins_long, 1)))
         if self.avg_coins_short is not None:
-            rows.append(("avg coins, short leg", num(self.avg_coins_short, 1)))
-        lines = ["| statistic | value |", "|---|---|"]
-        lines += [f"| {k} | {v} |" for k, v in rows]
-        return "\n".join(lines)
+            rows.append(("avg coins, short leg", fmt_num(self.avg_coins_short, 1)))
+        return markdown_table(("statistic", "value"), rows)
+
+
+def plain_dict(values: dict) -> dict:
+    """``values`` with numpy floats as Python floats (JSON / Dagster metadata friendly)."""
+    return {k: (float(v) if isinstance(v, np.floating) else v) for k, v in values.items()}
+
+
+def fmt_pct(v: float | None) -> str:
+    """``v`` (a fraction) in % with two decimals; empty for None / NaN / inf."""
+    return "" if v is None or not np.isfinite(v) else f"{100 * v:.2f} %"
+
+
+def fmt_num(v: float | None, digits: int = 2) -> str:
+    """``v`` with ``digits`` decimals; empty for None / NaN / inf."""
+    return "" if v is None or not np.isfinite(v) else f"{v:.{digits}f}"
+
+
+def markdown_table(header: tuple[str, ...], rows: list[tuple[str, ...]]) -> str:
+    """A markdown table: the header row, the rule, one line per row."""
+    lines = ["| " + " | ".join(header) + " |", "|" + "---|" * len(header)]
+    lines += ["| " + " | ".join(row) + " |" for row in rows]
+    return "\n".join(lines)
+
+
+def summary_rows(rep) -> list[tuple[str, str]]:
+    """The (statistic, text) rows of the return statistics every report shares (``rep`` has the fields
+    of :class:`BacktestReport` from ``n_periods`` to ``win_rate``)."""
+    return [
+        ("periods", f"{rep.n_periods} ({rep.start} to {rep.end}, {rep.periods_per_year:g} per year)"),
+        ("mean per period", f"{fmt_pct(rep.mean)} (t_NW {fmt_num(rep.mean_t_nw)}, {rep.nw_lags} lags)"),
+        ("annualised return (arithmetic)", fmt_pct(rep.ann_return)),
+        ("CAGR", fmt_pct(rep.cagr)),
+        ("total return", fmt_pct(rep.total_return)),
+        ("annualised volatility", fmt_pct(rep.ann_vol)),
+        ("Sharpe ratio", fmt_num(rep.sharpe)),
+        ("Sortino ratio", fmt_num(rep.sortino)),
+        ("max drawdown", fmt_pct(rep.max_drawdown)),
+        ("win rate", fmt_pct(rep.win_rate)),
+    ]
+
+
+def drawdown_series(returns: np.ndarray) -> np.ndarray:
+    """D_t = 1 - E_t / max(1, max_{s<=t} E_s) with E_t = prod_{s<=t} (1 + r_s), t = 1..T: the loss from
+    the running peak (the starting capital E_0 = 1 included) as a positive fraction, 0 at a peak."""
+    equity = np.cumprod(1.0 + np.asarray(returns, dtype=float))
+    peak = np.maximum.accumulate(np.concatenate([[1.0], equity]))[1:]
+    return 1.0 - equity / peak
 
 
 def max_drawdown(returns: np.ndarray) -> float:
-    """max_t (1 - E_t / running max of E) with E_0 = 1, E_t = prod (1 + r_s); 0 for no loss."""
-    equity = np.cumprod(1.0 + np.asarray(returns, dtype=float))
-    peak = np.maximum.accumulate(np.concatenate([[1.0], equity]))[1:]
-    return float(max(0.0, np.max(1.0 - equity / peak))) if equity.size else float("nan")
+    """max_t D_t of :func:`drawdown_series` (E_0 = 1); 0 for no loss, NaN for no returns."""
+    dd = drawdown_series(returns)
+    return float(max(0.0, np.max(dd))) if dd.size else float("nan")
 
 
-def _label(value) -> str:
+def regress_on_common_periods(returns: pd.Series, factors: pd.DataFrame, lags: LagRule,
+                              what: str = "the factors") -> tuple[pd.DataFrame, HACResult]:
+    """OLS with intercept of ``returns`` on the columns of ``factors`` over the periods where all exist
+    (aligned by index label), Newey-West (Bartlett) covariance (:func:`~cryptofactor_assets.estimators.hac.
+    ols_hac`: statsmodels' ``cov_type="HAC"``, no small-sample correction). Returns the joined frame
+    (columns ``("y", "return")`` and ``("x", <factor>)``) and the fit (``params[0]`` the intercept)."""
+    joined = pd.concat({"y": pd.Series(returns, dtype=float).rename("return").to_frame(),
+                        "x": factors.astype(float)}, axis=1, join="inner").dropna()
+    if len(joined) < 3:
+        raise ValueError(f"fewer than 3 periods shared by the returns and {what}")
+    fit = ols_hac(joined[("y", "return")].to_numpy(), joined["x"].to_numpy(), lags=lags, add_constant=True)
+    return joined, fit
+
+
+def period_label(value) -> str:
+    """A period label as text: a midnight timestamp as its ISO date, any other value as str()."""
     if isinstance(value, pd.Timestamp):
         return value.date().isoformat() if value == value.normalize() else value.isoformat()
     return str(value)
@@ -146,11 +190,8 @@ def backtest_report(
 
     fields: dict[str, float | int | None] = {}
     if market is not None:
-        joined = pd.concat([r.rename("r"), pd.Series(market, dtype=float).rename("m")], axis=1, join="inner")
-        joined = joined.dropna()
-        if len(joined) < 3:
-            raise ValueError("fewer than 3 periods shared by the returns and the market")
-        fit = ols_hac(joined["r"].to_numpy(), joined["m"].to_numpy(), lags=rule, add_constant=True)
+        _, fit = regress_on_common_periods(r, pd.Series(market, dtype=float).rename("market").to_frame(),
+                                           rule, what="the market")
         fields = dict(
             alpha=float(fit.params[0]), beta=float(fit.params[1]), alpha_t_nw=float(fit.tvalues[0]),
             beta_t_nw=float(fit.tvalues[1]), alpha_ann=float(fit.params[0]) * periods_per_year,
@@ -163,8 +204,8 @@ def backtest_report(
     return BacktestReport(
         n_periods=t,
         periods_per_year=float(periods_per_year),
-        start=_label(r.index[0]),
-        end=_label(r.index[-1]),
+        start=period_label(r.index[0]),
+        end=period_label(r.index[-1]),
         mean=mean,
         ann_return=mean * periods_per_year,
         cagr=growth ** (periods_per_year / t) - 1.0 if growth > 0 else -1.0,
