@@ -38,8 +38,8 @@ DEFAULT_LAG_RULE = "4t100"
 
 
 @dataclass(frozen=True)
-class BacktestReport:
-    """Summary statistics of one return series; definitions in the module docstring."""
+class ReturnSummary:
+    """The statistics of one return series every report has; definitions in the module docstring."""
 
     n_periods: int
     periods_per_year: float
@@ -56,6 +56,17 @@ class BacktestReport:
     win_rate: float
     mean_t_nw: float
     nw_lags: int
+
+    def as_dict(self) -> dict[str, float | int | str | None]:
+        """Plain-Python dict (JSON / Dagster metadata friendly)."""
+        return plain_dict(asdict(self))
+
+
+@dataclass(frozen=True)
+class BacktestReport(ReturnSummary):
+    """Summary statistics of one return series, with the market regression and the legs' coins when
+    given; definitions in the module docstring."""
+
     beta: float | None = None
     beta_t_nw: float | None = None
     alpha: float | None = None
@@ -65,10 +76,6 @@ class BacktestReport:
     n_market_periods: int | None = None
     avg_coins_long: float | None = None
     avg_coins_short: float | None = None
-
-    def as_dict(self) -> dict[str, float | int | str | None]:
-        """Plain-Python dict (JSON / Dagster metadata friendly)."""
-        return plain_dict(asdict(self))
 
     def to_markdown(self) -> str:
         """A two-column markdown table of the statistics (returns in %, t-statistics in brackets)."""
@@ -108,9 +115,8 @@ def markdown_table(header: tuple[str, ...], rows: list[tuple[str, ...]]) -> str:
     return "\n".join(lines)
 
 
-def summary_rows(rep) -> list[tuple[str, str]]:
-    """The (statistic, text) rows of the return statistics every report shares (``rep`` has the fields
-    of :class:`BacktestReport` from ``n_periods`` to ``win_rate``)."""
+def summary_rows(rep: ReturnSummary) -> list[tuple[str, str]]:
+    """The (statistic, text) rows of the return statistics every report shares."""
     return [
         ("periods", f"{rep.n_periods} ({rep.start} to {rep.end}, {rep.periods_per_year:g} per year)"),
         ("mean per period", f"{fmt_pct(rep.mean)} (t_NW {fmt_num(rep.mean_t_nw)}, {rep.nw_lags} lags)"),

@@ -61,13 +61,14 @@ ann_return = alpha_ann + sum_k contrib_ann_k over the regression's periods.
 from __future__ import annotations
 
 from collections.abc import Mapping
-from dataclasses import asdict, dataclass, field, fields
+from dataclasses import dataclass, field, fields
 
 import numpy as np
 import pandas as pd
 
 from cryptofactor_assets.analytics.backtest import (
     DEFAULT_LAG_RULE,
+    ReturnSummary,
     backtest_report,
     drawdown_series,
     fmt_num,
@@ -100,37 +101,20 @@ START = "start"
 
 
 @dataclass(frozen=True)
-class ReturnStats:
-    """Statistics of one return series; definitions in the module docstring. Per period: ``mean``;
-    annualised: ``ann_return``, ``cagr``, ``ann_vol``, ``sharpe``, ``sortino``; whole sample:
-    ``total_return``, ``max_drawdown`` (positive fraction), ``win_rate``; durations in periods; labels
-    as text (``max_drawdown_peak`` is ``"start"`` for the starting capital; ``max_drawdown_recovery``
-    None when not recovered; the three None when there is no drawdown)."""
+class ReturnStats(ReturnSummary):
+    """Statistics of one return series: those of every backtest report (:class:`~cryptofactor_assets.
+    analytics.backtest.ReturnSummary`) and the drawdown durations; definitions in the module docstring.
+    Per period: ``mean``; annualised: ``ann_return``, ``cagr``, ``ann_vol``, ``sharpe``, ``sortino``; whole
+    sample: ``total_return``, ``max_drawdown`` (positive fraction), ``win_rate``; ``mean_t_nw`` the
+    Sharpe's t; durations in periods; labels as text (``max_drawdown_peak`` is ``"start"`` for the
+    starting capital; ``max_drawdown_recovery`` None when not recovered; the three None when there is no
+    drawdown)."""
 
-    n_periods: int
-    periods_per_year: float
-    start: str
-    end: str
-    mean: float
-    ann_return: float
-    cagr: float
-    total_return: float
-    ann_vol: float
-    sharpe: float
-    mean_t_nw: float
-    nw_lags: int
-    sortino: float
-    max_drawdown: float
     max_drawdown_duration: int
     max_drawdown_peak: str | None
     max_drawdown_trough: str | None
     max_drawdown_recovery: str | None
     longest_drawdown_duration: int
-    win_rate: float
-
-    def as_dict(self) -> dict[str, float | int | str | None]:
-        """Plain-Python dict (JSON / Dagster metadata friendly)."""
-        return plain_dict(asdict(self))
 
     def rows(self) -> list[tuple[str, str]]:
         """(statistic, text) rows: those of every backtest report, then the drawdown durations."""
@@ -268,7 +252,7 @@ def return_stats(returns: pd.Series, periods_per_year: float = 365,
     docstring; the shared ones are :func:`~cryptofactor_assets.analytics.backtest.backtest_report`'s."""
     r = pd.Series(returns, dtype=float).dropna()
     report = backtest_report(r, periods_per_year=periods_per_year, nw_lags=nw_lags)
-    shared = {f.name: getattr(report, f.name) for f in fields(ReturnStats) if hasattr(report, f.name)}
+    shared = {f.name: getattr(report, f.name) for f in fields(ReturnSummary)}
     spells = drawdown_spells(r)
     if spells.empty:
         deepest = {"max_drawdown_duration": 0, "max_drawdown_peak": None, "max_drawdown_trough": None,
