@@ -9,7 +9,9 @@ Helpers build Bybit v5 and CoinGecko behaviour from a small in-memory dataset:
 :func:`bybit_kline_route` serves ``/v5/market/kline`` with the documented semantics (rows with
 ``start <= startTime <= end``, newest first, at most ``limit`` rows: the newest ones), or on request
 like a server that ignores ``end`` or serves rows outside the window; :func:`bybit_empty_route`
-answers every request with an empty page.
+answers every request with an empty page; :func:`bybit_funding_route` serves
+``/v5/market/funding/history`` (rows with ``startTime <= fundingRateTimestamp <= endTime``, newest
+first, the newest ``limit`` rows; ``startTime`` alone is an error, as the v5 docs say).
 """
 
 from __future__ import annotations
@@ -214,6 +216,49 @@ def bybit_empty_route(category: str = "linear") -> Callable[[Request], Reply]:
 
     def route(req: Request) -> Reply:
         return Reply(200, bybit_envelope([], req.params.get("symbol", ""), req.params.get("category", category)))
+
+    return route
+
+
+def bybit_funding_envelope(rows: list[dict[str, str]], category: str = "linear") -> dict[str, Any]:
+    """A ``/v5/market/funding/history`` body in the documented layout (bybit-exchange/docs
+    ``docs/v5/market/history-fund-rate.mdx``): ``result = {category, list: [{symbol, fundingRate,
+    fundingRateTimestamp}]}``, every value a string, newest first."""
+    return {"retCode": 0, "retMsg": "OK", "result": {"category": category, "list": rows},
+            "retExtInfo": {}, "time": 1_700_000_000_000}
+
+
+def make_settlements(symbol: str, start_ms: int, n: int, interval_ms: int = 8 * 3_600_000,
+                     base: float = 0.0001) -> list[dict[str, str]]:
+    """``n`` deterministic funding settlements (ascending) every ``interval_ms`` from ``start_ms``."""
+    return [{"symbol": symbol, "fundingRate": f"{base + ((i % 11) - 5) * 0.00001:.8f}",
+             "fundingRateTimestamp": str(start_ms + i * interval_ms)} for i in range(n)]
+
+
+def bybit_funding_route(settlements: dict[str, list[dict[str, str]]],
+                        ignore_end: bool = False) -> Callable[[Request], Reply]:
+    """Serve ``/v5/market/funding/history`` like Bybit: rows of ``[startTime, endTime]``, newest first, the
+    newest ``limit`` (default 200) of them; ``startTime`` without ``endTime`` is a 10001 params error;
+    ``endTime`` alone gives the ``limit`` rows up to it. ``ignore_end``: a server that ignores ``endTime``.
+    """
+
+    def route(req: Request) -> Reply:
+        symbol = req.params.get("symbol", "")
+        if req.params.get("category") not in ("linear", "inverse"):
+            return Reply(200, {"retCode": 10001, "retMsg": "params error: Category is invalid",
+                               "result": {}, "retExtInfo": {}, "time": 1})
+        if symbol not in settlements:
+            return Reply(200, {"retCode": 10001, "retMsg": "params error: symbol invalid",
+                               "result": {"category": "", "list": []}, "retExtInfo": {}, "time": 1})
+        if "startTime" in req.params and "endTime" not in req.params:
+            return Reply(200, {"retCode": 10001, "retMsg": "params error: endTime is required",
+                               "result": {}, "retExtInfo": {}, "time": 1})
+        start = int(req.params.get("startTime", 0))
+        end = 2**62 if ignore_end else int(req.params.get("endTime", 2**62))
+        limit = int(req.params.get("limit", 200))
+        rows = [r for r in settlements[symbol] if start <= int(r["fundingRateTimestamp"]) <= end]
+        rows.sort(key=lambda r: int(r["fundingRateTimestamp"]), reverse=True)
+        return Reply(200, bybit_funding_envelope(rows[:limit], req.params.get("category", "linear")))
 
     return route
 

@@ -1,4 +1,5 @@
-"""Bybit v5 public market data: ``GET /v5/market/kline`` and ``GET /v5/market/instruments-info``.
+"""Bybit v5 public market data: ``GET /v5/market/kline``, ``GET /v5/market/funding/history`` and
+``GET /v5/market/instruments-info``.
 
 Layouts follow the official v5 docs (``docs/v5/market/kline.mdx``, ``docs/v5/error.mdx``,
 ``docs/v5/rate-limit``), summarised in ``shared/reference/api-layouts.md``:
@@ -14,6 +15,17 @@ first; inside a chunk the client also pages backwards (``end = oldest - 1``) unt
 chunk start or gets an empty page, which covers a server that caps pages below ``limit``. Rows
 are re-ordered ascending and de-duplicated on ``open_time`` (overlapping pages), the still-open
 candle (``open_time + interval > now``) is dropped, and every removal is counted in the stats.
+
+Funding history (``/v5/market/funding/history``, perpetuals only: ``category`` linear | inverse, so
+a spot client is refused before any request). Params ``symbol``, ``startTime``, ``endTime`` (ms,
+inclusive), ``limit`` 1..200 (default 200); ``result.list`` holds ``{symbol, fundingRate,
+fundingRateTimestamp}`` (strings), newest first. Bybit rejects ``startTime`` alone and answers
+``endTime`` alone with the 200 settlements before it, so the client always sends both and pages
+backwards (``endTime = oldest - 1``) until it reaches ``startTime`` or gets an empty page. It asks
+for :data:`FUNDING_LOOKBACK_MS` before the window too, so the first settlement of the window has a
+predecessor: ``interval_hours`` is the gap to the symbol's previous settlement (the API does not
+return the interval, which differs by symbol: 8 h for most, 1, 2 or 4 h for some). Rows are sorted
+ascending, exact copies removed, rows outside ``[start, end)`` dropped, every removal counted.
 
 Errors (``SourceError`` naming source, symbol and partition):
 ``retCode`` 10001 (unknown symbol) -> a clear "symbol not listed" error; 10006 (rate limit) -> wait
@@ -52,6 +64,7 @@ from cryptofactor_assets.sources.base import (
     fetch_each,
     window_label,
 )
+from cryptofactor_assets.sources.funding import FUNDING_COLUMNS, empty_funding, settlement_intervals
 from cryptofactor_assets.sources.http import (
     RETRYABLE_STATUSES,
     RetryCounter,
@@ -73,6 +86,13 @@ DEFAULT_BASE_URL = "https://api.bybit.com"
 INTERVAL_MS = {"5": 300_000, "D": 86_400_000}
 CATEGORIES = ("linear", "spot")
 MAX_LIMIT = 1000
+FUNDING_PATH = "/v5/market/funding/history"
+#: Rows per page of the funding history (Bybit: 1..200, default 200).
+FUNDING_MAX_LIMIT = 200
+#: Categories with funding (perpetual contracts); spot has none.
+FUNDING_CATEGORIES = ("linear", "inverse")
+#: Settlements fetched before the window to know the first one's interval (the longest Bybit interval).
+FUNDING_LOOKBACK_MS = 8 * 3_600_000
 #: retCodes that are transient server trouble (docs/v5/error.mdx): retried with back-off.
 TRANSIENT_RET_CODES = frozenset({10000, 10016})
 #: Sanity bounds for a candle start time (ms): 2009-01-01 .. 2100-01-01.
@@ -94,6 +114,17 @@ class KlineFetchStats(FetchStats):
     conflicting_duplicates: int = 0
     open_candle_dropped: int = 0
     outside_window: int = 0
+
+
+@dataclass
+class FundingFetchStats(FetchStats):
+    """What one ``funding_history`` call did (``rows`` in the window, ``retries``, ``notes``, paging)."""
+
+    pages: int = 0
+    duplicates: int = 0
+    conflicting_duplicates: int = 0
+    outside_window: int = 0  # rows after the window, or before its look-back: dropped
+    lookback: int = 0  # rows of the look-back before the window (used for intervals, then dropped)
 
 
 def to_utc_ms(value: Any) -> int:
@@ -157,6 +188,45 @@ def _as_float(value: Any) -> float:
         except (ValueError, OverflowError):
             return float("nan")
     return float("nan")
+
+
+def parse_funding_list(
+    rows: Any, symbol: str, partition: str | None = None, source: str = SOURCE
+) -> pd.DataFrame:
+    """Parse Bybit's funding ``result.list`` into ``symbol, funding_time, funding_rate`` (received order).
+
+    Structure is strict, values are not: the list must hold objects, each with an integral
+    ``fundingRateTimestamp`` (ms, 2009..2100) and, when it names one, the requested ``symbol``;
+    else the whole page is unusable and a ``SourceError`` is raised. A ``fundingRate`` that is not a
+    number becomes NaN, left for the validation layer to reject (no row disappears here).
+    ``interval_hours`` is not in the response: the client derives it (NaN here).
+    """
+    if not isinstance(rows, list):
+        raise SourceError(source, symbol, partition, f"funding 'list' is {type(rows).__name__}, not a list")
+    if not rows:
+        return empty_funding()
+    for i, row in enumerate(rows):
+        if not isinstance(row, dict):
+            raise SourceError(source, symbol, partition,
+                              f"funding row {i} is not an object: {body_snippet(repr(row), 80)}")
+        named = row.get("symbol")
+        if named not in (None, "", symbol):
+            raise SourceError(source, symbol, partition,
+                              f"funding row {i} is for symbol {body_snippet(repr(named), 30)}, not {symbol!r}")
+    stamps = pd.to_numeric(pd.Series([row.get("fundingRateTimestamp") for row in rows], dtype=object),
+                           errors="coerce").to_numpy(dtype="float64")
+    bad = ~np.isfinite(stamps) | (stamps != np.round(stamps)) | (stamps < _MIN_MS) | (stamps > _MAX_MS)
+    if bad.any():
+        i = int(np.flatnonzero(bad)[0])
+        raise SourceError(source, symbol, partition,
+                          f"{int(bad.sum())} funding row(s) with an unusable fundingRateTimestamp, first at "
+                          f"row {i}: {body_snippet(repr(rows[i].get('fundingRateTimestamp')), 60)}")
+    return pd.DataFrame({
+        "symbol": np.full(len(rows), symbol, dtype=object),
+        "funding_time": _ms_to_naive_utc(stamps),
+        "funding_rate": np.array([_as_float(row.get("fundingRate")) for row in rows], dtype="float64"),
+        "interval_hours": np.full(len(rows), np.nan),
+    })[FUNDING_COLUMNS]
 
 
 def decode_json(response: requests.Response, symbol: str | None, partition: str | None,
@@ -381,6 +451,92 @@ class BybitClient:
                                "passed to validation (all quarantined as conflicting_duplicate)")
         return frame.reset_index(drop=True)[KLINE_COLUMNS]
 
+    # ------------------------------------------------------------------ funding
+    def _require_funding_category(self) -> None:
+        """Refuse a client whose category has no funding (spot), before any request."""
+        if self.category not in FUNDING_CATEGORIES:
+            raise ValueError(
+                f"Bybit category {self.category!r} has no funding rates: funding is paid on perpetual "
+                f"contracts only (category {' | '.join(FUNDING_CATEGORIES)}); use a 'linear' client")
+
+    def funding_history(self, symbol: str, start: Any, end: Any, partition: str | None = None) -> pd.DataFrame:
+        """Funding settlements of the perpetual ``symbol`` with ``funding_time`` in ``[start, end)``, ascending
+        (``funding.FUNDING_COLUMNS``; see :meth:`funding_history_with_stats`)."""
+        return self.funding_history_with_stats(symbol, start, end, partition)[0]
+
+    def funding_history_with_stats(self, symbol: str, start: Any, end: Any, partition: str | None = None
+                                   ) -> tuple[pd.DataFrame, FundingFetchStats]:
+        """``GET /v5/market/funding/history`` paged backwards over ``[start - FUNDING_LOOKBACK_MS, end)``.
+
+        Every request sends ``startTime`` and ``endTime`` (inclusive: ``end - 1`` ms, then ``oldest - 1``
+        of the previous page) and ``limit = min(self.limit, 200)``; paging stops at the first empty
+        page, when the oldest row reaches ``startTime``, or when the server makes no progress
+        backwards. Then (:meth:`_tidy_funding`) rows are sorted ascending, exact copies removed,
+        ``interval_hours`` set from the gaps between settlements, and rows outside ``[start, end)``
+        dropped; all counted in the stats. Two versions of one settlement are both kept (the
+        validation layer quarantines them as ``conflicting_duplicate``).
+        """
+        self._require_funding_category()
+        start_ms, end_ms = to_utc_ms(start), to_utc_ms(end)
+        stats = FundingFetchStats()
+        if end_ms <= start_ms:
+            return empty_funding(), stats
+        retries_before = self.counter.retries
+        first_ms = start_ms - FUNDING_LOOKBACK_MS
+        request_end = end_ms - 1  # Bybit's endTime is inclusive
+        limit = min(self.limit, FUNDING_MAX_LIMIT)
+        pages: list[pd.DataFrame] = []
+        while True:
+            params = {"category": self.category, "symbol": symbol, "startTime": first_ms,
+                      "endTime": request_end, "limit": limit}
+            result = self.get(FUNDING_PATH, params, symbol, partition)
+            page = parse_funding_list(result.get("list"), symbol, partition)
+            stats.pages += 1
+            if page.empty:
+                break
+            pages.append(page)
+            oldest = int(page["funding_time"].min().value // 1_000_000)
+            # Done when the start is reached, or the server made no progress backwards.
+            if oldest <= first_ms or oldest - 1 >= request_end:
+                break
+            request_end = oldest - 1
+        stats.retries = self.counter.retries - retries_before
+        frame = pd.concat(pages, ignore_index=True) if pages else empty_funding()
+        frame = self._tidy_funding(frame, start_ms, end_ms, first_ms, stats)
+        stats.rows = len(frame)
+        return frame, stats
+
+    @staticmethod
+    def _tidy_funding(frame: pd.DataFrame, start_ms: int, end_ms: int, first_ms: int,
+                      stats: FundingFetchStats) -> pd.DataFrame:
+        """Ascending rows of ``[start_ms, end_ms)`` without exact copies, with ``interval_hours``.
+
+        The interval is computed before the window is cut, so the look-back rows
+        (``[first_ms, start_ms)``) give the first settlement of the window its predecessor.
+        """
+        if frame.empty:
+            return empty_funding()
+        frame = frame.sort_values("funding_time", kind="stable")  # stable: fetch order among equal times
+        exact = frame.duplicated(["symbol", "funding_time", "funding_rate"], keep="first")
+        stats.duplicates = int(exact.sum())
+        frame = frame[~exact].copy()
+        frame["interval_hours"] = settlement_intervals(frame["funding_time"].to_numpy())
+        ms = frame["funding_time"].to_numpy("datetime64[ms]").astype("int64")
+        inside = (ms >= start_ms) & (ms < end_ms)
+        lookback = (ms >= first_ms) & (ms < start_ms)
+        stats.lookback = int(lookback.sum())
+        stats.outside_window = int((~inside & ~lookback).sum())
+        frame = frame[inside]
+        stats.conflicting_duplicates = int(frame.duplicated("funding_time", keep=False).sum())
+        if stats.duplicates:
+            stats.notes.append(f"{stats.duplicates} identical duplicate row(s) across pages removed")
+        if stats.outside_window:
+            stats.notes.append(f"{stats.outside_window} row(s) the server sent outside the requested window dropped")
+        if stats.conflicting_duplicates:
+            stats.notes.append(f"{stats.conflicting_duplicates} row(s) share a funding_time with different rates: "
+                               "passed to validation (all quarantined as conflicting_duplicate)")
+        return frame.reset_index(drop=True)[FUNDING_COLUMNS]
+
     # ------------------------------------------------------------------ universe
     def instruments(self, status: str | None = "Trading", quote_coin: str | None = None) -> pd.DataFrame:
         """Instruments of the category (``/v5/market/instruments-info``, cursor paging).
@@ -430,30 +586,57 @@ class BybitClient:
         first and the last symbol, one line at most every ~10 s in between (symbols done / total, bars,
         bars per second), every failed symbol, every retry, and a final line.
         """
+        batch = self._batch(
+            "5m klines", "bars", symbols, start_day, end_day,
+            lambda symbol, start, end, partition: self.klines_with_stats(symbol, "5", start, end, partition),
+            {"pages": "pages", "retries": "retries", "rows": "rows", "duplicates": "duplicates",
+             "open_candles_dropped": "open_candle_dropped", "outside_window": "outside_window"},
+            empty_klines, KLINE_COLUMNS, strict, log)
+        if batch.stats["open_candles_dropped"]:
+            batch.notes.append(f"{batch.stats['open_candles_dropped']} still-open candle(s) not stored")
+        return batch
+
+    def fetch_funding(self, symbols: Iterable[str], start_day: Any, end_day: Any,
+                      strict: bool = False, log: Callable[[str], None] | None = None) -> SourceBatch:
+        """Funding settlements of every perpetual in ``symbols`` with funding_time in UTC days
+        ``[start_day, end_day)`` (end exclusive), in ``funding.FUNDING_COLUMNS``.
+
+        Failures, strict mode, the IP-ban stop and progress lines as :meth:`fetch_klines_5m`. A spot
+        client is refused at once (``ValueError``): spot pays no funding.
+        """
+        self._require_funding_category()
+        return self._batch(
+            "funding rates", "settlements", symbols, start_day, end_day, self.funding_history_with_stats,
+            {"pages": "pages", "retries": "retries", "rows": "rows", "duplicates": "duplicates",
+             "outside_window": "outside_window"},
+            empty_funding, FUNDING_COLUMNS, strict, log)
+
+    def _batch(self, what: str, amount_unit: str, symbols: Iterable[str], start_day: Any, end_day: Any,
+               fetch_one: Callable[[str, pd.Timestamp, pd.Timestamp, str], tuple[pd.DataFrame, FetchStats]],
+               counts: dict[str, str], empty: Callable[[], pd.DataFrame], columns: list[str], strict: bool,
+               log: Callable[[str], None] | None) -> SourceBatch:
+        """One multi-symbol fetch (``base.fetch_each``) of ``fetch_one(symbol, start, end, partition)`` over the
+        UTC days ``[start_day, end_day)``: frames, failures, notes and the ``counts`` totals, with progress."""
         if log is not None:
             with logging_to(self, log):
-                return self.fetch_klines_5m(symbols, start_day, end_day, strict=strict)
+                return self._batch(what, amount_unit, symbols, start_day, end_day, fetch_one, counts, empty,
+                                   columns, strict, None)
         from cryptofactor_assets.progress import Progress
 
         symbols = list(dict.fromkeys(symbols))
         start, end = pd.Timestamp(start_day).normalize(), pd.Timestamp(end_day).normalize()
         partition = window_label(start, end)
-        totals = {"symbols": len(symbols), "symbols_failed": 0, "pages": 0, "retries": 0, "rows": 0,
-                  "duplicates": 0, "open_candles_dropped": 0, "outside_window": 0}
-        progress = Progress(f"bybit {self.category} 5m klines {partition}", len(symbols), unit="symbols",
-                            amount_unit="bars", log=self.log)
+        totals = {"symbols": len(symbols), "symbols_failed": 0, **dict.fromkeys(counts, 0)}
+        progress = Progress(f"bybit {self.category} {what} {partition}", len(symbols), unit="symbols",
+                            amount_unit=amount_unit, log=self.log)
         frames, failures, notes = fetch_each(
-            symbols, lambda symbol: self.klines_with_stats(symbol, "5", start, end, partition),
-            source="bybit", progress=progress, totals=totals, failed_key="symbols_failed",
-            counts={"pages": "pages", "retries": "retries", "rows": "rows", "duplicates": "duplicates",
-                    "open_candles_dropped": "open_candle_dropped", "outside_window": "outside_window"},
+            symbols, lambda symbol: fetch_one(symbol, start, end, partition),
+            source="bybit", progress=progress, totals=totals, failed_key="symbols_failed", counts=counts,
             describe=lambda st: f"{st.rows} rows, {st.pages} pages, {st.retries} retries",
             strict=strict, stop_on=BybitIpBanError, stop_message="HTTP 403 IP ban, batch stopped")
         progress.finish(f"{totals['symbols_failed']} failed, {totals['pages']} pages, {totals['retries']} retries")
-        out = pd.concat(frames, ignore_index=True) if frames else empty_klines()
-        notes.insert(0, f"bybit {self.category} 5m klines {partition} (UTC, end exclusive): "
+        out = pd.concat(frames, ignore_index=True) if frames else empty()
+        notes.insert(0, f"bybit {self.category} {what} {partition} (UTC, end exclusive): "
                         f"{len(symbols) - totals['symbols_failed']}/{len(symbols)} symbols, {totals['rows']} rows, "
                         f"{totals['pages']} pages, {totals['retries']} retries")
-        if totals["open_candles_dropped"]:
-            notes.append(f"{totals['open_candles_dropped']} still-open candle(s) not stored")
-        return SourceBatch(frame=out[KLINE_COLUMNS], failures=failures, notes=notes, stats=totals)
+        return SourceBatch(frame=out[columns], failures=failures, notes=notes, stats=totals)
