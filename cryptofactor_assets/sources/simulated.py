@@ -21,6 +21,23 @@ exactly to the day's diffusion return, plus the day's jumps at their bars. So da
 whether it is built alone or inside a two-year backfill, and bar closes chain exactly into the daily
 closes (the last bar's close of day d is the daily close). Planted truths go to ``sim_truth``.
 
+Funding of the perpetual contracts (coins with exchange bars, every day they are listed): three
+settlements a day, at 00:00, 08:00 and 16:00 UTC (``interval_hours`` = 8), each::
+
+    rate[i,t,k] = clip(funding_base + funding_momentum * R7[i,t] + funding_noise * z[i,t,k], +-funding_cap)
+
+* ``funding_base`` = 0.0001: Bybit's interest component (0.01 % per 8 h), what a calm market pays;
+* ``R7[i,t]`` = sum of the coin's daily log returns of days t-7 .. t-1 = its trailing 7-day log
+  return at the close of day t-1, i.e. known at 00:00 of day t, before all three settlements of the
+  day (no look-ahead: a settlement never sees a price after it); days before the listing count 0;
+* ``funding_momentum`` = 0.002 per unit of log return: a coin up 20 % over a week pays ~0.05 % per
+  8 h (longs crowd into winners and pay the shorts), one down 20 % receives;
+* ``z`` standard normal from a generator seeded by (seed, day) only, ``funding_noise`` = 0.00005;
+* ``funding_cap`` = 0.0075 (0.75 % per settlement), within Bybit's caps for most contracts.
+
+So a day's funding, like its bars, is the same whether built alone or inside a backfill. The
+parameters are ``SimConfig`` fields, so they are stored in ``sim_truth`` with the others.
+
 Realism kept on purpose: listings and delistings during the sample, some coins under the $1M
 market-cap filter, coins with market data but no exchange bars, occasional missing bars and exchange
 outages, and a few deliberately bad rows (which validation must reject, never silently drop).
@@ -38,8 +55,12 @@ import pandas as pd
 
 from cryptofactor_assets import settings
 from cryptofactor_assets.settings import SIM_COINS_ENV
+from cryptofactor_assets.sources.funding import FUNDING_COLUMNS, empty_funding
 
 BARS_PER_DAY = 288
+#: Funding settlements of a day (hours after 00:00 UTC) and the interval they imply.
+FUNDING_HOURS = (0, 8, 16)
+FUNDING_INTERVAL_HOURS = 8.0
 _NS_PER_BAR = 300 * 1_000_000_000
 _NS_PER_DAY = 86_400 * 1_000_000_000
 
@@ -71,6 +92,11 @@ class SimConfig:
     bad_market_row_prob: float = 0.03  # days with a deliberately bad market row
     markets_only_coins: int = 3  # coins with market data but no exchange bars
     unmapped_market_days_prob: float = 0.002  # coin-days with bars but no market snapshot
+    funding_base: float = 0.0001  # funding rate per 8 h settlement of a calm market (Bybit's interest part)
+    funding_momentum: float = 0.002  # funding rate per unit of trailing 7-day log return (winners pay)
+    funding_lookback: int = 7  # days of the trailing return behind the funding rate
+    funding_noise: float = 0.00005  # sd of the per-settlement noise of the funding rate
+    funding_cap: float = 0.0075  # funding rates are clipped to +- this
 
     def __post_init__(self) -> None:
         check_n_coins(self.n_coins)
@@ -339,6 +365,43 @@ def _bad_kline_rows(state: DailyState, t: int, frame: pd.DataFrame, rng: np.rand
     return row
 
 
+def day_funding(state: DailyState, t: int) -> tuple[np.ndarray, np.ndarray]:
+    """The funding rates of day index ``t``: ``(rates (3, N), listed (N,))`` (see the module docstring).
+
+    Reads only the daily returns of days ``t - funding_lookback .. t - 1`` and a generator seeded by
+    (seed, day): the day's rates do not depend on any later price nor on the range being built.
+    ``listed`` marks the coins with exchange bars alive on day ``t`` (the ones with funding).
+    """
+    cfg = state.config
+    N = len(state.symbols)
+    past = state.ret[max(0, t - cfg.funding_lookback):t]
+    trailing = np.nansum(past, axis=0) if len(past) else np.zeros(N)
+    z = np.random.default_rng([cfg.seed, 5, t]).standard_normal((len(FUNDING_HOURS), N))
+    rates = cfg.funding_base + cfg.funding_momentum * trailing[None, :] + cfg.funding_noise * z
+    return np.clip(rates, -cfg.funding_cap, cfg.funding_cap), state.alive[t] & state.has_bars
+
+
+def funding_frame(state: DailyState, days: range) -> pd.DataFrame:
+    """Funding settlements of the day indices ``days`` (``funding.FUNDING_COLUMNS``), by time then symbol."""
+    parts = []
+    for t in days:
+        rates, listed = day_funding(state, t)
+        coins = np.flatnonzero(listed)
+        if len(coins) == 0:
+            continue
+        day = state.days[t].astype("datetime64[ns]")
+        times = np.array([day + np.timedelta64(h, "h") for h in FUNDING_HOURS], dtype="datetime64[ns]")
+        parts.append(pd.DataFrame({
+            "symbol": np.tile(np.array(state.symbols, dtype=object)[coins], len(FUNDING_HOURS)),
+            "funding_time": np.repeat(times, len(coins)),
+            "funding_rate": rates[:, coins].ravel(),
+            "interval_hours": FUNDING_INTERVAL_HOURS,
+        }))
+    if not parts:
+        return empty_funding()
+    return pd.concat(parts, ignore_index=True)[FUNDING_COLUMNS]
+
+
 class SimulatedMarket:
     """The default source: deterministic bars and markets from ``SimConfig``."""
 
@@ -413,6 +476,10 @@ class SimulatedMarket:
         if bad:
             frame = pd.concat([frame, pd.DataFrame(bad)], ignore_index=True)
         return frame
+
+    def funding_rates(self, start: dt.date, end: dt.date) -> pd.DataFrame:
+        """Funding settlements of the perpetuals (coins with bars) with funding_time in [start, end)."""
+        return funding_frame(self.state, self._day_range(start, end))
 
     def truth(self) -> pd.DataFrame:
         """Planted truths in long form: (category, name, symbol, date, value)."""
