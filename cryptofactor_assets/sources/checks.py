@@ -8,11 +8,22 @@ its result is built by the ingest shell from what the source reported (``ingest.
 
 from __future__ import annotations
 
+import datetime as dt
+
 import dagster as dg
 
 from cryptofactor_assets.lib.checks import ExtraCheck, TableChecks
-from cryptofactor_assets.sources.tables import COIN_SYMBOLS, RAW_COIN_MARKETS, RAW_KLINES_5M, SIM_TRUTH
+from cryptofactor_assets.sources.tables import (
+    COIN_SYMBOLS,
+    RAW_COIN_MARKETS,
+    RAW_FUNDING_RATES,
+    RAW_KLINES_5M,
+    SIM_TRUTH,
+)
+from cryptofactor_assets.sources.validation import MAX_ABS_FUNDING_RATE
 from cryptofactor_assets.storage import quality
+from cryptofactor_assets.storage.quality import CheckOutcome
+from cryptofactor_assets.storage.warehouse import load_sql
 
 CHECK_KLINES_UNIQUE = "klines_unique_key"
 CHECK_KLINES_PRICES = "klines_positive_prices"
@@ -23,6 +34,7 @@ CHECK_MARKETS_PRICES = "markets_positive_prices"
 CHECK_SOURCE_COMPLETE = "source_fetch_complete"
 CHECK_SIM_TRUTH_UNIQUE = "sim_truth_unique_key"
 CHECK_COIN_SYMBOLS_UNIQUE = "coin_symbols_unique_coin_id"
+CHECK_FUNDING_PLAUSIBLE = "funding_rates_plausible"
 
 KLINE_PRICES = ("open", "high", "low", "close")
 MARKET_VALUES = ("price", "market_cap", "total_volume")
@@ -57,6 +69,28 @@ RAW_COIN_MARKETS_CHECKS = TableChecks(
         ExtraCheck(CHECK_MARKETS_PRICES, "price finite and > 0; market cap and volume > 0 where known",
                    _positive(MARKET_VALUES, allow_null=MARKET_UNKNOWN_ALLOWED)),
     ),
+)
+
+#: Bounds standing for "the whole table" in a windowed statement.
+_WHOLE_TABLE = (dt.datetime(1900, 1, 1), dt.datetime(2200, 1, 1))
+
+
+def _funding_plausible(con, table, column, start, end) -> CheckOutcome:
+    """An ExtraCheck body: every stored settlement of the window has |funding_rate| <= MAX_ABS_FUNDING_RATE
+    and a positive interval (the validation layer rejects the others; this checks what was stored). No
+    window (``start`` None): the whole table."""
+    bounds = {"start": start or _WHOLE_TABLE[0], "end": end or _WHOLE_TABLE[1], "max_rate": MAX_ABS_FUNDING_RATE}
+    n = int(con.execute(load_sql("count_raw_funding_rates_implausible", domain="sources"), bounds).fetchall()[0][0])
+    return CheckOutcome(n == 0, n, f"{n} settlements with |funding_rate| > {MAX_ABS_FUNDING_RATE:g} "
+                                   "or a non-positive interval")
+
+
+RAW_FUNDING_RATES_CHECKS = TableChecks(
+    RAW_FUNDING_RATES, key=("symbol", "funding_time"), window_column="funding_time",
+    finite=("funding_rate", "interval_hours"),
+    extra=(ExtraCheck(CHECK_FUNDING_PLAUSIBLE,
+                      f"|funding_rate| <= {MAX_ABS_FUNDING_RATE:g} per settlement and interval_hours > 0",
+                      _funding_plausible),),
 )
 
 #: GROUP BY groups NULL dates, so the key holds for the undated parameters too.

@@ -2,6 +2,8 @@
 
 RAW_KLINES_5M = "raw_klines_5m"
 RAW_COIN_MARKETS = "raw_coin_markets"
+#: Funding settlements of perpetual contracts: symbol, funding_time (naive UTC), funding_rate, interval_hours, source.
+RAW_FUNDING_RATES = "raw_funding_rates"
 SIM_TRUTH = "sim_truth"
 COIN_SYMBOLS = "coin_symbols"
 REJECTED_ROWS = "rejected_rows"

@@ -32,6 +32,9 @@ import pandas as pd
 from cryptofactor_assets.storage.warehouse import ensure_table, load_sql
 
 RAW_KLINES_MIGRATION = ["insert_symbol_ids_from_raw_klines_5m", "update_raw_klines_5m_symbol_id"]
+#: Largest plausible |funding rate| per settlement: Bybit caps most contracts far below (0.75 % to 2 %
+#: per settlement); a bigger value is a parse or unit error (a percentage read as a fraction), rejected.
+MAX_ABS_FUNDING_RATE = 0.05
 
 
 @dataclass
@@ -149,11 +152,43 @@ def ingest_markets(
     return counts
 
 
+def ingest_funding(
+    con: duckdb.DuckDBPyConnection, frame: pd.DataFrame, start: dt.date, end: dt.date, source: str
+) -> IngestCounts:
+    """Validate funding settlements of the window [start, end) and write them (inside a transaction).
+
+    Rejected: missing key or rate, non-finite values, ``|funding_rate| > MAX_ABS_FUNDING_RATE``
+    (``implausible_funding_rate``), ``interval_hours <= 0``, rows outside the window, duplicates
+    (identical copies collapse, different versions of a key are all ``conflicting_duplicate``).
+    """
+    for table in ("raw_funding_rates", "rejected_rows"):
+        ensure_table(con, table)
+    counts = IngestCounts(received=len(frame))
+    if frame.empty:
+        return counts
+    con.register("incoming_funding", frame)
+    try:
+        bounds = {"start": _ts(start), "end": _ts(end), "source": source, "max_rate": MAX_ABS_FUNDING_RATE}
+        _run(con, "stage_funding_rates", **bounds)
+        _run(con, "insert_raw_funding_rates", **bounds)
+        _run(con, "insert_rejected_funding_rates", **bounds)
+        for reason, n in con.execute(load_sql("count_staged_funding_by_reason")).fetchall():
+            if reason is None:
+                counts.stored += int(n)
+            else:
+                counts.rejected[reason] += int(n)
+        con.execute(load_sql("drop_staged_funding"))
+    finally:
+        con.unregister("incoming_funding")
+    return counts
+
+
 # ---------------------------------------------------------------------- fetch guard
 #: Datasets the fetch guard knows (each has its ``sql/sources/*_<dataset>.sql`` statements).
-GUARDED = ("raw_klines_5m", "raw_coin_markets")
+GUARDED = ("raw_klines_5m", "raw_coin_markets", "raw_funding_rates")
 #: ``rejected_rows`` dataset name -> the suffix of its ``insert_rejected_unapplied_*`` statement.
-_REJECTED_SUFFIX = {"raw_klines_5m": "klines", "raw_coin_markets": "coin_markets"}
+_REJECTED_SUFFIX = {"raw_klines_5m": "klines", "raw_coin_markets": "coin_markets",
+                    "raw_funding_rates": "funding_rates"}
 
 
 @dataclass

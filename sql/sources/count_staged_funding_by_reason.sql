@@ -1,0 +1,2 @@
+-- Count the staged funding settlements per validation reason.
+SELECT reason, count(*) FROM staged_funding GROUP BY reason;
