@@ -3,7 +3,8 @@
 These two assets are the project's ingest shells: they take the ``market_source`` resource, fetch
 (with the clients' retries), replace their daily window through :func:`ingest.ingest_window` (the
 shrink guard, strict mode, progress) and add the ``source_fetch_complete`` check to the table's
-``TableChecks`` (``checks.py``).
+``TableChecks`` (``checks.py``). ``assets_funding`` builds the weekly ``raw_funding_rates`` with the
+same :func:`ingest_asset`.
 """
 
 import dagster as dg
@@ -52,9 +53,10 @@ def _source_complete(failures: dict[str, str], strict: bool,
 
 
 def _store_batches(context, con, market_source: MarketSourceResource, batches, ingest, dataset: str,
-                   time_column: str, start, end, label: str) -> tuple[dict, dg.AssetCheckResult]:
+                   time_column: str, start, end, label: str, unit: str = "day") -> tuple[dict, dg.AssetCheckResult]:
     """Ingest the source's batches into ``dataset`` (see :func:`ingest.ingest_window`), fail in strict mode when a
-    symbol failed, and return the materialisation metadata and the ``source_fetch_complete`` result."""
+    symbol failed, and return the materialisation metadata (rows per ``unit``: day | week) and the
+    ``source_fetch_complete`` result."""
     outcome = ingest_window(context, con, batches, ingest, dataset, time_column, start, end, market_source.kind,
                             market_source.streams, replace=market_source.replace, strict=market_source.strict)
     failures = outcome.failures
@@ -63,7 +65,7 @@ def _store_batches(context, con, market_source: MarketSourceResource, batches, i
         raise dg.Failure(f"source={market_source.kind}: fetch failed in partition {label} (strict mode): "
                          + "; ".join(f"{symbol}: {error}" for symbol, error in
                                      [*failures.items(), *outcome.failed_files.items()]))
-    per_partition = quality.rows_per_partition(con, dataset, time_column, start, end)
+    per_partition = quality.rows_per_partition(con, dataset, time_column, start, end, unit=unit)
     meta = ingest_metadata(outcome.counts, failed, outcome.notes, per_partition, list(outcome.failed_files))
     meta["preview"] = md(table_preview_markdown(
         con, f"SELECT * FROM {quote_ident(dataset)} WHERE {quote_ident(time_column)} >= ? "
@@ -72,10 +74,12 @@ def _store_batches(context, con, market_source: MarketSourceResource, batches, i
     return lean_metadata(context, meta), _source_complete(failures, market_source.strict, outcome.failed_files)
 
 
-def ingest_asset(checks: TableChecks, what: str, ingest, time_column: str):
-    """The daily ingest asset ``checks.table`` around ``fetch(market_source, con, start, end, label, log)``
+def ingest_asset(checks: TableChecks, what: str, ingest, time_column: str,
+                 partitions_def: dg.TimeWindowPartitionsDefinition = daily_partitions, unit: str = "day"):
+    """The ingest asset ``checks.table`` around ``fetch(market_source, con, start, end, label, log)``
     (the source's batches of the window): ingest them (:func:`_store_batches`), check the stored window
-    and the fetch (``source_fetch_complete``: every requested ``what`` was fetched). The fetch's
+    and the fetch (``source_fetch_complete``: every requested ``what`` was fetched). Partitioned by
+    ``partitions_def`` (daily by default; ``unit`` names its partitions in the metadata). The fetch's
     docstring is the asset's description."""
 
     def build(fetch) -> dg.AssetsDefinition:
@@ -85,7 +89,7 @@ def ingest_asset(checks: TableChecks, what: str, ingest, time_column: str):
             with connect(duckdb) as con:
                 batches = fetch(market_source, con, start, end, label, context.log.info)
                 meta, source_check = _store_batches(context, con, market_source, batches, ingest, checks.table,
-                                                    time_column, start, end, label)
+                                                    time_column, start, end, label, unit)
                 results = [*checks.results(con, start, end), source_check]
             yield dg.MaterializeResult(metadata=meta)
             yield from results
@@ -95,7 +99,7 @@ def ingest_asset(checks: TableChecks, what: str, ingest, time_column: str):
         asset_fn.__module__ = fetch.__module__
         return dg.asset(
             name=checks.table,
-            partitions_def=daily_partitions,
+            partitions_def=partitions_def,
             backfill_policy=SINGLE_RUN,
             pool=POOL,
             group_name=GROUP,

@@ -1,4 +1,9 @@
-"""The market-data source as a Dagster resource: simulated (default), files or bybit (+ CoinGecko)."""
+"""The market-data source as a Dagster resource: simulated (default), files or bybit (+ CoinGecko).
+
+Datasets: 5-minute klines, daily coin markets, and the funding rates of perpetual contracts
+(simulated, or Bybit's linear perpetuals; the files source and Bybit spot have none: spot pays no
+funding, so their funding batch is "not requested" and leaves the stored rows alone).
+"""
 
 from __future__ import annotations
 
@@ -35,7 +40,8 @@ class MarketSourceResource(dg.ConfigurableResource):
     klines_glob: str = Field(default="", description="files: glob of kline files (feather / csv / parquet)")
     markets_glob: str = Field(default="", description="files: glob of CoinGecko export CSV files")
     symbols: str = Field(default="", description="bybit: comma-separated symbols, e.g. BTCUSDT,ETHUSDT")
-    bybit_category: str = Field(default="linear", description="bybit: linear | spot")
+    bybit_category: str = Field(default="linear",
+                                description="bybit: linear | spot (spot has no funding rates)")
     coingecko_ids: str = Field(default="", description="bybit: CoinGecko ids for market caps (optional)")
     strict: bool = Field(default=False, description="fail the run when any symbol's fetch fails")
     replace: bool = Field(
@@ -92,11 +98,38 @@ class MarketSourceResource(dg.ConfigurableResource):
         else:
             from cryptofactor_assets.sources.bybit import BybitClient
 
-            symbols = [s.strip().upper() for s in self.symbols.split(",") if s.strip()]
-            if not symbols:
-                raise dg.Failure("source bybit needs symbols (--symbols or CRYPTOFACTOR_SYMBOLS)")
             client = BybitClient(category=self.bybit_category)
-            yield client.fetch_klines_5m(symbols, start, end, strict=self.strict, log=log)
+            yield client.fetch_klines_5m(self._bybit_symbols(), start, end, strict=self.strict, log=log)
+
+    def _bybit_symbols(self) -> list[str]:
+        symbols = [s.strip().upper() for s in self.symbols.split(",") if s.strip()]
+        if not symbols:
+            raise dg.Failure("source bybit needs symbols (--symbols or CRYPTOFACTOR_SYMBOLS)")
+        return symbols
+
+    def funding_batches(
+        self, start: dt.date, end: dt.date, partition: str, log: Callable[[str], None] = print
+    ) -> Iterator[SourceBatch]:
+        """Funding settlements of perpetual contracts with funding_time in [start, end) (``funding.FUNDING_COLUMNS``).
+
+        simulated: the simulated perpetuals' funding (``simulated.funding_frame``); bybit with category
+        linear: ``BybitClient.fetch_funding`` of ``symbols``; bybit spot and files: nothing requested
+        (spot data pays no funding), with a note, so the stored rows are left alone.
+        """
+        self._check_kind()
+        if self.kind == "simulated":
+            yield SourceBatch(frame=self.simulated().funding_rates(start, end))
+        elif self.kind == "files":
+            yield _not_requested("files source: no funding rates (kline and market files carry none, and spot "
+                                 "data pays no funding)")
+        elif self.bybit_category != "linear":
+            yield _not_requested(f"bybit category {self.bybit_category!r}: no funding rates (funding is paid on "
+                                 "perpetual contracts only; set bybit_category linear)")
+        else:
+            from cryptofactor_assets.sources.bybit import BybitClient
+
+            client = BybitClient(category="linear")
+            yield client.fetch_funding(self._bybit_symbols(), start, end, strict=self.strict, log=log)
 
     def markets_batches(
         self, start: dt.date, end: dt.date, partition: str, log: Callable[[str], None] = print,
