@@ -14,7 +14,7 @@ import pandas as pd
 
 from cryptofactor_assets.common import md
 from cryptofactor_assets.factors.characteristics import LTW_CHARACTERISTICS
-from cryptofactor_assets.factors.tables import WEEKLY_CHARACTERISTICS
+from cryptofactor_assets.factors.tables import FACTOR_RETURNS_DAILY, WEEKLY_CHARACTERISTICS
 from cryptofactor_assets.lib.table_asset import TableOutput, TableRun, table_asset
 from cryptofactor_assets.panels.tables import DAILY_PANEL
 from cryptofactor_assets.prediction.tables import FEATURE_MATRIX, PREDICTION_WALK_FORWARD
@@ -28,7 +28,7 @@ from cryptofactor_assets.rsj.reads import read_portfolio_inputs
 from cryptofactor_assets.rsj.tables import RSJ_DAILY
 from cryptofactor_assets.sources.tables import RAW_FUNDING_RATES
 from cryptofactor_assets.storage.frames import read_sql_frame
-from cryptofactor_assets.storage.warehouse import ensure_table, frame_markdown, load_sql
+from cryptofactor_assets.storage.warehouse import ensure_table, frame_markdown, load_sql, table_exists
 from cryptofactor_assets.strategies import checks
 from cryptofactor_assets.strategies import compute as c
 from cryptofactor_assets.strategies.costs import CostModel
@@ -38,6 +38,8 @@ from cryptofactor_assets.strategies.tables import (
     KELLY_WEIGHTS,
     RSJ_STRATEGY_WEIGHTS,
     SIGNIFICANCE_WEIGHTS,
+    STRATEGY_ATTRIBUTION,
+    STRATEGY_COMPARISON,
     STRATEGY_RETURNS,
     WEIGHTS_TABLES,
 )
@@ -241,3 +243,73 @@ def strategy_returns(run: TableRun) -> TableOutput:
         per[["gross_bp", "net_bp"]] *= 1e4
         meta["mean_daily_returns"] = md(frame_markdown(per.reset_index()))
     return TableOutput({STRATEGY_RETURNS: frame}, metadata=meta, empty_reason="needs strategy weights and daily_panel")
+
+
+# --------------------------------------------------------------------------------------------
+# 3. Comparison and attribution
+# --------------------------------------------------------------------------------------------
+class ComparisonConfig(dg.Config):
+    nw_lags: str = "4t100"  # Newey-West lags: a rule (4t100, t14, nw1994) or an integer as text
+    min_days: int = 30  # strategies with fewer days are not compared
+
+
+#: Columns of the comparison shown in the metadata and the tear sheet.
+SHOWN = ["strategy", "basis", "ann_return", "sharpe", "sharpe_t_nw", "max_drawdown", "turnover_ann", "cost_drag",
+         "fee_drag", "spread_drag", "funding_drag", "cmkt_beta", "alpha_3f_ann", "alpha_3f_t_nw"]
+
+
+def _lags(text: str):
+    return int(text) if text.strip().isdigit() else text.strip()
+
+
+def _comparison_plots(comparison: pd.DataFrame, returns: pd.DataFrame) -> dict:
+    """Net equity curves of each family's best strategy (by net Sharpe) and gross vs net Sharpe ratios."""
+    from cryptofactor_assets.analytics.plots import bar_plot_png, equity_curve_png, png_markdown
+
+    net = comparison[comparison["basis"] == "net"]
+    best = net.sort_values("sharpe", ascending=False).drop_duplicates("family")["strategy"].tolist()
+    curves = (returns[returns["strategy"].isin(best)].pivot(index="date", columns="strategy", values="net")
+              .sort_index().fillna(0.0))
+    sharpe = comparison.pivot(index="strategy", columns="basis", values="sharpe").reindex(best)
+    meta = {}
+    if len(curves) >= 2:
+        meta["net_equity_curves"] = md(png_markdown(equity_curve_png(curves, "Net equity: best strategy of each family"),
+                                                    alt="net equity curves"))
+    if len(sharpe):
+        meta["sharpe_gross_vs_net"] = md(png_markdown(bar_plot_png(sharpe, "Sharpe ratio, gross and net of costs", ""),
+                                                      alt="Sharpe gross vs net"))
+    return meta
+
+
+@table_asset(checks.STRATEGY_COMPARISON, group=GROUP, config=ComparisonConfig,
+             deps=[STRATEGY_RETURNS, FACTOR_RETURNS_DAILY])
+def strategy_comparison(run: TableRun) -> TableOutput:
+    """Every strategy, gross and net of costs: return, Sharpe with its Newey-West t, Sortino, drawdown and its
+    duration, win rate, turnover, cost drag split into fees / spread / funding, market beta (CMKT) and the
+    alpha of the regression on the daily market, size and momentum factors (NW t).
+
+    Statistics from `analytics.performance` (cross-checked with quantstats in the tests), 365 days a
+    year, no risk-free rate (the books are zero-investment, or long-only Kelly books held in excess of
+    cash). Also writes `strategy_attribution`: each day's net return split into beta_k x factor_k,t,
+    alpha and residual (full-sample betas: an ex-post decomposition). The cost parameters are columns.
+    """
+    cfg = run.config
+    returns = _read(run, "select_strategy_returns", STRATEGY_RETURNS)
+    factors = None
+    if table_exists(run.con, FACTOR_RETURNS_DAILY):
+        factors = read_sql_frame(run.con, load_sql("select_factor_returns_daily_all", domain="strategies"),
+                                 date_columns=["date"])
+        factors = factors if len(factors) else None
+    if returns.empty:
+        return TableOutput({STRATEGY_COMPARISON: pd.DataFrame(), STRATEGY_ATTRIBUTION: pd.DataFrame()},
+                           empty_reason="needs strategy_returns")
+    comparison, attribution, notes = c.compute_strategy_comparison(returns, factors, _lags(cfg.nw_lags), cfg.min_days)
+    meta = {"cost_model": returns["cost_model"].iloc[0]}
+    if notes:
+        meta["notes"] = md("\n".join(f"- {n}" for n in notes))
+    if len(comparison):
+        shown = comparison[SHOWN].sort_values(["strategy", "basis"])
+        meta["comparison"] = md(frame_markdown(shown))
+        meta.update(_comparison_plots(comparison, returns))
+    return TableOutput({STRATEGY_COMPARISON: comparison, STRATEGY_ATTRIBUTION: attribution}, metadata=meta,
+                       empty_reason="no strategy with enough days")

@@ -9,6 +9,7 @@ day's net return is its gross return minus its costs, and the attribution adds u
 from __future__ import annotations
 
 from cryptofactor_assets.lib.checks import ExtraCheck, TableChecks
+from cryptofactor_assets.storage import quality
 from cryptofactor_assets.storage.quality import CheckOutcome
 from cryptofactor_assets.storage.warehouse import load_sql
 from cryptofactor_assets.strategies import tables as t
@@ -46,12 +47,16 @@ STRATEGY_RETURNS = TableChecks(
                       _none_counted("count_strategy_returns_inconsistent", "inconsistent strategy days",
                                     {"tol": TOLERANCE})),),
 )
+ATTRIBUTION_UNIQUE = f"{t.STRATEGY_ATTRIBUTION}_unique_key"
+#: strategy_comparison's asset also writes strategy_attribution: its checks ride on that asset
 STRATEGY_COMPARISON = TableChecks(
     t.STRATEGY_COMPARISON, ("strategy", "basis"), None, ("ann_return", "ann_vol", "sharpe", "cost_drag"),
-)
-STRATEGY_ATTRIBUTION = TableChecks(
-    t.STRATEGY_ATTRIBUTION, ("strategy", "date"), None, ("net", "mkt_part", "alpha", "residual"),
-    extra=(ExtraCheck(ATTRIBUTION_BALANCED, "factor parts + alpha + residual = net return",
-                      _none_counted("count_strategy_attribution_unbalanced", "unbalanced attribution days",
-                                    {"tol": 1e-10})),),
+    extra=(
+        ExtraCheck(ATTRIBUTION_UNIQUE, "strategy_attribution: (strategy, date) unique", blocking=True,
+                   outcome=lambda con, *_: quality.unique_key(con, t.STRATEGY_ATTRIBUTION, ["strategy", "date"],
+                                                              None, None, None)),
+        ExtraCheck(ATTRIBUTION_BALANCED, "strategy_attribution: factor parts + alpha + residual = net return",
+                   _none_counted("count_strategy_attribution_unbalanced", "unbalanced attribution days",
+                                 {"tol": 1e-10})),
+    ),
 )

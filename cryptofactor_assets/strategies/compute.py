@@ -208,5 +208,92 @@ def compute_strategy_returns(weights: pd.DataFrame, panel: pd.DataFrame, funding
         notes.append(f"{book.decisions_after_data} decision(s) execute after the last daily_panel day: not traded")
     if book.coins_without_market:
         notes.append(f"{book.coins_without_market} weight(s) on coins absent from daily_panel: dropped")
-    out = book.frame.assign(family=book.frame["strategy"].map(family), cost_model=cost.describe())
+    out = book.frame.assign(family=book.frame["strategy"].map(family), cost_model=cost.describe(),
+                            **cost_columns(cost))
     return out, notes
+
+
+#: The cost parameters stored as columns of strategy_returns and strategy_comparison.
+COST_COLUMNS = ("venue", "side", "fee_bps", "spread_model", "spread_bps", "funding_charged", "lag_days")
+
+
+def cost_columns(cost: CostModel) -> dict:
+    """The cost model as column values (``funding_charged``: perpetual venue with funding on)."""
+    return {"venue": cost.venue, "side": cost.side, "fee_bps": cost.fee_bps, "spread_model": cost.spread,
+            "spread_bps": cost.spread_bps, "funding_charged": cost.charges_funding, "lag_days": cost.lag_days}
+
+
+# --------------------------------------------------------------------------------------------
+# Comparison and attribution
+# --------------------------------------------------------------------------------------------
+#: The daily factors the strategies are regressed on (factor_returns_daily: CMKT, CSMB / size, CMOM).
+FACTORS = ("mkt", "size", "mom")
+#: Fewest days with every factor for a factor regression (else its columns are NULL).
+MIN_FACTOR_DAYS = 30
+PERIODS_PER_YEAR = 365
+
+
+def _regression(series: pd.Series, factors: pd.DataFrame | None, columns, nw_lags):
+    """``factor_regression`` on the days where the return and every factor exist, or None."""
+    from cryptofactor_assets.analytics.performance import factor_regression
+
+    if factors is None:
+        return None
+    f = factors[list(columns)].dropna()
+    if len(f.index.intersection(series.dropna().index)) < MIN_FACTOR_DAYS:
+        return None
+    return factor_regression(series, f, PERIODS_PER_YEAR, nw_lags)
+
+
+def compute_strategy_comparison(returns: pd.DataFrame, factors: pd.DataFrame | None, nw_lags="4t100",
+                                min_days: int = 30) -> tuple[pd.DataFrame, pd.DataFrame, list[str]]:
+    """Per strategy, gross and net: performance (``analytics.performance.strategy_performance``), cost
+    drag by component, turnover, the market beta (CMKT alone) and the alpha of the regression on the
+    three daily factors (Newey-West t's); and the per-day attribution of the net return to the factors.
+
+    ``returns``: strategy_returns rows (with their ``COST_COLUMNS``, copied to the comparison);
+    ``factors``: date, mkt, size, mom. Strategies with fewer than ``min_days`` days are left out (noted).
+    Returns (strategy_comparison rows, strategy_attribution rows, notes)."""
+    from cryptofactor_assets.analytics.performance import strategy_performance
+
+    rows, attribution, notes = [], [], []
+    if factors is not None:
+        factors = factors.assign(date=pd.to_datetime(factors["date"])).set_index("date").sort_index()
+    for (family, strategy), g in returns.groupby(["family", "strategy"], sort=True):
+        g = g.assign(date=pd.to_datetime(g["date"])).set_index("date").sort_index()
+        if len(g) < min_days:
+            notes.append(f"{strategy}: {len(g)} days < {min_days}, not compared")
+            continue
+        params = {k: g[k].iloc[0] for k in COST_COLUMNS}
+        perf = strategy_performance(g["gross"], g["net"], fees=g["fee"], spread=g["spread"], funding=g["funding"],
+                                    turnover=g["turnover"], periods_per_year=PERIODS_PER_YEAR, nw_lags=nw_lags)
+        for basis, stats in (("gross", perf.gross), ("net", perf.net)):
+            series = g[basis]
+            capm = _regression(series, factors, FACTORS[:1], nw_lags)
+            three = _regression(series, factors, FACTORS, nw_lags)
+            rows.append({
+                "family": family, "strategy": strategy, "basis": basis, "start": g.index[0], "end": g.index[-1],
+                "n_days": stats.n_periods, "ann_return": stats.ann_return, "cagr": stats.cagr,
+                "ann_vol": stats.ann_vol, "sharpe": stats.sharpe, "sharpe_t_nw": stats.mean_t_nw,
+                "sortino": stats.sortino, "max_drawdown": stats.max_drawdown,
+                "max_drawdown_days": stats.longest_drawdown_duration, "win_rate": stats.win_rate,
+                "turnover_ann": perf.ann_turnover, "fee_drag": perf.fees_drag, "spread_drag": perf.spread_drag,
+                "funding_drag": perf.funding_drag, "cost_drag": perf.cost_drag,
+                "cmkt_beta": capm.betas["mkt"] if capm else np.nan,
+                "cmkt_beta_t_nw": capm.beta_t_nw["mkt"] if capm else np.nan,
+                "alpha_3f_ann": three.alpha_ann if three else np.nan,
+                "alpha_3f_t_nw": three.alpha_t_nw if three else np.nan,
+                "r2_3f": three.r2 if three else np.nan, "n_factor_days": three.n_periods if three else 0,
+                "nw_lags": stats.nw_lags, **params,
+            })
+            if basis == "net" and three is not None:
+                a = three.attribution
+                attribution.append(pd.DataFrame({
+                    "family": family, "strategy": strategy, "date": a.index, "net": a["return"].to_numpy(),
+                    **{f"{k}_part": a[k].to_numpy() for k in FACTORS}, "alpha": a["alpha"].to_numpy(),
+                    "residual": a["residual"].to_numpy()}))
+    if factors is None:
+        notes.append("factor_returns_daily not built: no betas, alphas or attribution")
+    comparison = pd.DataFrame(rows)
+    attr = pd.concat(attribution, ignore_index=True) if attribution else pd.DataFrame()
+    return comparison, attr, notes

@@ -32,6 +32,6 @@ CREATE TABLE IF NOT EXISTS strategy_comparison (
     fee_bps            DOUBLE NOT NULL,
     spread_model       VARCHAR NOT NULL,
     spread_bps         DOUBLE NOT NULL,
-    funding            BOOLEAN NOT NULL,
+    funding_charged    BOOLEAN NOT NULL,   -- perpetual venue with funding on
     lag_days           INTEGER NOT NULL
 );

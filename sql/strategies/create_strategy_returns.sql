@@ -14,5 +14,12 @@ CREATE TABLE IF NOT EXISTS strategy_returns (
     n_long          INTEGER NOT NULL,
     n_short         INTEGER NOT NULL,
     rebalanced      BOOLEAN NOT NULL,   -- a decision executed at the close of d
-    cost_model      VARCHAR NOT NULL    -- venue, side, fee, spread model, funding, execution lag
+    cost_model      VARCHAR NOT NULL,   -- the cost model in words (venue, side, fee, spread, funding, lag)
+    venue           VARCHAR NOT NULL,   -- strategies/costs.py VENUES
+    side            VARCHAR NOT NULL,   -- taker | maker
+    fee_bps         DOUBLE NOT NULL,    -- fee per unit traded, basis points
+    spread_model    VARCHAR NOT NULL,   -- corwin_schultz | abdi_ranaldo | constant | none
+    spread_bps      DOUBLE NOT NULL,    -- full spread of the constant model / the estimates' fallback
+    funding_charged BOOLEAN NOT NULL,   -- funding charged (perpetual venue and funding on)
+    lag_days        INTEGER NOT NULL    -- trades at the close of signal day + lag_days
 );
