@@ -19,10 +19,9 @@ Rows are NOT validated here: ``sources/validation.py`` splits them into ``raw_fu
 ``rejected_rows`` with a reason (non-finite rate, ``|rate| > MAX_ABS_FUNDING_RATE``, conflicting
 duplicates, ...).
 
-Use downstream (a strategy backtest): the funding paid by a position held through a period is
-``sum over the settlements s in the period of -position_s * funding_rate_s`` (a long receives when
-the rate is negative); :func:`funding_per_period` sums the rates of each symbol per day or week, so
-a position held over a whole day earns ``-position * summed rate``.
+Use downstream (a strategy backtest): a position of notional ``N_s`` held at settlement ``s`` pays
+``N_s * funding_rate_s`` (receives it when negative), so a position of constant notional held through
+a period pays ``N * (sum of the rates settled in it)``.
 """
 
 from __future__ import annotations
@@ -56,26 +55,3 @@ def settlement_intervals(times: np.ndarray) -> np.ndarray:
     gaps = np.diff(unique) / _NS_PER_HOUR
     per_unique = np.concatenate([gaps[:1], gaps])
     return per_unique[np.searchsorted(unique, ns)]
-
-
-def funding_per_period(funding: pd.DataFrame, freq: str = "D") -> pd.DataFrame:
-    """Summed funding rate and settlement count per symbol and period: ``freq`` ``"D"`` (UTC days) or
-    ``"W"`` (ISO weeks, labelled by their Monday, as the weekly partitions).
-
-    Returns ``symbol, period_start, funding_rate (sum of the settlements' rates), settlements``. The
-    sum is what a position of constant notional held through the whole period pays per unit of
-    notional (longs pay when it is positive).
-    """
-    if freq not in ("D", "W"):
-        raise ValueError(f"freq must be 'D' (UTC days) or 'W' (ISO weeks), got {freq!r}")
-    if funding.empty:
-        return pd.DataFrame({"symbol": pd.Series(dtype="object"),
-                             "period_start": pd.Series(dtype="datetime64[ns]"),
-                             "funding_rate": pd.Series(dtype="float64"),
-                             "settlements": pd.Series(dtype="int64")})
-    days = pd.to_datetime(funding["funding_time"]).dt.normalize()
-    start = days - pd.to_timedelta(days.dt.weekday, unit="D") if freq == "W" else days
-    grouped = funding.assign(period_start=start.astype("datetime64[ns]")).groupby(
-        ["symbol", "period_start"], observed=True, sort=True)
-    out = grouped["funding_rate"].agg(["sum", "size"]).reset_index()
-    return out.rename(columns={"sum": "funding_rate", "size": "settlements"})

@@ -30,7 +30,7 @@ from cryptofactor_assets.sources.bybit import (
     to_utc_ms,
 )
 from cryptofactor_assets.sources.checks import CHECK_FUNDING_PLAUSIBLE, CHECK_SOURCE_COMPLETE
-from cryptofactor_assets.sources.funding import FUNDING_COLUMNS, funding_per_period, settlement_intervals
+from cryptofactor_assets.sources.funding import FUNDING_COLUMNS, settlement_intervals
 from cryptofactor_assets.sources.resources import MarketSourceResource
 from cryptofactor_assets.sources.simulated import (
     FUNDING_HOURS,
@@ -274,17 +274,10 @@ def test_parser_keeps_bad_values_for_validation_and_refuses_bad_structure():
             parse_funding_list(bad, "BTCUSDT", "2024-01-01")
 
 
-def test_settlement_intervals_and_funding_per_period():
+def test_settlement_intervals():
     t = np.array(["2024-01-01T00", "2024-01-01T08", "2024-01-01T08", "2024-01-01T12"], dtype="datetime64[ns]")
-    assert settlement_intervals(t).tolist() == [8.0, 8.0, 8.0, 4.0]
+    assert settlement_intervals(t).tolist() == [8.0, 8.0, 8.0, 4.0]  # two versions of 08:00: one interval
     assert np.isnan(settlement_intervals(t[:1])).all() and len(settlement_intervals(t[:0])) == 0
-    frame = pd.DataFrame({"symbol": ["A", "A", "A", "B"], "funding_rate": [0.1, 0.2, 0.4, 1.0],
-                          "funding_time": pd.to_datetime(["2024-01-01 00:00", "2024-01-01 16:00", "2024-01-08 00:00",
-                                                          "2024-01-03 08:00"])})
-    daily = funding_per_period(frame)
-    assert daily["funding_rate"].round(12).tolist() == [0.3, 0.4, 1.0] and daily["settlements"].tolist() == [2, 1, 1]
-    weekly = funding_per_period(frame, "W")
-    assert weekly["period_start"].dt.strftime("%Y-%m-%d").tolist() == ["2024-01-01", "2024-01-08", "2024-01-01"]
 
 
 # ---------------------------------------------------------------------- simulated funding
