@@ -23,13 +23,15 @@ from cryptofactor_assets.rsj.definitions import defs as rsj_defs
 from cryptofactor_assets.sources.definitions import defs as sources_defs
 from cryptofactor_assets.sources.redaction import install_redaction
 from cryptofactor_assets.sources.resources import MarketSourceResource, RiskFreeResource
+from cryptofactor_assets.strategies.definitions import defs as strategies_defs
 
 # the code server, run workers and the CLI all import this module: redact configured secrets from
 # every log record, console traceback and Dagster event before anything runs
 install_redaction()
 
 #: The domains, upstream first (the one-way data flow of docs/architecture.md).
-DOMAINS = (sources_defs, panels_defs, factors_defs, rsj_defs, prediction_defs, neural_defs, reporting_defs)
+DOMAINS = (sources_defs, panels_defs, factors_defs, rsj_defs, prediction_defs, strategies_defs, neural_defs,
+           reporting_defs)
 
 DAILY_JOB = "daily_job"
 WEEKLY_JOB = "weekly_job"

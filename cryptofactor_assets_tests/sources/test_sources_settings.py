@@ -54,4 +54,7 @@ def test_check_names_are_kept():
         ("raw_klines_5m", "source_fetch_complete", False), ("raw_coin_markets", "markets_unique_key", True),
         ("raw_coin_markets", "markets_positive_prices", False), ("raw_coin_markets", "source_fetch_complete", False),
         ("sim_truth", "sim_truth_unique_key", True), ("coin_symbols", "coin_symbols_unique_coin_id", True),
+        ("raw_funding_rates", "raw_funding_rates_unique_key", True),
+        ("raw_funding_rates", "raw_funding_rates_finite_values", False),
+        ("raw_funding_rates", "funding_rates_plausible", False), ("raw_funding_rates", "source_fetch_complete", False),
     }
