@@ -13,6 +13,11 @@ Conventions (all stored with the results, see ``walk_forward.py``):
 * Direction accuracy: share of rows with ``(yhat > 0) == (y > 0)`` (a forecast of exactly zero counts as
   "down"); for probability forecasts ``(p > 0.5) == y_up``.
 * Brier score (Brier 1950): ``mean (p - y_up)^2``.
+* Log-loss (cross-entropy): ``-mean [y_up log p + (1 - y_up) log(1 - p)]``, ``p`` clipped to
+  ``[eps, 1 - eps]`` (an isotonic calibration can return exactly 0 or 1).
+* Reliability table (DeGroot & Fienberg 1983; Niculescu-Mizil & Caruana 2005): equal-width bins of the
+  forecast probability on [0, 1]; per non-empty bin the mean forecast and the realised frequency of
+  ``y_up``. A calibrated forecast has ``mean_predicted ~ realised_freq`` in every bin.
 """
 
 from __future__ import annotations
@@ -47,6 +52,40 @@ def brier_score(y_up: np.ndarray, p_up: np.ndarray) -> float:
     if y_up.size == 0:
         return float("nan")
     return float(np.mean((np.asarray(p_up, dtype=float) - y_up) ** 2))
+
+
+def log_loss(y_up: np.ndarray, p_up: np.ndarray, eps: float = 1e-12) -> float:
+    """Mean negative log-likelihood of a probability forecast of ``y_up`` (``p`` clipped to [eps, 1 - eps])."""
+    y_up = np.asarray(y_up, dtype=float)
+    if y_up.size == 0:
+        return float("nan")
+    p = np.clip(np.asarray(p_up, dtype=float), eps, 1.0 - eps)
+    return float(-np.mean(y_up * np.log(p) + (1.0 - y_up) * np.log1p(-p)))
+
+
+def reliability_table(y_up: np.ndarray, p_up: np.ndarray, n_bins: int = 10) -> pd.DataFrame:
+    """Reliability diagram data of a probability forecast: ``n_bins`` equal-width bins on [0, 1]
+    (``[k/B, (k+1)/B)``, the last one closed), non-empty bins only.
+
+    Columns: ``bin`` (0-based), ``bin_lower``, ``bin_upper``, ``mean_predicted`` (mean ``p`` of the bin),
+    ``realised_freq`` (share of ``y_up = 1``), ``n``. The bin of ``p`` is found by ``searchsorted`` on the
+    stored edges, so ``bin_lower <= p <= bin_upper`` holds exactly for every row of the bin.
+    """
+    if n_bins < 1:
+        raise ValueError(f"n_bins must be positive, not {n_bins}")
+    y = np.asarray(y_up, dtype=float)
+    p = np.asarray(p_up, dtype=float)
+    edges = np.linspace(0.0, 1.0, n_bins + 1)
+    b = np.clip(np.searchsorted(edges, p, side="right") - 1, 0, n_bins - 1)
+    n = np.bincount(b, minlength=n_bins)
+    sum_p = np.bincount(b, weights=p, minlength=n_bins)
+    sum_y = np.bincount(b, weights=y, minlength=n_bins)
+    k = np.flatnonzero(n)
+    # the clip only absorbs the rounding of sum / n (the mean of numbers in a bin lies in it)
+    mean_p = np.clip(sum_p[k] / n[k], edges[k], edges[k + 1])
+    return pd.DataFrame({"bin": k.astype(np.int64), "bin_lower": edges[k], "bin_upper": edges[k + 1],
+                         "mean_predicted": mean_p, "realised_freq": sum_y[k] / n[k],
+                         "n": n[k].astype(np.int64)})
 
 
 @dataclass(frozen=True)

@@ -22,6 +22,24 @@ the standardiser (``mean = sx / n``, ``var = diag(Sxx_c) / n``), the centred nor
 the sum of squared residuals of any linear forecast on any window: ``SSE = c' G c`` with
 ``c = [-a, -b, 1]``. ``c`` (the shift) is the first period's mean, so the centring identities
 ``Sxx_c = Sxx - sx sx' / n`` lose no precision; it uses past data only, and results are invariant to it.
+
+Standard errors of the fitted conditional mean (``fitted_mean_se``): ``se(yhat_i) = sqrt(x_i' V x_i)`` with
+``x_i = [1, z_i]`` on the training window's standardised scale and ``V`` the coefficient covariance from
+the training window. The scaler centres ``Z`` on the window, so ``[1, Z]'[1, Z] = diag(n, Z'Z)`` and the
+intercept's variance ``s^2 / n`` separates from the slopes': ``se^2 = s^2 (1/n + z' M z)`` with
+
+* OLS: ``M = (Z'Z)^-1`` (a pseudo-inverse on a rank-deficient window), ``df = 1 + rank``;
+* Ridge: the sandwich ``M = A^-1 Z'Z A^-1``, ``A = Z'Z + lam n I_p`` (the intercept unpenalised),
+  ``df = tr(H) = 1 + sum_j w_j / (w_j + lam n)`` over the eigenvalues ``w_j`` of ``Z'Z``
+  (Hoerl & Kennard 1970; Hastie, Tibshirani & Friedman 2009, eq. 3.50);
+* Lasso / Elastic Net: OLS on the active set (post-selection OLS, Belloni & Chernozhukov 2013). It treats
+  the selected set as fixed, ignoring the selection step, so it is optimistic (too small): a scale for
+  sizing, not a basis for inference (Berk et al. 2013, "Valid post-selection inference").
+
+and ``s^2 = SSE / (n - df)`` of the same fit (for the active-set OLS: of the OLS refit on that set).
+
+Calibrated direction probabilities (``calibrate_logit``): scikit-learn's ``CalibratedClassifierCV`` on
+time-ordered (train, calibration) splits of the training window only, see its docstring.
 """
 
 from __future__ import annotations
@@ -40,6 +58,11 @@ if TYPE_CHECKING:
 
 #: Relative threshold under which a feature's sd counts as zero (then sd := 1, as StandardScaler).
 _ZERO_SD = 1e-12
+#: Eigenvalues of Z'Z below this share of the largest count as zero (the pseudo-inverse's cut-off).
+_RANK_RTOL = 1e-10
+#: Probability calibration methods of ``CalibratedClassifierCV`` offered (``temperature`` is the
+#: one-parameter special case of ``sigmoid`` for a binary target).
+CALIBRATION_METHODS = ("sigmoid", "isotonic")
 
 
 def standardizer(X: np.ndarray) -> tuple[np.ndarray, np.ndarray]:
@@ -186,6 +209,59 @@ def to_raw_scale(system: CenteredSystem, b_std: np.ndarray, shift_x: np.ndarray,
     xbar = system.mean_x + shift_x
     ybar = system.mean_y + shift_y
     return beta, ybar - np.einsum("wp,wp->w", xbar, beta)
+
+
+# --------------------------------------------------------------------------------------------------
+# Standard errors of the fitted conditional mean (see the module docstring)
+# --------------------------------------------------------------------------------------------------
+
+
+def slope_covariance_factor(zz: np.ndarray, n: np.ndarray | float,
+                            lam: np.ndarray | float = 0.0) -> tuple[np.ndarray, np.ndarray]:
+    """``M = A^-1 Z'Z A^-1`` with ``A = Z'Z + lam n I`` and ``df_slopes = tr(A^-1 Z'Z)``, batched over
+    windows: ``zz`` (W, p, p) centred Grams, ``n`` and ``lam`` (W,) or scalars.
+
+    One eigendecomposition ``Z'Z = V diag(w) V'`` gives both: ``M = V diag(w / (w + lam n)^2) V'`` and
+    ``df = sum w / (w + lam n)``. With ``lam = 0`` this is OLS: ``M = (Z'Z)^+`` (eigenvalues under
+    ``_RANK_RTOL`` times the largest are dropped, like ``pinv``) and ``df`` = the rank.
+    """
+    zz = np.asarray(zz, dtype=float)
+    W, p = zz.shape[0], zz.shape[-1]
+    if p == 0:
+        return np.zeros((W, 0, 0)), np.zeros(W)
+    w, V = np.linalg.eigh(zz)
+    ridge = np.broadcast_to(np.asarray(lam, dtype=float) * np.asarray(n, dtype=float), (W,))[:, None]
+    keep = w > _RANK_RTOL * np.maximum(w.max(axis=-1, keepdims=True), 0.0)
+    w_safe = np.where(keep, w, 1.0)
+    d = np.where(keep, w_safe / (w_safe + ridge) ** 2, 0.0)
+    df = np.where(keep, w_safe / (w_safe + ridge), 0.0).sum(axis=-1)
+    return np.einsum("wij,wj,wkj->wik", V, d, V), df
+
+
+def fitted_mean_se(z: np.ndarray, M: np.ndarray, s2: float, n: float) -> np.ndarray:
+    """``se(yhat_i) = sqrt(s2 (1/n + z_i' M z_i))`` for the rows ``z`` (standardised with the training
+    window's scaler, so the intercept's variance ``s2 / n`` is uncorrelated with the slopes')."""
+    quad = np.einsum("ij,jk,ik->i", z, M, z) if z.shape[1] else np.zeros(len(z))
+    return np.sqrt(s2 * (1.0 / n + quad))
+
+
+def ols_mean_se(z_train: np.ndarray, y: np.ndarray, z_new: np.ndarray) -> np.ndarray:
+    """Classical OLS (with intercept) standard errors of the fitted mean at the rows ``z_new``:
+    ``sqrt(x' s^2 (X'X)^+ x)``, ``x = [1, z]``, ``s^2 = SSE / (n - 1 - rank)``: statsmodels'
+    ``OLS(y, add_constant(z_train)).fit().get_prediction(add_constant(z_new)).se_mean``.
+
+    ``z_train`` is centred here (a no-op for features standardised on the same rows), which keeps the
+    intercept block separate; zero columns give the intercept-only model ``s^2 = sum (y - ybar)^2 / (n - 1)``.
+    """
+    n = len(y)
+    zbar = z_train.mean(axis=0)
+    zc = z_train - zbar
+    yc = y - y.mean()
+    M, df = slope_covariance_factor((zc.T @ zc)[None], n)
+    beta = M[0] @ (zc.T @ yc)
+    resid_df = n - 1.0 - df[0]
+    s2 = float(np.sum((yc - zc @ beta) ** 2) / resid_df) if resid_df > 0 else float("nan")
+    return fitted_mean_se(z_new - zbar, M[0], s2, n)
 
 
 # --------------------------------------------------------------------------------------------------
@@ -343,6 +419,72 @@ def fit_logit_cv(X: np.ndarray, y_up: np.ndarray, splits: list[tuple[np.ndarray,
             loss[k] -= np.sum(yb[va] * np.log(p) + (1 - yb[va]) * np.log(1 - p))
     lam = float(lams[int(np.argmin(loss))])
     return fit_logit(X, y_up, lam, l1, tol), loss
+
+
+@dataclass(frozen=True)
+class CalibratedLogit:
+    """Calibrated ``P(up)`` of one training window: scikit-learn's ``CalibratedClassifierCV`` fitted on the
+    window's time-ordered (train, calibration) splits, or the raw fit when no split could be used."""
+
+    raw: LogitFit
+    method: str
+    splits: tuple[tuple[np.ndarray, np.ndarray], ...]  # the splits used (row positions in the window)
+    model: object | None  # the fitted ``CalibratedClassifierCV``; None: no usable split
+
+    def predict_proba(self, X: np.ndarray) -> np.ndarray:
+        if self.model is None:
+            return self.raw.predict_proba(X)
+        return self.model.predict_proba(X)[:, 1]
+
+
+def usable_calibration_splits(y_up: np.ndarray, splits) -> tuple[tuple[np.ndarray, np.ndarray], ...]:
+    """The splits whose training and calibration parts both hold both classes (a one-class part can fit
+    no logistic regression, and an isotonic map calibrated on one class is the constant 0 or 1)."""
+    yb = np.asarray(y_up).astype(int)
+    both = lambda rows: rows.size > 0 and yb[rows].min() != yb[rows].max()  # noqa: E731
+    return tuple((tr, ca) for tr, ca in splits if both(tr) and both(ca))
+
+
+def calibrate_logit(fit: LogitFit, X: np.ndarray, y_up: np.ndarray, splits, l1: bool, method: str = "sigmoid",
+                    tol: float = 1e-6) -> CalibratedLogit:
+    """Calibrate the fold's logistic model inside its training window ``X`` only (Niculescu-Mizil &
+    Caruana 2005, "Predicting good probabilities with supervised learning", ICML).
+
+    ``CalibratedClassifierCV(Pipeline(StandardScaler(), logit_estimator(fit.penalty, n, l1)),
+    cv=splits, method=method, ensemble=True)``: for each time-ordered split ``(train, calibration)`` (row
+    positions of ``X``; the fold's forward-chaining inner splits, never a shuffled K-fold) a copy of the
+    fold's estimator is fitted on the training part (its scaler too) and a map from its logit
+    ``eta = b0 + z'b`` to ``P(up)`` on the calibration part, which lies after it in time:
+
+    * ``sigmoid`` (Platt 1999, "Probabilistic outputs for support vector machines"):
+      ``P = 1 / (1 + exp(a eta + b))``, two parameters fitted by maximum likelihood on Platt's smoothed
+      targets (``(n+ + 1) / (n+ + 2)``, ``1 / (n- + 2)``);
+    * ``isotonic`` (Zadrozny & Elkan 2002, KDD): the non-decreasing step function of ``eta`` of least
+      squares (pool-adjacent-violators), clipped outside the calibration range.
+
+    The calibrated probability is the average over the splits of their calibrated models. The estimator
+    is the fold's own (``C = 1 / (lam n)``, ``n`` the window's rows), so on an inner training part of
+    ``m < n`` rows the per-observation penalty is ``lam n / m``: the calibrator learns, and undoes, the
+    shrinkage of exactly the estimators it is applied to. Splits with a one-class part are skipped
+    (``usable_calibration_splits``); with none left the raw probabilities are returned unchanged.
+    """
+    if method not in CALIBRATION_METHODS:
+        raise ValueError(f"calibration method must be one of {CALIBRATION_METHODS}, not {method!r}")
+    yb = np.asarray(y_up).astype(int)
+    used = usable_calibration_splits(yb, splits)
+    if not used:
+        return CalibratedLogit(fit, method, (), None)
+    from sklearn.calibration import CalibratedClassifierCV
+    from sklearn.exceptions import ConvergenceWarning
+    from sklearn.pipeline import make_pipeline
+    from sklearn.preprocessing import StandardScaler
+
+    estimator = make_pipeline(StandardScaler(), logit_estimator(fit.penalty, len(yb), l1, tol))
+    model = CalibratedClassifierCV(estimator, method=method, cv=list(used), ensemble=True)
+    with warnings.catch_warnings():
+        warnings.simplefilter("ignore", ConvergenceWarning)
+        model.fit(X, yb)
+    return CalibratedLogit(fit, method, used, model)
 
 
 def glmnet_to_sklearn(lam: float, alpha: float, sd_y: float) -> tuple[float, float]:
