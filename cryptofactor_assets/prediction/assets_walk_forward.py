@@ -41,6 +41,10 @@ class WalkForwardAssetConfig(dg.Config):
     enet_l1_ratio: float = _DEFAULTS.enet_l1_ratio
     n_alphas: int = _DEFAULTS.n_alphas
     max_folds: int = 0  # 0: all folds
+    # direction models' P(up) calibration inside each training window: sigmoid (Platt) or isotonic; the
+    # default and its reasons are in WalkForwardConfig
+    calibration_method: str = _DEFAULTS.calibration_method
+    calibration_bins: int = _DEFAULTS.calibration_bins  # equal-width bins of prediction_calibration
 
 
 def _plots(out: dict[str, pd.DataFrame]) -> dict:
@@ -75,8 +79,12 @@ def prediction_walk_forward(run: TableRun) -> TableOutput:
     non-overlapping test blocks of `test_periods` weeks (`prediction.walk_forward`). Tables:
     `prediction_walk_forward` (overall, per scheme and model), `model_comparison` (the chapter's
     Section 9 table: in-sample R², out-of-sample R² against zero and against the historical mean
-    (Campbell & Thompson 2008), direction accuracy, Brier score, sparsity, sign stability, Spearman IC),
-    `prediction_folds`, `prediction_coefficients`, `prediction_coef_stability`, `prediction_forecasts`,
+    (Campbell & Thompson 2008), direction accuracy, Brier score and log-loss of the raw and the
+    calibrated P(up), sparsity, sign stability, Spearman IC), `prediction_folds`,
+    `prediction_coefficients`, `prediction_coef_stability`, `prediction_forecasts` (with each return
+    forecast's standard error `forecast_se` and the direction models' `p_up_calibrated`, calibrated by
+    `CalibratedClassifierCV` on each training window's forward-chaining inner splits),
+    `prediction_calibration` (reliability tables of the raw and the calibrated P(up)),
     `prediction_lasso_path` (last training window) and `prediction_selected_features`.
     """
     config = run.config
@@ -92,7 +100,8 @@ def prediction_walk_forward(run: TableRun) -> TableOutput:
                              f"min_train_periods={config.min_train_periods}, window_periods={config.window_periods}, "
                              f"embargo={config.embargo}, test_periods={config.test_periods}, "
                              f"n_inner_splits={config.n_inner_splits}, logit_lambdas={list(config.logit_lambdas)}, "
-                             f"universe_only={config.universe_only}"),
+                             f"calibration_method={config.calibration_method}, "
+                             f"calibration_bins={config.calibration_bins}, universe_only={config.universe_only}"),
         }
         if notes:
             meta["notes"] = md("\n".join(f"- {n}" for n in notes))

@@ -94,12 +94,16 @@ FEATURE_MATRIX = TableChecks(
 MODEL_COMPARISON = TableChecks(
     t.MODEL_COMPARISON, ("scheme", "model"), None, ("direction_accuracy", "sparsity", "stability"),
 )
+PREDICTION_CALIBRATION = TableChecks(
+    t.PREDICTION_CALIBRATION, ("scheme", "model", "kind", "bin"), None,
+    ("bin_lower", "bin_upper", "mean_predicted", "realised_freq"),
+)
 PREDICTION_FOLDS = TableChecks(
     t.PREDICTION_FOLDS, ("scheme", "model", "fold"), None, ("direction_accuracy", "sparsity"),
 )
 PREDICTION_WALK_FORWARD = TableChecks(
     t.PREDICTION_WALK_FORWARD, ("scheme", "model"), None, ("direction_accuracy", "sparsity", "sign_consistency"),
-    extra=(*checks_of(MODEL_COMPARISON),
+    extra=(*checks_of(MODEL_COMPARISON), *checks_of(PREDICTION_CALIBRATION),
            ExtraCheck(FOLDS_NO_OVERLAP, "every fold trains strictly before its test block, with at least "
                                         "`embargo` weeks between the last training week and the first test week",
                       _folds, blocking=True)),

@@ -31,6 +31,7 @@ from cryptofactor_assets.prediction.tables import (
     FM_ROLLING,
     FM_TS_FIT,
     MODEL_COMPARISON,
+    PREDICTION_CALIBRATION,
     PREDICTION_COEFFICIENTS,
     PREDICTION_FOLDS,
     PREDICTION_FORECASTS,
@@ -79,13 +80,19 @@ def feature_coverage(frame: pd.DataFrame) -> tuple[pd.DataFrame, pd.DataFrame]:
 # --------------------------------------------------------------------------------------------
 # 2. Walk-forward prediction
 # --------------------------------------------------------------------------------------------
+#: Per fold calibration figures of the walk-forward kept in memory (``ModelRun.fold_metrics``) but not
+#: stored: ``prediction_folds`` has no columns for them.
+UNSTORED_FOLD_COLUMNS = ("brier_calibrated", "log_loss", "log_loss_calibrated", "n_calibration_splits")
+
+
 def walk_forward_config(config, scheme: str) -> WalkForwardConfig:
     """The ``WalkForwardConfig`` of one scheme from the asset's run config (any object with its fields)."""
     return WalkForwardConfig(
         scheme=scheme, min_train_periods=config.min_train_periods, window_periods=config.window_periods,
         embargo=config.embargo, test_periods=config.test_periods, n_inner_splits=config.n_inner_splits,
         ridge_lambdas=tuple(config.ridge_lambdas), enet_l1_ratio=config.enet_l1_ratio, n_alphas=config.n_alphas,
-        logit_lambdas=tuple(config.logit_lambdas), max_folds=config.max_folds or None)
+        logit_lambdas=tuple(config.logit_lambdas), max_folds=config.max_folds or None,
+        calibration_method=config.calibration_method, calibration_bins=config.calibration_bins)
 
 
 def prediction_sample(fm: pd.DataFrame, config) -> tuple[pd.DataFrame, list[str], list[str]]:
@@ -135,13 +142,17 @@ def compute_walk_forward(fm: pd.DataFrame, config, log=None
                 "first_test_week": ft["test_start"].min(), "last_test_week": ft["test_end"].max(),
                 "ridge_lambdas": ",".join(f"{v:g}" for v in wcfg.ridge_lambdas),
                 "logit_lambdas": ",".join(f"{v:g}" for v in wcfg.logit_lambdas),
-                "enet_l1_ratio": wcfg.enet_l1_ratio, "n_alphas": wcfg.n_alphas}]))
+                "enet_l1_ratio": wcfg.enet_l1_ratio, "n_alphas": wcfg.n_alphas,
+                "calibration_method": wcfg.calibration_method, "calibration_bins": wcfg.calibration_bins}]))
             tables[MODEL_COMPARISON].append(pd.DataFrame([{
                 "scheme": scheme, "model": name, "target": kind, "is_r2": s["is_r2"], "oos_r2_zero": s["oos_r2_zero"],
                 "oos_r2_mean": s["oos_r2_mean"], "direction_accuracy": s["direction_accuracy"], "brier": s["brier"],
-                "sparsity": s["sparsity"], "stability": s["sign_consistency"], "ic_mean": s["ic_mean"],
-                "ic_t": s["ic_t"], "n_folds": s["n_folds"], "n_test": s["n_test"]}]))
-            folds = ft.merge(run.fold_metrics, on="fold").assign(model=name, **params)
+                "brier_calibrated": s["brier_calibrated"], "log_loss": s["log_loss"],
+                "log_loss_calibrated": s["log_loss_calibrated"], "sparsity": s["sparsity"],
+                "stability": s["sign_consistency"], "ic_mean": s["ic_mean"], "ic_t": s["ic_t"],
+                "n_folds": s["n_folds"], "n_test": s["n_test"]}]))
+            folds = ft.merge(run.fold_metrics.drop(columns=list(UNSTORED_FOLD_COLUMNS)), on="fold").assign(
+                model=name, **params)
             tables[PREDICTION_FOLDS].append(folds)
             coef = run.coefs.reset_index().melt(id_vars="fold", var_name="feature", value_name="coef")
             raw = run.raw_coefs.drop(columns="intercept").reset_index().melt(
@@ -152,6 +163,7 @@ def compute_walk_forward(fm: pd.DataFrame, config, log=None
             pred = run.predictions.rename(columns={"p_up": "forecast"})
             tables[PREDICTION_FORECASTS].append(pred.assign(scheme=scheme, model=name, kind=(
                 "probability_up" if kind == "direction" else "excess_return")))
+        tables[PREDICTION_CALIBRATION].append(res.calibration_table().assign(scheme=scheme))
         tables[PREDICTION_LASSO_PATH].append(res.lasso_path.assign(
             scheme=scheme, train_start=last["train_start"], train_end=last["train_end"]))
         tables[PREDICTION_SELECTED].append(res.selected_features.assign(scheme=scheme))

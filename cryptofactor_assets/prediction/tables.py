@@ -7,6 +7,7 @@ MODEL_COMPARISON = "model_comparison"
 PREDICTION_COEFFICIENTS = "prediction_coefficients"
 PREDICTION_STABILITY = "prediction_coef_stability"
 PREDICTION_FORECASTS = "prediction_forecasts"
+PREDICTION_CALIBRATION = "prediction_calibration"
 PREDICTION_LASSO_PATH = "prediction_lasso_path"
 PREDICTION_SELECTED = "prediction_selected_features"
 FACTOR_RISK_MODEL = "factor_risk_model"
@@ -27,7 +28,8 @@ METRICS_DASHBOARD = "metrics_dashboard"
 
 #: The tables ``prediction_walk_forward`` writes (its own first), in write order.
 WALK_FORWARD_TABLES = (PREDICTION_WALK_FORWARD, MODEL_COMPARISON, PREDICTION_FOLDS, PREDICTION_COEFFICIENTS,
-                       PREDICTION_STABILITY, PREDICTION_FORECASTS, PREDICTION_LASSO_PATH, PREDICTION_SELECTED)
+                       PREDICTION_STABILITY, PREDICTION_FORECASTS, PREDICTION_CALIBRATION, PREDICTION_LASSO_PATH,
+                       PREDICTION_SELECTED)
 #: The tables ``factor_model_diagnostics`` writes (its own first), in write order.
 DIAGNOSTICS_TABLES = (FACTOR_MODEL_DIAGNOSTICS, FM_TS_FIT, FM_CS_R2, FM_LOADINGS, FM_RESIDUAL_TESTS, FM_ROLLING,
                       FM_REGIMES, FM_PREDICTION_REGIMES, FM_MONTE_CARLO)

@@ -22,6 +22,16 @@ Models: ``ols``, ``ridge`` (running sufficient statistics, vectorised over all f
 ``Pipeline(StandardScaler(), Ridge(alpha=lam * n))`` per fold), ``lasso`` and ``elastic_net``
 (scikit-learn coordinate descent), ``logit_l1`` / ``logit_l2`` for the direction. Penalty scalings are
 documented in ``models.py``. Metrics are documented in ``metrics.py``.
+
+What the forecasts carry for trading (sizing by significance, probability thresholds):
+
+* return models: ``forecast_se``, the standard error of the fitted conditional mean of each test row from
+  the fold's training window (``models.fitted_mean_se``: classical OLS, the Ridge sandwich with the
+  hat-matrix degrees of freedom, post-selection OLS on the Lasso / Elastic Net active set);
+* direction models: the raw ``p_up`` and ``p_up_calibrated``, calibrated by ``CalibratedClassifierCV`` on
+  the fold's forward-chaining inner splits, so inside the training window only
+  (``models.calibrate_logit``); Brier score and log-loss of both, and a reliability table of both over
+  the pooled test rows (``metrics.reliability_table``, ``WalkForwardResult.calibration_table``).
 """
 
 from __future__ import annotations
@@ -38,6 +48,7 @@ from cryptofactor_assets.prediction import models as mdl
 
 ALL_MODELS: tuple[str, ...] = ("ols", "ridge", "lasso", "elastic_net", "logit_l1", "logit_l2")
 _REGRESSION = {"ols", "ridge", "lasso", "elastic_net"}
+_RELIABILITY_COLUMNS = ("bin", "bin_lower", "bin_upper", "mean_predicted", "realised_freq", "n")
 
 
 # --------------------------------------------------------------------------------------------------
@@ -97,6 +108,21 @@ class WalkForwardConfig:
     logit_lambdas: tuple[float, ...] = tuple(np.logspace(-4, 0, 9).tolist())
     solver_tol: float = 1e-7
     max_folds: int | None = None  # keep only the last ``max_folds`` folds
+    # Probability calibration of the direction models (``models.calibrate_logit``). Platt's sigmoid by
+    # default: a window of 50-100 weeks x ~40 coins (2,000-4,000 rows) gives each inner calibration
+    # block 500-1,000 rows, where isotonic regression overfits and Platt scaling does as well or better
+    # (Niculescu-Mizil & Caruana 2005: below about 1,000 calibration cases Platt beats isotonic);
+    # weekly up / down is weakly predictable (P(up) within a few points of 0.5), so an isotonic step
+    # function is mostly noise, ties coins the strategies rank and can reach exactly 0 or 1; and a
+    # penalised logistic model's miscalibration (shrinkage, i.e. under-confidence; a drifting base rate)
+    # is a slope and a shift of its logit, which are exactly Platt's two parameters.
+    calibration_method: str = "sigmoid"  # or "isotonic" (long windows)
+    calibration_bins: int = 10  # equal-width bins of the reliability table
+
+    def __post_init__(self):
+        if self.calibration_method not in mdl.CALIBRATION_METHODS:
+            raise ValueError(f"calibration_method must be one of {mdl.CALIBRATION_METHODS}, "
+                             f"not {self.calibration_method!r}")
 
 
 @dataclass(frozen=True)
@@ -159,6 +185,14 @@ class RidgeFolds:
     is_sst_zero: np.ndarray  # (F,)
     cv_mse: np.ndarray  # (F, L) pooled inner validation MSE, lambdas in descending order
     lambdas: np.ndarray  # (L,) descending
+    #: (F, p, p) ``A^-1 Z'Z A^-1``, ``A = Z'Z + lam n I``: the slopes' covariance is ``sigma2 * slope_cov``
+    slope_cov: np.ndarray
+    df: np.ndarray  # (F,) degrees of freedom of the fit, tr(H) = 1 + tr(A^-1 Z'Z)
+    sigma2: np.ndarray  # (F,) residual variance SSE / (n - df)
+
+    def forecast_se(self, i: int, Z: np.ndarray) -> np.ndarray:
+        """Standard errors of fold ``i``'s fitted mean at the standardised rows ``Z`` (the sandwich)."""
+        return mdl.fitted_mean_se(Z, self.slope_cov[i], self.sigma2[i], self.n_train[i])
 
 
 def ridge_walk_forward(panel: Panel, folds: Sequence[Fold], lambdas: Sequence[float] | float,
@@ -199,10 +233,17 @@ def ridge_walk_forward(panel: Panel, folds: Sequence[Fold], lambdas: Sequence[fl
     p = panel.X.shape[1]
     sy, c = g.shift_y, G[:, 0, :]
     sst_zero = G[:, p + 1, p + 1] + 2 * sy * c[:, p + 1] + sy * sy * c[:, 0]  # sum y^2, unshifted
+    sse = mdl.window_sse(G, sys_out, coef)
+    # the sandwich from the same sufficient statistics: Z'Z of every window is already in sys_out
+    slope_cov, df_slopes = mdl.slope_covariance_factor(sys_out.zz, sys_out.n, lam)
+    df = 1.0 + df_slopes
+    with np.errstate(divide="ignore", invalid="ignore"):
+        sigma2 = np.where(sys_out.n > df, sse / (sys_out.n - df), np.nan)
     return RidgeFolds(lam=lam, alpha=lam * sys_out.n, coef=coef, intercept=sys_out.mean_y + g.shift_y,
                       raw_coef=raw, raw_intercept=raw0, mean=sys_out.mean_x + g.shift_x,
-                      scale=sys_out.scale, n_train=sys_out.n, is_sse=mdl.window_sse(G, sys_out, coef),
-                      is_sst_mean=sys_out.syy, is_sst_zero=sst_zero, cv_mse=cv, lambdas=lams)
+                      scale=sys_out.scale, n_train=sys_out.n, is_sse=sse,
+                      is_sst_mean=sys_out.syy, is_sst_zero=sst_zero, cv_mse=cv, lambdas=lams,
+                      slope_cov=slope_cov, df=df, sigma2=sigma2)
 
 
 # --------------------------------------------------------------------------------------------------
@@ -220,7 +261,10 @@ class ModelSummary:
     oos_r2_zero: float  # 1 - SSE / sum y^2 over all test rows
     oos_r2_mean: float  # 1 - SSE / sum (y - training mean)^2 over all test rows
     direction_accuracy: float
-    brier: float  # direction models only
+    brier: float  # direction models only (raw p_up)
+    brier_calibrated: float  # direction models only (p_up_calibrated)
+    log_loss: float  # direction models only (raw p_up)
+    log_loss_calibrated: float  # direction models only (p_up_calibrated)
     sparsity: float  # mean over folds of the share of zero slopes
     sign_consistency: float  # mean over features of the per-feature sign consistency
     ic_mean: float
@@ -240,8 +284,10 @@ class ModelRun:
     raw_coefs: pd.DataFrame  # original-scale slopes plus ``intercept``
     scaler_mean: pd.DataFrame
     scaler_scale: pd.DataFrame
-    predictions: pd.DataFrame
+    predictions: pd.DataFrame  # + forecast_se (return models) or p_up_calibrated (direction models)
     stability: pd.DataFrame
+    #: reliability table of the pooled test rows (direction models: ``kind`` raw | calibrated; else empty)
+    calibration: pd.DataFrame = field(default_factory=pd.DataFrame)
 
 
 @dataclass(frozen=True)
@@ -259,6 +305,14 @@ class WalkForwardResult:
     def model_comparison(self) -> pd.DataFrame:
         return model_comparison(self)
 
+    def calibration_table(self) -> pd.DataFrame:
+        """The reliability tables of every direction model: ``model``, ``kind`` (raw | calibrated), then
+        ``metrics.reliability_table``'s columns (empty without direction models)."""
+        parts = [r.calibration.assign(model=m) for m, r in self.runs.items() if len(r.calibration)]
+        if not parts:
+            return pd.DataFrame(columns=["model", "kind", *_RELIABILITY_COLUMNS])
+        return pd.concat(parts, ignore_index=True)[["model", "kind", *_RELIABILITY_COLUMNS]]
+
 
 @dataclass
 class _Acc:
@@ -275,6 +329,9 @@ class _Acc:
     is_r2z: list = field(default_factory=list)
     fc: list = field(default_factory=list)
     bench: list = field(default_factory=list)
+    se: list = field(default_factory=list)  # return models: standard errors of the forecasts
+    fc_cal: list = field(default_factory=list)  # direction models: calibrated P(up)
+    n_cal: list = field(default_factory=list)  # direction models: calibration splits used
 
 
 def _fit_generic(name: str, Xtr, ytr, inner_rows, cfg: WalkForwardConfig):
@@ -312,6 +369,7 @@ def run_walk_forward(panel: Panel, config: WalkForwardConfig | None = None,
             Z = (panel.X[rows] - rf.mean[i]) / rf.scale[i]
             a.fc.append(rf.intercept[i] + Z @ rf.coef[i])
             a.bench.append(np.full(rows.size, rf.intercept[i]))
+            a.se.append(rf.forecast_se(i, Z))
         a.coef, a.b0, a.raw, a.raw0 = list(rf.coef), list(rf.intercept), list(rf.raw_coef), list(rf.raw_intercept)
         a.mean, a.scale, a.pen = list(rf.mean), list(rf.scale), list(rf.lam)
         a.is_r2 = list(1 - rf.is_sse / rf.is_sst_mean)
@@ -342,16 +400,25 @@ def run_walk_forward(panel: Panel, config: WalkForwardConfig | None = None,
                 a.is_r2z.append(M.r2_against(ytr, fit_is, 0.0))
                 a.fc.append(fit.predict(panel.X[te]))
                 a.bench.append(np.full(te.size, ybar))
+                # OLS: all slopes; Lasso / Elastic Net: OLS on the active set (post-selection, optimistic)
+                active = np.ones(fit.coef.size, bool) if name == "ols" else fit.coef != 0
+                a.se.append(mdl.ols_mean_se(((Xtr - fit.mean) / fit.scale)[:, active], ytr,
+                                            ((panel.X[te] - fit.mean) / fit.scale)[:, active]))
             else:
                 a.is_r2.append(np.nan)
                 a.is_r2z.append(np.nan)
                 a.fc.append(fit.predict_proba(panel.X[te]))
                 a.bench.append(np.full(te.size, float((ytr > 0).mean())))
+                # calibrated on the fold's inner splits (training rows only), the fold's chosen penalty
+                cal = mdl.calibrate_logit(fit, Xtr, ytr > 0, inner, l1=name == "logit_l1",
+                                          method=cfg.calibration_method, tol=max(cfg.solver_tol, 1e-6))
+                a.fc_cal.append(cal.predict_proba(panel.X[te]))
+                a.n_cal.append(len(cal.splits))
             refits_done += 1
             if progress is not None:
                 progress(refits_done, n_refits)
 
-    runs = {m: _collect(m, accs[m], panel, folds, train_rows, test_rows) for m in models}
+    runs = {m: _collect(m, accs[m], panel, folds, train_rows, test_rows, cfg.calibration_bins) for m in models}
     lasso_path, selected, n_conv = _lasso_outputs(panel, folds, train_rows, runs.get("lasso"), cfg)
     return WalkForwardResult(cfg, panel.features, folds, _fold_table(panel, folds), runs, lasso_path, selected,
                              n_conv)
@@ -376,13 +443,22 @@ def _fold_table(panel: Panel, folds: Sequence[Fold]) -> pd.DataFrame:
     return pd.DataFrame(rows)
 
 
-def _collect(name: str, a: _Acc, panel: Panel, folds, train_rows, test_rows) -> ModelRun:
+def _probability_scores(y: np.ndarray, p: np.ndarray | None) -> tuple[float, float]:
+    """(Brier score, log-loss) of ``P(up)`` forecasts ``p`` of the returns ``y``; NaN without forecasts."""
+    if p is None:
+        return np.nan, np.nan
+    return M.brier_score(y > 0, p), M.log_loss(y > 0, p)
+
+
+def _collect(name: str, a: _Acc, panel: Panel, folds, train_rows, test_rows, n_bins: int = 10) -> ModelRun:
     feats = list(panel.features)
     is_dir = name not in _REGRESSION
     fold_rows = []
     for i, (f, te) in enumerate(zip(folds, test_rows, strict=True)):
         y, fc, bench = panel.y[te], a.fc[i], a.bench[i]
         ic = M.spearman_ic(panel.codes[te], y, fc)
+        brier, loss = _probability_scores(y, fc if is_dir else None)
+        brier_cal, loss_cal = _probability_scores(y, a.fc_cal[i] if is_dir else None)
         fold_rows.append({
             "fold": f.index, "n_train": train_rows[i].size, "n_test": te.size, "penalty": a.pen[i],
             "is_r2": a.is_r2[i], "is_r2_zero": a.is_r2z[i],
@@ -390,8 +466,10 @@ def _collect(name: str, a: _Acc, panel: Panel, folds, train_rows, test_rows) -> 
             "oos_r2_mean": np.nan if is_dir else M.r2_against(y, fc, bench),
             "ic_mean": ic.mean,
             "direction_accuracy": M.direction_accuracy(y, fc - 0.5 if is_dir else fc),
-            "brier": M.brier_score(y > 0, fc) if is_dir else np.nan,
+            "brier": brier,
             "sparsity": float(np.mean(np.asarray(a.coef[i]) == 0)),
+            "brier_calibrated": brier_cal, "log_loss": loss, "log_loss_calibrated": loss_cal,
+            "n_calibration_splits": a.n_cal[i] if is_dir else np.nan,
         })
     fm = pd.DataFrame(fold_rows)
     all_te = np.concatenate(test_rows)
@@ -402,6 +480,17 @@ def _collect(name: str, a: _Acc, panel: Panel, folds, train_rows, test_rows) -> 
     preds = pd.DataFrame({"symbol": panel.symbols[all_te], "week_start": panel.periods[panel.codes[all_te]],
                           "fold": fold_id, "y_next": y,
                           ("p_up" if is_dir else "forecast"): fc, "benchmark": bench})
+    if is_dir:
+        fc_cal = np.concatenate(a.fc_cal)
+        preds["p_up_calibrated"] = fc_cal
+        calibration = pd.concat([M.reliability_table(y > 0, p, n_bins).assign(kind=kind)
+                                 for kind, p in (("raw", fc), ("calibrated", fc_cal))], ignore_index=True)
+    else:
+        fc_cal = None
+        preds["forecast_se"] = np.concatenate(a.se)
+        calibration = pd.DataFrame()
+    brier, loss = _probability_scores(y, fc if is_dir else None)
+    brier_cal, loss_cal = _probability_scores(y, fc_cal)
     coef = np.vstack(a.coef)
     stab = M.coefficient_stability(coef, feats)
     ic = M.spearman_ic(panel.codes[all_te], y, fc)
@@ -414,14 +503,14 @@ def _collect(name: str, a: _Acc, panel: Panel, folds, train_rows, test_rows) -> 
         oos_r2_zero=np.nan if is_dir else M.r2_against(y, fc, 0.0),
         oos_r2_mean=np.nan if is_dir else M.r2_against(y, fc, bench),
         direction_accuracy=M.direction_accuracy(y, fc - 0.5 if is_dir else fc),
-        brier=M.brier_score(y > 0, fc) if is_dir else np.nan,
+        brier=brier, brier_calibrated=brier_cal, log_loss=loss, log_loss_calibrated=loss_cal,
         sparsity=float(np.mean(coef == 0)), sign_consistency=float(stab["sign_consistency"].mean()),
         ic_mean=ic.mean, ic_t=ic.t, n_folds=len(folds), n_test=int(y.size))
     return ModelRun(name=name, summary=summary, fold_metrics=fm,
                     coefs=pd.DataFrame(coef, index=idx, columns=feats), raw_coefs=raw,
                     scaler_mean=pd.DataFrame(np.vstack(a.mean), index=idx, columns=feats),
                     scaler_scale=pd.DataFrame(np.vstack(a.scale), index=idx, columns=feats),
-                    predictions=preds, stability=stab)
+                    predictions=preds, stability=stab, calibration=calibration)
 
 
 def _lasso_outputs(panel: Panel, folds, train_rows, lasso: ModelRun | None, cfg: WalkForwardConfig):
@@ -455,7 +544,8 @@ def model_comparison(result: WalkForwardResult) -> pd.DataFrame:
 
     Columns: ``model``, ``is_r2`` (in-sample, against the training mean), ``oos_r2_zero``, ``oos_r2_mean``
     (out-of-sample against the zero forecast / the historical training mean), ``direction_accuracy``,
-    ``brier`` (direction models), ``sparsity`` (share of zero slopes), ``sign_consistency`` (stability of
+    ``brier``, ``brier_calibrated``, ``log_loss``, ``log_loss_calibrated`` (direction models: raw and
+    calibrated P(up)), ``sparsity`` (share of zero slopes), ``sign_consistency`` (stability of
     coefficient signs across folds), ``ic_mean`` / ``ic_t`` (Spearman IC), ``n_folds``, ``n_test``.
     """
     rows = [vars(r.summary) for r in result.runs.values()]

@@ -8,6 +8,9 @@ CREATE TABLE IF NOT EXISTS model_comparison (
     oos_r2_mean         DOUBLE,             -- out-of-sample R-squared against the historical (training) mean
     direction_accuracy  DOUBLE,             -- share of correctly signed forecasts
     brier               DOUBLE,             -- Brier score of P(up) (direction models)
+    brier_calibrated    DOUBLE,             -- Brier score of the calibrated P(up)
+    log_loss            DOUBLE,             -- log-loss of P(up) (direction models)
+    log_loss_calibrated DOUBLE,             -- log-loss of the calibrated P(up)
     sparsity            DOUBLE,             -- share of zero coefficients
     stability           DOUBLE,             -- sign consistency of coefficients across folds (1 = always the same sign)
     ic_mean             DOUBLE,             -- mean Spearman IC per week

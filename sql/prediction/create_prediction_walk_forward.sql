@@ -13,6 +13,9 @@ CREATE TABLE IF NOT EXISTS prediction_walk_forward (
     oos_r2_mean         DOUBLE,             -- 1 - SSE / sum (y - training mean)^2 (Campbell-Thompson)
     direction_accuracy  DOUBLE,             -- share of test rows with the right sign (p > 0.5 for direction models)
     brier               DOUBLE,             -- mean (p - y_up)^2 (direction models)
+    brier_calibrated    DOUBLE,             -- same for the calibrated P(up)
+    log_loss            DOUBLE,             -- -mean [y_up log p + (1 - y_up) log(1 - p)] (direction models)
+    log_loss_calibrated DOUBLE,             -- same for the calibrated P(up)
     sparsity            DOUBLE,             -- share of zero slopes over folds x features
     sign_consistency    DOUBLE,             -- mean over features of max(share > 0, share < 0) across folds
     ic_mean             DOUBLE,             -- mean per-week Spearman rank IC of forecast vs outcome
@@ -26,5 +29,7 @@ CREATE TABLE IF NOT EXISTS prediction_walk_forward (
     ridge_lambdas       VARCHAR NOT NULL,   -- per-observation Ridge penalty grid
     logit_lambdas       VARCHAR NOT NULL,   -- per-observation logistic penalty grid (C = 1 / (lambda n))
     enet_l1_ratio       DOUBLE NOT NULL,    -- Elastic Net mixing
-    n_alphas            INTEGER NOT NULL    -- Lasso / Elastic Net path length
+    n_alphas            INTEGER NOT NULL,   -- Lasso / Elastic Net path length
+    calibration_method  VARCHAR NOT NULL,   -- sigmoid (Platt) | isotonic: CalibratedClassifierCV on the inner splits
+    calibration_bins    INTEGER NOT NULL    -- equal-width bins of prediction_calibration
 );
