@@ -111,6 +111,7 @@ TABLES = {
     "prediction_coefficients": ["scheme", "model", "fold", "feature"],
     "prediction_coef_stability": ["scheme", "model", "feature"],
     "prediction_forecasts": ["scheme", "model", "symbol", "week_start"],
+    "prediction_calibration": ["scheme", "model", "kind", "bin"],
     "prediction_lasso_path": ["scheme", "alpha", "feature"], "prediction_selected_features": ["scheme", "feature"],
     "factor_risk_model": ["week_start", "symbol"], "factor_risk_model_weeks": ["week_start"],
     "pca_factors": ["week_start", "component"], "pca_explained": ["component"], "pca_loadings": ["symbol", "component"],
@@ -286,12 +287,28 @@ def test_walk_forward_tables_equal_the_pure_walk_forward(built):
         got = comp[comp.scheme == scheme].set_index("model").loc[exp.index]
         for a, b in [("is_r2", "is_r2"), ("oos_r2_zero", "oos_r2_zero"), ("oos_r2_mean", "oos_r2_mean"),
                      ("direction_accuracy", "direction_accuracy"), ("brier", "brier"), ("sparsity", "sparsity"),
-                     ("stability", "sign_consistency"), ("ic_mean", "ic_mean")]:
+                     ("stability", "sign_consistency"), ("ic_mean", "ic_mean"),
+                     ("brier_calibrated", "brier_calibrated"), ("log_loss", "log_loss"),
+                     ("log_loss_calibrated", "log_loss_calibrated")]:
             np.testing.assert_allclose(got[a].to_numpy(dtype=float), exp[b].to_numpy(dtype=float), rtol=1e-9,
                                        atol=1e-12, err_msg=f"{scheme} {a}")
         ridge = res.runs["ridge"].predictions.sort_values(["week_start", "symbol"])
         stored = fc[(fc.scheme == scheme) & (fc.model == "ridge")].sort_values(["week_start", "symbol"])
         np.testing.assert_allclose(stored["forecast"], ridge["forecast"], rtol=1e-10)
+        np.testing.assert_allclose(stored["forecast_se"], ridge["forecast_se"], rtol=1e-10)
+        assert stored["p_up_calibrated"].isna().all()
+        logit = res.runs["logit_l2"].predictions.sort_values(["week_start", "symbol"])
+        stored = fc[(fc.scheme == scheme) & (fc.model == "logit_l2")].sort_values(["week_start", "symbol"])
+        np.testing.assert_allclose(stored["forecast"], logit["p_up"], rtol=1e-12)
+        np.testing.assert_allclose(stored["p_up_calibrated"], logit["p_up_calibrated"], rtol=1e-12)
+        assert stored["forecast_se"].isna().all()
+        cal = query(built, "SELECT * FROM prediction_calibration WHERE scheme = ? ORDER BY model, kind, bin", [scheme])
+        exp_cal = res.calibration_table().sort_values(["model", "kind", "bin"])
+        assert set(cal["model"]) == {"logit_l1", "logit_l2"}
+        np.testing.assert_array_equal(cal["n"], exp_cal["n"])
+        np.testing.assert_allclose(cal[["mean_predicted", "realised_freq", "bin_lower"]],
+                                   exp_cal[["mean_predicted", "realised_freq", "bin_lower"]], rtol=1e-12)
+        assert (cal.groupby(["model", "kind"])["n"].sum() == exp.loc["logit_l2", "n_test"]).all()
         f = folds[(folds.scheme == scheme) & (folds.model == "ridge")].sort_values("fold")
         assert (f["train_end"] + pd.Timedelta(weeks=2) <= f["test_start"]).all()  # embargo of one week
         assert len(f) == len(res.folds) >= 3
