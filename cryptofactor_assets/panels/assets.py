@@ -3,6 +3,7 @@
 import dagster as dg
 
 from cryptofactor_assets.common import md
+from cryptofactor_assets.estimators.spreads import MIN_SPREAD_PAIRS
 from cryptofactor_assets.lib.table_asset import TableOutput, TableRun, table_asset
 from cryptofactor_assets.panels import checks
 from cryptofactor_assets.panels.tables import DAILY_PANEL, WEEKLY_PANEL
@@ -16,16 +17,34 @@ from cryptofactor_assets.sources.assets import RAW_COIN_MARKETS, RAW_KLINES_5M
 from cryptofactor_assets.storage import quality
 from cryptofactor_assets.storage.identifiers import quote_ident
 from cryptofactor_assets.storage.replace import SqlInsert
-from cryptofactor_assets.storage.warehouse import frame_markdown, load_sql, table_preview_markdown
+from cryptofactor_assets.storage.warehouse import (
+    ensure_table,
+    frame_markdown,
+    load_sql,
+    table_preview_markdown,
+)
 
 GROUP = "panels"
 KINDS = frozenset({"duckdb", "sql"})
 
+#: Columns added to daily_panel after files were written without them (in table order), each by
+#: ``sql/panels/alter_daily_panel_add_<column>.sql`` (ADD COLUMN IF NOT EXISTS: a no-op once there).
+DAILY_PANEL_ADDED_COLUMNS = ("spread_cs", "spread_ar", "n_spread_pairs")
+
+
+def ensure_daily_panel(con) -> None:
+    """Create daily_panel, or add the columns a file written before them lacks (idempotent; the added
+    columns are NULL on the days stored before, until those days are rebuilt)."""
+    ensure_table(con, DAILY_PANEL)
+    for column in DAILY_PANEL_ADDED_COLUMNS:
+        con.execute(load_sql(f"alter_{DAILY_PANEL}_add_{column}", domain="panels"))
+
 
 def _panel(run: TableRun, table: str, column: str, summary_columns: str, inputs: str,
-           extra: dict | None = None) -> TableOutput:
-    """Rebuild the run's window of ``table`` with ``sql/panels/insert_<table>.sql``; metadata: the window's
-    summary (``summary_columns``) and a preview; a note naming the ``inputs`` when the window has none."""
+           extra: dict | None = None, params: dict | None = None) -> TableOutput:
+    """Rebuild the run's window of ``table`` with ``sql/panels/insert_<table>.sql`` (bound: the window and
+    ``params``); metadata: the window's summary (``summary_columns``) and a preview; a note naming the
+    ``inputs`` when the window has none."""
     start, end = run.start, run.end
     window = f"FROM {quote_ident(table)} WHERE {quote_ident(column)} >= ? AND {quote_ident(column)} < ?"
 
@@ -36,8 +55,9 @@ def _panel(run: TableRun, table: str, column: str, summary_columns: str, inputs:
         return {"summary": md(frame_markdown(summary)), "preview": md(preview),
                 **{k: f(run.con) for k, f in (extra or {}).items()}}
 
-    return TableOutput({table: SqlInsert(load_sql(f"insert_{table}"), {"start": start, "end": end})},
-                       metadata=metadata, empty_reason=f"needs {inputs}; none in {start} .. {end} (exclusive)")
+    insert = SqlInsert(load_sql(f"insert_{table}"), {"start": start, "end": end, **(params or {})})
+    return TableOutput({table: insert}, metadata=metadata,
+                       empty_reason=f"needs {inputs}; none in {start} .. {end} (exclusive)")
 
 
 @table_asset(checks.DAILY_PANEL_CHECKS, group=GROUP, partitions_def=daily_partitions, kinds=KINDS, deps=[
@@ -45,20 +65,33 @@ def _panel(run: TableRun, table: str, column: str, summary_columns: str, inputs:
     dg.AssetDep(RAW_COIN_MARKETS, partition_mapping=day_and_previous_day),
 ])
 def daily_panel(run: TableRun) -> TableOutput:
-    """One row per coin-day (UTC): close, simple and log return, market cap, volumes, bar count, universe flag.
+    """One row per coin-day (UTC): close, simple and log return, market cap, volumes, bar count, universe
+    flag and two bid-ask spread estimates from the day's 5-minute bars.
 
     close = last 5-minute close of the day where bars exist, else the market-data price
     (`close_source` says which). ret = close(d) / close(d-1) - 1, NULL when day d-1 is missing.
     A coin with bars but no market data keeps its row with a NULL market cap.
     in_universe = market cap >= $1M and close, return and dollar volume present (LTW's filter).
+
+    Spreads: proportional full spread (ask - bid) / mid (0.001 = 10 bp; a trade pays half of it) from
+    the day's pairs of adjacent bars (the next bar exactly 5 minutes later; a missing bar breaks the
+    pair). `spread_cs` = Corwin-Schultz (2012) high-low estimator, the mean of the pairs' estimates
+    with negatives as 0; `spread_ar` = Abdi-Ranaldo (2017) close-high-low estimator,
+    sqrt(max(4 mean (c_t - eta_t)(c_t - eta_t+1), 0)) with c = ln close, eta = mean of ln high and
+    ln low; `n_spread_pairs` = number of pairs. Both NULL with fewer than 12 pairs or no bars
+    (market-data-only coins). Formulas: cryptofactor_assets/estimators/spreads.py.
     """
+    ensure_daily_panel(run.con)
     return _panel(run, DAILY_PANEL, "date",
                   "count(*) AS rows, count(DISTINCT symbol) AS coins, count(ret) AS returns, "
                   "sum(in_universe::INT) AS in_universe, sum((close_source = 'markets')::INT) "
-                  "AS closes_from_markets, sum((market_cap IS NULL)::INT) AS no_market_cap",
+                  "AS closes_from_markets, sum((market_cap IS NULL)::INT) AS no_market_cap, "
+                  "count(spread_cs) AS spreads, median(spread_cs) AS median_spread_cs, "
+                  "median(spread_ar) AS median_spread_ar",
                   "5-minute bars (raw_klines_5m) or market snapshots (raw_coin_markets)",
                   {"partitions_written": lambda con: len(quality.rows_per_partition(
-                      con, DAILY_PANEL, "date", run.start, run.end))})
+                      con, DAILY_PANEL, "date", run.start, run.end))},
+                  {"min_pairs": MIN_SPREAD_PAIRS})
 
 
 @table_asset(checks.WEEKLY_PANEL_CHECKS, group=GROUP, partitions_def=weekly_partitions, kinds=KINDS,
