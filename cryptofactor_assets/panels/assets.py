@@ -18,7 +18,6 @@ from cryptofactor_assets.storage import quality
 from cryptofactor_assets.storage.identifiers import quote_ident
 from cryptofactor_assets.storage.replace import SqlInsert
 from cryptofactor_assets.storage.warehouse import (
-    ensure_table,
     frame_markdown,
     load_sql,
     table_preview_markdown,
@@ -26,19 +25,6 @@ from cryptofactor_assets.storage.warehouse import (
 
 GROUP = "panels"
 KINDS = frozenset({"duckdb", "sql"})
-
-#: Columns added to daily_panel after files were written without them (in table order), each by
-#: ``sql/panels/alter_daily_panel_add_<column>.sql`` (ADD COLUMN IF NOT EXISTS: a no-op once there).
-DAILY_PANEL_ADDED_COLUMNS = ("spread_cs", "spread_ar", "n_spread_pairs")
-
-
-def ensure_daily_panel(con) -> None:
-    """Create daily_panel, or add the columns a file written before them lacks (idempotent; the added
-    columns are NULL on the days stored before, until those days are rebuilt)."""
-    ensure_table(con, DAILY_PANEL)
-    for column in DAILY_PANEL_ADDED_COLUMNS:
-        con.execute(load_sql(f"alter_{DAILY_PANEL}_add_{column}", domain="panels"))
-
 
 def _panel(run: TableRun, table: str, column: str, summary_columns: str, inputs: str,
            extra: dict | None = None, params: dict | None = None) -> TableOutput:
@@ -81,7 +67,6 @@ def daily_panel(run: TableRun) -> TableOutput:
     ln low; `n_spread_pairs` = number of pairs. Both NULL with fewer than 12 pairs or no bars
     (market-data-only coins). Formulas: cryptofactor_assets/estimators/spreads.py.
     """
-    ensure_daily_panel(run.con)
     return _panel(run, DAILY_PANEL, "date",
                   "count(*) AS rows, count(DISTINCT symbol) AS coins, count(ret) AS returns, "
                   "sum(in_universe::INT) AS in_universe, sum((close_source = 'markets')::INT) "

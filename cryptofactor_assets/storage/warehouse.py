@@ -87,9 +87,37 @@ def table_exists(con: duckdb.DuckDBPyConnection, table: str) -> bool:
     return con.execute(load_sql("count_tables_named", domain="storage"), {"table": table}).fetchone()[0] > 0
 
 
+#: A column type as DuckDB's catalog spells it (``DOUBLE``, ``DECIMAL(18,3)``, ``TIMESTAMP WITH TIME ZONE``).
+_COLUMN_TYPE = re.compile(r"[A-Z][A-Z0-9_]*( [A-Z][A-Z0-9_]*)*(\([0-9, ]+\))?")
+
+
+@functools.cache
+def declared_columns(table: str) -> tuple[tuple[str, str], ...]:
+    """(name, type) of the columns ``create_<table>.sql`` declares, in order: the statement run in an
+    in-memory DuckDB and read back from its catalog (no parsing of SQL text here)."""
+    with duckdb.connect(":memory:") as mem:
+        mem.execute(load_sql(f"create_{table}"))
+        rows = mem.execute(load_sql("select_table_columns", domain="storage"), {"table": table}).fetchall()
+    return tuple((str(name), str(dtype)) for name, dtype in rows)
+
+
 def ensure_table(con: duckdb.DuckDBPyConnection, table: str) -> None:
-    """Create ``table`` from ``sql/<domain>/create_<table>.sql`` if it does not exist yet."""
+    """Create ``table`` from ``sql/<domain>/create_<table>.sql`` if it does not exist yet, and add the
+    columns that statement declares but an older file's table lacks.
+
+    A warehouse written before a column was added to a table (a new estimate in ``daily_panel``, a new
+    statistic of ``model_comparison``) would otherwise fail every later ``INSERT ... BY NAME`` with that
+    column. The column is added as nullable, whatever the statement's constraint: the rows stored
+    before hold NULL in it until their partition is rebuilt.
+    """
     con.execute(load_sql(f"create_{table}"))
+    have = {row[0] for row in con.execute(load_sql("select_table_columns", domain="storage"), {"table": table}).fetchall()}
+    for name, dtype in declared_columns(table):
+        if name in have:
+            continue
+        if not _COLUMN_TYPE.fullmatch(dtype):  # types come from our own DDL through DuckDB's catalog
+            raise ValueError(f"unexpected column type {dtype!r} of {table}.{name} in create_{table}.sql")
+        con.execute(f"ALTER TABLE {quote_ident(table)} ADD COLUMN IF NOT EXISTS {quote_ident(name)} {dtype}")
 
 
 @contextmanager

@@ -18,7 +18,7 @@ from cryptofactor_assets.estimators.spreads import (
     spreads_of_consecutive_bars,
 )
 from cryptofactor_assets.panels import checks
-from cryptofactor_assets.panels.assets import DAILY_PANEL_ADDED_COLUMNS, daily_panel, ensure_daily_panel
+from cryptofactor_assets.panels.assets import daily_panel
 from cryptofactor_assets.sources.assets import raw_coin_markets, raw_klines_5m
 from cryptofactor_assets.storage.warehouse import ensure_table, load_sql
 from cryptofactor_assets_tests.conftest import materialize_range, query
@@ -121,9 +121,8 @@ def _panel_from_bars(bars: pd.DataFrame, markets: pd.DataFrame | None = None, st
     """daily_panel of [start, start + days) from the given bars (and market rows) with the panel's SQL."""
     con = duckdb.connect()
     try:
-        for table in ("raw_klines_5m", "raw_coin_markets"):
+        for table in ("raw_klines_5m", "raw_coin_markets", "daily_panel"):
             ensure_table(con, table)
-        ensure_daily_panel(con)
         con.register("bars_in", bars)
         con.execute("INSERT INTO raw_klines_5m BY NAME SELECT * FROM bars_in")
         if markets is not None:
@@ -223,10 +222,10 @@ def test_an_old_file_without_the_spread_columns_gains_them(built, resources):
         before = con.execute("SELECT * EXCLUDE (spread_cs, spread_ar, n_spread_pairs) FROM daily_panel "
                              "ORDER BY symbol, date").df()
         new_day = con.execute("SELECT * FROM daily_panel WHERE date = '2024-01-09' ORDER BY symbol").df()
-        for column in reversed(DAILY_PANEL_ADDED_COLUMNS):
+        for column in reversed(SPREADS):
             con.execute(f"ALTER TABLE daily_panel DROP COLUMN {column}")  # as written before the columns
-        ensure_daily_panel(con)
-        ensure_daily_panel(con)  # idempotent
+        ensure_table(con, "daily_panel")  # storage.warehouse adds what create_daily_panel.sql declares
+        ensure_table(con, "daily_panel")  # idempotent
         columns = con.execute("SELECT column_name FROM duckdb_columns() WHERE table_name = 'daily_panel' "
                               "ORDER BY column_index").df().column_name.tolist()
         assert columns[-3:] == SPREADS and len(columns) == len(before.columns) + 3

@@ -14,7 +14,7 @@ CREATE TABLE IF NOT EXISTS daily_panel (
     in_universe    BOOLEAN NOT NULL,  -- market_cap >= 1e6 and close, ret, market_cap, dollar_volume present
     -- spreads: proportional full bid-ask spread (ask - bid) / mid, 0.001 = 10 bp, from the day's pairs of adjacent
     -- 5-minute bars (estimators/spreads.py); NULL without bars or with fewer than MIN_SPREAD_PAIRS (12) pairs.
-    -- Nullable: a file written before them gains them by alter_daily_panel_add_*.sql (NULL until rebuilt)
+    -- Nullable: a file written before them gains them (storage.warehouse.ensure_table; NULL until rebuilt)
     spread_cs      DOUBLE,            -- Corwin-Schultz (2012): mean of the pairs' high-low estimates, negatives as 0
     spread_ar      DOUBLE,            -- Abdi-Ranaldo (2017) CHL: sqrt(max(4 mean (c_t - eta_t)(c_t - eta_t+1), 0))
     n_spread_pairs INTEGER            -- adjacent pairs (next bar exactly 5 minutes later, same UTC day); 0 without bars
