@@ -258,7 +258,7 @@ def ols_hac(
         cov=cov,
         nobs=n,
         lags=lag,
-        r2=1.0 - ssr / tss,
+        r2=1.0 - ssr / tss if tss > 0 else float("nan"),  # a constant series has no variance to explain
         resid=e,
         use_correction=use_correction,
         use_t=use_t,

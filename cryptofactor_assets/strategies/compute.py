@@ -208,9 +208,15 @@ def compute_strategy_returns(weights: pd.DataFrame, panel: pd.DataFrame, funding
         notes.append(f"{book.decisions_after_data} decision(s) execute after the last daily_panel day: not traded")
     if book.coins_without_market:
         notes.append(f"{book.coins_without_market} weight(s) on coins absent from daily_panel: dropped")
-    out = book.frame.assign(family=book.frame["strategy"].map(family), cost_model=cost.describe(),
-                            **cost_columns(cost))
-    return out, notes
+    frame = book.frame
+    exposure = (frame["long_exposure"] - frame["short_exposure"]).groupby(frame["strategy"]).max()
+    idle = sorted(exposure.index[exposure <= 0])
+    if idle:  # e.g. a characteristic with one value for every coin: no quintile ever forms
+        notes.append(f"{len(idle)} strateg{'y' if len(idle) == 1 else 'ies'} never held a position, left out: "
+                     f"{', '.join(idle)}")
+        frame = frame[~frame["strategy"].isin(idle)]
+    out = frame.assign(family=frame["strategy"].map(family), cost_model=cost.describe(), **cost_columns(cost))
+    return out.reset_index(drop=True), notes
 
 
 #: The cost parameters stored as columns of strategy_returns and strategy_comparison.
