@@ -23,6 +23,8 @@ import sys
 import time
 from dataclasses import dataclass, field
 
+from cryptofactor_assets.strategies.costs import VENUES
+
 EXIT_OK, EXIT_FAILED, EXIT_USAGE, EXIT_PARTIAL = 0, 1, 2, 3
 
 
@@ -48,6 +50,7 @@ def _set_source_env(args: argparse.Namespace) -> None:
         "CRYPTOFACTOR_STRICT": "1" if args.strict else None,
         "CRYPTOFACTOR_REPLACE": "1" if args.replace else None,
         "CRYPTOFACTOR_TIMEZONE": args.timezone,
+        "CRYPTOFACTOR_VENUE": args.venue,
         "CRYPTOFACTOR_DUCKDB": args.duckdb,
     }
     for key, value in mapping.items():
@@ -456,6 +459,8 @@ def build_parser() -> argparse.ArgumentParser:
     m.add_argument("--replace", action="store_true",
                    help="let a re-fetch with fewer rows replace what is stored (default: keep, report)")
     m.add_argument("--timezone", help="files: IANA time zone of naive times in kline files (default UTC)")
+    m.add_argument("--venue", choices=sorted(VENUES),
+                   help="fees (and funding for perpetuals) of the strategy backtests (default bybit_linear)")
     m.add_argument("--allow-partial", action="store_true",
                    help="exit 0 even when a symbol's fetch or an ERROR check failed (still reported)")
     m.add_argument("--duckdb", help="DuckDB file (env CRYPTOFACTOR_DUCKDB)")

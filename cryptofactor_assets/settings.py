@@ -142,6 +142,18 @@ def market_source_settings(sim_seed_default: int) -> dict:
     }
 
 
+# ---------------------------------------------------------------------------- trading costs
+#: The venue whose fees the strategy backtests charge by default (strategies/costs.py VENUES).
+VENUE_ENV = "CRYPTOFACTOR_VENUE"
+DEFAULT_VENUE = "bybit_linear"
+
+
+def default_venue() -> str:
+    """``CRYPTOFACTOR_VENUE`` (e.g. ``binance_spot`` for Binance spot files), default ``bybit_linear``:
+    the default of ``strategy_returns``' ``venue`` config (a run config still overrides it)."""
+    return (os.environ.get(VENUE_ENV) or "").strip() or DEFAULT_VENUE
+
+
 # ---------------------------------------------------------------------------- HTTP clients
 #: The longest server-requested wait (seconds) that is honoured; longer ones fail fast.
 MAX_RETRY_WAIT_ENV = "CRYPTOFACTOR_MAX_RETRY_WAIT"

@@ -18,6 +18,7 @@ from cryptofactor_assets.reporting.tables import TEAR_SHEET
 from cryptofactor_assets.reporting.tear_sheet import build_tear_sheet, default_report_path, write_tear_sheet
 from cryptofactor_assets.rsj.tables import RSJ_BACKTEST, RSJ_PORTFOLIOS_DAILY
 from cryptofactor_assets.storage.warehouse import frame_markdown
+from cryptofactor_assets.strategies.tables import STRATEGY_COMPARISON, STRATEGY_RETURNS
 
 GROUP = "reporting"
 CHECK_SELF_CONTAINED = "tear_sheet_self_contained"
@@ -30,6 +31,8 @@ REPORTED_KEYS = (
     LONG_SHORT_ALPHAS,
     RSJ_PORTFOLIOS_DAILY,
     RSJ_BACKTEST,
+    STRATEGY_COMPARISON,
+    STRATEGY_RETURNS,
     FAMA_MACBETH_PREMIA,
     ROLLING_BETAS,
 )
@@ -48,7 +51,7 @@ REPORTED_KEYS = (
 def tear_sheet(context: dg.AssetExecutionContext, duckdb: DuckDBResource):
     """One self-contained HTML tear sheet of what is stored: data summary (tables, rows, date coverage,
     rejected rows by reason), cumulative CMKT / CSMB / CMOM, characteristic Qn - Q1 long-shorts with
-    alphas, the RSJ long-short equity curve, Fama-MacBeth premia with 95 % intervals (Newey-West and
+    alphas, the RSJ long-short equity curve, every strategy gross and net of costs, Fama-MacBeth premia with 95 % intervals (Newey-West and
     Shanken), rolling market betas of the largest coins. Written to `reports/tear_sheet.html` next to
     the DuckDB file (`data/reports/` by default); sections whose tables are not built say so.
     Same page as `cryptofactor report`. Builder: `reporting.tear_sheet.build_tear_sheet`.

@@ -11,10 +11,13 @@ statistics of stored return series):
    the CAPM / 3-factor alphas of ``long_short_alphas`` when stored.
 4. **RSJ strategy** (``rsj_portfolios_daily`` / ``rsj_backtest``; Zhang & Zhao 2023): equity curve of
    the daily long-short (net and gross of costs when both are stored) and the stored backtest table.
-5. **Risk premia** (``fama_macbeth_premia``): Fama-MacBeth mean gammas with 95 % confidence
+5. **Strategies** (``strategy_comparison`` / ``strategy_returns``): every strategy gross and net of the
+   cost model (Sharpe, NW t, drawdown, turnover, cost drag by component, CMKT beta, 3-factor alpha) and
+   the net equity curve of each family's best strategy.
+6. **Risk premia** (``fama_macbeth_premia``): Fama-MacBeth mean gammas with 95 % confidence
    intervals mean +- z_0.975 x se, z_0.975 = 1.95996 (normal approximation, as the stored t-stats),
    se = Newey-West se (plain se when NW is absent) and, for the betas spec, the Shanken (1992) se.
-6. **Rolling betas** (``rolling_betas`` + ``daily_panel``): market beta through time of the ``top_n``
+7. **Rolling betas** (``rolling_betas`` + ``daily_panel``): market beta through time of the ``top_n``
    coins with the largest last known market cap on the last estimation day.
 
 Summary statistics of a return series are those of :func:`cryptofactor_assets.analytics.backtest.
@@ -243,6 +246,38 @@ def _rsj_section(store: q.Store) -> Section:
     return Section(anchor, title, STATUS_OK, "".join(body), tuple(plot_list), tables, note=note)
 
 
+#: strategy_comparison columns shown in the tear sheet (returns, drags and alpha annualised, fractions)
+STRATEGY_COLUMNS = ["family", "strategy", "basis", "ann_return", "sharpe", "sharpe_t_nw", "max_drawdown",
+                    "turnover_ann", "fee_drag", "spread_drag", "funding_drag", "cmkt_beta", "alpha_3f_ann",
+                    "alpha_3f_t_nw"]
+
+
+def _strategies_section(store: q.Store) -> Section:
+    anchor, title = "strategies", "Strategy comparison, gross and net of costs"
+    table, daily = "strategy_comparison", "strategy_returns"
+    missing = q.missing_tables(store, [table, daily])
+    if missing:
+        return missing_section(anchor, title, missing)
+    comp = store.table(table, ["family", "strategy", "basis"])
+    shown = comp[[c for c in STRATEGY_COLUMNS if c in comp.columns]]
+    net = comp[comp["basis"] == "net"].sort_values("sharpe", ascending=False)
+    best = net.drop_duplicates("family")["strategy"].tolist()
+    returns = store.table(daily)
+    wide = returns[returns["strategy"].isin(best)].pivot_table(index="date", columns="strategy", values="net",
+                                                                aggfunc="first").sort_index().fillna(0.0)
+    wide.index = pd.to_datetime(wide.index)
+    cost = str(returns["cost_model"].iloc[0]) if "cost_model" in returns.columns and len(returns) else ""
+    plot_list = ([Plot("Strategy net equity", plots.equity_curve_png(
+        wide, title="Net of costs: growth of 1, best strategy of each family"))] if len(wide) >= 2 else [])
+    body = [paragraph(f"Every strategy run through one daily book (strategy_returns): {cost}. Returns, drags and "
+                      "alphas annualised (365 days, fractions); Sharpe t = Newey-West t of the mean; alpha of the "
+                      "regression on the daily mkt, size and mom factors.")]
+    body += [img_html(p) for p in plot_list]
+    body.append(table_html(shown, max_rows=120))
+    return Section(anchor, title, STATUS_OK, "".join(body), tuple(plot_list), {"strategy_comparison": shown},
+                   note=cost)
+
+
 def _premia_section(store: q.Store) -> Section:
     anchor, title, table = "premia", "Fama-MacBeth risk premia with 95 % confidence intervals", "fama_macbeth_premia"
     missing = q.missing_tables(store, [table])
@@ -309,6 +344,7 @@ def build_tear_sheet(con: duckdb.DuckDBPyConnection, title: str = "cryptofactor 
         _guard("factors", "Cumulative factor returns (CMKT, CSMB, CMOM)", lambda: _factor_section(store)),
         _guard("long_shorts", "Characteristic long-short portfolios", lambda: _long_short_section(store)),
         _guard("rsj", "RSJ long-short strategy (equity curve)", lambda: _rsj_section(store)),
+        _guard("strategies", "Strategy comparison, gross and net of costs", lambda: _strategies_section(store)),
         _guard("premia", "Fama-MacBeth risk premia with 95 % confidence intervals", lambda: _premia_section(store)),
         _guard("betas", "Rolling betas of the largest coins", lambda: _betas_section(store, top_n)),
     ]

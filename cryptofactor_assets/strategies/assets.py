@@ -12,6 +12,7 @@ import datetime as dt
 import dagster as dg
 import pandas as pd
 
+from cryptofactor_assets import settings
 from cryptofactor_assets.common import md
 from cryptofactor_assets.factors.characteristics import LTW_CHARACTERISTICS
 from cryptofactor_assets.factors.tables import FACTOR_RETURNS_DAILY, WEEKLY_CHARACTERISTICS
@@ -182,7 +183,8 @@ def rsj_strategy_weights(run: TableRun) -> TableOutput:
     portfolio hold nothing.
     """
     cfg = run.config
-    ensure_table(run.con, DAILY_PANEL)
+    for table in (DAILY_PANEL, RSJ_DAILY):  # a short range may have built neither yet
+        ensure_table(run.con, table)
     bounds = run.con.execute(load_sql("select_daily_panel_bounds", domain="strategies")).fetchone()
     if bounds[0] is None:
         return _weights_output(RSJ_STRATEGY_WEIGHTS, pd.DataFrame(), "needs daily_panel and rsj_daily", "")
@@ -202,7 +204,8 @@ def rsj_strategy_weights(run: TableRun) -> TableOutput:
 # 2. The daily book of every strategy under one cost model
 # --------------------------------------------------------------------------------------------
 class CostConfig(dg.Config):
-    venue: str = _COST.venue  # bybit_linear | bybit_spot | binance_spot | binance_usdm (strategies/costs.py)
+    # bybit_linear | bybit_spot | binance_spot | binance_usdm (strategies/costs.py); default CRYPTOFACTOR_VENUE
+    venue: str = settings.default_venue()
     side: str = _COST.side  # taker | maker
     spread: str = _COST.spread  # corwin_schultz | abdi_ranaldo | constant | none
     spread_bps: float = _COST.spread_bps  # full spread of the constant model and the estimates' fallback
