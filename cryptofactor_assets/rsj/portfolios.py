@@ -44,7 +44,10 @@ WEIGHTINGS = ("ew", "vw")
 DEFAULT_TOP_N = 50
 DEFAULT_TRAILING_DAYS = 30
 DEFAULT_N_QUANTILES = 5
-DEFAULT_FEE_BPS = 0.5
+#: 5.5 bp: Bybit's USDT-perpetual taker fee (VIP 0), the strategies domain's default venue; the
+#: paper-timing net of this table charges fees only (spread, funding and the execution lag are in
+#: strategies.strategy_returns, which runs the same RSJ weights through the full cost model).
+DEFAULT_FEE_BPS = 5.5
 
 
 @dataclass(frozen=True)

@@ -131,7 +131,7 @@ def test_asset_writes_a_self_contained_page_next_to_the_duckdb_file(built):
     assert path.exists() and default_report_path(db) == path.resolve()
     page = path.read_text(encoding="utf-8")
     parser = assert_self_contained(page)
-    assert parser.section_ids == ["data", "factors", "long_shorts", "rsj", "premia", "betas"]
+    assert parser.section_ids == ["data", "factors", "long_shorts", "rsj", "strategies", "premia", "betas"]
     meta = result.asset_materializations_for_node(TEAR_SHEET)[0].metadata
     assert meta["path"].value == str(path.resolve())
     assert meta["plot"].value.startswith("![") and "data:image/png;base64," in meta["plot"].value

@@ -142,7 +142,7 @@ def test_portfolios_equal_the_pure_function_on_the_stored_inputs(built):
     wide = got.pivot_table(index=["date", "weighting"], columns="portfolio", values="gross")
     np.testing.assert_allclose(wide["LS"], wide["Q1"] - wide["Q5"], rtol=1e-12, atol=1e-15)
     assert got[["top_n", "trailing_days", "n_quantiles", "fee_bps", "min_share"]].drop_duplicates().to_dict(
-        "records") == [{"top_n": 50, "trailing_days": 30, "n_quantiles": 5, "fee_bps": 0.5, "min_share": 0.8}]
+        "records") == [{"top_n": 50, "trailing_days": 30, "n_quantiles": 5, "fee_bps": 5.5, "min_share": 0.8}]
     assert (got["date_formed"] == got["date"] - pd.Timedelta(days=1)).all()
     assert set(got.loc[got["weighting"] == "ew", "weight_source"]) == {"equal"}
     ls = got.loc[got["portfolio"] == "LS"]
@@ -280,7 +280,7 @@ def test_backtest_equals_backtest_report_with_the_daily_panel_market(built):
     assert len(info) == 1
     row = info.iloc[0]
     assert row["market_source"] == "daily_panel_ew" and row["nw_lag_rule"] == "4t100"
-    assert (row["top_n"], row["trailing_days"], row["fee_bps"]) == (50, 30, 0.5)
+    assert (row["top_n"], row["trailing_days"], row["fee_bps"]) == (50, 30, 5.5)
     assert pd.Timestamp(row["last_date"]) == pd.Timestamp(DAY1)
     meta = summary.asset_materializations_for_node(RSJ_BACKTEST)[0].metadata
     assert "| statistic | EW gross | EW net | VW gross | VW net |" in meta["long_short_table"].value

@@ -191,3 +191,14 @@ def test_no_look_ahead_through_the_assets(tmp_path, built):
 
 def test_weights_tables_are_the_families():
     assert set(st.WEIGHTS_TABLES) == {a.key.to_user_string() for a in ASSETS[:5]}
+
+
+def test_the_tear_sheet_shows_the_comparison(built):
+    from cryptofactor_assets.reporting.tear_sheet import build_tear_sheet
+
+    path, _ = built
+    with duckdb.connect(path, read_only=True) as con:
+        section = build_tear_sheet(con).section("strategies")
+    assert section.status == "ok" and section.plots and "bybit_linear taker 5.5 bp" in section.note
+    shown = section.tables["strategy_comparison"]
+    assert {"gross", "net"} == set(shown["basis"]) and "funding_drag" in shown.columns
