@@ -52,6 +52,10 @@ from dagster._serdes import ConfigurableClassData, deserialize_value, serialize_
 DEFAULT_BATCH_SIZE = "1000"
 os.environ.setdefault("DAGSTER_EVENT_BATCH_SIZE", DEFAULT_BATCH_SIZE)
 
+#: ``json.dumps`` separators of the stored events: Dagster's default (", ", ": ") puts a blank after every
+#: comma and colon, ~90 of a minimal materialisation event's ~1,440 bytes (stored twice: run and index shard).
+COMPACT_JSON = (",", ":")
+
 _BATCHED = frozenset({
     DagsterEventType.ASSET_MATERIALIZATION,
     DagsterEventType.ASSET_OBSERVATION,
@@ -119,8 +123,16 @@ class BatchingSqliteEventLogStorage(SqliteEventLogStorage):
         return cls(base_dir, inst_data=inst_data)
 
     def _initdb(self, engine, for_index_shard: bool = False) -> None:
-        _page_size_of_new_database(engine)
+        _page_size_of_new_database(engine, INDEX_PAGE_SIZE if for_index_shard else PAGE_SIZE)
         super()._initdb(engine, for_index_shard=for_index_shard)
+
+    def _event_to_row(self, event: EventLogEntry) -> dict:
+        """Dagster's row of an event, its JSON written without the blanks after ``,`` and ``:``
+        (``COMPACT_JSON``): the same value for every reader (JSON), ~6 % fewer bytes per event. Every
+        event row (run shard, index shard, single or batched) is built here."""
+        row = super()._event_to_row(event)
+        row["event"] = serialize_value(event, separators=COMPACT_JSON)
+        return row
 
     def store_event_batch(self, events: Sequence[EventLogEntry]) -> None:
         check.sequence_param(events, "events", of_type=EventLogEntry)
@@ -290,22 +302,28 @@ def _one_partition_planned_as_partition(event: EventLogEntry) -> EventLogEntry:
     return event._replace(dagster_event=dagster_event._replace(event_specific_data=one))
 
 
-#: SQLite page size of the event log's new databases. Dagster's events are 1.5-2 KB of JSON: a 4 KB
+#: SQLite page size of the event log's new run shards. Dagster's events are 1.3-2 KB of JSON: a 4 KB
 #: page holds one or two and leaves the rest unused, a 16 KB page wastes less per event but every
-#: empty table of a run shard (~30) takes a whole page. Measured on a 1-year history's instance,
-#: vacuumed: 4 KB 14.8 MB, 8 KB 14.4 MB, 16 KB 15.0 MB, 32 KB 16.9 MB.
+#: empty table of a run shard (~30) takes a whole page, and most runs (a day from the UI or a
+#: schedule) are small. Measured on a 1-year history's instance, vacuumed: 4 KB 14.8 MB, 8 KB 14.4 MB,
+#: 16 KB 15.0 MB, 32 KB 16.9 MB.
 PAGE_SIZE = 8_192
+#: ... and of the one cross-run index shard, which holds every asset event of every run: five ~1.35 KB
+#: events fill an 8 KB page to 84 %, eleven a 16 KB page to 94 %, and its empty tables are paid once.
+#: 7-year history (2026-12-06): index.db 30.7 MB with 8 KB pages, 29.5 MB with 16 KB; the whole
+#: instance 58.7 -> 57.5 MB (16 KB run shards too: 56.9 MB, but a one-day run's shard doubles).
+INDEX_PAGE_SIZE = 16_384
 
 
-def _page_size_of_new_database(engine) -> None:
-    """Give a database file that has no page yet PAGE_SIZE pages (an existing one keeps its own: the
+def _page_size_of_new_database(engine, page_size: int = PAGE_SIZE) -> None:
+    """Give a database file that has no page yet ``page_size`` pages (an existing one keeps its own: the
     page size of a WAL database is fixed once written). Best effort: a concurrent initialisation by
     another process (the webserver and a run worker) leaves the default size, nothing else."""
     raw = engine.raw_connection()
     try:
         cursor = raw.cursor()
         if cursor.execute("PRAGMA page_count").fetchone()[0] == 0:
-            cursor.execute(f"PRAGMA page_size = {int(PAGE_SIZE)}")
+            cursor.execute(f"PRAGMA page_size = {int(page_size)}")
             cursor.execute("VACUUM")  # writes the header, so the page size sticks
     except sqlite3.Error:
         pass

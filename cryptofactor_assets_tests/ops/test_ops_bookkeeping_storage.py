@@ -285,3 +285,25 @@ def test_no_check_is_partitioned():
     assert graph.asset_check_keys
     partitioned = [key for key in graph.asset_check_keys if graph.get(key).partitions_def is not None]
     assert partitioned == []
+
+
+def test_events_are_compact_json_on_fitting_pages(tmp_path):
+    """The stored JSON has no blank after ',' / ':' and reads back as the same event; the index shard
+    (every asset event of every run) has 16 KB pages, run shards 8 KB (small runs stay small)."""
+    from dagster._serdes import deserialize_value, serialize_value
+
+    from cryptofactor_assets.ops.event_storage import INDEX_PAGE_SIZE, PAGE_SIZE
+
+    instance = _instance(tmp_path / "home", batching=True)
+    run_id = _run_all(instance)[0]
+    runs = tmp_path / "home" / "history" / "runs"
+    with sqlite3.connect(runs / "index.db") as con:
+        assert con.execute("PRAGMA page_size").fetchone()[0] == INDEX_PAGE_SIZE
+        stored = [row[0] for row in con.execute("SELECT event FROM event_logs")]
+    with sqlite3.connect(runs / f"{run_id}.db") as con:
+        assert con.execute("PRAGMA page_size").fetchone()[0] == PAGE_SIZE
+        stored += [row[0] for row in con.execute("SELECT event FROM event_logs")]
+    assert stored and not any('", "' in e or '": ' in e for e in stored)
+    for text in stored[:50]:
+        assert serialize_value(deserialize_value(text), separators=(",", ":")) == text
+    instance.dispose()
