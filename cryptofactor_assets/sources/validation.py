@@ -184,7 +184,10 @@ def ingest_funding(
 
 
 # ---------------------------------------------------------------------- fetch guard
-#: Datasets the fetch guard knows (each has its ``sql/sources/*_<dataset>.sql`` statements).
+#: Datasets the fetch guard knows. Each has its ``sql/sources/*_<dataset>.sql`` statements: the window
+#: snapshot (``create_ingest_prior_``), its keys before and after the fetch in the guard's common shape
+#: (``create_ingest_prior_keys_``, ``create_ingest_new_keys_``: symbol, event_time, UTC day), the
+#: delete of the unapplied rows and the insert of the kept ones; the guard itself is one statement.
 GUARDED = ("raw_klines_5m", "raw_coin_markets", "raw_funding_rates")
 #: ``rejected_rows`` dataset name -> the suffix of its ``insert_rejected_unapplied_*`` statement.
 _REJECTED_SUFFIX = {"raw_klines_5m": "klines", "raw_coin_markets": "coin_markets",
@@ -257,7 +260,9 @@ def guard_window(con: duckdb.DuckDBPyConnection, dataset: str, start: dt.date, e
     _guarded(dataset)
     bounds = {"start": _ts(start), "end": _ts(end)}
     result = GuardResult()
-    _run(con, f"create_ingest_guard_{dataset}", **bounds, failed=list(failed), replace=bool(replace))
+    _run(con, f"create_ingest_prior_keys_{dataset}")
+    _run(con, f"create_ingest_new_keys_{dataset}", **bounds)
+    _run(con, "create_ingest_guard", **bounds, dataset=dataset, failed=list(failed), replace=bool(replace))
     for row in con.execute(load_sql("select_ingest_guard_kept_days")).fetchall():
         day = KeptDay(row[0], row[1], *(int(v) for v in row[2:6]), row[6])
         result.kept_days.append(day)
@@ -268,10 +273,12 @@ def guard_window(con: duckdb.DuckDBPyConnection, dataset: str, start: dt.date, e
         _run(con, f"insert_rejected_unapplied_{_REJECTED_SUFFIX[dataset]}", **bounds)
         _run(con, f"delete_{dataset}_unapplied", **bounds)
     if result.kept_days or result.conflict_kept:
-        result.kept = int(_run(con, f"insert_{dataset}_kept", **bounds).fetchall()[0][0])
+        _run(con, "create_ingest_kept_keys", dataset=dataset)
+        result.kept = int(_run(con, f"insert_{dataset}_kept").fetchall()[0][0])
+        con.execute(load_sql("drop_ingest_kept_keys"))
     if result.conflict_kept and dataset == "raw_klines_5m":
         _run(con, "update_raw_klines_5m_kept_log_ret", **bounds)
     # (on an error the caller's ROLLBACK takes the temp tables with it)
-    con.execute(load_sql("drop_ingest_guard"))
-    con.execute(load_sql("drop_ingest_prior"))
+    for name in ("drop_ingest_guard", "drop_ingest_new_keys", "drop_ingest_prior_keys", "drop_ingest_prior"):
+        con.execute(load_sql(name))
     return result
