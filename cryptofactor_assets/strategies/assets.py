@@ -211,6 +211,8 @@ class CostConfig(dg.Config):
     spread_bps: float = _COST.spread_bps  # full spread of the constant model and the estimates' fallback
     funding: bool = _COST.funding  # charge funding to perpetual positions (perp venues only)
     lag_days: int = _COST.lag_days  # trade at the close of signal day + lag_days
+    # what a position earns the day after its coin's data end for good: 0 = out at the last price, -1 = total loss
+    delisting_return: float = 0.0
 
 
 def cost_model(config) -> CostModel:
@@ -228,7 +230,9 @@ def strategy_returns(run: TableRun) -> TableOutput:
     perpetuals taker 5.5 bp), half the estimated spread per unit traded (Corwin-Schultz from the day's
     5-minute bars, `daily_panel.spread_cs`; 10 bp full spread where no estimate exists), and the
     funding settled on perpetual positions (`raw_funding_rates`; a short earns positive rates). The
-    parameters are stored in `cost_model` on every row.
+    parameters are stored in `cost_model` on every row. A position in a coin whose data end for good is
+    closed the next day at `delisting_return` (default 0: out at its last price; -1: a total loss),
+    counted in `n_delisted`; the other positions are never rescaled.
     """
     cost = cost_model(run.config)
     for table in WEIGHTS_TABLES:
@@ -236,7 +240,7 @@ def strategy_returns(run: TableRun) -> TableOutput:
     weights = read_sql_frame(run.con, load_sql("select_strategy_weights", domain="strategies"), date_columns=["date"])
     panel = _read(run, "select_daily_panel_for_strategies", DAILY_PANEL)
     funding = _read(run, "select_funding_rates", RAW_FUNDING_RATES, ())
-    frame, notes = c.compute_strategy_returns(weights, panel, funding, cost)
+    frame, notes = c.compute_strategy_returns(weights, panel, funding, cost, run.config.delisting_return)
     meta = {"cost_model": cost.describe()}
     if notes:
         meta["notes"] = md("\n".join(f"- {n}" for n in notes))

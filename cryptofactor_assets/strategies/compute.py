@@ -179,12 +179,14 @@ def half_spreads(panel: pd.DataFrame, cost: CostModel) -> tuple[pd.DataFrame | N
 
 
 def compute_strategy_returns(weights: pd.DataFrame, panel: pd.DataFrame, funding: pd.DataFrame | None,
-                             cost: CostModel) -> tuple[pd.DataFrame, list[str]]:
+                             cost: CostModel, delisting_return: float = 0.0) -> tuple[pd.DataFrame, list[str]]:
     """Every strategy of ``weights`` (the families' tables, concatenated) through the daily book.
 
     ``panel``: daily_panel rows (symbol, date, ret and the spread columns); ``funding``:
-    raw_funding_rates rows (symbol, funding_time, funding_rate). Returns the ``strategy_returns`` rows
-    (``execution.BOOK_COLUMNS`` plus family and ``cost_model``) and notes."""
+    raw_funding_rates rows (symbol, funding_time, funding_rate); ``delisting_return``: what a position
+    earns the day after its coin's data end for good (0: out at the last price; -1: a total loss).
+    Returns the ``strategy_returns`` rows (``execution.BOOK_COLUMNS`` plus family, the cost columns and
+    ``delisting_return``) and notes."""
     notes: list[str] = []
     if weights.empty or panel.empty:
         return pd.DataFrame(), ["no strategy weights or no daily panel rows"]
@@ -203,7 +205,7 @@ def compute_strategy_returns(weights: pd.DataFrame, panel: pd.DataFrame, funding
     family = weights.drop_duplicates("strategy").set_index("strategy")["family"]
     hold = family.map(lambda f: DAILY_HOLD_DAYS if f == "rsj" else WEEKLY_HOLD_DAYS)
     book: BookResult = run_book(decisions, held[["strategy", "date", "symbol", "weight"]], market,
-                                cost.fee_bps * BPS, cost.lag_days, hold)
+                                cost.fee_bps * BPS, cost.lag_days, hold, delisting_return)
     if book.decisions_after_data:
         notes.append(f"{book.decisions_after_data} decision(s) execute after the last daily_panel day: not traded")
     if book.coins_without_market:
@@ -215,7 +217,12 @@ def compute_strategy_returns(weights: pd.DataFrame, panel: pd.DataFrame, funding
         notes.append(f"{len(idle)} strateg{'y' if len(idle) == 1 else 'ies'} never held a position, left out: "
                      f"{', '.join(idle)}")
         frame = frame[~frame["strategy"].isin(idle)]
-    out = frame.assign(family=frame["strategy"].map(family), cost_model=cost.describe(), **cost_columns(cost))
+    delisted = int(frame["n_delisted"].sum())
+    if delisted:
+        notes.append(f"{delisted} position(s) closed because their coin stopped trading for good, at a "
+                     f"delisting return of {delisting_return:.0%}")
+    out = frame.assign(family=frame["strategy"].map(family), cost_model=cost.describe(), **cost_columns(cost),
+                       delisting_return=float(delisting_return))
     return out.reset_index(drop=True), notes
 
 
@@ -270,7 +277,7 @@ def compute_strategy_comparison(returns: pd.DataFrame, factors: pd.DataFrame | N
         if len(g) < min_days:
             notes.append(f"{strategy}: {len(g)} days < {min_days}, not compared")
             continue
-        params = {k: g[k].iloc[0] for k in COST_COLUMNS}
+        params = {k: g[k].iloc[0] for k in (*COST_COLUMNS, "delisting_return")}
         perf = strategy_performance(g["gross"], g["net"], fees=g["fee"], spread=g["spread"], funding=g["funding"],
                                     turnover=g["turnover"], periods_per_year=PERIODS_PER_YEAR, nw_lags=nw_lags)
         for basis, stats in (("gross", perf.gross), ("net", perf.net)):
@@ -290,7 +297,7 @@ def compute_strategy_comparison(returns: pd.DataFrame, factors: pd.DataFrame | N
                 "alpha_3f_ann": three.alpha_ann if three else np.nan,
                 "alpha_3f_t_nw": three.alpha_t_nw if three else np.nan,
                 "r2_3f": three.r2 if three else np.nan, "n_factor_days": three.n_periods if three else 0,
-                "nw_lags": stats.nw_lags, **params,
+                "nw_lags": stats.nw_lags, "n_delisted": int(g["n_delisted"].sum()), **params,
             })
             if basis == "net" and three is not None:
                 a = three.attribution

@@ -20,6 +20,11 @@ Timing and accounting (weights are fractions of the book's value, NAV):
   drifted weights: the first trade of a long-short with gross 2 costs 2), fee ``c_fee TO_d``, spread
   ``sum_i h[d, i] |w_target_i - w~[d, i]|``; without an execution the drifted weights are kept;
 * funding of day d: ``sum_i w[d-1, i] F[d, i]`` (a short with a positive rate earns it);
+* delisting: a coin whose data end for good (no return after day e, e before the market's last day)
+  is closed on day e + 1 at ``delisting_return`` (0: out at its last price, the default; -1: a total
+  loss): the position earns that return on day e + 1 and its value becomes cash. No fee, no spread
+  (nothing trades); counted in ``n_delisted``. The other positions are never rescaled. A coin whose
+  data resume after a gap is not delisted: over the gap it earns 0 (its last price carried);
 * net return of day d: ``R_d - fee_d - spread_d - funding_d`` (costs of a trade at the close of d are
   charged to day d, as a fraction of the NAV at that close).
 
@@ -40,7 +45,7 @@ import pandas as pd
 
 #: Columns of :func:`run_book`'s frame (one row per strategy and day).
 BOOK_COLUMNS = ("strategy", "date", "gross", "fee", "spread", "funding", "net", "turnover",
-                "long_exposure", "short_exposure", "n_long", "n_short", "rebalanced")
+                "long_exposure", "short_exposure", "n_long", "n_short", "n_delisted", "rebalanced")
 
 
 @dataclass(frozen=True)
@@ -102,10 +107,13 @@ class BookResult:
 
 
 def run_book(decisions: pd.DataFrame, weights: pd.DataFrame, market: Market, fee_rate: float,
-             lag_days: int, hold_days: int | pd.Series = 1) -> BookResult:
+             lag_days: int, hold_days: int | pd.Series = 1, delisting_return: float = 0.0) -> BookResult:
     """Run every strategy of ``decisions`` (strategy, date) with ``weights`` (strategy, date, symbol,
     weight) through ``market`` (module docstring). ``fee_rate`` is a fraction of the traded weight
-    (5.5 bp = 0.00055); ``hold_days``: the horizon of a decision (an int, or a Series by strategy)."""
+    (5.5 bp = 0.00055); ``hold_days``: the horizon of a decision (an int, or a Series by strategy);
+    ``delisting_return``: what a position in a coin whose data end for good earns on the next day."""
+    if delisting_return < -1:
+        raise ValueError("delisting_return must be >= -1 (a total loss)")
     if lag_days < 0:
         raise ValueError("lag_days must be >= 0")
     strategies = pd.Index(sorted(decisions["strategy"].unique()))
@@ -150,9 +158,19 @@ def run_book(decisions: pd.DataFrame, weights: pd.DataFrame, market: Market, fee
     stop = np.minimum(last + hold, D - 1)
 
     r = np.nan_to_num(market.returns, nan=0.0)
+    # a coin delists on day e + 1 when e is its last day with a return and e is not the market's last day
+    has_ret = np.isfinite(market.returns)
+    last_ret = np.where(has_ret.any(axis=0), D - 1 - has_ret[::-1].argmax(axis=0), -1)
+    delist_day = np.where((last_ret >= 0) & (last_ret < D - 1), last_ret + 1, -1)
+    delisting = np.zeros((D, N), dtype=bool)
+    delisting[delist_day[delist_day >= 0], np.flatnonzero(delist_day >= 0)] = True
+    r[delisting] = delisting_return
+    gone = np.arange(D)[:, None] > last_ret[None, :]  # days after a coin's last return (its delisting day on)
+    gone &= (delist_day >= 0)[None, :]
     out = {name: np.zeros((D, S)) for name in ("gross", "fee", "spread", "funding", "turnover", "long", "short")}
     n_long = np.zeros((D, S), dtype=np.int64)
     n_short = np.zeros((D, S), dtype=np.int64)
+    n_delisted = np.zeros((D, S), dtype=np.int64)
     held = np.zeros((S, N))
     for d in range(D):
         gross = held @ r[d]
@@ -161,11 +179,15 @@ def run_book(decisions: pd.DataFrame, weights: pd.DataFrame, market: Market, fee
         with np.errstate(invalid="ignore", divide="ignore"):
             growth = 1.0 + gross
             drifted = np.where(growth[:, None] > 0, held * (1.0 + r[d]) / growth[:, None], 0.0)  # ruin: flat
+        if delisting[d].any():  # positions in coins that stopped trading become cash (no trade, no cost)
+            n_delisted[d] = (held[:, delisting[d]] != 0).sum(axis=1)
+            drifted[:, delisting[d]] = 0.0
         ex = execute[d]
         if ex.any():
             target = np.where(ex[:, None], 0.0, drifted)
             lo, hi = bounds[d], bounds[d + 1]
             target[w_strat[lo:hi], w_sym[lo:hi]] = w_val[lo:hi]  # executing strategies' targets (others untouched)
+            target[:, gone[d]] = np.where(ex[:, None], 0.0, target[:, gone[d]])  # a delisted coin cannot be bought
             trade = np.abs(target - drifted)
             out["turnover"][d] = trade.sum(axis=1)
             out["spread"][d] = trade @ market.half_spread[d]
@@ -187,6 +209,7 @@ def run_book(decisions: pd.DataFrame, weights: pd.DataFrame, market: Market, fee
         "gross": out["gross"][di, si], "fee": out["fee"][di, si], "spread": out["spread"][di, si],
         "funding": out["funding"][di, si], "net": net[di, si], "turnover": out["turnover"][di, si],
         "long_exposure": out["long"][di, si], "short_exposure": out["short"][di, si],
-        "n_long": n_long[di, si], "n_short": n_short[di, si], "rebalanced": execute[di, si],
+        "n_long": n_long[di, si], "n_short": n_short[di, si], "n_delisted": n_delisted[di, si],
+        "rebalanced": execute[di, si],
     }).sort_values(["strategy", "date"], ignore_index=True)
     return BookResult(frame[list(BOOK_COLUMNS)], after, missing_coins)

@@ -202,3 +202,28 @@ def test_the_tear_sheet_shows_the_comparison(built):
     assert section.status == "ok" and section.plots and "bybit_linear taker 5.5 bp" in section.note
     shown = section.tables["strategy_comparison"]
     assert {"gross", "net"} == set(shown["basis"]) and "funding_drag" in shown.columns
+
+
+def test_a_coin_that_stops_trading_is_closed_not_rescaled(tmp_path):
+    """C11 (the largest coin, always in the VW books) stops trading for good on 2024-05-01: every book
+    holding it closes the position that day at the delisting return, counted; -100 % costs exactly the
+    weights held."""
+    out = {}
+    for dr in (0.0, -1.0):
+        path = str(tmp_path / f"d{dr}.duckdb")
+        build_inputs(path)
+        with duckdb.connect(path) as con:
+            con.execute("DELETE FROM daily_panel WHERE symbol = 'C11' AND date >= DATE '2024-05-01'")
+        assert run(path, {"strategy_returns": {"config": {"delisting_return": dr}}}).success
+        out[dr] = query(path, "SELECT * FROM strategy_returns ORDER BY strategy, date")
+    r0, r1 = out[0.0], out[-1.0]
+    day = r0["date"] == pd.Timestamp("2024-05-01")
+    assert r0.loc[day, "n_delisted"].sum() > 0 and (r0.loc[~day, "n_delisted"] == 0).all()
+    assert set(r0["delisting_return"]) == {0.0} and set(r1["delisting_return"]) == {-1.0}
+    before = r0["date"] < pd.Timestamp("2024-05-01")
+    pd.testing.assert_frame_equal(r0[before].drop(columns="delisting_return"),
+                                  r1[before].drop(columns="delisting_return"))
+    hit = day & (r0["n_delisted"] > 0)
+    assert (r1.loc[hit, "gross"] != r0.loc[hit, "gross"]).all()  # the delisting return shows that day...
+    longs = hit & (r0["short_exposure"] == 0)  # ... as a loss for a long-only book (a short gains it)
+    assert longs.any() and (r1.loc[longs, "gross"] < r0.loc[longs, "gross"]).all()

@@ -117,3 +117,31 @@ def test_weights_without_a_decision_are_refused():
     w = pd.concat([w, w.assign(date=DAYS[2])])
     with pytest.raises(ValueError, match="without a decision"):
         run_book(dec, w, market([[0.0, 0.0]] * 4), 0.0, lag_days=0)
+
+
+@pytest.mark.parametrize("delisting_return", [0.0, -1.0])
+def test_a_delisting_closes_the_position_and_never_rescales_the_others(delisting_return):
+    # A stops trading after day 1 (no return from day 2 on, for good); B keeps trading
+    dec, w = decide((0, {"A": 0.5, "B": 0.5}))
+    m = market([[0.0, 0.0], [0.10, 0.0], [np.nan, 0.02], [np.nan, 0.03]])
+    book = run_book(dec, w, m, 0.0, lag_days=0, hold_days=3, delisting_return=delisting_return).frame.set_index("date")
+    # day 1: A +10 %: NAV 1.05, weights A 0.55/1.05, B 0.5/1.05; day 2: A delists at the given return
+    wa, wb = 0.55 / 1.05, 0.5 / 1.05
+    assert book.loc[DAYS[2], "gross"] == pytest.approx(wa * delisting_return + wb * 0.02)
+    assert book.loc[DAYS[2], "n_delisted"] == 1 and book["n_delisted"].sum() == 1
+    assert book.loc[DAYS[2], "turnover"] == 0.0 and book.loc[DAYS[2], "fee"] == 0.0  # nothing traded
+    # after day 2 only B is held, at its drifted weight (B's value over NAV), never scaled back up to 100 %
+    nav2 = 1 + wa * delisting_return + wb * 0.02
+    assert book.loc[DAYS[2], "long_exposure"] == pytest.approx(wb * 1.02 / nav2)
+    assert book.loc[DAYS[3], "gross"] == pytest.approx(wb * 1.02 / nav2 * 0.03)
+
+
+def test_a_delisted_coin_is_not_bought_and_a_gap_is_not_a_delisting():
+    dec, w = decide((2, {"A": 1.0}))  # decided after A's last day
+    m = market([[0.01, 0.0], [0.01, 0.0], [np.nan, 0.0], [np.nan, 0.0]])
+    book = run_book(dec, w, m, 0.001, lag_days=0, hold_days=1).frame.set_index("date")
+    assert (book["long_exposure"] == 0).all() and (book["fee"] == 0).all()
+    dec, w = decide((0, {"A": 1.0}))
+    gap = market([[0.0, 0.0], [np.nan, 0.0], [0.05, 0.0]])  # A resumes on day 2
+    book = run_book(dec, w, gap, 0.0, lag_days=0, hold_days=2).frame.set_index("date")
+    assert book["n_delisted"].sum() == 0 and book.loc[DAYS[2], "gross"] == pytest.approx(0.05)

@@ -33,5 +33,7 @@ CREATE TABLE IF NOT EXISTS strategy_comparison (
     spread_model       VARCHAR NOT NULL,
     spread_bps         DOUBLE NOT NULL,
     funding_charged    BOOLEAN NOT NULL,   -- perpetual venue with funding on
-    lag_days           INTEGER NOT NULL
+    lag_days           INTEGER NOT NULL,
+    delisting_return   DOUBLE NOT NULL,    -- earned the day after a coin's data end for good
+    n_delisted         INTEGER NOT NULL    -- positions closed by a delisting over the whole run
 );

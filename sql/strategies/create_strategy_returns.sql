@@ -13,6 +13,7 @@ CREATE TABLE IF NOT EXISTS strategy_returns (
     short_exposure  DOUBLE NOT NULL,    -- sum of short weights (negative)
     n_long          INTEGER NOT NULL,
     n_short         INTEGER NOT NULL,
+    n_delisted      INTEGER NOT NULL,   -- positions closed today because their coin stopped trading for good
     rebalanced      BOOLEAN NOT NULL,   -- a decision executed at the close of d
     cost_model      VARCHAR NOT NULL,   -- the cost model in words (venue, side, fee, spread, funding, lag)
     venue           VARCHAR NOT NULL,   -- strategies/costs.py VENUES
@@ -21,5 +22,6 @@ CREATE TABLE IF NOT EXISTS strategy_returns (
     spread_model    VARCHAR NOT NULL,   -- corwin_schultz | abdi_ranaldo | constant | none
     spread_bps      DOUBLE NOT NULL,    -- full spread of the constant model / the estimates' fallback
     funding_charged BOOLEAN NOT NULL,   -- funding charged (perpetual venue and funding on)
-    lag_days        INTEGER NOT NULL    -- trades at the close of signal day + lag_days
+    lag_days        INTEGER NOT NULL,   -- trades at the close of signal day + lag_days
+    delisting_return DOUBLE NOT NULL    -- earned the day after a coin's data end for good (0: out at the last price)
 );
