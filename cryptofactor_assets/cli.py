@@ -44,6 +44,7 @@ def _set_source_env(args: argparse.Namespace) -> None:
         "CRYPTOFACTOR_MARKETS_GLOB": args.markets,
         "CRYPTOFACTOR_SYMBOLS": args.symbols,
         "CRYPTOFACTOR_COINGECKO_IDS": args.coingecko_ids,
+        "CRYPTOFACTOR_DEAD_COINGECKO_IDS": args.dead_coingecko_ids,
         "CRYPTOFACTOR_BYBIT_CATEGORY": args.bybit_category,
         "CRYPTOFACTOR_SIM_SEED": None if args.seed is None else str(args.seed),
         "CRYPTOFACTOR_SIM_COINS": None if args.coins is None else str(args.coins),
@@ -452,6 +453,8 @@ def build_parser() -> argparse.ArgumentParser:
     m.add_argument("--markets", help="files: glob of CoinGecko export CSV files")
     m.add_argument("--symbols", help="bybit: comma-separated symbols, e.g. BTCUSDT,ETHUSDT")
     m.add_argument("--coingecko-ids", help="bybit: CoinGecko ids for market caps, e.g. bitcoin,ethereum")
+    m.add_argument("--dead-coingecko-ids", help="bybit: CoinGecko ids of coins that died (no longer listed): fetched "
+                   "too, so the cap universe is not only today's survivors")
     m.add_argument("--bybit-category", choices=["linear", "spot"], default=None)
     m.add_argument("--seed", type=int, help="simulated: seed")
     m.add_argument("--coins", type=int, help="simulated: number of coins")

@@ -114,6 +114,7 @@ MARKETS_GLOB_ENV = "CRYPTOFACTOR_MARKETS_GLOB"
 SYMBOLS_ENV = "CRYPTOFACTOR_SYMBOLS"
 BYBIT_CATEGORY_ENV = "CRYPTOFACTOR_BYBIT_CATEGORY"
 COINGECKO_IDS_ENV = "CRYPTOFACTOR_COINGECKO_IDS"
+DEAD_COINGECKO_IDS_ENV = "CRYPTOFACTOR_DEAD_COINGECKO_IDS"
 STRICT_ENV = "CRYPTOFACTOR_STRICT"
 REPLACE_ENV = "CRYPTOFACTOR_REPLACE"
 TIMEZONE_ENV = "CRYPTOFACTOR_TIMEZONE"
@@ -136,6 +137,7 @@ def market_source_settings(sim_seed_default: int) -> dict:
         "symbols": env(SYMBOLS_ENV, ""),
         "bybit_category": env(BYBIT_CATEGORY_ENV, "linear"),
         "coingecko_ids": env(COINGECKO_IDS_ENV, ""),
+        "dead_coingecko_ids": env(DEAD_COINGECKO_IDS_ENV, ""),
         "strict": env_bool(STRICT_ENV),
         "replace": env_bool(REPLACE_ENV),
         "timezone": env(TIMEZONE_ENV, "") or "UTC",

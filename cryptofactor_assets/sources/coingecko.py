@@ -31,6 +31,15 @@ How ``pycoingecko`` 3.2 works (read from its ``api.py``), and what this module d
   lost), with a non-JSON body it re-raises ``requests.HTTPError``. A response hook on the session
   keeps the last response, which gives back the status code and the ``retry-after`` header.
 
+Survivorship. The coins fetched are the ids the user lists (``--coingecko-ids``); ``top_coins`` returns
+*today's* top N. A universe built from either is survivorship-biased: coins that died before today
+are missing, and every backtest on it overstates the returns of small coins (LTW include dead coins).
+``--dead-coingecko-ids`` adds the user's list of dead coins (CoinGecko lists them with
+``/coins/list?status=inactive``; their history is served while CoinGecko keeps it, and an id it no
+longer serves fails for that coin with the 404 reason, reported in ``source_fetch_complete``). The
+strategies' daily book closes a position whose coin's data end for good at the configured
+delisting return instead of rescaling the others.
+
 Errors: 429 -> wait ``retry-after`` (else back-off) and retry; 5xx (an HTML page included) /
 timeouts / cut or truncated bodies -> back-off and retry; 401 with error_code 10012 (history beyond
 the plan) -> ``SourceError`` naming the coin and the range; other 401/403 -> key / plan error; 404

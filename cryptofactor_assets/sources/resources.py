@@ -43,6 +43,9 @@ class MarketSourceResource(dg.ConfigurableResource):
     bybit_category: str = Field(default="linear",
                                 description="bybit: linear | spot (spot has no funding rates)")
     coingecko_ids: str = Field(default="", description="bybit: CoinGecko ids for market caps (optional)")
+    dead_coingecko_ids: str = Field(
+        default="", description="bybit: CoinGecko ids of dead coins, fetched with coingecko_ids: a list of today's "
+                                "coins alone is survivorship-biased (see sources/coingecko.py)")
     strict: bool = Field(default=False, description="fail the run when any symbol's fetch fails")
     replace: bool = Field(
         default=False,
@@ -148,7 +151,10 @@ class MarketSourceResource(dg.ConfigurableResource):
             yield read_markets_glob(self.markets_glob, start, end, symbol_map=symbol_map, strict=self.strict,
                                     timezone=self.timezone)
         else:
-            ids = [s.strip() for s in self.coingecko_ids.split(",") if s.strip()]
+            # today's coins plus the user's dead ones (CoinGecko keeps some history of inactive coins;
+            # one it no longer serves fails for that coin, reported, never silently dropped)
+            ids = list(dict.fromkeys(s.strip() for s in f"{self.coingecko_ids},{self.dead_coingecko_ids}".split(",")
+                                     if s.strip()))
             if not ids:
                 yield _not_requested("no CoinGecko ids given: no market caps")
                 return

@@ -322,3 +322,30 @@ def test_fixture_bodies_are_valid_json():
     for name in ("coingecko_error_429_rate_limit.json", "coingecko_error_10012_time_range.json",
                  "coingecko_coins_markets_top3.json"):
         json.loads(fixture_bytes(name))
+
+
+# ---------------------------------------------------------------------- survivorship: dead coins
+def test_dead_coins_are_fetched_beside_todays_and_an_unserved_one_is_reported(monkeypatch):
+    """`dead_coingecko_ids` adds coins that died to the fetched universe (LTW include dead coins): one
+    CoinGecko still serves is stored like any other; one it no longer serves (404) fails for that coin
+    with the reason, the others are kept."""
+    import datetime as dt
+
+    from cryptofactor_assets.sources.resources import MarketSourceResource
+
+    luna = "/api/v3/coins/terra-luna/market_chart/range"
+    gone = "/api/v3/coins/bitconnect/market_chart/range"
+    with FakeServer() as server:
+        server.route(BTC_RANGE, lambda req: Reply(200, daily_payload("2023-10-01", 120)))
+        server.route(luna, lambda req: Reply(200, daily_payload("2023-10-01", 120)))
+        server.route(gone, lambda req: Reply(404, {"error": "coin not found"}))
+        monkeypatch.setenv("COINGECKO_BASE_URL", server.base_url + "/api/v3")
+        monkeypatch.setenv("COINGECKO_CALLS_PER_MINUTE", "10000")
+        source = MarketSourceResource(kind="bybit", symbols="BTCUSDT", coingecko_ids="bitcoin",
+                                      dead_coingecko_ids="terra-luna, bitconnect,bitcoin")
+        (batch,) = source.markets_batches(dt.date(2024, 1, 1), dt.date(2024, 1, 3), "2024-01-01", log=lambda m: None)
+        fetched = [r.path.split("/")[4] for r in server.requests if "market_chart" in r.path]
+    assert sorted(set(fetched)) == ["bitcoin", "bitconnect", "terra-luna"]  # bitcoin once, not twice
+    assert fetched.count("bitcoin") == 1
+    assert set(batch.frame["coin_id"]) == {"bitcoin", "terra-luna"}
+    assert [f.symbol for f in batch.failures] == ["BITCONNECTUSDT"] and "404" in batch.failures[0].error
