@@ -42,7 +42,24 @@ WEEKLY_PANEL_COLUMNS: tuple[str, ...] = (
     "std_dollar_volume",
     "age_weeks",
     "in_universe",
+    "last_date",
+    "prev_close",
+    "return_rule",
 )
+
+#: Weekly return rules (stored with every weekly row as ``return_rule``):
+#: ``"last_price"`` (Liu, Tsyvinski & Wu 2022): ret = P(last available day of the week) / P(last available day
+#: of the previous week) - 1, eligible on the week's last available day; ``"complete_week"``: ret compounds
+#: the daily returns and needs every day of the week (a missing day drops the coin-week).
+RETURN_RULES: tuple[str, ...] = ("last_price", "complete_week")
+DEFAULT_RETURN_RULE = "last_price"
+
+
+def check_return_rule(return_rule: str) -> str:
+    """``return_rule`` if it is one of :data:`RETURN_RULES`, else a ValueError naming them."""
+    if return_rule not in RETURN_RULES:
+        raise ValueError(f"return_rule must be one of {RETURN_RULES}, got {return_rule!r}")
+    return return_rule
 
 
 def _check_calendar(calendar: str) -> None:
@@ -181,27 +198,40 @@ def aggregate_weekly(
     calendar: Calendar = "iso",
     *,
     min_market_cap: float = 1e6,
+    return_rule: str = DEFAULT_RETURN_RULE,
 ) -> pd.DataFrame:
     """Aggregate ``daily_panel`` rows to coin-weeks in the ``weekly_panel`` layout.
 
     Same column semantics as ``sql/panels/create_weekly_panel.sql``, on the ISO or the LTW calendar:
 
     * ``week_start``: first day of the (ISO or LTW) week; ``n_days`` rows, ``n_returns`` daily returns;
-    * ``ret`` = prod(1 + daily ret) - 1 over the week, NULL unless every day of the week has a return
-      (7 days; 8 or 9 for LTW week 52).  Daily returns are NULL after a missing day, so a complete
-      week's ``ret`` equals P(last day) / P(last day of the previous week) - 1 (LTW's definition);
-    * ``close`` / ``market_cap``: values of the week's last row (a NULL last-day market cap stays
-      NULL: it is never filled from an earlier day);
+    * ``last_date``: the week's last row (its last available day); ``close`` / ``market_cap``: that
+      row's values (a NULL market cap stays NULL: it is never filled from an earlier day);
+    * ``prev_close``: ``close`` of the previous week (period id - 1) of the same coin, NaN when the coin
+      has no row in that week;
+    * ``ret`` by ``return_rule`` (stored in the column ``return_rule``):
+
+      - ``"last_price"`` (LTW 2022, default): close / prev_close - 1, i.e. P(last available day of the
+        week) / P(last available day of the previous week) - 1; NaN when the previous week has no row
+        (never a return across a whole missing week: it would span two periods);
+      - ``"complete_week"``: prod(1 + daily ret) - 1, NaN unless every day of the week has a return (7
+        days; 8 or 9 for LTW week 52). Daily returns are NaN after a missing day, so a complete week's
+        return equals the last_price one;
+
     * ``max_price`` = max daily close; ``avg_volume`` / ``avg_dollar_volume`` = mean of the
       non-missing daily values; ``std_dollar_volume`` = sample (ddof = 1) std of daily dollar volume;
     * ``age_weeks`` = period_id(week) - period_id(week of the coin's first row in the input), i.e.
       0 in the listing week (the first row is always in the past, so no look-ahead);
-    * ``in_universe`` = last-day market cap >= ``min_market_cap`` and every day of the week present
-      with a return, a market cap and a dollar volume ("complete" = all days of that week).
+    * ``in_universe``: ``"last_price"``: market cap >= ``min_market_cap`` and a dollar volume on the
+      week's last available day (LTW's filter: price, volume and cap present, cap >= $1M);
+      ``"complete_week"``: last-day market cap >= ``min_market_cap`` and every day of the week present
+      with a return, a market cap and a dollar volume.
 
-    Vectorised: one sort and one groupby over (symbol, week).
+    Uses rows of the week and the week before only (no later week). Vectorised: one sort and one
+    groupby over (symbol, week).
     """
     _check_calendar(calendar)
+    check_return_rule(return_rule)
     if calendar == "daily":
         raise ValueError("aggregate_weekly needs a weekly calendar ('iso' or 'ltw')")
     needed = ["symbol", "date", "close", "ret", "market_cap", "volume", "dollar_volume"]
@@ -223,6 +253,7 @@ def aggregate_weekly(
     # Week id of each coin's first row, broadcast to its rows (frame is sorted by symbol, date).
     first_wid = pd.Series(wid).groupby(df["symbol"].to_numpy()).transform("first").to_numpy()
     df["_age"] = wid - first_wid
+    df["_wid"] = wid
     df["_len"] = week_len
     df["_gross"] = 1.0 + df["ret"]
     df["_complete_day"] = (df["ret"].notna() & df["market_cap"].notna() & df["dollar_volume"].notna()).astype(
@@ -235,24 +266,35 @@ def aggregate_weekly(
             "n_days": g.size(),
             "n_returns": g["ret"].count(),
             "_gross": g["_gross"].prod(),  # skips NaN: masked below unless all days have returns
-            "close": g["close"].last(),  # close is NOT NULL, so last() is the last row
             "max_price": g["close"].max(),
             "avg_volume": g["volume"].mean(),
             "avg_dollar_volume": g["dollar_volume"].mean(),
             "std_dollar_volume": g["dollar_volume"].std(ddof=1),
             "age_weeks": g["_age"].first(),
+            "_wid": g["_wid"].first(),
             "_len": g["_len"].first(),
             "_n_complete": g["_complete_day"].sum(),
         }
     )
-    # groupby.last() would skip a NULL market cap on the last day; take the last row explicitly.
-    last_rows = df.loc[~df.duplicated(["symbol", "week_start"], keep="last")]
-    out["market_cap"] = last_rows.set_index(["symbol", "week_start"])["market_cap"]
-    out = out.reset_index()
+    # The last row of each week, NULLs included (groupby.last() would skip a NULL market cap).
+    last_rows = df.loc[~df.duplicated(["symbol", "week_start"], keep="last")].set_index(["symbol", "week_start"])
+    for col, src in (("last_date", "date"), ("close", "close"), ("market_cap", "market_cap"),
+                     ("_last_dollar_volume", "dollar_volume")):
+        out[col] = last_rows[src]
+    out = out.reset_index()  # sorted by symbol, week_start
 
-    full = out["n_returns"] == out["_len"]
-    out["ret"] = np.where(full, out["_gross"] - 1.0, np.nan)
-    out["in_universe"] = (out["_n_complete"] == out["_len"]) & (out["market_cap"] >= min_market_cap)
+    # the previous row of the same coin is the previous week only when the week ids are adjacent
+    same_coin = out["symbol"].eq(out["symbol"].shift(1)).to_numpy()
+    adjacent = same_coin & (out["_wid"].diff().to_numpy() == 1)
+    out["prev_close"] = np.where(adjacent, out["close"].shift(1).to_numpy(dtype=float), np.nan)
+    if return_rule == "last_price":
+        out["ret"] = out["close"] / out["prev_close"] - 1.0
+        out["in_universe"] = (out["market_cap"] >= min_market_cap) & out["_last_dollar_volume"].notna()
+    else:
+        full = out["n_returns"] == out["_len"]
+        out["ret"] = np.where(full, out["_gross"] - 1.0, np.nan)
+        out["in_universe"] = (out["_n_complete"] == out["_len"]) & (out["market_cap"] >= min_market_cap)
+    out["return_rule"] = return_rule
     out["n_days"] = out["n_days"].astype(np.int64)
     out["n_returns"] = out["n_returns"].astype(np.int64)
     out["age_weeks"] = out["age_weeks"].astype(np.int64)
@@ -274,4 +316,7 @@ _WEEKLY_DTYPES: dict[str, str] = {
     "std_dollar_volume": "float64",
     "age_weeks": "int64",
     "in_universe": "bool",
+    "last_date": "datetime64[ns]",
+    "prev_close": "float64",
+    "return_rule": "object",
 }

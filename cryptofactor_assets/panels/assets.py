@@ -3,6 +3,7 @@
 import dagster as dg
 
 from cryptofactor_assets.common import md
+from cryptofactor_assets.estimators.ltw_calendar import DEFAULT_RETURN_RULE, RETURN_RULES, check_return_rule
 from cryptofactor_assets.estimators.spreads import MIN_SPREAD_PAIRS
 from cryptofactor_assets.lib.table_asset import TableOutput, TableRun, table_asset
 from cryptofactor_assets.panels import checks
@@ -10,7 +11,7 @@ from cryptofactor_assets.panels.tables import DAILY_PANEL, WEEKLY_PANEL
 from cryptofactor_assets.partitions import (
     daily_partitions,
     day_and_previous_day,
-    week_to_days,
+    week_and_previous_days,
     weekly_partitions,
 )
 from cryptofactor_assets.sources.assets import RAW_COIN_MARKETS, RAW_KLINES_5M
@@ -79,17 +80,37 @@ def daily_panel(run: TableRun) -> TableOutput:
                   {"min_pairs": MIN_SPREAD_PAIRS})
 
 
-@table_asset(checks.WEEKLY_PANEL_CHECKS, group=GROUP, partitions_def=weekly_partitions, kinds=KINDS,
-             deps=[dg.AssetDep(DAILY_PANEL, partition_mapping=week_to_days)])
-def weekly_panel(run: TableRun) -> TableOutput:
-    """One row per coin-week (ISO weeks, `week_start` = Monday 00:00 UTC) from the week's 7 daily partitions.
+class WeeklyPanelConfig(dg.Config):
+    #: "last_price" (LTW 2022): last available close of the week / of the previous week - 1, eligible on the
+    #: last available day; "complete_week": compounded daily returns, all 7 days needed (stored per row)
+    return_rule: str = DEFAULT_RETURN_RULE
 
-    ret = prod(1 + daily ret) - 1 (NULL unless all 7 daily returns exist); close and market cap of the
-    week's last day; max daily close; mean base and dollar volume; std of daily dollar volume; age in
-    whole weeks since the coin's first daily row (data up to the week's end only); in_universe =
-    last-day market cap >= $1M with 7 complete days.
+
+#: The week's 7 days and the 7 before (the previous week's last available close is the return's base).
+WEEKLY_PANEL_LOOKBACK_DAYS = 7
+
+
+@table_asset(checks.WEEKLY_PANEL_CHECKS, group=GROUP, partitions_def=weekly_partitions, kinds=KINDS,
+             config=WeeklyPanelConfig,
+             deps=[dg.AssetDep(DAILY_PANEL, partition_mapping=week_and_previous_days(WEEKLY_PANEL_LOOKBACK_DAYS))])
+def weekly_panel(run: TableRun) -> TableOutput:
+    """One row per coin-week (ISO weeks, `week_start` = Monday 00:00 UTC) from the week's daily rows and the
+    previous week's last close.
+
+    `return_rule` (config, stored on every row): `last_price` (default, Liu, Tsyvinski & Wu 2022):
+    ret = close of the week's last available day / close of the previous week's last available day
+    (`prev_close`) - 1, NULL when the previous week has no row (no return across a whole missing week);
+    in_universe = market cap >= $1M and dollar volume present on that last available day (`last_date`).
+    `complete_week`: ret = prod(1 + daily ret) - 1, NULL unless all 7 daily returns exist; in_universe =
+    last-day market cap >= $1M with 7 complete days (return, cap and volume). Both: close and market cap
+    of `last_date` (a NULL cap is not filled); max daily close; mean base and dollar volume; std of daily
+    dollar volume; age in whole weeks since the coin's first daily row (data up to the week's end only).
     """
+    rule = check_return_rule(run.config.return_rule)
     return _panel(run, WEEKLY_PANEL, "week_start",
                   "count(*) AS rows, count(DISTINCT symbol) AS coins, count(ret) AS returns, "
-                  "sum(in_universe::INT) AS in_universe, avg(ret) AS mean_ret",
-                  "daily_panel rows in the week")
+                  "sum(in_universe::INT) AS in_universe, avg(ret) AS mean_ret, "
+                  "sum((n_returns < 7 AND ret IS NOT NULL)::INT) AS returns_with_missing_days",
+                  "daily_panel rows in the week",
+                  {"return_rule": lambda con: md(f"{rule} (one of {', '.join(RETURN_RULES)})")},
+                  {"return_rule": rule})

@@ -207,7 +207,7 @@ def test_no_look_ahead_perturbing_later_weeks():
     pert = panel.copy()
     later = pert["week_start"] > t
     not_perturbed = ("symbol", "week_start", "n_days", "n_returns", "age_weeks", "in_universe")
-    for col in [c for c in WEEKLY_PANEL_COLUMNS if c not in not_perturbed]:
+    for col in [c for c in WEEKLY_PANEL_COLUMNS if c not in not_perturbed and c in pert.columns]:
         pert.loc[later, col] = pert.loc[later, col] * rng.uniform(0.1, 10.0, later.sum())
     pert.loc[later, "in_universe"] = ~pert.loc[later, "in_universe"]
     extra = _weekly_rows(

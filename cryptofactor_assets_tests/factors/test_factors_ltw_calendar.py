@@ -131,7 +131,7 @@ def _random_daily(seed: int, start: str, end: str, n_coins: int = 6) -> pd.DataF
     return pd.concat(frames, ignore_index=True)
 
 
-def _aggregate_oracle(daily: pd.DataFrame, calendar: str) -> pd.DataFrame:
+def _aggregate_oracle(daily: pd.DataFrame, calendar: str, return_rule: str = "complete_week") -> pd.DataFrame:
     """Straightforward per-(coin, week) loop with the datetime-module calendar."""
     rows = []
     for sym, g in daily.sort_values("date").groupby("symbol"):
@@ -147,16 +147,26 @@ def _aggregate_oracle(daily: pd.DataFrame, calendar: str) -> pd.DataFrame:
             ids = [(s - dt.date(1970, 1, 5)).days // 7 for s in starts]
         g = g.assign(_start=starts, _len=lengths, _id=ids)
         first_id = ids[0]
+        last_close_by_id = {}
         for start, w in g.groupby("_start", sort=True):
             n_len = int(w["_len"].iloc[0])
             rets = w["ret"].dropna().to_numpy()
             complete = (w["ret"].notna() & w["market_cap"].notna() & w["dollar_volume"].notna()).sum()
             last = w.iloc[-1]
+            week_id = int(w["_id"].iloc[0])
+            last_close_by_id[week_id] = last["close"]
+            prev_close = last_close_by_id.get(week_id - 1, np.nan)
+            if return_rule == "last_price":
+                ret = last["close"] / prev_close - 1
+                eligible = bool(last["market_cap"] >= 1e6 and not np.isnan(last["dollar_volume"]))
+            else:
+                ret = float(np.prod(1 + rets) - 1) if len(rets) == n_len else np.nan
+                eligible = bool(complete == n_len and last["market_cap"] >= 1e6)
             rows.append(
                 {
                     "symbol": sym,
                     "week_start": pd.Timestamp(start),
-                    "ret": float(np.prod(1 + rets) - 1) if len(rets) == n_len else np.nan,
+                    "ret": ret,
                     "n_days": len(w),
                     "n_returns": len(rets),
                     "close": last["close"],
@@ -166,18 +176,22 @@ def _aggregate_oracle(daily: pd.DataFrame, calendar: str) -> pd.DataFrame:
                     "avg_dollar_volume": w["dollar_volume"].mean(),
                     "std_dollar_volume": w["dollar_volume"].std(ddof=1),
                     "age_weeks": int(w["_id"].iloc[0] - first_id),
-                    "in_universe": bool(complete == n_len and last["market_cap"] >= 1e6),
+                    "in_universe": eligible,
+                    "last_date": pd.Timestamp(last["date"]),
+                    "prev_close": prev_close,
+                    "return_rule": return_rule,
                 }
             )
     return pd.DataFrame(rows)
 
 
+@pytest.mark.parametrize("return_rule", ["last_price", "complete_week"])
 @pytest.mark.parametrize("calendar", ["iso", "ltw"])
-def test_aggregate_weekly_equals_loop_oracle(calendar):
+def test_aggregate_weekly_equals_loop_oracle(calendar, return_rule):
     daily = _random_daily(1, "2019-11-20", "2021-02-10")
-    ours = aggregate_weekly(daily, calendar)
+    ours = aggregate_weekly(daily, calendar, return_rule=return_rule)
     assert tuple(ours.columns) == WEEKLY_PANEL_COLUMNS
-    ref = _aggregate_oracle(daily, calendar)
+    ref = _aggregate_oracle(daily, calendar, return_rule)
     ours = ours.sort_values(["symbol", "week_start"]).reset_index(drop=True)
     ref = ref.sort_values(["symbol", "week_start"]).reset_index(drop=True)
     pd.testing.assert_frame_equal(
@@ -202,7 +216,7 @@ def test_aggregate_weekly_ltw_year_end_week_has_9_days_and_price_ratio_return():
         }
     )
     daily["ret"] = daily["close"].pct_change()
-    wk = aggregate_weekly(daily, "ltw").set_index("week_start")
+    wk = aggregate_weekly(daily, "ltw", return_rule="complete_week").set_index("week_start")
     w52 = wk.loc[pd.Timestamp("2020-12-23")]
     assert w52["n_days"] == 9 and w52["n_returns"] == 9 and bool(w52["in_universe"])
     px = daily.set_index("date")["close"]
@@ -215,8 +229,18 @@ def test_aggregate_weekly_ltw_year_end_week_has_9_days_and_price_ratio_return():
     # the first week (Dec 9 has no return) is incomplete; the last one (Jan 8-14) is complete
     assert not wk.iloc[0]["in_universe"] and np.isnan(wk.iloc[0]["ret"])
     assert wk.iloc[-1]["in_universe"] and wk.iloc[-1]["n_days"] == 7
-    partial = aggregate_weekly(daily.iloc[:-1], "ltw").iloc[-1]  # drop Jan 14: 6 of 7 days
+    partial = aggregate_weekly(daily.iloc[:-1], "ltw", return_rule="complete_week").iloc[-1]  # drop Jan 14
     assert not partial["in_universe"] and np.isnan(partial["ret"]) and partial["n_days"] == 6
+    # LTW's rule (the default): the same prices give the same returns; the first week has no previous week,
+    # a 6-day week has the return of its last available price and is eligible on that day
+    ltw = aggregate_weekly(daily, "ltw").set_index("week_start")
+    assert (ltw["return_rule"] == "last_price").all() and (wk["return_rule"] == "complete_week").all()
+    np.testing.assert_allclose(ltw["ret"].iloc[1:], wk["ret"].iloc[1:], rtol=1e-13)
+    assert np.isnan(ltw.iloc[0]["ret"]) and ltw.iloc[0]["in_universe"]
+    partial = aggregate_weekly(daily.iloc[:-1], "ltw").iloc[-1]
+    assert partial["ret"] == pytest.approx(px["2021-01-13"] / px["2021-01-07"] - 1, rel=1e-13)
+    assert partial["in_universe"] and partial["last_date"] == pd.Timestamp("2021-01-13")
+    assert partial["prev_close"] == px["2021-01-07"]
 
 
 def test_aggregate_weekly_last_day_market_cap_is_not_filled_and_thresholds():
