@@ -9,7 +9,7 @@ import numpy as np
 import pandas as pd
 
 from cryptofactor_assets.common import md
-from cryptofactor_assets.estimators.ltw_calendar import ltw_week_start
+from cryptofactor_assets.estimators.ltw_calendar import DEFAULT_RETURN_RULE, check_return_rule, ltw_week_start
 from cryptofactor_assets.factors import checks, research
 from cryptofactor_assets.factors.assets_common import (
     GROUP,
@@ -22,6 +22,7 @@ from cryptofactor_assets.factors.compute_daily import ROLLING_MIN_OBS, ROLLING_W
 from cryptofactor_assets.factors.compute_fama_macbeth import FM_MIN_PERIODS, compute_fm_premia
 from cryptofactor_assets.factors.compute_summary import (
     compute_long_short_alphas,
+    compute_ltw_long_short_alphas,
     compute_ltw_replication,
     compute_regime_signals,
     ltw_summary,
@@ -34,6 +35,7 @@ from cryptofactor_assets.factors.tables import (
     FAMA_MACBETH_GAMMAS,
     FAMA_MACBETH_PREMIA,
     LONG_SHORT_ALPHAS,
+    LTW_LONG_SHORT_ALPHAS,
     LTW_REPLICATION,
     REGIME_SIGNALS,
     ROLLING_BETAS,
@@ -152,44 +154,68 @@ class LtwReplicationConfig(dg.Config):
     vol_column: str = "avg_volume"
     winsor_lower: float = 0.01
     winsor_upper: float = 0.99
+    # weekly returns and eligibility as weekly_panel's `return_rule`: last_price (LTW) | complete_week
+    return_rule: str = DEFAULT_RETURN_RULE
+    # ltw_long_short_alphas: Newey-West lag rule (4t100 | t14 | nw1994 | an integer) and minimum weeks per fit
+    lag_rule: str = "4t100"
+    alphas_min_weeks: int = 8
 
 
 #: The whole stored daily_panel: every date between these bounds.
 ALL_DAYS = {"start": dt.date(1970, 1, 1), "end": dt.date(2200, 1, 1)}
 
 
-@table_asset(checks.LTW_REPLICATION, group=GROUP, kinds=KINDS, config=LtwReplicationConfig,
+@table_asset(checks.LTW_REPLICATION_WITH_ALPHAS, group=GROUP, kinds=KINDS, config=LtwReplicationConfig,
              required_resource_keys={RISK_FREE}, deps=[DAILY_PANEL])
 def ltw_replication_asset(run: TableRun) -> TableOutput:
     """LTW (2022) replication over the WHOLE stored daily_panel on LTW's calendar (52 weeks a year,
     week 1 = Jan 1-7, week 52 = 8 or 9 days), with the same functions as the partitioned assets:
-    `aggregate_weekly(calendar="ltw")`, `weekly_characteristics`, `characteristic_portfolios`,
-    `factor_returns`. Long format: factors CMKT / CSMB / CMOM and every characteristic's Q1..Q5 and
-    LS (EW and VW) per holding LTW week; breakpoint universe and CMOM construction stored. Compare
-    with LTW's published 2014-2020 figures (CMKT 1.330 % / 11.23 %, CSMB 2.308 % / 14.12 %, CMOM
-    2.231 % / 13.37 % weekly mean / SD) with care: the universes differ.
+    `aggregate_weekly(calendar="ltw", return_rule=...)`, `weekly_characteristics`,
+    `characteristic_portfolios`, `factor_returns`. Long format: factors CMKT / CSMB / CMOM and every
+    characteristic's Q1..Q5 and LS (EW and VW) per holding LTW week; the choices (return rule, breakpoint
+    universe and investable top N, CMOM construction, quantiles, VOL column, rf source) stored on every row.
+    `return_rule` = `last_price` (default, LTW: last available close of the week over the previous week's,
+    eligible on the last available day) or `complete_week` (all days of the week needed), as weekly_panel.
+
+    Companion table `ltw_long_short_alphas` (LTW Table VIII on the LTW calendar): per long-short and
+    weighting, mean with Newey-West t, CAPM alpha on CMKT and 3-factor alpha on CMKT, CSMB, CMOM of this
+    replication (`analytics.performance.factor_regression`, HAC t; lag rule configurable, the lags of
+    each fit stored). Compare with LTW's published 2014-2020 figures (CMKT 1.330 % / 11.23 %, CSMB
+    2.308 % / 14.12 %, CMOM 2.231 % / 13.37 % weekly mean / SD) with care: the universes differ.
     """
     config = run.config
+    rule = check_return_rule(config.return_rule)
+    lag_rule = parse_lag_rule(config.lag_rule)
     ensure_table(run.con, DAILY_PANEL)  # a summary run on a fresh file: none yet
     daily = read_sql_frame(run.con, load_sql("select_daily_panel_window"), ALL_DAYS, ["date"])
-    if daily.empty:  # nothing stored yet (e.g. a source without data in the range): an empty table
-        return TableOutput({LTW_REPLICATION: pd.DataFrame()}, empty_reason="daily_panel holds no rows")
+    if daily.empty:  # nothing stored yet (e.g. a source without data in the range): empty tables
+        return TableOutput({LTW_REPLICATION: pd.DataFrame(), LTW_LONG_SHORT_ALPHAS: pd.DataFrame()},
+                           empty_reason="daily_panel holds no rows")
     week_starts = pd.DatetimeIndex(np.unique(ltw_week_start(daily["date"].to_numpy())))
     rf, rf_source, rf_note = run.context.resources.risk_free.series(week_starts, "weekly")
     out = compute_ltw_replication(daily, config.breakpoint_universe, config.cmom_construction,
                                   config.investable_top_n, config.n_quantiles, config.vol_column,
-                                  (config.winsor_lower, config.winsor_upper), rf, rf_source)
+                                  (config.winsor_lower, config.winsor_upper), rf, rf_source, return_rule=rule)
+    alphas = compute_ltw_long_short_alphas(out, lag_rule, config.alphas_min_weeks)
     summary = ltw_summary(out)
     fac = out.loc[out["series"] == "factor"].pivot_table(index="week_start", columns="name", values="ret")
-    return TableOutput({LTW_REPLICATION: out}, empty_reason=lambda: (
-        f"needs coins eligible in an LTW week before a holding week (market cap >= $1M, complete week); "
+    eligible = ("market cap >= $1M and volume on the week's last available day" if rule == "last_price"
+                else "market cap >= $1M, complete week")
+    shown = (alphas.assign(mean_pct=100 * alphas["mean"], capm_alpha_pct=100 * alphas["capm_alpha"],
+                           f3_alpha_pct=100 * alphas["f3_alpha"])[
+        ["characteristic", "weighting", "n_weeks", "mean_pct", "mean_t_nw", "capm_alpha_pct", "capm_alpha_t",
+         "f3_alpha_pct", "f3_alpha_t", "f3_weeks", "f3_nw_lags"]] if len(alphas) else pd.DataFrame())
+    return TableOutput({LTW_REPLICATION: out, LTW_LONG_SHORT_ALPHAS: alphas}, empty_reason=lambda: (
+        f"needs coins eligible in an LTW week before a holding week ({eligible}); "
         f"daily_panel holds {daily['date'].nunique()} days ({daily['date'].min().date()} .. "
         f"{daily['date'].max().date()}) in {len(week_starts)} LTW weeks"), metadata={
         "weeks": int(out["week_start"].nunique()),
         "risk_free": rf_note + " (LTW week 52 is 8-9 days; the weekly rate assumes 7)",
-        "parameters": md("calendar=ltw, " + config_text(config, "breakpoint_universe", "cmom_construction",
-                                                         "n_quantiles", "vol_column")),
+        "parameters": md("calendar=ltw, " + config_text(config, "return_rule", "breakpoint_universe",
+                                                         "investable_top_n", "cmom_construction", "n_quantiles",
+                                                         "vol_column", "lag_rule")),
         "summary": table_md(summary),
+        "long_short_alphas": table_md(shown),
         "cumulative_factors": cumulative_plot(fac[[c for c in WEEKLY_FACTORS if c in fac.columns]],
                                               "LTW-calendar CMKT, CSMB, CMOM (cumulative)"),
     })

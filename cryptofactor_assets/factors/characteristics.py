@@ -24,14 +24,16 @@ week t only:
 Logs are plain logs of positive values: a zero or negative input (zero volume, constant volume
 giving std 0) is undefined -> NaN.  Never log(x + 1) (a pitfall of public replications).
 
-Returns need every involved week present with a complete return: a missing week anywhere in the
-window gives NaN (we never compound across a gap).  Gaps are detected with consecutive period ids
+Returns need every involved week present with a defined weekly return (``weekly_panel.ret`` under its
+``return_rule``: LTW's last available price of the week by default, or a complete week of daily
+returns): a missing week anywhere in the window gives NaN (we never compound across a gap).  Gaps are detected with consecutive period ids
 (``ltw_calendar.period_id``), so LTW's 8/9-day week 52 is handled.
 
 Non-return characteristics are winsorised cross-sectionally each week at the ``winsor`` quantiles
 (default 1 % / 99 %, linear-interpolation quantiles as ``numpy.quantile``); returns are never
 winsorised.  By default bounds are computed on, and applied to, the eligible coins of the week
-(``in_universe``), the universe LTW work on; non-eligible rows keep their raw values.
+(``in_universe``: market cap >= $1M on the week's last available day, by ``weekly_panel``'s
+``return_rule``), the universe LTW work on; non-eligible rows keep their raw values.
 """
 
 from __future__ import annotations

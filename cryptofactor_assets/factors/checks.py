@@ -6,8 +6,11 @@ Every table has a blocking unique-key check; numeric checks make sure what is st
 
 from __future__ import annotations
 
+import dataclasses
+
 from cryptofactor_assets.factors import tables
 from cryptofactor_assets.lib.checks import ExtraCheck, TableChecks
+from cryptofactor_assets.storage import quality
 from cryptofactor_assets.storage.quality import CheckOutcome
 from cryptofactor_assets.storage.warehouse import load_sql
 
@@ -64,3 +67,20 @@ REGIME_SIGNALS = TableChecks(
 LTW_REPLICATION = TableChecks(
     tables.LTW_REPLICATION, ("series", "name", "portfolio", "weighting", "week_start"), None, ("ret",),
 )
+LTW_LONG_SHORT_ALPHAS = TableChecks(
+    tables.LTW_LONG_SHORT_ALPHAS, ("characteristic", "weighting"), None,
+    ("mean", "mean_t_nw", "capm_alpha", "capm_alpha_t", "capm_beta", "f3_alpha", "f3_alpha_t"),
+)
+#: ltw_replication's asset writes ltw_long_short_alphas beside its own table: that table's unique-key and
+#: finite-values checks (same names as a table of its own) join the asset's checks.
+LTW_REPLICATION_WITH_ALPHAS = dataclasses.replace(LTW_REPLICATION, extra=(
+    *LTW_REPLICATION.extra,
+    ExtraCheck(LTW_LONG_SHORT_ALPHAS.unique_name, f"{tables.LTW_LONG_SHORT_ALPHAS}: "
+                                                  f"({', '.join(LTW_LONG_SHORT_ALPHAS.key)}) unique", blocking=True,
+               outcome=lambda con, *_: quality.unique_key(con, tables.LTW_LONG_SHORT_ALPHAS,
+                                                          list(LTW_LONG_SHORT_ALPHAS.key), None, None, None)),
+    ExtraCheck(LTW_LONG_SHORT_ALPHAS.finite_name, f"{tables.LTW_LONG_SHORT_ALPHAS}: "
+                                                  f"{', '.join(LTW_LONG_SHORT_ALPHAS.finite)} finite where defined",
+               outcome=lambda con, *_: quality.finite(con, tables.LTW_LONG_SHORT_ALPHAS,
+                                                      list(LTW_LONG_SHORT_ALPHAS.finite), None, None, None)),
+))

@@ -38,7 +38,9 @@ def formation_lacks(frame: pd.DataFrame, period_col: str, lo, hi, unit: str) -> 
     """Why a holding window got no rows: the eligible coins of its formation periods [lo, hi)."""
     n, periods = eligible_count(frame, period_col, lo, hi)
     if unit == "week":
-        rule = ("eligible: market cap >= $1M with all 7 days of returns, so not the first stored week")
+        rule = ("eligible: market cap >= $1M and volume on the week's last available day (weekly_panel's "
+                "return_rule last_price; complete_week also needs all 7 days of returns, so not the first "
+                "stored week)")
     else:
         rule = ("eligible: market cap >= $1M with a return, so not the first stored day")
     return (f"needs eligible coins in the formation {unit} before each holding {unit} ({rule}); the "

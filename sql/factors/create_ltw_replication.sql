@@ -12,5 +12,10 @@ CREATE TABLE IF NOT EXISTS ltw_replication (
     breakpoint_universe  VARCHAR NOT NULL,  -- all | investable
     cmom_construction    VARCHAR NOT NULL,  -- double_sort | single_sort
     n_quantiles          INTEGER NOT NULL,
-    rf_source            VARCHAR NOT NULL
+    rf_source            VARCHAR NOT NULL,
+    -- Nullable: a file written before them gains them (storage.warehouse.ensure_table; NULL until rebuilt, and such
+    -- rows were written by the complete_week rule)
+    return_rule          VARCHAR NOT NULL,  -- last_price (LTW: last available close of the week) | complete_week
+    investable_top_n     INTEGER NOT NULL,  -- breakpoint universe "investable": the N largest eligible coins
+    vol_column           VARCHAR NOT NULL   -- weekly column whose log is VOL: avg_volume (base coin) | avg_dollar_volume (USD)
 );
