@@ -24,9 +24,14 @@ FOLDS_NO_OVERLAP = "prediction_folds_train_before_test"
 RISK_REPRODUCTION = "factor_risk_model_reproduces_sample_covariance"
 RISK_RATIO_RANGE = "factor_risk_model_explained_ratio_in_unit_interval"
 PCA_RATIO_SUM = "pca_explained_ratio_at_most_one"
+RISK_VALIDATION_STORED = "risk_model_validation_factor_forecast_equals_factor_risk_model"
+RISK_VALIDATION_ORIGINS = "risk_model_validation_forecasts_before_the_week"
 
 #: Relative tolerance of the reproduction check (max error / largest sample variance of the week).
 REPRODUCTION_RTOL = 1e-8
+#: Tolerance of risk_model_validation's factor forecast against the stored factor_risk_model (absolute on
+#: the betas, relative on the variances; the two agree to ~1e-14 on the demo).
+RISK_VALIDATION_TOL = 1e-8
 
 
 def _count(con, name: str, params=None) -> int:
@@ -55,6 +60,17 @@ def _risk_reproduction(con, _table, _column, start, end) -> CheckOutcome:
     worst = con.execute(load_sql("select_risk_model_worst_errors"), window).fetchone()
     return CheckOutcome(bad == 0, bad, f"{bad} weeks not reproduced; worst relative diagonal error {worst[0]}, "
                                        f"worst stored relative variance error {worst[1]}")
+
+
+def _risk_validation_stored(con, *_) -> CheckOutcome:
+    bad, compared = con.execute(load_sql("count_risk_model_validation_unmatched_weeks"),
+                                {"tol": RISK_VALIDATION_TOL}).fetchone()
+    return CheckOutcome(bad == 0, int(bad), f"{bad} of {compared} weeks compared with factor_risk_model differ "
+                                            f"by more than {RISK_VALIDATION_TOL:g}")
+
+
+_risk_validation_origins = _none_counted("count_risk_model_validation_late_origins",
+                                         "rows whose forecast origin is not before the scored week", windowed=False)
 
 
 def checks_of(other: TableChecks) -> tuple[ExtraCheck, ...]:
@@ -129,3 +145,21 @@ PCA_FACTORS = OtherTableChecks(t.PCA_FACTORS, (
 ))
 FACTOR_MODEL_DIAGNOSTICS = TableChecks(t.FACTOR_MODEL_DIAGNOSTICS, ("section", "metric"), None, ("value",))
 METRICS_DASHBOARD = TableChecks(t.METRICS_DASHBOARD, ("section", "metric"), None, ("value",))
+RISK_MODEL_VALIDATION_PORTFOLIOS = TableChecks(
+    t.RISK_MODEL_VALIDATION_PORTFOLIOS, ("week_start", "method", "portfolio"), None, ("sigma_pred", "ret", "z"),
+)
+RISK_MODEL_VALIDATION_SUMMARY = TableChecks(
+    t.RISK_MODEL_VALIDATION_SUMMARY, ("method", "scope", "statistic"), None, ("value",),
+)
+RISK_MODEL_VALIDATION = TableChecks(
+    t.RISK_MODEL_VALIDATION, ("week_start", "method"), None,
+    ("loglik", "q_stat", "qlike", "var_error", "mean_pred_var", "mean_sq_ret", "cs_r2"),
+    extra=(*checks_of(RISK_MODEL_VALIDATION_PORTFOLIOS), *checks_of(RISK_MODEL_VALIDATION_SUMMARY),
+           ExtraCheck(RISK_VALIDATION_ORIGINS, "every forecast's origin (the last day of its estimation window) is "
+                                               "before the week it is scored on", _risk_validation_origins,
+                      blocking=True),
+           ExtraCheck(RISK_VALIDATION_STORED, "the factor forecast's betas and variances equal the stored "
+                                              "factor_risk_model of the origin's week (same window) within "
+                                              f"{RISK_VALIDATION_TOL:g}, where that week is stored",
+                      _risk_validation_stored)),
+)

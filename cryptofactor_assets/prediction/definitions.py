@@ -2,10 +2,10 @@
 
 import dagster as dg
 
-from cryptofactor_assets.prediction import assets_validation, assets_walk_forward, assets_weekly
+from cryptofactor_assets.prediction import assets_risk, assets_validation, assets_walk_forward, assets_weekly
 
 #: The shell modules of the domain's assets.
-MODULES = (assets_weekly, assets_walk_forward, assets_validation)
+MODULES = (assets_weekly, assets_walk_forward, assets_validation, assets_risk)
 
 
 def defs() -> dg.Definitions:

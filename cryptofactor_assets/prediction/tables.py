@@ -25,6 +25,9 @@ FM_REGIMES = "factor_model_regimes"
 FM_PREDICTION_REGIMES = "factor_model_prediction_regimes"
 FM_MONTE_CARLO = "factor_model_monte_carlo"
 METRICS_DASHBOARD = "metrics_dashboard"
+RISK_MODEL_VALIDATION = "risk_model_validation"
+RISK_MODEL_VALIDATION_PORTFOLIOS = "risk_model_validation_portfolios"
+RISK_MODEL_VALIDATION_SUMMARY = "risk_model_validation_summary"
 
 #: The tables ``prediction_walk_forward`` writes (its own first), in write order.
 WALK_FORWARD_TABLES = (PREDICTION_WALK_FORWARD, MODEL_COMPARISON, PREDICTION_FOLDS, PREDICTION_COEFFICIENTS,
@@ -33,3 +36,5 @@ WALK_FORWARD_TABLES = (PREDICTION_WALK_FORWARD, MODEL_COMPARISON, PREDICTION_FOL
 #: The tables ``factor_model_diagnostics`` writes (its own first), in write order.
 DIAGNOSTICS_TABLES = (FACTOR_MODEL_DIAGNOSTICS, FM_TS_FIT, FM_CS_R2, FM_LOADINGS, FM_RESIDUAL_TESTS, FM_ROLLING,
                       FM_REGIMES, FM_PREDICTION_REGIMES, FM_MONTE_CARLO)
+#: The tables ``risk_model_validation`` writes (its own first), in write order.
+RISK_VALIDATION_TABLES = (RISK_MODEL_VALIDATION, RISK_MODEL_VALIDATION_PORTFOLIOS, RISK_MODEL_VALIDATION_SUMMARY)
