@@ -35,7 +35,13 @@ from cryptofactor_assets.rsj.compute import (
     rsj_backtest_frame,
 )
 from cryptofactor_assets.rsj.daily import rsj_daily_insert
-from cryptofactor_assets.rsj.numerics import BARS_PER_DAY, DEFAULT_MIN_SHARE
+from cryptofactor_assets.rsj.numerics import (
+    BARS_PER_DAY,
+    DEFAULT_INCLUDE_MIDNIGHT,
+    DEFAULT_MAX_ZERO_SHARE,
+    DEFAULT_MIN_SHARE,
+    REASONS,
+)
 from cryptofactor_assets.rsj.reads import (
     market_returns,
     read_portfolio_inputs,
@@ -54,6 +60,8 @@ GROUP = "rsj"
 # --------------------------------------------------------------------------------------------
 class RSJDailyConfig(dg.Config):
     min_share: float = DEFAULT_MIN_SHARE  # a coin-day needs n_bars >= min_share * 288 for an RSJ
+    max_zero_share: float = DEFAULT_MAX_ZERO_SHARE  # more exactly-zero returns than this share: stale (1: off)
+    include_midnight: bool = DEFAULT_INCLUDE_MIDNIGHT  # count the 00:00 bar's return from the 23:55 close before
 
 
 @table_asset(checks.RSJ_DAILY_CHECKS, group=GROUP, partitions_def=weekly_partitions, kinds={"duckdb", "sql"},
@@ -62,12 +70,15 @@ class RSJDailyConfig(dg.Config):
 def rsj_daily_asset(run: TableRun) -> TableOutput:
     """Per coin-day (UTC) realised variance, semivariances, signed jump, RSJ, skewness and kurtosis.
 
-    From the stored 5-minute log returns r (`raw_klines_5m.log_ret`: none across a gap, a coin or
-    midnight): RV = sum r², RS+ = sum r² 1{r>0}, RS- = sum r² 1{r<0}, SJ = RS+ - RS-, RSJ = SJ / RV
-    (Bollerslev, Li & Zhao 2020; Zhang & Zhao 2023), RSkew = sqrt(n) sum r³ / RV^1.5, RKurt =
-    n sum r⁴ / RV² (Amaya et al. 2015). A coin-day with fewer than `min_share` x 288 bars or RV = 0
-    gets no RSJ (`reason` too_few_bars | zero_rv). One GROUP BY in DuckDB (`sql/rsj/insert_rsj_daily.sql`).
-    Partitioned by ISO week: a partition holds the coin-days of its 7 days (from their bars only).
+    From the 5-minute log returns r (none across a gap or a coin): the stored `raw_klines_5m.log_ret`
+    plus, with `include_midnight` (default), each day's midnight return, ln(close of the 00:00 bar /
+    close of the previous day's 23:55 bar), so a complete day has 288 returns. RV = sum r², RS+ = sum
+    r² 1{r>0}, RS- = sum r² 1{r<0}, SJ = RS+ - RS-, RSJ = SJ / RV (Bollerslev, Li & Zhao 2020; Zhang &
+    Zhao 2023), RSkew = sqrt(n) sum r³ / RV^1.5, RKurt = n sum r⁴ / RV² (Amaya et al. 2015). No RSJ
+    (`reason`, the first that applies): fewer than `min_share` x 288 bars (too_few_bars), RV = 0
+    (zero_rv), more than `max_zero_share` of the returns exactly zero (stale: a stale or tick-quantised
+    price). One GROUP BY in DuckDB (`sql/rsj/insert_rsj_daily.sql`). Partitioned by ISO week: a partition
+    holds the coin-days of its 7 days, from their bars and the 23:55 bar the day before the first.
     """
     con, start, end, config = run.con, run.start, run.end, run.config
 
@@ -78,12 +89,14 @@ def rsj_daily_asset(run: TableRun) -> TableOutput:
         meta = {
             "summary": md(frame_markdown(summary)),
             "parameters": md(f"min_share={config.min_share} (a coin-day needs >= "
-                             f"{config.min_share * BARS_PER_DAY:g} of {BARS_PER_DAY} bars)"),
+                             f"{config.min_share * BARS_PER_DAY:g} of {BARS_PER_DAY} bars), "
+                             f"max_zero_share={config.max_zero_share} (more exactly-zero returns: stale), "
+                             f"include_midnight={config.include_midnight}"),
             "preview": md(preview),
         }
         if len(summary):
             row = summary.iloc[0]
-            meta["coin_days_without_rsj"] = {"too_few_bars": int(row["too_few_bars"]), "zero_rv": int(row["zero_rv"]),
+            meta["coin_days_without_rsj"] = {**{reason: int(row[reason]) for reason in REASONS},
                                              "no_bars_inside_coin_span": int(row["missing_days"])}
             for key in ("mean_rsj", "sj_share_qv", "sj_share_qv_pooled"):
                 if pd.notna(row[key]):
@@ -93,7 +106,8 @@ def rsj_daily_asset(run: TableRun) -> TableOutput:
         return meta
 
     # no bars (e.g. a files source with market caps only): no RSJ
-    return TableOutput({RSJ_DAILY: rsj_daily_insert(con, start, end, config.min_share)}, metadata=metadata,
+    insert = rsj_daily_insert(con, start, end, config.min_share, config.max_zero_share, config.include_midnight)
+    return TableOutput({RSJ_DAILY: insert}, metadata=metadata,
                        empty_reason=f"needs 5-minute bars; raw_klines_5m holds none in {start} .. {end} (exclusive)")
 
 

@@ -1,7 +1,8 @@
 """Quality checks of the RSJ tables: one ``TableChecks`` per table (names are module constants).
 
 Each table has a blocking unique-key check; the others check what the definitions guarantee:
-RSJ in [-1, 1] and defined exactly when no reason is recorded, RS+ + RS- = RV, turnover within its
+RSJ in [-1, 1] and defined exactly when no reason is recorded (stale exactly when the zero-return
+share exceeds its stored threshold), RS+ + RS- = RV, turnover within its
 bounds and costs = fee x turnover, finite statistics. Statements in ``sql/rsj/count_*.sql``.
 """
 
@@ -31,10 +32,12 @@ def _count(con, name: str, params) -> int:
 
 
 def rsj_daily_consistent(con, start, end) -> CheckOutcome:
-    """RSJ in [-1, 1]; RSJ NULL exactly when a reason is set; |RS+ + RS- - RV| tiny; RV, RS+, RS- >= 0."""
+    """RSJ in [-1, 1]; RSJ NULL exactly when a reason is set; |RS+ + RS- - RV| tiny; RV, RS+, RS- >= 0;
+    reason stale exactly when no earlier reason applies and n_zero > max_zero_share x n_returns."""
     n = _count(con, "count_rsj_daily_inconsistent", {"start": start, "end": end, "tol": RSJ_TOLERANCE})
     return CheckOutcome(n == 0, n, f"{n} coin-days violating RSJ in [-1, 1], RSJ NULL iff reason, "
-                                   "RS+ + RS- = RV, non-negative variances, n_returns <= n_bars")
+                                   "RS+ + RS- = RV, non-negative variances, n_zero <= n_returns <= n_bars, "
+                                   "stale iff n_zero > max_zero_share x n_returns")
 
 
 def portfolio_bounds(con, start, end) -> CheckOutcome:
@@ -46,7 +49,8 @@ def portfolio_bounds(con, start, end) -> CheckOutcome:
 
 RSJ_DAILY_CHECKS = TableChecks(RSJ_DAILY, ("symbol", "date"), "date", finite=("rv", "sj", "rsj", "rskew", "rkurt"),
                                extra=(ExtraCheck(
-                                   RSJ_DAILY_CONSISTENT, "RSJ in [-1, 1], NULL iff a reason is set; RS+ + RS- = RV",
+                                   RSJ_DAILY_CONSISTENT, "RSJ in [-1, 1], NULL iff a reason is set; RS+ + RS- = RV; "
+                                   "stale iff too many zero returns",
                                    lambda con, table, col, start, end: rsj_daily_consistent(con, start, end)),))
 RSJ_PORTFOLIOS_CHECKS = TableChecks(
     RSJ_PORTFOLIOS_DAILY, ("date", "weighting", "portfolio"), "date", finite=("gross", "net", "turnover", "cost"),
