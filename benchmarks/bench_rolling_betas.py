@@ -7,6 +7,13 @@ and their time is extrapolated (statsmodels by coins: its loop visits every row 
 scikit-learn by estimated windows: it fits one model per estimable window).  Equality with both
 peers is checked on the subset.
 
+Ours is timed with the rolling_betas asset's defaults, its standard errors included
+(``ROLLING_SE_TYPE``, White HC0); ``ratio rolling_betas_vs_statsmodels`` divides statsmodels'
+default (classical) fit by that, the stricter comparison.  Also printed: ours with each standard
+error type, statsmodels ``RollingOLS.fit(cov_type="HC0")`` like for like (the White errors are
+compared with it), and the Newey-West errors against per-window statsmodels
+``OLS.fit(cov_type="HAC")`` on a few windows (rows unusable in a window set to zero: calendar lags).
+
     .venv/bin/python benchmarks/bench_rolling_betas.py [--coins 1000] [--days 2000]
 """
 
@@ -24,12 +31,14 @@ sys.path.insert(0, str(Path(__file__).resolve().parents[1]))
 from cryptofactor_assets.estimators.rolling_ols import rolling_ols  # noqa: E402
 from cryptofactor_assets.factors.compute_daily import (  # noqa: E402
     BETA_NAMES,
+    ROLLING_HAC_LAGS,
     ROLLING_MIN_OBS,
+    ROLLING_SE_TYPE,
     ROLLING_WINDOW_DAYS,
 )
 
 #: The rolling_betas asset's defaults (one definition: factors/compute_daily.py).
-WINDOW, MIN_OBS, K = ROLLING_WINDOW_DAYS, ROLLING_MIN_OBS, len(BETA_NAMES)
+WINDOW, MIN_OBS, K, SE_TYPE = ROLLING_WINDOW_DAYS, ROLLING_MIN_OBS, len(BETA_NAMES), ROLLING_SE_TYPE
 
 
 def make_panel(n_coins: int, n_days: int, seed: int = 0) -> tuple[np.ndarray, np.ndarray]:
@@ -50,6 +59,9 @@ def make_panel(n_coins: int, n_days: int, seed: int = 0) -> tuple[np.ndarray, np
 
 
 def time_ours(y: np.ndarray, f: np.ndarray, repeats: int = 3, **kw) -> tuple[float, float, object]:
+    kw.setdefault("se_type", SE_TYPE)
+    if kw["se_type"] == "hac":
+        kw.setdefault("hac_lags", ROLLING_HAC_LAGS)
     t0 = time.perf_counter()
     res = rolling_ols(y, f, window=WINDOW, min_obs=MIN_OBS, **kw)
     cold = time.perf_counter() - t0
@@ -62,19 +74,48 @@ def time_ours(y: np.ndarray, f: np.ndarray, repeats: int = 3, **kw) -> tuple[flo
     return cold, best, res
 
 
-def statsmodels_subset(y: np.ndarray, f: np.ndarray, coins: np.ndarray) -> tuple[float, np.ndarray]:
+def statsmodels_subset(y: np.ndarray, f: np.ndarray, coins: np.ndarray,
+                       cov_type: str = "nonrobust") -> tuple[float, np.ndarray, np.ndarray]:
     import statsmodels.api as sm
     from statsmodels.regression.rolling import RollingOLS
 
     exog = sm.add_constant(f, has_constant="add")
     out = np.full((y.shape[0], len(coins), K + 1), np.nan)
+    bse = np.full((y.shape[0], len(coins), K + 1), np.nan)
     t0 = time.perf_counter()
     for j, i in enumerate(coins):
         mod = RollingOLS(y[:, i], exog, window=WINDOW, min_nobs=MIN_OBS, missing="drop", expanding=True)
-        res = mod.fit()  # default fit: params, bse, rsquared, ... (like ours)
+        res = mod.fit(cov_type=cov_type)  # params, bse, rsquared, ... (like ours)
         out[:, j] = np.asarray(res.params)
-        _ = res.bse, res.rsquared, res.mse_resid
-    return time.perf_counter() - t0, out
+        bse[:, j] = np.asarray(res.bse)
+        _ = res.rsquared, res.mse_resid
+    return time.perf_counter() - t0, out, bse
+
+
+def hac_windows_statsmodels(y: np.ndarray, f: np.ndarray, coins: np.ndarray, lags: int,
+                            n_windows: int = 300) -> tuple[float, int, np.ndarray, np.ndarray]:
+    """Per-window statsmodels OLS HAC (no correction) of random estimable windows of ``coins``;
+    returns time, windows fitted, their (row, coin) and standard errors."""
+    import statsmodels.api as sm
+
+    rng = np.random.default_rng(2)
+    fx = np.isfinite(f).all(axis=1)
+    z_all = np.column_stack([np.ones(len(f)), np.where(fx[:, None], f, 0.0)])
+    cells, out = [], []
+    t0 = time.perf_counter()
+    for _ in range(n_windows):
+        i = int(rng.choice(coins))
+        t = int(rng.integers(WINDOW - 1, y.shape[0]))
+        rows = slice(t - WINDOW + 1, t + 1)
+        use = np.isfinite(y[rows, i]) & fx[rows]
+        if use.sum() < MIN_OBS:
+            continue
+        z = z_all[rows] * use[:, None]
+        yy = np.where(use, y[rows, i], 0.0)
+        res = sm.OLS(yy, z).fit(cov_type="HAC", cov_kwds={"maxlags": lags, "use_correction": False})
+        cells.append((t, i))
+        out.append(res.bse)
+    return time.perf_counter() - t0, len(cells), np.array(cells), np.array(out)
 
 
 def sklearn_subset(y: np.ndarray, f: np.ndarray, coins: np.ndarray) -> tuple[float, int, np.ndarray]:
@@ -117,20 +158,41 @@ def main() -> None:
     cold, best, res = time_ours(y, f)
     _, best_1t, _ = time_ours(y, f, repeats=1, n_threads=1)
     n_windows = int(np.isfinite(res.params).all(axis=2).sum())
+    print(f"# standard errors of the asset default: {SE_TYPE}")
     print(f"seconds rolling_betas_ours_before_peers {best:.4f}")
     print(f"seconds rolling_betas_ours_first_call {cold:.4f}")
     print(f"seconds rolling_betas_ours_single_thread {best_1t:.4f}")
     print(f"count estimated_windows {n_windows}")
+    by_type = {}
+    for se_type in ("classical", "white", "hac"):
+        _, by_type[se_type], res_se = time_ours(y, f, repeats=2, se_type=se_type)
+        print(f"seconds rolling_betas_ours_{se_type} {by_type[se_type]:.4f}"
+              + (f" (lags={res_se.hac_lags})" if se_type == "hac" else ""))
+        if se_type == "hac":
+            hac_res = res_se
+        if se_type == "white":
+            white_res = res_se
 
     rng = np.random.default_rng(1)
     sm_coins = np.sort(rng.choice(args.coins, args.sm_coins, replace=False))
-    sm_time, sm_params = statsmodels_subset(y, f, sm_coins)
+    sm_time, sm_params, _ = statsmodels_subset(y, f, sm_coins)
     sm_full = sm_time * args.coins / args.sm_coins
     diff_sm = np.nanmax(np.abs(sm_params - res.params[:, sm_coins]))
     same_mask = np.array_equal(np.isfinite(sm_params), np.isfinite(res.params[:, sm_coins]))
     print(f"seconds rolling_betas_statsmodels_subset {sm_time:.4f} coins={args.sm_coins}")
     print(f"seconds rolling_betas_statsmodels_extrapolated {sm_full:.2f} (subset x {args.coins}/{args.sm_coins})")
     print(f"check max_abs_diff_vs_statsmodels {diff_sm:.3e} same_nan_pattern={same_mask}")
+    hc0_time, _, hc0_bse = statsmodels_subset(y, f, sm_coins, cov_type="HC0")
+    hc0_full = hc0_time * args.coins / args.sm_coins
+    diff_hc0 = np.nanmax(np.abs(hc0_bse - white_res.bse[:, sm_coins]))
+    print(f"seconds rolling_betas_statsmodels_hc0_extrapolated {hc0_full:.2f}")
+    print(f"check max_abs_diff_white_se_vs_statsmodels_hc0 {diff_hc0:.3e}")
+    hac_time, hac_n, hac_cells, hac_bse = hac_windows_statsmodels(y, f, sm_coins, hac_res.hac_lags)
+    diff_hac = np.max(np.abs(hac_bse - hac_res.bse[hac_cells[:, 0], hac_cells[:, 1]]))
+    hac_full = hac_time / hac_n * n_windows
+    print(f"seconds rolling_betas_statsmodels_hac_windows {hac_time:.4f} windows={hac_n} "
+          f"(extrapolated to all windows: {hac_full:.1f})")
+    print(f"check max_abs_diff_hac_se_vs_statsmodels {diff_hac:.3e}")
 
     sk_coins = sm_coins[: args.sk_coins]
     sk_time, fits, sk_params = sklearn_subset(y, f, sk_coins)
@@ -143,10 +205,14 @@ def main() -> None:
     _, best_again, _ = time_ours(y, f, repeats=2)
     best = min(best, best_again)
     print(f"seconds rolling_betas_ours_best {best:.4f}")
-    if diff_sm > 1e-10 or diff_sk > 1e-9 or not same_mask:
+    if diff_sm > 1e-10 or diff_sk > 1e-9 or not same_mask or diff_hc0 > 1e-10 or diff_hac > 1e-10:
         raise SystemExit("estimates differ from the peers")
 
     print(f"ratio rolling_betas_vs_statsmodels {sm_full / best:.1f}")
+    print(f"ratio rolling_betas_classical_vs_statsmodels {sm_full / by_type['classical']:.1f}")
+    print(f"ratio rolling_betas_white_vs_statsmodels_hc0 {hc0_full / by_type['white']:.1f}")
+    print(f"ratio rolling_betas_hac_vs_statsmodels {sm_full / by_type['hac']:.1f}")
+    print(f"ratio rolling_betas_hac_vs_statsmodels_hac_windows {hac_full / by_type['hac']:.1f}")
     print(f"ratio rolling_betas_vs_sklearn_loop {sk_full / best:.1f}")
 
 

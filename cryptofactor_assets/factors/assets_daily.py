@@ -18,14 +18,16 @@ from cryptofactor_assets.factors.compute_daily import (
     DAILY_FACTOR_LOOKBACK_DAYS,
     FACTOR_NAMES,
     MOMENTUM_LOOKBACK_DAYS,
+    ROLLING_HAC_LAGS,
     ROLLING_LOOKBACK_DAYS,
     ROLLING_MIN_OBS,
+    ROLLING_SE_TYPE,
     ROLLING_WINDOW_DAYS,
     compute_daily_factors,
     compute_rolling_betas,
     max_daily_obs,
 )
-from cryptofactor_assets.factors.summaries import formation_lacks, window_summary
+from cryptofactor_assets.factors.summaries import formation_lacks, parse_lag_rule, window_summary
 from cryptofactor_assets.factors.tables import FACTOR_RETURNS_DAILY, ROLLING_BETAS
 from cryptofactor_assets.lib.resources import RISK_FREE
 from cryptofactor_assets.lib.table_asset import TableOutput, TableRun, table_asset
@@ -83,6 +85,8 @@ def factor_returns_daily_asset(run: TableRun) -> TableOutput:
 class RollingBetasConfig(dg.Config):
     window: int = ROLLING_WINDOW_DAYS
     min_obs: int = ROLLING_MIN_OBS
+    se_type: str = ROLLING_SE_TYPE  # white (HC0) | hac (Newey-West) | classical
+    hac_lags: str = str(ROLLING_HAC_LAGS)  # se_type hac: 4t100 | t14 | an integer (applied to the window)
 
 
 def _rolling_betas_lack(config: RollingBetasConfig, daily: pd.DataFrame, factors: pd.DataFrame) -> str:
@@ -105,9 +109,12 @@ def rolling_betas_asset(run: TableRun) -> TableOutput:
 
     Window (t - window, t] in calendar days (default 90), at least `min_obs` (60) usable days; gaps
     and late listings are masked, never bridged by shrinking the window; data up to day t only.
-    Columns: alpha, betas, their classic OLS standard errors, centred R², residual vol, n_obs.
-    Vectorised across all coins (`estimators.rolling_ols.rolling_ols`, equal to statsmodels
-    RollingOLS(missing="drop")). Only coin-days with an estimate (and a panel row) are stored.
+    Columns: alpha, betas, their standard errors of type `se_type` (default White HC0; `hac`
+    Newey-West with `hac_lags` lags, `classical` s² (X'X)^-1; type and lags stored in `se_type`,
+    `se_lags`; they feed the regime-shift z-test), centred R², residual vol, n_obs. Vectorised
+    across all coins (`estimators.rolling_ols.rolling_ols`, equal to statsmodels
+    RollingOLS(missing="drop") and per-window OLS HC0 / HAC). Only coin-days with an estimate (and a
+    panel row) are stored.
     Partitioned by ISO week: a partition holds the coin-days of its 7 days (reading `window` - 1 days
     of returns and daily factors before its Monday).
     """
@@ -116,11 +123,13 @@ def rolling_betas_asset(run: TableRun) -> TableOutput:
     factors = read_sql_frame(run.con, load_sql("select_factor_returns_daily_window", domain="factors"),
                              {"start": start - dt.timedelta(days=config.window - 1), "end": end}, ["date"])
     constructions = sorted(set(factors["construction"]))
-    out = compute_rolling_betas(daily, factors, start, end, config.window, config.min_obs)
+    out = compute_rolling_betas(daily, factors, start, end, config.window, config.min_obs, config.se_type,
+                                parse_lag_rule(config.hac_lags))
     out["construction"] = ",".join(constructions) or "none"
     by_coin = grouped(out, "symbol", ["beta_mkt", "beta_size", "beta_mom", "r2"], "mean")
+    lags = f" ({out['se_lags'].iloc[0]} lags)" if config.se_type == "hac" and len(out) else ""
     return TableOutput({ROLLING_BETAS: out}, metadata={
         "parameters": md(f"window={config.window} days, min_obs={config.min_obs}, factors={list(FACTOR_NAMES)}, "
-                         f"daily factor construction={constructions}"),
+                         f"daily factor construction={constructions}, standard errors={config.se_type}{lags}"),
         "mean_by_coin": table_md(by_coin),
     }, empty_reason=lambda: _rolling_betas_lack(config, daily, factors))

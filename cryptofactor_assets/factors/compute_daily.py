@@ -11,7 +11,8 @@ import numpy as np
 import pandas as pd
 
 from cryptofactor_assets.estimators import panels
-from cryptofactor_assets.estimators.rolling_ols import rolling_ols
+from cryptofactor_assets.estimators.hac import LagRule
+from cryptofactor_assets.estimators.rolling_ols import SE_TYPES, rolling_ols
 from cryptofactor_assets.factors.construction import factor_returns, momentum_signal
 
 #: Daily factors and the rolling betas on them.
@@ -28,6 +29,11 @@ ROLLING_WINDOW_DAYS = 90
 ROLLING_MIN_OBS = 60
 #: Daily look-back of the rolling betas: the day itself + window - 1 days before.
 ROLLING_LOOKBACK_DAYS = ROLLING_WINDOW_DAYS - 1
+#: Standard errors of the rolling alphas and betas (they feed the regime-shift z-test): White (HC0)
+#: by default, robust to the volatility clustering of daily crypto returns; "hac" adds Newey-West
+#: lags (rule or count below, applied to the window length), "classical" is s² (X'X)^-1.
+ROLLING_SE_TYPE = "white"
+ROLLING_HAC_LAGS: LagRule = "4t100"
 
 
 def compute_daily_factors(daily: pd.DataFrame, start, end, construction: str = "double_sort",
@@ -48,14 +54,22 @@ def compute_daily_factors(daily: pd.DataFrame, start, end, construction: str = "
 
 
 def compute_rolling_betas(daily: pd.DataFrame, factors: pd.DataFrame, start, end,
-                          window: int = ROLLING_WINDOW_DAYS, min_obs: int = ROLLING_MIN_OBS) -> pd.DataFrame:
+                          window: int = ROLLING_WINDOW_DAYS, min_obs: int = ROLLING_MIN_OBS,
+                          se_type: str = ROLLING_SE_TYPE, hac_lags: LagRule = ROLLING_HAC_LAGS) -> pd.DataFrame:
     """Rolling OLS of daily excess returns on MKT, SIZE, MOM for the coin-days in [start, end).
 
     ``daily`` / ``factors`` cover [start - (window - 1), end).  The panel is laid on the COMPLETE
     calendar of that range (missing days = NaN rows), so a window is always ``window`` calendar days
     and gaps / late listings are handled by the mask of ``rolling_ols``.  A coin-day is stored when
     the coin has a daily_panel row that day and the window has an estimate.
+
+    Standard errors (``*_se``) are of type ``se_type`` (``classical`` | ``white`` | ``hac``, see
+    :func:`~cryptofactor_assets.estimators.rolling_ols.rolling_ols`); ``hac_lags`` is a lag count or
+    a rule of :func:`~cryptofactor_assets.estimators.hac.nw_lag` applied to ``window``.  Both are
+    stored: ``se_type`` and ``se_lags`` (the Newey-West lags; 0 for White, NULL for classical).
     """
+    if se_type not in SE_TYPES:
+        raise ValueError(f"se_type must be one of {SE_TYPES}, got {se_type!r}")
     lo = pd.Timestamp(start) - pd.Timedelta(days=window - 1)
     days = panels.day_range(lo, end)
     ret = panels.pivot_panel(daily, "ret", index=days)
@@ -64,7 +78,8 @@ def compute_rolling_betas(daily: pd.DataFrame, factors: pd.DataFrame, start, end
     f = factors.set_index("date").reindex(days)
     x = f[list(FACTOR_NAMES)].to_numpy(dtype=float)
     y = ret.to_numpy() - f["rf"].to_numpy(dtype=float)[:, None]
-    res = rolling_ols(y, x, window=window, min_obs=min_obs, compute_bse=True)
+    res = rolling_ols(y, x, window=window, min_obs=min_obs, compute_bse=True, se_type=se_type,
+                      hac_lags=hac_lags if se_type == "hac" else None)
     arrays = {"alpha": res.params[..., 0], "alpha_se": res.bse[..., 0], "r2": res.r2,
               "resid_vol": res.resid_vol, "n_obs": res.n_obs}
     for i, name in enumerate(BETA_NAMES):
@@ -75,7 +90,9 @@ def compute_rolling_betas(daily: pd.DataFrame, factors: pd.DataFrame, start, end
     keep = (out["date"] >= pd.Timestamp(start)) & out["_present"] & np.isfinite(out["beta_mkt"].to_numpy())
     out = out.loc[keep].drop(columns=["_present"]).reset_index(drop=True)
     out["n_obs"] = out["n_obs"].astype(np.int64)
-    return out.assign(window_days=window, min_obs=res.min_obs)
+    lags = {"classical": None, "white": 0, "hac": res.hac_lags}[se_type]
+    return out.assign(window_days=window, min_obs=res.min_obs, se_type=se_type,
+                      se_lags=pd.array([lags] * len(out), dtype="Int64"))
 
 
 def max_daily_obs(daily: pd.DataFrame, factors: pd.DataFrame, window: int) -> int:

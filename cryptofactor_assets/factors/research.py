@@ -129,7 +129,9 @@ def regime_signals(
 ) -> pd.DataFrame:
     """Per coin: beta stability, R² decay and dated regime shifts from stored rolling betas.
 
-    ``betas`` has symbol, date, beta_mkt, beta_mkt_se, r2 (one row per coin-day with an estimate).
+    ``betas`` has symbol, date, beta_mkt, beta_mkt_se, r2 (one row per coin-day with an estimate) and
+    optionally se_type (the kind of the stored standard errors; missing / NULL = classical, the only
+    kind stored before the column existed), reported per coin in ``se_type``.
 
     * beta stability: ``beta_cv`` = sd(beta_mkt) / |mean(beta_mkt)| over all the coin's estimates
       (sample sd, ddof 1); large = unstable exposure;
@@ -137,7 +139,9 @@ def regime_signals(
       estimate, ``r2_longrun`` = mean over all its estimates, ``r2_decay`` = recent - long-run
       (negative: the factors explain the coin less and less);
     * regime shift at day t: z_t = (b_t - b_{t-h}) / sqrt(se_t² + se_{t-h}²) with h = ``horizon``
-      calendar days and se the OLS standard errors of beta_mkt.  With h >= the rolling window the
+      calendar days and se the stored standard errors of beta_mkt (White HC0 by default, see
+      ``factors/compute_daily.py``: classical errors understate the sampling variance of betas
+      under the volatility clustering of daily returns and over-flag).  With h >= the rolling window the
       two windows do not overlap, so the estimates are independent and z is approximately N(0, 1)
       under a constant beta (a Chow-type test); a shift is flagged where |z| > ``z_threshold``.
       Consecutive flagged days form ONE shift event dated by its first day (``shift_dates``).
@@ -148,6 +152,8 @@ def regime_signals(
     if missing:
         raise ValueError(f"betas lack columns {missing}")
     b = betas[need].copy()
+    b["_se_type"] = (betas["se_type"].astype(object).where(betas["se_type"].notna(), "classical")
+                     if "se_type" in betas.columns else "classical")
     b["date"] = as_datetime_ns(b["date"])
     b = b.sort_values(["symbol", "date"], kind="mergesort").reset_index(drop=True)
     if b.empty:
@@ -181,6 +187,7 @@ def regime_signals(
         "r2_recent": b.loc[b["_recent"]].groupby("symbol")["r2"].mean(),
         "max_abs_z": g["z"].apply(lambda s: s.abs().max()),
         "n_shifts": g["_event"].sum().astype(np.int64),
+        "se_type": g["_se_type"].agg(lambda v: ",".join(sorted(set(v)))),
     })
     with np.errstate(invalid="ignore", divide="ignore"):
         out["beta_cv"] = out["beta_mkt_sd"] / out["beta_mkt_mean"].abs()
@@ -200,7 +207,7 @@ def regime_signals(
 REGIME_COLUMNS: tuple[str, ...] = (
     "symbol", "first_date", "last_date", "n_estimates", "beta_mkt_mean", "beta_mkt_sd", "beta_cv",
     "beta_mkt_last", "r2_longrun", "r2_recent", "r2_decay", "max_abs_z", "n_shifts", "last_shift_date",
-    "shift_dates", "horizon_days", "z_threshold", "recent_days",
+    "shift_dates", "horizon_days", "z_threshold", "recent_days", "se_type",
 )
 
 

@@ -19,5 +19,6 @@ CREATE TABLE IF NOT EXISTS regime_signals (
     z_threshold    DOUBLE  NOT NULL,
     recent_days    INTEGER NOT NULL,
     window_days    INTEGER,           -- rolling window of the betas (days)
-    min_obs        INTEGER
+    min_obs        INTEGER,
+    se_type        VARCHAR            -- standard errors of the betas in the z-test (classical | white | hac; comma-separated if mixed)
 );

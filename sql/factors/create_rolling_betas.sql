@@ -6,7 +6,7 @@ CREATE TABLE IF NOT EXISTS rolling_betas (
     beta_mkt      DOUBLE  NOT NULL,
     beta_size     DOUBLE  NOT NULL,
     beta_mom      DOUBLE  NOT NULL,
-    alpha_se      DOUBLE,            -- classic OLS standard errors
+    alpha_se      DOUBLE,            -- standard errors of type se_type
     beta_mkt_se   DOUBLE,
     beta_size_se  DOUBLE,
     beta_mom_se   DOUBLE,
@@ -15,5 +15,7 @@ CREATE TABLE IF NOT EXISTS rolling_betas (
     n_obs         INTEGER NOT NULL,  -- usable days in the window
     window_days   INTEGER NOT NULL,  -- calendar days per window
     min_obs       INTEGER NOT NULL,  -- minimum usable days for an estimate
-    construction  VARCHAR NOT NULL   -- CMOM construction of the daily factors
+    construction  VARCHAR NOT NULL,  -- CMOM construction of the daily factors
+    se_type       VARCHAR,           -- classical | white (HC0) | hac (Newey-West); NULL in rows stored before it existed
+    se_lags       INTEGER            -- Newey-West lags of the standard errors (0 for white, NULL for classical)
 );
