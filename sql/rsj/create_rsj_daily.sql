@@ -13,8 +13,9 @@ CREATE TABLE IF NOT EXISTS rsj_daily (
     rkurt      DOUBLE,            -- realised kurtosis n sum r^4 / rv^2 (Amaya et al. 2015)
     min_share  DOUBLE  NOT NULL,  -- parameter: a coin-day needs n_bars >= min_share * 288
     reason     VARCHAR,           -- NULL when rsj is defined, else (first that applies) too_few_bars | zero_rv | stale
-    -- added with the midnight return and the stale filter (an older file gains them, NULL until rebuilt)
-    n_zero           INTEGER NOT NULL,  -- returns exactly 0 (no price change over the 5 minutes)
-    max_zero_share   DOUBLE  NOT NULL,  -- parameter: n_zero > max_zero_share * n_returns means stale (1: no filter)
-    include_midnight BOOLEAN NOT NULL   -- parameter: the 00:00 bar's return from the previous day's 23:55 close counted
+    -- added with the midnight return and the stale filter; nullable: an older file gains them (NULL until its
+    -- partitions are rebuilt), rsj_daily_asset always fills them
+    n_zero           INTEGER,           -- returns exactly 0 (no price change over the 5 minutes)
+    max_zero_share   DOUBLE,            -- parameter: n_zero > max_zero_share * n_returns means stale (1: no filter)
+    include_midnight BOOLEAN            -- parameter: the 00:00 bar's return from the previous day's 23:55 close counted
 );
