@@ -19,9 +19,11 @@ from cryptofactor_assets.panels.tables import DAILY_PANEL
 from cryptofactor_assets.partitions import week_and_previous_days, week_to_days, weekly_partitions
 from cryptofactor_assets.rsj import checks
 from cryptofactor_assets.rsj.compute import (
+    DEFAULT_BALANCED_LEGS,
     DEFAULT_FEE_BPS,
     DEFAULT_LAG_RULE,
     DEFAULT_MIN_DAYS,
+    DEFAULT_MIN_MARKET_CAP,
     DEFAULT_N_QUANTILES,
     DEFAULT_TOP_N,
     DEFAULT_TRAILING_DAYS,
@@ -50,7 +52,12 @@ from cryptofactor_assets.rsj.reads import (
 )
 from cryptofactor_assets.rsj.tables import RSJ_BACKTEST, RSJ_DAILY, RSJ_PORTFOLIOS_DAILY
 from cryptofactor_assets.sources.tables import RAW_KLINES_5M
-from cryptofactor_assets.storage.warehouse import frame_markdown, load_sql, table_preview_markdown
+from cryptofactor_assets.storage.warehouse import (
+    ensure_table,
+    frame_markdown,
+    load_sql,
+    table_preview_markdown,
+)
 
 GROUP = "rsj"
 
@@ -119,6 +126,8 @@ class RSJPortfolioConfig(dg.Config):
     trailing_days: int = DEFAULT_TRAILING_DAYS  # beyond the default the read reaches before the declared deps
     n_quantiles: int = DEFAULT_N_QUANTILES
     fee_bps: float = DEFAULT_FEE_BPS
+    min_market_cap: float = DEFAULT_MIN_MARKET_CAP  # USD at formation, where the data have caps; <= 0: no filter
+    balanced_legs: bool = DEFAULT_BALANCED_LEGS  # Q1 and Q<n> hold floor(n / n_quantiles) coins each
 
 
 #: weekly partitions: holding days Mon..Sun of week w are formed on Sun of w-1 .. Sat of w, so the week's
@@ -135,19 +144,27 @@ def rsj_portfolios_daily_asset(run: TableRun) -> TableOutput:
     """Daily RSJ quantile portfolios (EW and VW) and the long Q1 - short Q5 strategy, per HOLDING day d.
 
     Formed at the end of d-1 on RSJ of d-1 among the `top_n` coins by trailing mean dollar volume over
-    (d-1-k, d-1] (k = `trailing_days`), held over d (return close(d) / close(d-1) - 1). Q1 = lowest RSJ.
-    VW weights = market cap at d-1; a day where a universe coin lacks a cap uses trailing dollar volume
-    (`weight_source`). Turnover: two-sided, against the previous weights drifted over d-1 (computed over
+    (d-1-k, d-1] (k = `trailing_days`) with a market cap at d-1 of at least `min_market_cap` (USD 1M; on a
+    day when no candidate has a cap, as with the Binance and Bybit kline files, no cap filter:
+    `cap_filter` = no_caps), held over d (return close(d) / close(d-1) - 1). Balanced legs: with n coins,
+    Q1 (lowest RSJ) and Q5 (highest) hold k = floor(n / 5) coins each, the middle quantiles the rest;
+    coins ordered by (RSJ, symbol), so ties go by symbol. VW weights = market cap at d-1; a day where a
+    universe coin lacks a cap uses trailing dollar volume (`weight_source`). Turnover: two-sided, against the previous weights drifted over d-1 (computed over
     a look-back, so a partition's first day equals an unbroken run); cost = `fee_bps` / 1e4 x turnover,
     net = gross - cost (Zhang & Zhao 2023; `rsj.portfolios.rsj_quintile_portfolios`). Partitioned by ISO
     week: a partition holds the 7 holding days of its week (formed on Sunday before .. Saturday).
     """
     config = run.config
+    ensure_table(run.con, RSJ_DAILY)  # an older file's rsj_daily gains the parameter columns read (NULL until rebuilt)
     rsj, panel = read_portfolio_inputs(run.con, run.start, run.end, config.trailing_days)
     frame, out = compute_rsj_portfolios(rsj, panel, run.start, run.end, config.top_n, config.trailing_days,
-                                        config.n_quantiles, config.fee_bps)
+                                        config.n_quantiles, config.fee_bps, config.min_market_cap,
+                                        config.balanced_legs)
     params = (f"top_n={config.top_n}, trailing_days={config.trailing_days}, n_quantiles={config.n_quantiles}, "
-              f"fee_bps={config.fee_bps}, min_share={sorted(set(frame['min_share'].dropna()))}")
+              f"fee_bps={config.fee_bps}, min_market_cap={config.min_market_cap:g}, "
+              f"balanced_legs={config.balanced_legs}; rsj_daily: "
+              + ", ".join(f"{c}={sorted(set(frame[c].dropna()))}"
+                          for c in ("min_share", "max_zero_share", "include_midnight")))
     meta: dict = {"parameters": md(params)}
     if out is None or frame.empty:
         with_rsj = (rsj.loc[np.isfinite(rsj["rsj"].to_numpy(dtype=float))].groupby("date").size()
@@ -161,6 +178,7 @@ def rsj_portfolios_daily_asset(run: TableRun) -> TableOutput:
         "summary": md(frame_markdown(portfolio_summary(frame))),
         "notes": md("\n".join(f"- {n}" for n in out.notes) or "- none"),
         "vw_fallback_days": int((vw["weight_source"] == "dollar_volume").sum()),
+        "cap_filter_days": {k: int(v) for k, v in vw["cap_filter"].value_counts().items()},
         "mean_universe": float(frame["n_universe"].mean()),
     })
     return TableOutput({RSJ_PORTFOLIOS_DAILY: frame}, metadata=meta)

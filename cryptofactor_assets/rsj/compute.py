@@ -12,7 +12,9 @@ import pandas as pd
 
 from cryptofactor_assets.analytics.backtest import DEFAULT_LAG_RULE, BacktestReport, backtest_report
 from cryptofactor_assets.rsj.portfolios import (
+    DEFAULT_BALANCED_LEGS,
     DEFAULT_FEE_BPS,
+    DEFAULT_MIN_MARKET_CAP,
     DEFAULT_N_QUANTILES,
     DEFAULT_TOP_N,
     DEFAULT_TRAILING_DAYS,
@@ -21,7 +23,8 @@ from cryptofactor_assets.rsj.portfolios import (
 )
 
 __all__ = [
-    "DEFAULT_FEE_BPS", "DEFAULT_LAG_RULE", "DEFAULT_MIN_DAYS", "DEFAULT_N_QUANTILES", "DEFAULT_TOP_N",
+    "DEFAULT_BALANCED_LEGS", "DEFAULT_FEE_BPS", "DEFAULT_LAG_RULE", "DEFAULT_MIN_DAYS", "DEFAULT_MIN_MARKET_CAP",
+    "DEFAULT_N_QUANTILES", "DEFAULT_TOP_N",
     "DEFAULT_TRAILING_DAYS", "PORTFOLIO_LOOKBACK_DAYS", "backtest_long_frame", "backtest_markdown",
     "compute_rsj_backtest", "compute_rsj_portfolios", "empty_portfolios", "lag_rule", "latest_value",
     "portfolio_lookback", "portfolios_long_format",
@@ -32,12 +35,15 @@ DEFAULT_MIN_DAYS = 10
 #: The backtest uses factor_returns_daily.mkt when it covers at least this share of the held days.
 MARKET_MIN_COVERAGE = 0.5
 #: Parameter columns of rsj_portfolios_daily repeated in rsj_backtest (latest stored value).
-PORTFOLIO_PARAMETERS = ("top_n", "trailing_days", "n_quantiles", "fee_bps", "min_share")
+PORTFOLIO_PARAMETERS = ("top_n", "trailing_days", "n_quantiles", "fee_bps", "min_share", "min_market_cap",
+                        "balanced_legs", "max_zero_share", "include_midnight")
+#: rsj_daily's parameters, per formation day, stored on the portfolio rows.
+RSJ_DAILY_PARAMETERS = ("min_share", "max_zero_share", "include_midnight")
 
 PORTFOLIO_COLUMNS = [
     "date", "date_formed", "weighting", "weight_source", "portfolio", "quantile", "gross", "turnover", "cost",
     "net", "n_coins", "n_long", "n_short", "n_universe", "top_n", "trailing_days", "n_quantiles", "fee_bps",
-    "min_share",
+    "min_share", "min_market_cap", "cap_filter", "balanced_legs", "max_zero_share", "include_midnight",
 ]
 BACKTEST_STATS = [
     "n_periods", "mean", "mean_t_nw", "nw_lags", "ann_return", "cagr", "total_return", "ann_vol", "sharpe",
@@ -63,12 +69,21 @@ def _ts(d) -> pd.Timestamp:
     return pd.Timestamp(d)
 
 
-def portfolios_long_format(out: RSJPortfolios, min_share: pd.Series | None = None) -> pd.DataFrame:
+def rsj_daily_parameters(rsj: pd.DataFrame) -> pd.DataFrame:
+    """rsj_daily's parameters per formation day (index date) from its rows (the columns they have)."""
+    cols = [c for c in RSJ_DAILY_PARAMETERS if c in rsj.columns]
+    if not cols or rsj.empty:
+        return pd.DataFrame(index=pd.DatetimeIndex([], name="date"))
+    return rsj.groupby("date")[cols].max()
+
+
+def portfolios_long_format(out: RSJPortfolios, rsj_params: pd.DataFrame | None = None) -> pd.DataFrame:
     """The quantile and long-short rows of ``out`` in the `rsj_portfolios_daily` layout (keyed by holding day).
 
     Quantile rows: gross = the quantile's held return, cost = fee x its turnover. LS rows: gross =
-    r_Q1 - r_Qn, turnover of both legs, n_coins = n_long + n_short. ``min_share``: rsj_daily's parameter
-    per formation day.
+    r_Q1 - r_Qn, turnover of both legs, n_coins = n_long + n_short. ``rsj_params``: rsj_daily's
+    parameters (min_share, max_zero_share, include_midnight) per formation day (index date,
+    :func:`rsj_daily_parameters`); the universe's cap_filter per formation day comes from ``out``.
     """
     fee = out.fee_bps * 1e-4
     q = out.quantiles
@@ -89,12 +104,16 @@ def portfolios_long_format(out: RSJPortfolios, min_share: pd.Series | None = Non
         "n_long": ls["n_long"].astype("Int64"), "n_short": ls["n_short"].astype("Int64"),
     })
     frame = pd.concat([quant, long_short], ignore_index=True)
-    universe = out.universe.set_index("date_formed")["n_universe"]
-    frame["n_universe"] = frame["date_formed"].map(universe).astype("int64")
+    universe = out.universe.set_index("date_formed")
+    frame["n_universe"] = frame["date_formed"].map(universe["n_universe"]).astype("int64")
+    frame["cap_filter"] = frame["date_formed"].map(universe["cap_filter"])
     frame = frame.assign(top_n=out.top_n, trailing_days=out.trailing_days, n_quantiles=out.n_quantiles,
-                         fee_bps=float(out.fee_bps))
-    frame["min_share"] = (frame["date_formed"].map(min_share) if min_share is not None and len(min_share)
-                          else np.nan)
+                         fee_bps=float(out.fee_bps), min_market_cap=float(out.min_market_cap),
+                         balanced_legs=bool(out.balanced_legs))
+    for column in RSJ_DAILY_PARAMETERS:
+        given = rsj_params is not None and column in rsj_params.columns and len(rsj_params)
+        frame[column] = frame["date_formed"].map(rsj_params[column]) if given else np.nan
+    frame["include_midnight"] = frame["include_midnight"].astype("boolean")
     return frame[PORTFOLIO_COLUMNS].sort_values(["date", "weighting", "portfolio"], ignore_index=True)
 
 
@@ -102,27 +121,31 @@ def empty_portfolios() -> pd.DataFrame:
     frame = pd.DataFrame({c: pd.Series(dtype="float64") for c in PORTFOLIO_COLUMNS})
     for c in ("date", "date_formed"):
         frame[c] = pd.Series(dtype="datetime64[ns]")
-    for c in ("weighting", "weight_source", "portfolio"):
+    for c in ("weighting", "weight_source", "portfolio", "cap_filter"):
         frame[c] = pd.Series(dtype="object")
+    for c in ("balanced_legs", "include_midnight"):
+        frame[c] = pd.Series(dtype="boolean")
     return frame
 
 
 def compute_rsj_portfolios(rsj: pd.DataFrame, panel: pd.DataFrame, start, end, top_n: int = DEFAULT_TOP_N,
                            trailing_days: int = DEFAULT_TRAILING_DAYS, n_quantiles: int = DEFAULT_N_QUANTILES,
-                           fee_bps: float = DEFAULT_FEE_BPS) -> tuple[pd.DataFrame, RSJPortfolios | None]:
+                           fee_bps: float = DEFAULT_FEE_BPS, min_market_cap: float = DEFAULT_MIN_MARKET_CAP,
+                           balanced_legs: bool = DEFAULT_BALANCED_LEGS) -> tuple[pd.DataFrame, RSJPortfolios | None]:
     """`rsj_portfolios_daily` rows for the holding days in [start, end).
 
-    ``rsj``: rsj_daily rows (symbol, date, rsj, min_share) of [start - lookback, end - 1) (formation days
-    only: the RSJ of a holding day is never read); ``panel``: daily_panel rows (symbol, date, ret,
-    market_cap, dollar_volume) of [start - lookback, end). The rows before ``start`` only warm up the
-    trailing volume and the previous weights (turnover), then are dropped.
+    ``rsj``: rsj_daily rows (symbol, date, rsj and its parameters min_share, max_zero_share,
+    include_midnight) of [start - lookback, end - 1) (formation days only: the RSJ of a holding day is
+    never read); ``panel``: daily_panel rows (symbol, date, ret, market_cap, dollar_volume) of
+    [start - lookback, end). The rows before ``start`` only warm up the trailing volume and the
+    previous weights (turnover), then are dropped.
     """
     if rsj.empty or panel.empty or not np.isfinite(rsj["rsj"].to_numpy(dtype=float)).any():
         return empty_portfolios(), None
     out = rsj_quintile_portfolios(rsj[["symbol", "date", "rsj"]], panel, top_n=top_n, trailing_days=trailing_days,
-                                  n_quantiles=n_quantiles, fee_bps=fee_bps)
-    min_share = rsj.groupby("date")["min_share"].max() if "min_share" in rsj.columns else None
-    frame = portfolios_long_format(out, min_share)
+                                  n_quantiles=n_quantiles, fee_bps=fee_bps, min_market_cap=min_market_cap,
+                                  balanced_legs=balanced_legs)
+    frame = portfolios_long_format(out, rsj_daily_parameters(rsj))
     frame = frame.loc[(frame["date"] >= _ts(start)) & (frame["date"] < _ts(end))].reset_index(drop=True)
     return frame, out
 

@@ -3,15 +3,26 @@
 Timing: portfolios are *formed at the end of UTC day t* from data of days <= t only and *held over day
 t+1* (the next calendar day): the held return of coin i is ``ret[i, t+1] = close(t+1)/close(t) - 1``.
 
-Universe at t: coins with a defined RSJ on day t and a positive trailing dollar volume, ranked by
+Universe at t (the paper's, Zhang & Zhao 2023): coins with a defined RSJ on day t, a positive
+trailing dollar volume and a market cap at t of at least ``min_market_cap`` (USD 1M), ranked by
 trailing dollar volume = mean of ``dollar_volume`` over the calendar days (t - trailing_days, t]
 (days without a value are skipped); the ``top_n`` largest form the universe (ties by symbol). A coin
 without an RSJ at t (too few bars, stale price) is not eligible that day, so the universe has up to
-``top_n`` sortable coins.
+``top_n`` sortable coins. The cap filter applies on a day when at least one of its candidates (RSJ and
+volume as above) has a market cap; a candidate without one is then out (an unknown cap is not a cap
+>= $1M, as in daily_panel's universe). On a day when no candidate has a cap (a source without caps:
+the Binance and Bybit kline files) there is no cap filter, the documented fallback, recorded per
+formation day in ``cap_filter`` (``market_cap`` | ``no_caps``; ``off`` when ``min_market_cap <= 0``).
 
-Quantiles: coins of the universe are ranked by RSJ ascending (ties by symbol), rank k = 0..n-1, and
-quantile ``q = floor(k * n_quantiles / n) + 1`` (Q1 = lowest RSJ). Days with fewer than
-``n_quantiles`` coins form no portfolio.
+Quantiles, ``balanced_legs`` (default): the n coins of the universe are ordered by (RSJ, symbol)
+ascending, rank j = 0..n-1 (ties in RSJ broken by symbol: the alphabetically first coin ranks lower),
+and with k = floor(n / n_quantiles) the long leg Q1 holds ranks 0..k-1 (the k lowest RSJ), the short
+leg Q``n_quantiles`` ranks n-k..n-1 (the k highest): both legs hold exactly k coins. The m = n - 2k
+middle coins fill Q2..Q``n_quantiles - 1`` in order, q = 2 + floor((j - k) (n_quantiles - 2) / m)
+(sizes differing by at most one); with 2 quantiles an odd n leaves its median coin in no portfolio.
+E.g. n = 23, 5 quantiles: k = 4, Q1 and Q5 hold 4 coins, Q2..Q4 hold 5 each. ``balanced_legs=False``:
+``q = floor(j * n_quantiles / n) + 1`` (the earlier rule: Q1 can hold one coin more than Q5).
+Days with fewer than ``n_quantiles`` coins form no portfolio.
 
 Weights within a quantile: ``ew`` equal; ``vw`` proportional to the market cap at t. When any coin of
 the day's universe lacks a positive market cap, that day's value weights use the trailing dollar
@@ -48,6 +59,12 @@ DEFAULT_N_QUANTILES = 5
 #: paper-timing net of this table charges fees only (spread, funding and the execution lag are in
 #: strategies.strategy_returns, which runs the same RSJ weights through the full cost model).
 DEFAULT_FEE_BPS = 5.5
+#: USD 1M: the paper's minimum market cap at formation (applied where the data have caps).
+DEFAULT_MIN_MARKET_CAP = 1e6
+#: Both legs hold floor(n / n_quantiles) coins (module docstring).
+DEFAULT_BALANCED_LEGS = True
+#: ``cap_filter`` per formation day: the filter applied, the no-caps fallback, switched off.
+CAP_FILTERS = ("market_cap", "no_caps", "off")
 
 
 @dataclass(frozen=True)
@@ -58,7 +75,8 @@ class RSJPortfolios:
     ``long_short``: date_formed, date_held, weighting, weight_source, ret_long, ret_short, gross,
     turnover, cost, net, n_long, n_short.
     ``weights``: date_formed, weighting, weight_source, quantile, symbol, weight (formation weights).
-    ``universe``: date_formed, n_eligible, n_universe (coins sorted that day; formation days only).
+    ``universe``: date_formed, n_eligible, n_universe (coins sorted that day), cap_filter, n_cap_excluded
+    (candidates dropped by the cap filter); formation days only.
     """
 
     quantiles: pd.DataFrame
@@ -71,6 +89,8 @@ class RSJPortfolios:
     fee_bps: float
     vw_fallback_days: int
     notes: tuple[str, ...]
+    min_market_cap: float = DEFAULT_MIN_MARKET_CAP
+    balanced_legs: bool = DEFAULT_BALANCED_LEGS
 
 
 def _wide(frame: pd.DataFrame, column: str, dates: pd.DatetimeIndex, symbols: pd.Index) -> np.ndarray:
@@ -88,6 +108,22 @@ def _row_ranks(key: np.ndarray) -> np.ndarray:
     ranks = np.empty_like(order)
     np.put_along_axis(ranks, order, np.arange(key.shape[1])[None, :].repeat(key.shape[0], 0), axis=1)
     return ranks
+
+
+def quantile_of_rank(rank: np.ndarray, n: np.ndarray, n_quantiles: int, balanced: bool = True) -> np.ndarray:
+    """Quantile 1..n_quantiles of 0-based ranks ``rank`` (T, N) among ``n`` (T,) coins (module
+    docstring); 0 for a rank outside [0, n) and, balanced with 2 quantiles, for an odd n's median coin."""
+    n = np.asarray(n)[:, None]
+    rank = np.asarray(rank)
+    inside = (rank >= 0) & (rank < n)
+    safe_n = np.maximum(n, 1)
+    if not balanced:
+        return np.where(inside, rank * n_quantiles // safe_n + 1, 0)
+    k = n // n_quantiles
+    middle_n = np.maximum(n - 2 * k, 1)
+    middle = (2 + (rank - k) * (n_quantiles - 2) // middle_n) if n_quantiles > 2 else np.zeros_like(rank)
+    q = np.where(rank < k, 1, np.where(rank >= n - k, n_quantiles, middle))
+    return np.where(inside & (k >= 1), q, 0)
 
 
 def _normalise(w: np.ndarray) -> np.ndarray:
@@ -123,13 +159,17 @@ def rsj_quintile_portfolios(
     n_quantiles: int = DEFAULT_N_QUANTILES,
     fee_bps: float = DEFAULT_FEE_BPS,
     weighting: Sequence[str] = WEIGHTINGS,
+    *,
+    min_market_cap: float = DEFAULT_MIN_MARKET_CAP,
+    balanced_legs: bool = DEFAULT_BALANCED_LEGS,
 ) -> RSJPortfolios:
     """Daily RSJ quantile portfolios (EW and/or VW) and the long Q1 - short Q``n_quantiles`` strategy.
 
     ``rsj``: columns symbol, date, rsj (NaN = undefined that day). ``panel``: symbol, date, ret (simple
-    daily return), dollar_volume and optionally market_cap. Definitions (timing, universe, quantiles,
-    weights, turnover, costs) in the module docstring. Vectorised over days and coins: (days x coins)
-    matrices on the full calendar between the first and last date of the inputs.
+    daily return), dollar_volume and optionally market_cap (USD). Definitions (timing, universe with
+    the ``min_market_cap`` filter where caps exist, balanced legs, weights, turnover, costs) in the
+    module docstring. Vectorised over days and coins: (days x coins) matrices on the full calendar
+    between the first and last date of the inputs.
     """
     weighting = tuple(weighting)
     unknown = set(weighting) - set(WEIGHTINGS)
@@ -155,15 +195,24 @@ def rsj_quintile_portfolios(
 
     # Trailing mean dollar volume over (t - trailing_days, t]: rows up to t only (no look-ahead).
     tdv = pd.DataFrame(dv).rolling(trailing_days, min_periods=1).mean().to_numpy()
-    eligible = np.isfinite(s) & np.isfinite(tdv) & (tdv > 0)
+    candidate = np.isfinite(s) & np.isfinite(tdv) & (tdv > 0)
+    # The cap filter, on the days when some candidate has a cap at t (unknown caps are then out).
+    has_cap = np.isfinite(cap) & (cap > 0)
+    caps_today = (candidate & has_cap).any(axis=1)
+    if min_market_cap > 0:
+        cap_filter = np.where(caps_today, "market_cap", "no_caps")
+        passes = np.where(caps_today[:, None], has_cap & (np.nan_to_num(cap, nan=0.0) >= min_market_cap), True)
+    else:
+        cap_filter = np.full(len(dates), "off")
+        passes = np.ones_like(candidate)
+    eligible = candidate & passes
     liq_rank = _row_ranks(np.where(eligible, -tdv, np.inf))
     universe = eligible & (liq_rank < top_n)
     n_univ = universe.sum(axis=1)
     formed = n_univ >= n_quantiles
-    rsj_rank = _row_ranks(np.where(universe, s, np.inf))
-    with np.errstate(invalid="ignore", divide="ignore"):
-        bucket = (rsj_rank * n_quantiles) // np.maximum(n_univ, 1)[:, None] + 1
-        quant = np.where(universe & formed[:, None], bucket, 0)
+    rsj_rank = _row_ranks(np.where(universe, s, np.inf))  # columns are sorted symbols: ties by symbol
+    quant = np.where(universe & formed[:, None],
+                     quantile_of_rank(rsj_rank, n_univ, n_quantiles, balanced_legs), 0)
 
     # The day's value weights: market caps when every universe coin has one, else trailing volume.
     cap_ok = np.where(universe, np.isfinite(cap) & (cap > 0), True).all(axis=1)
@@ -214,6 +263,14 @@ def rsj_quintile_portfolios(
     skipped = int((~formed & eligible.any(axis=1)).sum())
     if skipped:
         notes.append(f"{skipped} day(s) with fewer than {n_quantiles} sortable coins formed no portfolio")
+    n_cap_excluded = (candidate & ~passes).sum(axis=1)
+    no_caps = int((formed & (cap_filter == "no_caps")).sum())
+    if no_caps:
+        notes.append(f"no market caps on {no_caps} of {int(formed.sum())} formation days: no "
+                     f"${min_market_cap:,.0f} cap filter on those days (cap_filter = no_caps)")
+    if (n_cap_excluded[formed] > 0).any():
+        notes.append(f"cap filter (>= ${min_market_cap:,.0f}, unknown caps out): {int(n_cap_excluded[formed].sum())} "
+                     f"coin-days with an RSJ left out on {int((n_cap_excluded[formed] > 0).sum())} formation days")
     weights = (pd.concat(w_frames, ignore_index=True)
                .sort_values(["weighting", "date_formed", "quantile", "symbol"], ignore_index=True))
     return RSJPortfolios(
@@ -223,11 +280,14 @@ def rsj_quintile_portfolios(
             ["weighting", "date_formed"], ignore_index=True),
         weights=weights,
         universe=pd.DataFrame({"date_formed": dates[formed], "n_eligible": eligible.sum(axis=1)[formed],
-                               "n_universe": n_univ[formed]}),
+                               "n_universe": n_univ[formed], "cap_filter": cap_filter[formed].astype(object),
+                               "n_cap_excluded": n_cap_excluded[formed]}),
         top_n=top_n,
         trailing_days=trailing_days,
         n_quantiles=n_quantiles,
         fee_bps=fee_bps,
         vw_fallback_days=fallback_days if "vw" in weighting else 0,
         notes=tuple(notes),
+        min_market_cap=float(min_market_cap),
+        balanced_legs=bool(balanced_legs),
     )

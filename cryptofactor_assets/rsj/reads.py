@@ -28,7 +28,8 @@ def read_portfolio_inputs(con, start, end, trailing_days: int) -> tuple[pd.DataF
 
     Holding day ``start`` is formed on start-1; its turnover compares with the weights formed on
     start-2 (drifted over start-1), whose universe needs the dollar volume of (start-2-k, start-2]:
-    the earliest day read is start-1-k = start - lookback.
+    the earliest day read is start-1-k = start - lookback. ``rsj_daily`` must have its current columns
+    (``storage.warehouse.ensure_table`` on a writable connection migrates an older file's table).
     """
     lo = start - dt.timedelta(days=portfolio_lookback(trailing_days))
     rsj = _read(con, "select_rsj_formation_days", {"start": lo, "end": end - dt.timedelta(days=1)})

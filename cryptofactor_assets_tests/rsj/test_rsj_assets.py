@@ -25,7 +25,11 @@ from cryptofactor_assets.factors.tables import FACTOR_RETURNS_DAILY
 from cryptofactor_assets.lib.resources import RISK_FREE
 from cryptofactor_assets.panels.assets import daily_panel
 from cryptofactor_assets.rsj import assets as ra
-from cryptofactor_assets.rsj.compute import compute_rsj_portfolios, portfolios_long_format
+from cryptofactor_assets.rsj.compute import (
+    compute_rsj_portfolios,
+    portfolios_long_format,
+    rsj_daily_parameters,
+)
 from cryptofactor_assets.rsj.numerics import rsj_from_bars
 from cryptofactor_assets.rsj.portfolios import rsj_quintile_portfolios
 from cryptofactor_assets.rsj.reads import read_portfolio_inputs
@@ -118,10 +122,10 @@ def test_rsj_daily_metadata_counts_reasons_and_signed_jump_share(built):
 
 
 def _expected_ports(path: str) -> tuple[pd.DataFrame, object]:
-    rsj = _frame(path, "SELECT symbol, date, rsj, min_share FROM rsj_daily")
+    rsj = _frame(path, "SELECT symbol, date, rsj, min_share, max_zero_share, include_midnight FROM rsj_daily")
     panel = _frame(path, "SELECT symbol, date, ret, market_cap, dollar_volume FROM daily_panel")
-    out = rsj_quintile_portfolios(rsj[["symbol", "date", "rsj"]], panel)  # defaults: 50, 30, 5, 0.5 bp
-    return portfolios_long_format(out, rsj.groupby("date")["min_share"].max()), out
+    out = rsj_quintile_portfolios(rsj[["symbol", "date", "rsj"]], panel)  # defaults: 50, 30, 5, 5.5 bp, $1M, balanced
+    return portfolios_long_format(out, rsj_daily_parameters(rsj)), out
 
 
 def test_portfolios_equal_the_pure_function_on_the_stored_inputs(built):
@@ -135,18 +139,25 @@ def test_portfolios_equal_the_pure_function_on_the_stored_inputs(built):
     for col in ("gross", "turnover", "cost", "net"):
         np.testing.assert_allclose(got[col].to_numpy(dtype=float), exp[col].to_numpy(dtype=float), rtol=1e-12,
                                    atol=1e-15, err_msg=col)
+    assert (got["cap_filter"] == exp["cap_filter"]).all()
     for col in ("quantile", "n_coins", "n_long", "n_short", "n_universe"):
         np.testing.assert_array_equal(got[col].fillna(-1).to_numpy(dtype=float),
                                       exp[col].astype("Float64").fillna(-1).to_numpy(dtype=float), err_msg=col)
     # LS = Q1 - Q5 of the stored rows, with both legs' turnover; parameters stored on every row
     wide = got.pivot_table(index=["date", "weighting"], columns="portfolio", values="gross")
     np.testing.assert_allclose(wide["LS"], wide["Q1"] - wide["Q5"], rtol=1e-12, atol=1e-15)
-    assert got[["top_n", "trailing_days", "n_quantiles", "fee_bps", "min_share"]].drop_duplicates().to_dict(
-        "records") == [{"top_n": 50, "trailing_days": 30, "n_quantiles": 5, "fee_bps": 5.5, "min_share": 0.8}]
+    params = ["top_n", "trailing_days", "n_quantiles", "fee_bps", "min_share", "min_market_cap", "balanced_legs",
+              "max_zero_share", "include_midnight", "cap_filter"]
+    assert got[params].drop_duplicates().to_dict("records") == [
+        {"top_n": 50, "trailing_days": 30, "n_quantiles": 5, "fee_bps": 5.5, "min_share": 0.8, "min_market_cap": 1e6,
+         "balanced_legs": True, "max_zero_share": 0.5, "include_midnight": True, "cap_filter": "market_cap"}]
     assert (got["date_formed"] == got["date"] - pd.Timedelta(days=1)).all()
     assert set(got.loc[got["weighting"] == "ew", "weight_source"]) == {"equal"}
     ls = got.loc[got["portfolio"] == "LS"]
     assert (ls["n_coins"] == ls["n_long"] + ls["n_short"]).all() and (ls["n_long"] >= 1).all()
+    # balanced legs: both legs formed with floor(n_universe / 5) coins (held: fewer when a return is missing)
+    assert (ls["n_long"] <= ls["n_universe"] // 5).all() and (ls["n_short"] <= ls["n_universe"] // 5).all()
+    assert (ls["n_long"] == ls["n_short"]).mean() > 0.95
     assert got["date"].min() == pd.Timestamp(DAY0) + pd.Timedelta(days=1)  # formed on the first stored day
 
 
@@ -332,10 +343,12 @@ def test_value_weights_fall_back_to_dollar_volume_without_market_caps(built, tmp
     exp = exp.loc[exp["date"] <= pd.Timestamp(DAY1)].reset_index(drop=True)
     np.testing.assert_allclose(got["net"].to_numpy(dtype=float), exp["net"].to_numpy(dtype=float), rtol=1e-12,
                                atol=1e-15)
-    # and the value weights really differ from the market-cap ones of the original build
+    # and the value weights really differ from the market-cap ones of the original build (in every
+    # quantile: the 9 coins with bars make balanced legs of one coin, equal under any weighting)
     orig = _ports(path)
-    vw = (got["weighting"] == "vw") & (got["portfolio"] == "LS")
+    vw = got["weighting"] == "vw"
     assert not np.allclose(got.loc[vw, "gross"], orig.loc[vw, "gross"])
+    assert set(got["cap_filter"]) == {"no_caps"} and set(orig["cap_filter"]) == {"market_cap"}
 
 
 # --------------------------------------------------------------------------------------------

@@ -1,4 +1,5 @@
-"""RSJ quantile portfolios: hand-computed cases, weighting fallback, universe, no look-ahead."""
+"""RSJ quantile portfolios: hand-computed cases, weighting fallback, universe ($1M cap filter where caps
+exist), balanced legs, deterministic ties, no look-ahead, the planted premium recovered."""
 
 from __future__ import annotations
 
@@ -6,7 +7,7 @@ import numpy as np
 import pandas as pd
 import pytest
 
-from cryptofactor_assets.rsj.portfolios import rsj_quintile_portfolios
+from cryptofactor_assets.rsj.portfolios import quantile_of_rank, rsj_quintile_portfolios
 
 D = pd.date_range("2024-01-01", periods=3, freq="D")
 
@@ -23,6 +24,7 @@ def small():
     ret = long_frame({"A": [0.0, 0.10, 0.01], "B": [0.0, -0.05, 0.03], "C": [0.0, 0.02, -0.02],
                       "D": [0.0, 0.04, 0.05]}, "ret")
     cap = long_frame({"A": [1, 2, 1], "B": [3, 2, 1], "C": [2, 1, 1], "D": [2, 3, 1]}, "market_cap")
+    cap["market_cap"] *= 1e7  # USD 10M .. 30M: above the $1M filter
     dv = long_frame({s: [10.0, 10.0, 10.0] for s in "ABCD"}, "dollar_volume")
     panel = ret.merge(cap, on=["symbol", "date"]).merge(dv, on=["symbol", "date"])
     return rsj, panel
@@ -98,11 +100,21 @@ def test_vw_falls_back_to_dollar_volume_when_caps_absent(small):
 
 
 def test_partial_caps_fall_back_for_that_day_only(small):
+    """Without the cap filter (min_market_cap=0), a universe coin without a cap makes that day's VW
+    weights use dollar volume; with it (default), the coin is out of that day's universe instead."""
     rsj, panel = small
-    out = four_by_two(rsj, missing_on_day_1(panel, "C", "market_cap"))
+    out = rsj_quintile_portfolios(rsj, missing_on_day_1(panel, "C", "market_cap"), top_n=4, trailing_days=1,
+                                  n_quantiles=2, min_market_cap=0)
     src = pick(out.long_short, weighting="vw").set_index("date_formed")["weight_source"]
     assert src[D[0]] == "market_cap" and src[D[1]] == "dollar_volume"
     assert out.vw_fallback_days == 1 and "1 of 3" in out.notes[0]
+    assert set(out.universe["cap_filter"]) == {"off"}
+    filtered = four_by_two(rsj, missing_on_day_1(panel, "C", "market_cap"))
+    assert filtered.vw_fallback_days == 0
+    assert "C" not in set(pick(filtered.weights, date_formed=D[1])["symbol"])
+    u = filtered.universe.set_index("date_formed")
+    assert u.loc[D[1], "n_universe"] == 3 and u.loc[D[1], "n_cap_excluded"] == 1
+    assert set(u["cap_filter"]) == {"market_cap"}
 
 
 def test_missing_held_return_is_dropped_and_rescaled(small):
@@ -119,7 +131,7 @@ def test_universe_top_n_by_trailing_dollar_volume():
     # Trailing 2-day mean at day 1: A 5, B 6, C 7, D 8, E 100 (only day 1, day 0 missing), F 0.5.
     dv = {"A": [4, 6, 6, 6], "B": [6, 6, 6, 6], "C": [7, 7, 7, 7], "D": [8, 8, 8, 8],
           "E": [np.nan, 100, 1, 1], "F": [0.5, 0.5, 500, 500]}
-    panel = long_frame(dv, "dollar_volume", dates).assign(ret=0.01, market_cap=1.0)
+    panel = long_frame(dv, "dollar_volume", dates).assign(ret=0.01, market_cap=1e9)
     out = rsj_quintile_portfolios(rsj, panel, top_n=4, trailing_days=2, n_quantiles=2)
     held = lambda d: set(pick(out.weights, weighting="ew", date_formed=dates[d])["symbol"])  # noqa: E731
     assert held(1) == {"B", "C", "D", "E"}
@@ -128,17 +140,107 @@ def test_universe_top_n_by_trailing_dollar_volume():
     assert set(out.universe["n_universe"]) == {4}
 
 
-def test_quantile_sizes_and_direction():
+def one_day_market(values, caps=None, symbols=None):
+    """Two days of the same RSJ values (one formation day held over the next), dollar volume 1."""
     dates = pd.date_range("2024-01-01", periods=2, freq="D")
+    symbols = symbols or [f"S{i:02d}" for i in range(len(values))]
+    rsj = long_frame({s: [v, v] for s, v in zip(symbols, values, strict=True)}, "rsj", dates)
+    caps = {s: 1e9 for s in symbols} if caps is None else dict(zip(symbols, caps, strict=True))
+    panel = rsj.drop(columns="rsj").assign(ret=0.0, dollar_volume=1.0, market_cap=lambda f: f["symbol"].map(caps))
+    return rsj, panel, dates
+
+
+def test_quantile_sizes_and_direction():
     vals = [0.9, -0.3, 0.1, -0.8, 0.5, 0.0, 0.2]
     syms = [f"S{i}" for i in range(7)]
-    rsj = long_frame({s: [v, v] for s, v in zip(syms, vals, strict=True)}, "rsj", dates)
-    panel = rsj.drop(columns="rsj").assign(ret=0.0, dollar_volume=1.0, market_cap=1.0)
+    rsj, panel, dates = one_day_market(vals, symbols=syms)
     out = rsj_quintile_portfolios(rsj, panel, top_n=50, n_quantiles=5)
     w = pick(out.weights, weighting="ew", date_formed=dates[0])
-    # Ranks 0..6 -> floor(k * 5 / 7) + 1 = 1, 1, 2, 3, 3, 4, 5 (Q1 = lowest RSJ).
+    # Balanced: k = floor(7 / 5) = 1 per leg; the 5 middle coins (ranks 1..5) fill Q2..Q4 as
+    # 2 + floor(j' * 3 / 5), j' = 0..4: 2, 2, 3, 3, 4 (Q1 = lowest RSJ).
     by_q = w.groupby("quantile")["symbol"].apply(set).to_dict()
+    assert by_q == {1: {"S3"}, 2: {"S1", "S5"}, 3: {"S2", "S6"}, 4: {"S4"}, 5: {"S0"}}
+    # The earlier rule: ranks 0..6 -> floor(k * 5 / 7) + 1 = 1, 1, 2, 3, 3, 4, 5 (uneven legs).
+    old = rsj_quintile_portfolios(rsj, panel, top_n=50, n_quantiles=5, balanced_legs=False)
+    by_q = pick(old.weights, weighting="ew", date_formed=dates[0]).groupby("quantile")["symbol"].apply(set).to_dict()
     assert by_q == {1: {"S3", "S1"}, 2: {"S5"}, 3: {"S2", "S6"}, 4: {"S4"}, 5: {"S0"}}
+
+
+def test_balanced_legs_23_coins_four_and_four():
+    rng = np.random.default_rng(23)
+    rsj, panel, dates = one_day_market(rng.uniform(-1, 1, 23))
+    for balanced, sizes in [(True, [4, 5, 5, 5, 4]), (False, [5, 5, 4, 5, 4])]:
+        out = rsj_quintile_portfolios(rsj, panel, top_n=50, n_quantiles=5, balanced_legs=balanced)
+        w = pick(out.weights, weighting="ew", date_formed=dates[0])
+        assert w.groupby("quantile").size().tolist() == sizes, balanced
+        ls = pick(out.long_short, weighting="ew").iloc[0]
+        assert (ls["n_long"], ls["n_short"]) == (sizes[0], sizes[-1])
+        # Q1 holds the lowest RSJ values, Q5 the highest
+        v = rsj.loc[rsj["date"] == dates[0]].set_index("symbol")["rsj"]
+        assert v[w.loc[w["quantile"] == 1, "symbol"]].max() < v[w.loc[w["quantile"] == 2, "symbol"]].min()
+        assert v[w.loc[w["quantile"] == 5, "symbol"]].min() > v[w.loc[w["quantile"] == 4, "symbol"]].max()
+        assert out.balanced_legs == balanced
+
+
+@pytest.mark.parametrize("n_quantiles", [2, 3, 5, 10])
+def test_quantile_of_rank_sizes(n_quantiles):
+    """Every n from n_quantiles to 60: both legs hold floor(n / q), the middle quantiles differ by <= 1,
+    every coin is in one quantile (but the median coin of an odd n with 2 quantiles), ranks in order."""
+    for n in range(n_quantiles, 61):
+        q = quantile_of_rank(np.arange(n)[None, :], np.array([n]), n_quantiles)[0]
+        sizes = np.bincount(q, minlength=n_quantiles + 1)
+        k = n // n_quantiles
+        assert sizes[1] == sizes[n_quantiles] == k, (n, sizes)
+        assert (np.diff(q[q > 0]) >= 0).all()
+        assert sizes[0] == (n % 2 if n_quantiles == 2 else 0)
+        middle = sizes[2:n_quantiles]
+        assert len(middle) == 0 or middle.max() - middle.min() <= 1
+    assert (quantile_of_rank(np.arange(3)[None, :], np.array([2]), 2)[0] == [1, 2, 0]).all()  # rank >= n: none
+
+
+def test_ties_broken_by_symbol_deterministically():
+    """Equal RSJ values: ordered by symbol (the alphabetically first ranks lower, i.e. goes long);
+    the same result whatever the input row order."""
+    syms = ["E", "B", "A", "D", "C", "F"]
+    rsj, panel, dates = one_day_market([0.2] * 6, symbols=syms)
+    out = rsj_quintile_portfolios(rsj, panel, top_n=50, n_quantiles=3)
+    w = pick(out.weights, weighting="ew", date_formed=dates[0])
+    assert w.groupby("quantile")["symbol"].apply(sorted).to_dict() == {1: ["A", "B"], 2: ["C", "D"], 3: ["E", "F"]}
+    # a tie at the long leg's border: the alphabetically first of the tied coins goes long
+    rsj2, panel2, _ = one_day_market([-0.5, 0.1, 0.1, 0.3, 0.4, 0.6], symbols=["Z", "Y", "X", "W", "V", "U"])
+    w2 = pick(rsj_quintile_portfolios(rsj2, panel2, top_n=50, n_quantiles=3).weights, weighting="ew",
+              date_formed=dates[0])
+    assert set(w2.loc[w2["quantile"] == 1, "symbol"]) == {"Z", "X"}
+    rng = np.random.default_rng(1)
+    shuffled = rsj_quintile_portfolios(rsj.sample(frac=1, random_state=1), panel.iloc[rng.permutation(len(panel))],
+                                       top_n=50, n_quantiles=3)
+    for name in ("weights", "quantiles", "long_short", "universe"):
+        pd.testing.assert_frame_equal(getattr(shuffled, name), getattr(out, name))
+
+
+def test_market_cap_filter_where_caps_exist():
+    """Caps at formation below $1M or unknown: out of the universe, on days when some coin has a cap;
+    no cap anywhere (a klines-only source): no filter, recorded; min_market_cap <= 0: off."""
+    vals = np.linspace(-0.9, 0.9, 12)
+    caps = [5e5, 2e6, np.nan, 1e6, 3e9, 999_999.0, 4e7, 8e6, 2e6, 5e6, 1e8, 6e6]
+    rsj, panel, dates = one_day_market(vals, caps)
+    out = rsj_quintile_portfolios(rsj, panel, top_n=50, n_quantiles=3)  # 9 coins: 3 per quantile, all held
+    held = set(pick(out.weights, weighting="ew", date_formed=dates[0])["symbol"])
+    assert held == {"S01", "S03", "S04", "S06", "S07", "S08", "S09", "S10", "S11"}  # >= 1e6 exactly included
+    u = out.universe.iloc[0]
+    assert (u["n_universe"], u["n_cap_excluded"], u["cap_filter"]) == (9, 3, "market_cap")
+    assert any("6 coin-days with an RSJ left out on 2 formation days" in n for n in out.notes)  # 3 a day
+    # the cap filter comes before the top_n ranking by dollar volume
+    dv = dict(zip([f"S{i:02d}" for i in range(12)], [100.0, 1, 90, 1, 1, 80, 1, 1, 1, 1, 1, 1], strict=True))
+    top = rsj_quintile_portfolios(rsj, panel.assign(dollar_volume=panel["symbol"].map(dv)), top_n=4, n_quantiles=2)
+    assert len(set(pick(top.weights, weighting="ew", date_formed=dates[0])["symbol"]) & {"S00", "S02", "S05"}) == 0
+    # no caps at all: no filter, the fallback recorded (and VW on dollar volume)
+    none = rsj_quintile_portfolios(rsj, panel.drop(columns="market_cap"), top_n=50, n_quantiles=2)
+    assert len(pick(none.weights, weighting="ew", date_formed=dates[0])) == 12
+    assert set(none.universe["cap_filter"]) == {"no_caps"} and any("no_caps" in n for n in none.notes)
+    off = rsj_quintile_portfolios(rsj, panel, top_n=50, n_quantiles=2, min_market_cap=0)
+    assert len(pick(off.weights, weighting="ew", date_formed=dates[0])) == 12
+    assert set(off.universe["cap_filter"]) == {"off"} and off.min_market_cap == 0
 
 
 def test_too_few_coins_forms_nothing(small):

@@ -13,5 +13,9 @@ CREATE TABLE IF NOT EXISTS rsj_backtest (
     trailing_days  INTEGER NOT NULL,
     n_quantiles    INTEGER NOT NULL,
     fee_bps        DOUBLE  NOT NULL,
-    min_share      DOUBLE
+    min_share      DOUBLE,
+    min_market_cap   DOUBLE,            -- (added with the cap filter, balanced legs and rsj_daily's new parameters)
+    balanced_legs    BOOLEAN,
+    max_zero_share   DOUBLE,
+    include_midnight BOOLEAN
 );

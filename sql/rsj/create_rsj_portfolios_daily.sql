@@ -13,10 +13,16 @@ CREATE TABLE IF NOT EXISTS rsj_portfolios_daily (
     n_coins        INTEGER NOT NULL,  -- coins actually held over day d (LS: n_long + n_short)
     n_long         INTEGER,           -- LS only: coins held in Q1
     n_short        INTEGER,           -- LS only: coins held in Q<n_quantiles>
-    n_universe     INTEGER NOT NULL,  -- coins sorted at formation (top_n by trailing dollar volume with an RSJ)
+    n_universe     INTEGER NOT NULL,  -- coins sorted at formation (top_n by trailing dollar volume with an RSJ and cap >= min_market_cap)
     top_n          INTEGER NOT NULL,  -- parameter: universe size
     trailing_days  INTEGER NOT NULL,  -- parameter: days of the trailing mean dollar volume (t - k, t]
     n_quantiles    INTEGER NOT NULL,  -- parameter
     fee_bps        DOUBLE  NOT NULL,  -- parameter: basis points per unit of turnover
-    min_share      DOUBLE             -- parameter of rsj_daily on the formation day (share of 288 bars needed)
+    min_share      DOUBLE,            -- parameter of rsj_daily on the formation day (share of 288 bars needed)
+    -- added with the cap filter and balanced legs (an older file gains them, NULL until rebuilt)
+    min_market_cap   DOUBLE  NOT NULL,  -- parameter: USD market cap at formation a coin needs (where caps exist); <= 0: off
+    cap_filter       VARCHAR NOT NULL,  -- market_cap (applied) | no_caps (no candidate has a cap that day: no filter) | off
+    balanced_legs    BOOLEAN NOT NULL,  -- parameter: Q1 and Q<n> hold floor(n_universe / n_quantiles) coins each
+    max_zero_share   DOUBLE,            -- parameter of rsj_daily on the formation day (stale threshold)
+    include_midnight BOOLEAN            -- parameter of rsj_daily on the formation day (midnight return counted)
 );
