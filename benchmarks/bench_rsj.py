@@ -8,11 +8,14 @@ when the previous bar of the same symbol and UTC day is 5 minutes earlier). Then
 * ours: ``rsj.daily.write_rsj_daily``, what the asset runs: ``sql/rsj/insert_rsj_daily.sql`` through
   ``storage.replace.replace_rows_of_tables`` (BEGIN; DELETE; INSERT; COMMIT) over the whole window, DuckDB threads=2, best of
   ``--repeat`` runs;
-* peer: read (symbol, open_time, log_ret) from the same table into pandas and
+* peer: read (symbol, open_time, close, log_ret) from the same table into pandas, add the midnight
+  returns (a day's 00:00 bar from the previous 23:55 close, vectorised) and
   ``groupby([symbol, date]).apply`` a function computing the same statistics directly
-  (RS+ / RS- with indicator masks), on the first ``--pandas-coins`` coins; when that is a subset, its
-  time is extrapolated linearly in the number of bars (printed); best of ``--pandas-repeat`` runs.
+  (RS+ / RS- with indicator masks, zero returns, the stale rule), on the first ``--pandas-coins``
+  coins; when that is a subset, its time is extrapolated linearly in the number of bars (printed);
+  best of ``--pandas-repeat`` runs.
 
+``--exclude-midnight`` times the option that drops the midnight returns (both sides).
 The two results are compared on the peer's coins: counts and reasons exactly, RV/RS+/RS-/SJ to
 1e-12 x RV, RSJ and RSkew to 1e-12 absolute, RKurt to 1e-12 relative. Prints
 ``ratio rsj_vs_pandas_groupby <peer/ours>`` and ``ratio rsj_mbars_per_second <M bars/s>``.
@@ -37,13 +40,15 @@ import pandas as pd
 sys.path.insert(0, str(Path(__file__).resolve().parents[1]))
 
 from cryptofactor_assets.rsj.daily import write_rsj_daily  # noqa: E402
+from cryptofactor_assets.rsj.numerics import DEFAULT_MAX_ZERO_SHARE, DEFAULT_MIN_SHARE  # noqa: E402
 from cryptofactor_assets.sources.validation import ensure_raw_klines_tables  # noqa: E402
 from cryptofactor_assets.storage.warehouse import transaction  # noqa: E402
 
 START = dt.date(2024, 1, 1)
 
 # Synthetic bars (Gaussian 5-minute returns, sd 0.2 %, rare jumps); ~0.3 % of bars missing at
-# random, a coin-day in 61 loses its last 88 bars (too_few_bars), a coin-day in 97 is stale (zero_rv).
+# random, a coin-day in 61 loses its last 88 bars (too_few_bars), a coin-day in 97 is flat (zero_rv, or stale when
+# the running sum leaves its midnight return a rounding error away from 0).
 BUILD_SQL = """
 INSERT INTO raw_klines_5m BY NAME
 WITH bars AS (
@@ -82,26 +87,33 @@ def build(con: duckdb.DuckDBPyConnection, coins: int, days: int) -> int:
 
 
 def pandas_reference(con: duckdb.DuckDBPyConnection, symbols: list[str], end: dt.date,
-                     min_share: float) -> pd.DataFrame:
-    """The peer: fetch the stored returns, then groupby(symbol, date).apply(direct formulas)."""
+                     min_share: float, max_zero_share: float, include_midnight: bool) -> pd.DataFrame:
+    """The peer: fetch the stored returns and closes, add the midnight returns, then
+    groupby(symbol, date).apply(direct formulas)."""
     bars = con.execute(
-        "SELECT symbol, open_time, log_ret FROM raw_klines_5m "
-        "WHERE open_time >= ? AND open_time < ? AND list_contains(?, symbol)",
+        "SELECT symbol, open_time, close, log_ret FROM raw_klines_5m "
+        "WHERE open_time >= ? AND open_time < ? AND list_contains(?, symbol) ORDER BY symbol, open_time",
         [START, end, symbols],
     ).df()
     bars["date"] = bars["open_time"].dt.floor("D")
+    if include_midnight:  # the 00:00 bar's return from the previous bar, same symbol, 5 minutes earlier
+        prev_ok = ((bars["symbol"] == bars["symbol"].shift()) & (bars["date"] != bars["date"].shift())
+                   & (bars["open_time"] - bars["open_time"].shift() == pd.Timedelta(minutes=5)))
+        bars.loc[prev_ok, "log_ret"] = np.log(bars["close"] / bars["close"].shift())[prev_ok]
 
     def day_stats(g: pd.DataFrame) -> pd.Series:
         r = g["log_ret"].to_numpy()
         r = r[~np.isnan(r)]
         n_bars, n = len(g), len(r)
+        n_zero = int(np.sum(r == 0))
         rv = float(np.sum(r * r))
         rs_pos = float(np.sum(r[r > 0] ** 2))
         rs_neg = float(np.sum(r[r < 0] ** 2))
-        reason = "too_few_bars" if n_bars < min_share * 288 else ("zero_rv" if rv == 0 else None)
+        reason = ("too_few_bars" if n_bars < min_share * 288 else "zero_rv" if rv == 0
+                  else "stale" if n_zero > max_zero_share * n else None)
         ok = reason is None
         return pd.Series({
-            "n_bars": n_bars, "n_returns": n, "rv": rv, "rs_pos": rs_pos, "rs_neg": rs_neg,
+            "n_bars": n_bars, "n_returns": n, "n_zero": n_zero, "rv": rv, "rs_pos": rs_pos, "rs_neg": rs_neg,
             "sj": rs_pos - rs_neg,
             "rsj": (rs_pos - rs_neg) / rv if ok else np.nan,
             "rskew": np.sqrt(n) * np.sum(r**3) / rv**1.5 if ok else np.nan,
@@ -118,7 +130,7 @@ def verify(ours: pd.DataFrame, ref: pd.DataFrame) -> dict[str, float]:
     assert len(ours) == len(ref), (len(ours), len(ref))
     assert (ours["symbol"].to_numpy() == ref["symbol"].to_numpy()).all()
     assert (ours["date"].to_numpy() == ref["date"].to_numpy().astype(ours["date"].dtype)).all()
-    for col in ["n_bars", "n_returns"]:
+    for col in ["n_bars", "n_returns", "n_zero"]:
         assert (ours[col].to_numpy() == ref[col].to_numpy().astype(np.int64)).all(), col
     assert ours["reason"].fillna("").tolist() == ref["reason"].fillna("").tolist()
     rv = ref["rv"].to_numpy(dtype=float)
@@ -160,7 +172,9 @@ def main() -> None:
                         help="coins for the pandas peer (extrapolated)")
     parser.add_argument("--pandas-repeat", type=int, default=2, help="best of this many peer runs")
     parser.add_argument("--threads", type=int, default=2)
-    parser.add_argument("--min-share", type=float, default=0.8)
+    parser.add_argument("--min-share", type=float, default=DEFAULT_MIN_SHARE)
+    parser.add_argument("--max-zero-share", type=float, default=DEFAULT_MAX_ZERO_SHARE)
+    parser.add_argument("--exclude-midnight", action="store_true", help="time include_midnight=False")
     args = parser.parse_args()
 
     tmp = None if args.path else tempfile.mkdtemp(prefix="bench_rsj_")
@@ -175,16 +189,19 @@ def main() -> None:
         if n_bars < 10_000_000:
             print("WARNING: fewer than 10 million bars")
         end = START + dt.timedelta(days=args.days)
-        res, times = timed(args.repeat, lambda: write_rsj_daily(con, START, end, args.min_share))
+        midnight = not args.exclude_midnight
+        res, times = timed(args.repeat, lambda: write_rsj_daily(con, START, end, args.min_share, args.max_zero_share,
+                                                                midnight))
         ours_s = min(times)
         ours = con.execute("SELECT * FROM rsj_daily ORDER BY symbol, date").df()
         print(f"seconds rsj_sql best {ours_s:.4f} median {statistics.median(times):.4f} "
-              f"({res.inserted:,} coin-days, threads={args.threads})")
+              f"({res.inserted:,} coin-days, threads={args.threads}, include_midnight={midnight})")
 
         symbols = sorted(ours["symbol"].unique())[: args.pandas_coins]
         peer_bars = con.execute("SELECT count(*) FROM raw_klines_5m WHERE list_contains(?, symbol)",
                                 [symbols]).fetchone()[0]
-        ref, peer_times = timed(args.pandas_repeat, lambda: pandas_reference(con, symbols, end, args.min_share))
+        ref, peer_times = timed(args.pandas_repeat, lambda: pandas_reference(con, symbols, end, args.min_share,
+                                                                             args.max_zero_share, midnight))
         peer_s = min(peer_times)
         scale = n_bars / peer_bars
         peer_full = peer_s * scale
