@@ -10,6 +10,22 @@ Pure numpy; no dagster.
 * :func:`shanken_correction` - Shanken (1992, RFS 5(1)) errors-in-variables covariance.
 * :func:`two_pass` - first pass time-series betas (full sample, or rolling and lagged), second
   pass Fama-MacBeth on the betas; FM, NW and Shanken t-statistics.
+* :func:`pooled_ols` - the pooled panel OLS of the same data with Driscoll & Kraay (1998, REStat
+  80(4)) standard errors (Bartlett kernel on the per-period sums of the scores: robust to
+  cross-sectional and serial dependence) or two-way (coin and period) clustered ones (Cameron,
+  Gelbach & Miller 2011; Thompson 2011); equal to linearmodels ``PanelOLS(...).fit(cov_type=
+  "kernel" | "clustered")``.  :func:`pooled_from_cross_sections` gets the pooled Driscoll-Kraay
+  estimate from the per-period gammas and X'X alone (how the stored weekly gammas give it).
+
+Fama-MacBeth and Driscoll-Kraay: the FM Newey-West covariance is already the Driscoll-Kraay idea
+applied to the FM estimator (the per-period slopes are a time series whose averaging absorbs any
+cross-sectional correlation; the kernel handles the serial one).  When every period has the same
+coins and regressors (balanced, time-invariant X, e.g. full-sample betas) the two estimators
+coincide exactly: gamma_t - mean = (X'X)^-1 X'e_t = (X'X)^-1 h_t with h_t the period's summed
+scores, so the FM mean is the pooled OLS coefficient and the FM kernel covariance with
+``debiased=False`` (S / T²) is the Driscoll-Kraay one, lag for lag.  Otherwise they differ: the pooled
+estimate weights each period by its X'X (many coins, dispersed regressors count more), FM weights
+periods equally.
 
 Conventions match linearmodels ``FamaMacBeth(...).fit(cov_type="kernel", bandwidth=L)``
 (default ``debiased=True``): the kernel covariance of the mean is
@@ -41,9 +57,12 @@ from cryptofactor_assets.estimators.rolling_ols import rolling_ols
 
 __all__ = [
     "FamaMacBethResult",
+    "PooledOLSResult",
     "ShankenResult",
     "TwoPassResult",
     "fama_macbeth",
+    "pooled_from_cross_sections",
+    "pooled_ols",
     "shanken_adjust_fm_cov",
     "shanken_correction",
     "two_pass",
@@ -94,10 +113,12 @@ class FamaMacBethResult:
     periods_per_year: float | None
     annualised: np.ndarray
     avg_r2: float
+    pooled: PooledOLSResult | None = None  # pooled OLS with Driscoll-Kraay errors (driscoll_kraay=True)
 
     def summary(self) -> pd.DataFrame:
-        """One row per coefficient: mean, std, t, NW t, periods, annualised premium, lag used."""
-        return pd.DataFrame(
+        """One row per coefficient: mean, std, t, NW t, periods, annualised premium, lag used (and the
+        pooled coefficient with its Driscoll-Kraay se and t when computed)."""
+        out = pd.DataFrame(
             {
                 "mean": self.mean,
                 "std": self.std,
@@ -111,6 +132,46 @@ class FamaMacBethResult:
             },
             index=pd.Index(self.names, name="coef"),
         )
+        if self.pooled is not None:
+            out["pooled"] = self.pooled.params
+            out["dk_se"] = self.pooled.se
+            out["dk_t"] = self.pooled.tstat
+        return out
+
+
+@dataclass(frozen=True)
+class PooledOLSResult:
+    """Pooled panel OLS (every usable coin-period stacked) with a panel-robust covariance.
+
+    cov_type: ``"driscoll_kraay"`` (Bartlett kernel with ``lags`` lags on the per-period sums of the
+    scores) or ``"two_way"`` (clustered by coin and by period, ``V_coin + V_period - V_white``;
+    ``lags`` is None).  p-values: normal, or t(nobs - P) when ``debiased`` (linearmodels).
+    """
+
+    names: tuple[str, ...]
+    params: np.ndarray
+    cov: np.ndarray
+    cov_type: str
+    lags: int | None
+    lag_rule: str | None
+    nobs: int | None  # coin-periods (None when built from cross-sections without it)
+    n_periods: int
+    debiased: bool
+
+    @property
+    def se(self) -> np.ndarray:
+        return np.sqrt(np.clip(np.diag(self.cov), 0.0, None))
+
+    @property
+    def tstat(self) -> np.ndarray:
+        with np.errstate(divide="ignore", invalid="ignore"):
+            return self.params / self.se
+
+    @property
+    def pvalue(self) -> np.ndarray:
+        if self.debiased:
+            return 2 * _stats().t.sf(np.abs(self.tstat), self.nobs - self.params.shape[0])
+        return 2 * _stats().norm.sf(np.abs(self.tstat))
 
 
 def _stack_regressors(
@@ -136,6 +197,7 @@ def cross_section_gammas(
 
     Regressors are handled as K contiguous (T, N) slabs and the K (K + 1) / 2 cross-products as
     row-wise dot products (einsum): much faster than batched matmuls on (T, N, K) strided data.
+    Also returns ``xtx`` (T, P, P), each period's raw ``X_t'X_t`` over its coins (constant first).
     """
     t_len, _, k = x.shape
     p = k + int(add_constant)
@@ -163,6 +225,16 @@ def cross_section_gammas(
         for i in range(k):
             for j in range(i, k):
                 cxx[:, i, j] = cxx[:, j, i] = np.einsum("tn,tn->t", xc[i], xc[j])
+        # Raw design moments X_t'X_t (constant first): the pooled / Driscoll-Kraay pieces.
+        xtx = np.empty((t_len, p, p))
+        off = int(add_constant)
+        if add_constant:
+            xtx[:, 0, 0] = n
+            for j in range(k):
+                xtx[:, 0, 1 + j] = xtx[:, 1 + j, 0] = x0[j].sum(axis=1)
+        for i in range(k):
+            for j in range(i, k):
+                xtx[:, off + i, off + j] = xtx[:, off + j, off + i] = np.einsum("tn,tn->t", x0[i], x0[j])
         cxy = np.column_stack([np.einsum("tn,tn->t", xc[i], yc) for i in range(k)])
         cyy = np.einsum("tn,tn->t", yc, yc)
         raw = np.column_stack([np.einsum("tn,tn->t", xj, xj) for xj in x0])
@@ -192,6 +264,7 @@ def cross_section_gammas(
         "used": used,
         "enough": enough,
         "varies": varies,
+        "xtx": xtx,
     }
 
 
@@ -261,6 +334,7 @@ def fama_macbeth(
     min_coins: int | None = None,
     periods_per_year: float | None = None,
     singular_tol: float = 1e-10,
+    driscoll_kraay: bool = False,
 ) -> FamaMacBethResult:
     """Fama-MacBeth regressions of ``y`` (T, N) on per-coin regressors ``x`` (T, N, K).
 
@@ -276,6 +350,10 @@ def fama_macbeth(
     linearmodels, ``"t14"``, ``"4t100"``, see :func:`~cryptofactor_assets.estimators.hac.nw_lag`)
     applied to the number of used periods.  ``debiased=True`` divides by T (T - 1) (linearmodels'
     default; with 0 lags it is the classic sd^2 / T), ``False`` by T^2.
+
+    ``driscoll_kraay=True`` adds ``pooled``: the pooled OLS over the coin-periods of the periods FM
+    uses, with Driscoll-Kraay errors with the same number of lags as the Newey-West ones
+    (:func:`pooled_from_cross_sections`; the module docstring says when it equals FM).
     """
     y_arr = np.asarray(y, dtype=float)
     x_arr, xnames = _stack_regressors(x, names)
@@ -319,7 +397,133 @@ def fama_macbeth(
         periods_per_year=periods_per_year,
         annualised=summ["mean"] * ppy,
         avg_r2=float(np.nanmean(r2[cs["used"]])) if cs["used"].any() else float("nan"),
+        pooled=pooled_from_cross_sections(
+            cs["gammas"][cs["used"]], cs["xtx"][cs["used"]], names=all_names, lags=int(summ["nw_lags"]),
+            nobs=int(cs["n"][cs["used"]].sum()),
+        ) if driscoll_kraay else None,
     )
+
+
+def _pooled(a: np.ndarray, g: np.ndarray) -> tuple[np.ndarray, np.ndarray, np.ndarray]:
+    """Pooled OLS from per-period ``a`` = X_t'X_t (T, P, P) and ``g`` = X_t'y_t (T, P): the
+    coefficients, (sum X_t'X_t)^-1 and the per-period sums of the scores h_t = X_t'e_t."""
+    a_inv = np.linalg.inv(a.sum(axis=0))
+    b = a_inv @ g.sum(axis=0)
+    h = g - a @ b
+    return b, a_inv, h
+
+
+def _dk_lags(h: np.ndarray, lags: int | None, lag_rule: LagRule) -> tuple[int, str]:
+    if lags is not None:
+        return int(lags), "fixed"
+    return _nw_lags_for(h - h.mean(axis=0), None, lag_rule)
+
+
+def pooled_from_cross_sections(
+    gammas: np.ndarray,
+    xtx: np.ndarray,
+    *,
+    names: Sequence[str] | None = None,
+    lags: int | None = None,
+    lag_rule: LagRule = "4t100",
+    nobs: int | None = None,
+    debiased: bool = False,
+) -> PooledOLSResult:
+    r"""Pooled OLS with Driscoll-Kraay errors from T per-period OLS fits alone.
+
+    ``gammas`` (T, P) are the periods' cross-sectional coefficients and ``xtx`` (T, P, P) their
+    ``X_t'X_t``; since ``X_t'y_t = X_t'X_t gamma_t``, the pooled coefficient is the matrix-weighted
+    mean :math:`b = (\sum_t A_t)^{-1} \sum_t A_t \gamma_t` and the period's summed scores are
+    :math:`h_t = A_t (\gamma_t - b)`.  Driscoll & Kraay (1998): :math:`V = A^{-1} S A^{-1}`,
+    :math:`A = \sum_t A_t`, ``S`` the Bartlett long-run sum of ``h_t`` with ``lags`` (or
+    ``lag_rule`` on T) lags, times ``nobs / (nobs - P)`` if ``debiased`` (``nobs`` = coin-periods).
+    Equals :func:`pooled_ols` on the same periods.
+    """
+    gam = as_columns(gammas)
+    a = np.asarray(xtx, dtype=float)
+    t, p = gam.shape
+    if a.shape != (t, p, p):
+        raise ValueError(f"xtx must be (T, P, P) = {(t, p, p)}, got {a.shape}")
+    if not (np.all(np.isfinite(gam)) and np.all(np.isfinite(a))):
+        raise ValueError("gammas and xtx must be finite (pass the estimated periods only)")
+    g = np.einsum("tpq,tq->tp", a, gam)
+    b, a_inv, h = _pooled(a, g)
+    lag, rule = _dk_lags(h, lags, lag_rule)
+    if lag >= t:
+        raise ValueError(f"Driscoll-Kraay lags ({lag}) must be below the number of periods ({t})")
+    cov = a_inv @ long_run_covariance(h, lag) @ a_inv
+    if debiased:
+        if nobs is None:
+            raise ValueError("debiased=True needs nobs")
+        cov *= nobs / (nobs - p)
+    names = tuple(names) if names is not None else tuple(f"x{i}" for i in range(p))
+    return PooledOLSResult(names=names, params=b, cov=(cov + cov.T) / 2, cov_type="driscoll_kraay", lags=lag,
+                           lag_rule=rule, nobs=None if nobs is None else int(nobs), n_periods=t, debiased=debiased)
+
+
+def pooled_ols(
+    y: np.ndarray | pd.DataFrame,
+    x: np.ndarray | Mapping[str, np.ndarray | pd.DataFrame],
+    *,
+    names: Sequence[str] | None = None,
+    add_constant: bool = True,
+    cov_type: str = "driscoll_kraay",
+    lags: int | None = None,
+    lag_rule: LagRule = "4t100",
+    debiased: bool = False,
+) -> PooledOLSResult:
+    """Pooled OLS of ``y`` (T, N) on ``[1, x]`` (``x`` (T, N, K) as in :func:`fama_macbeth`) over
+    every coin-period where y and all x are finite, with panel-robust errors:
+
+    * ``"driscoll_kraay"``: Driscoll & Kraay (1998), ``(X'X)^-1 S (X'X)^-1`` with ``S`` the
+      Bartlett-weighted long-run sum of the per-period score sums ``h_t = sum_i x_it e_it``
+      (robust to any cross-sectional and to serial dependence); ``lags`` or ``lag_rule`` on the
+      number of periods (default ``"4t100"``, linearmodels' default bandwidth).  Periods without
+      an observation are left out of the kernel (linearmodels groups by the periods present);
+    * ``"two_way"``: clustered by coin and by period, meat ``sum_i u_i u_i' + sum_t h_t h_t' -
+      sum_it e_it^2 x_it x_it'`` (Cameron, Gelbach & Miller 2011; not always positive definite).
+
+    ``debiased`` multiplies by ``nobs / (nobs - P)``.  Equal to linearmodels
+    ``PanelOLS(y, [const, x]).fit(cov_type="kernel", kernel="bartlett", bandwidth=L)`` and
+    ``fit(cov_type="clustered", cluster_entity=True, cluster_time=True, group_debias=False)`` with
+    the same ``debiased`` (tests).
+    """
+    if cov_type not in ("driscoll_kraay", "two_way"):
+        raise ValueError(f"cov_type must be 'driscoll_kraay' or 'two_way', got {cov_type!r}")
+    y_arr = np.asarray(y, dtype=float)
+    x_arr, xnames = _stack_regressors(x, names)
+    if y_arr.ndim != 2 or x_arr.shape[:2] != y_arr.shape:
+        raise ValueError(f"y must be (T, N) and x (T, N, K); got {y_arr.shape} and {x_arr.shape}")
+    m = np.isfinite(y_arr) & np.all(np.isfinite(x_arr), axis=2)
+    z = np.where(m[..., None], x_arr, 0.0)
+    if add_constant:
+        z = np.concatenate([m[..., None].astype(float), z], axis=2)
+    y0 = np.where(m, y_arr, 0.0)
+    p = z.shape[2]
+    nobs = int(m.sum())
+    if nobs <= p:
+        raise ValueError(f"need more observations ({nobs}) than coefficients ({p})")
+    present = m.any(axis=1)
+    a = np.einsum("tnp,tnq->tpq", z, z)[present]
+    g = np.einsum("tnp,tn->tp", z, y0)[present]
+    b, a_inv, h = _pooled(a, g)
+    all_names = (("const",) if add_constant else ()) + tuple(xnames)
+    if cov_type == "driscoll_kraay":
+        lag, rule = _dk_lags(h, lags, lag_rule)
+        if lag >= h.shape[0]:
+            raise ValueError(f"Driscoll-Kraay lags ({lag}) must be below the number of periods ({h.shape[0]})")
+        meat = long_run_covariance(h, lag)
+    else:
+        lag, rule = None, None
+        e = np.where(m, y0 - np.einsum("tnp,p->tn", z, b), 0.0)
+        scores = z * e[..., None]  # (T, N, P)
+        u = scores.sum(axis=0)  # per coin
+        meat = u.T @ u + h.T @ h - np.einsum("tnp,tnq->pq", scores, scores)
+    cov = a_inv @ meat @ a_inv
+    if debiased:
+        cov *= nobs / (nobs - p)
+    return PooledOLSResult(names=all_names, params=b, cov=(cov + cov.T) / 2, cov_type=cov_type, lags=lag,
+                           lag_rule=rule, nobs=nobs, n_periods=int(present.sum()), debiased=debiased)
 
 
 @dataclass(frozen=True)

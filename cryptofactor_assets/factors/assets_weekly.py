@@ -193,8 +193,9 @@ def fama_macbeth_gammas_asset(run: TableRun) -> TableOutput:
     a constant and (a) rolling betas as of the last day of week w-1 (spec `betas`: beta_mkt,
     beta_size, beta_mom) or (b) LTW characteristics of week w-1 (spec `characteristics`,
     z-scored across coins each week). Coins eligible at w-1 with all regressors. One row per week,
-    spec and coefficient (gamma), with the cross-sectional R² and the number of coins. Nothing
-    after week w is used.
+    spec and coefficient (gamma), with the cross-sectional R², the number of coins and the
+    coefficient's row of the week's X'X (`xtx_row`: with the gammas it gives fama_macbeth_premia
+    the pooled OLS of all coin-weeks and its Driscoll-Kraay errors). Nothing after week w is used.
     """
     config, start, end = run.config, run.start, run.end
     weeks = mondays(start, end)

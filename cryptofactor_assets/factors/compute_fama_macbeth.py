@@ -1,7 +1,9 @@
 """Fama-MacBeth (1973) gammas and premia as pure table functions (frames in, frames out; no Dagster).
 
 First step per weekly partition (:func:`compute_fm_gammas`), second step over every stored week
-(:func:`compute_fm_premia`, with the Shanken 1992 correction for the `betas` spec).
+(:func:`compute_fm_premia`, with the Shanken 1992 correction for the `betas` spec, and the pooled
+OLS of the same coin-weeks with Driscoll-Kraay 1998 errors, rebuilt from each week's stored gammas
+and X'X row: :func:`~cryptofactor_assets.estimators.fama_macbeth.pooled_from_cross_sections`).
 """
 
 from __future__ import annotations
@@ -10,13 +12,28 @@ import numpy as np
 import pandas as pd
 
 from cryptofactor_assets.estimators import panels
-from cryptofactor_assets.estimators.fama_macbeth import shanken_adjust_fm_cov
+from cryptofactor_assets.estimators.fama_macbeth import (
+    cross_section_gammas,
+    pooled_from_cross_sections,
+    shanken_adjust_fm_cov,
+)
 from cryptofactor_assets.factors import research
 from cryptofactor_assets.factors.compute_daily import BETA_NAMES
 from cryptofactor_assets.factors.compute_weekly import WEEKLY_FACTORS
 
 #: Fewest weeks of gammas for a premium (mean, t and Newey-West t need a few periods).
 FM_MIN_PERIODS = 4
+
+
+def format_xtx_row(row: np.ndarray) -> str:
+    """One row of a week's X'X as stored in ``fama_macbeth_gammas.xtx_row``: comma-separated
+    shortest round-trip reprs (exact)."""
+    return ",".join(repr(float(v)) for v in row)
+
+
+def parse_xtx_rows(rows: list[str]) -> np.ndarray:
+    """The (P, P) X'X of a week from its P stored rows (see :func:`format_xtx_row`)."""
+    return np.array([[float(v) for v in r.split(",")] for r in rows])
 
 
 def fm_inputs(chars: pd.DataFrame, betas: pd.DataFrame, weeks: pd.DatetimeIndex, characteristics,
@@ -42,7 +59,11 @@ def fm_inputs(chars: pd.DataFrame, betas: pd.DataFrame, weeks: pd.DatetimeIndex,
 def compute_fm_gammas(chars: pd.DataFrame, betas: pd.DataFrame, weeks: pd.DatetimeIndex,
                       characteristics=("mcap", "r3_0"), standardise: bool = True, min_coins: int = 0,
                       rf=0.0) -> pd.DataFrame:
-    """Long frame of per-week gammas for the specs 'betas' and 'characteristics' (weeks with an estimate)."""
+    """Long frame of per-week gammas for the specs 'betas' and 'characteristics' (weeks with an estimate).
+
+    Besides the gamma, each (week, spec, coefficient j) row stores ``xtx_row``, row j of the week's
+    ``X'X`` (sum over its coins of z z', z = [1, regressors]): with the gammas it gives the pooled OLS
+    and its Driscoll-Kraay errors over all stored weeks without re-reading the panel."""
     characteristics = list(characteristics)
     y, xs, _ = fm_inputs(chars, betas, weeks, characteristics, rf)
     names = {"betas": list(BETA_NAMES), "characteristics": characteristics}
@@ -54,7 +75,8 @@ def compute_fm_gammas(chars: pd.DataFrame, betas: pd.DataFrame, weeks: pd.Dateti
         if std:
             mask = np.isfinite(y) & np.all(np.isfinite(x), axis=2)
             x = panels.standardise_cross_section(x, mask)
-        cs = research.fm_cross_sections(y, x, min_coins=mc)
+        # the batched per-week solver of fama_macbeth (research.fm_cross_sections), with X'X
+        cs = cross_section_gammas(np.asarray(y, dtype=float), np.asarray(x, dtype=float), True, mc, 1e-10)
         used = np.flatnonzero(cs["used"])
         coefs = ["const", *names[spec]]
         for j, coef in enumerate(coefs):
@@ -63,6 +85,7 @@ def compute_fm_gammas(chars: pd.DataFrame, betas: pd.DataFrame, weeks: pd.Dateti
                 "spec": spec, "coefficient": coef, "gamma": cs["gammas"][used, j], "cs_r2": cs["r2"][used],
                 "n_coins": cs["n"][used].astype(np.int64), "regressors": ",".join(names[spec]),
                 "standardised": std, "min_coins": mc,
+                "xtx_row": [format_xtx_row(cs["xtx"][t, j]) for t in used],
             }))
     return pd.concat(frames, ignore_index=True)
 
@@ -70,7 +93,14 @@ def compute_fm_gammas(chars: pd.DataFrame, betas: pd.DataFrame, weeks: pd.Dateti
 def compute_fm_premia(gammas: pd.DataFrame, weekly_factors: pd.DataFrame | None, lag_rule="4t100",
                       periods_per_year: float = 52.0, min_periods: int = FM_MIN_PERIODS) -> pd.DataFrame:
     """Per spec and coefficient: FM mean, std, t, NW t (lag stored), annualised premium; Shanken (1992)
-    t for the `betas` spec with the covariance of the weekly CMKT, CSMB, CMOM over the same weeks."""
+    t for the `betas` spec with the covariance of the weekly CMKT, CSMB, CMOM over the same weeks;
+    the pooled OLS coefficient of the same coin-weeks with its Driscoll-Kraay (1998) se and t, with
+    the Newey-West lags (NaN where a week's ``xtx_row`` is missing: rows stored before it existed).
+
+    The FM Newey-West se is robust to cross-sectional correlation by construction (the weekly slopes
+    are averaged) and to serial correlation by its kernel; the Driscoll-Kraay se is the same kernel
+    on the pooled estimator's weekly score sums.  They coincide on a balanced panel with regressors
+    that do not change over time (see :mod:`cryptofactor_assets.estimators.fama_macbeth`)."""
     rows = []
     for spec, g in gammas.groupby("spec", sort=True):
         coefs = ["const", *g["regressors"].iloc[0].split(",")]
@@ -88,6 +118,7 @@ def compute_fm_premia(gammas: pd.DataFrame, weekly_factors: pd.DataFrame | None,
                                            t_len)
                 sh_se, sh_c = sh.se, sh.c
         r2 = g.drop_duplicates("week_start").set_index("week_start")["cs_r2"]
+        dk = _pooled_dk(g, coefs, wide, int(s["nw_lags"]))
         for j, coef in enumerate(coefs):
             rows.append({
                 "spec": spec, "coefficient": coef, "mean": s["mean"][j], "std": s["std"][j], "se": s["se"][j],
@@ -97,5 +128,23 @@ def compute_fm_premia(gammas: pd.DataFrame, weekly_factors: pd.DataFrame | None,
                 "n_periods": t_len, "annualised": periods_per_year * s["mean"][j],
                 "periods_per_year": periods_per_year, "avg_cs_r2": float(r2.reindex(wide.index).mean()),
                 "first_week": wide.index.min(), "last_week": wide.index.max(),
+                "pooled_coef": dk["params"][j], "dk_se": dk["se"][j], "dk_t": dk["t"][j],
+                "pooled_n_obs": dk["nobs"],
             })
     return pd.DataFrame(rows)
+
+
+def _pooled_dk(g: pd.DataFrame, coefs: list[str], wide: pd.DataFrame, lags: int) -> dict:
+    """Pooled OLS with Driscoll-Kraay errors over the weeks of ``wide`` from the stored gammas and
+    X'X rows of one spec (NaN when a row is missing or the pooled X'X is singular)."""
+    p = len(coefs)
+    nan = {"params": np.full(p, np.nan), "se": np.full(p, np.nan), "t": np.full(p, np.nan), "nobs": pd.NA}
+    if "xtx_row" not in g.columns or g["xtx_row"].isna().any():
+        return nan
+    rows = g.set_index(["week_start", "coefficient"])["xtx_row"]
+    try:
+        xtx = np.stack([parse_xtx_rows([rows.loc[(w, c)] for c in coefs]) for w in wide.index])
+        res = pooled_from_cross_sections(wide.to_numpy(), xtx, names=coefs, lags=lags)
+    except (KeyError, ValueError, np.linalg.LinAlgError):
+        return nan
+    return {"params": res.params, "se": res.se, "t": res.tstat, "nobs": int(round(xtx[:, 0, 0].sum()))}

@@ -190,7 +190,7 @@ def test_fama_macbeth_gammas_and_premia_equal_fama_macbeth(built):
         names = ["beta_mkt", "beta_size", "beta_mom"] if spec == "betas" else ["mcap", "r3_0"]
         if spec == "characteristics":
             x = panels.standardise_cross_section(x, np.isfinite(y) & np.all(np.isfinite(x), axis=2))
-        fm = fama_macbeth(y, x, names=names, lags=2)
+        fm = fama_macbeth(y, x, names=names, lags=2, driscoll_kraay=True)
         got = gammas.loc[gammas.spec == spec].pivot(index="week_start", columns="coefficient", values="gamma")
         exp = pd.DataFrame(fm.gammas, index=weeks, columns=fm.names).loc[fm.used]
         pd.testing.assert_frame_equal(got[list(fm.names)], exp, check_names=False, check_freq=False, rtol=1e-10)
@@ -199,6 +199,10 @@ def test_fama_macbeth_gammas_and_premia_equal_fama_macbeth(built):
         np.testing.assert_allclose(p["nw_t"], fm.nw_tstat, rtol=1e-10)
         np.testing.assert_allclose(p["t"], fm.tstat, rtol=1e-10)
         assert (p["n_periods"] == fm.n_periods).all() and (p["nw_lags"] == 2).all()
+        # the pooled OLS with Driscoll-Kraay errors, rebuilt from the stored gammas and X'X rows
+        np.testing.assert_allclose(p["pooled_coef"], fm.pooled.params, rtol=1e-9)
+        np.testing.assert_allclose(p["dk_t"], fm.pooled.tstat, rtol=1e-8)
+        assert (p["pooled_n_obs"] == fm.pooled.nobs).all()
         if spec == "betas":
             fac = query_dates(path, f"SELECT * FROM factor_returns_weekly WHERE construction = '{SORT}'", ["week_start"])
             f = fac.set_index("week_start").reindex(weeks[fm.used])[["cmkt", "csmb", "cmom"]].dropna()
@@ -269,7 +273,18 @@ def _snapshot(path: str, cutoff: pd.Timestamp) -> dict[str, pd.DataFrame]:
         "factor_returns_weekly": f"week_start + 6 <= '{c}'",
         "fama_macbeth_gammas": f"week_start + 6 <= '{c}'",
     }
-    return {t: sorted_rows(query(path, f"SELECT * FROM {t} WHERE {w}"), KEYS[t]) for t, w in sqls.items()}
+    return {t: _numeric_xtx(sorted_rows(query(path, f"SELECT * FROM {t} WHERE {w}"), KEYS[t]))
+            for t, w in sqls.items()}
+
+
+def _numeric_xtx(frame: pd.DataFrame) -> pd.DataFrame:
+    """fama_macbeth_gammas' text column xtx_row (a row of the week's X'X) as numeric columns, so that
+    it compares with a tolerance like the other estimates."""
+    if "xtx_row" not in frame.columns:
+        return frame
+    parts = frame["xtx_row"].str.split(",", expand=True).astype(float)
+    parts.columns = [f"xtx_{i}" for i in range(parts.shape[1])]
+    return frame.drop(columns="xtx_row").join(parts)
 
 
 def test_rematerialising_and_changing_the_future(built):

@@ -9,5 +9,6 @@ CREATE TABLE IF NOT EXISTS fama_macbeth_gammas (
     n_coins         INTEGER NOT NULL,  -- coins in the regression
     regressors      VARCHAR NOT NULL,  -- comma-separated regressors of the spec
     standardised    BOOLEAN NOT NULL,  -- regressors z-scored cross-sectionally each week
-    min_coins       INTEGER NOT NULL   -- weeks with fewer coins are skipped
+    min_coins       INTEGER NOT NULL,  -- weeks with fewer coins are skipped
+    xtx_row         VARCHAR            -- row of this coefficient in the week's X'X (sum over coins of z z', z = [1, regressors] in the order const, regressors), comma-separated exact reprs: with the gammas it gives the pooled OLS and its Driscoll-Kraay se
 );

@@ -18,5 +18,9 @@ CREATE TABLE IF NOT EXISTS fama_macbeth_premia (
     periods_per_year  DOUBLE  NOT NULL,
     avg_cs_r2         DOUBLE,
     first_week        DATE,
-    last_week         DATE
+    last_week         DATE,
+    pooled_coef       DOUBLE,            -- pooled OLS coefficient over the same coin-weeks (equal to mean on a balanced panel with fixed regressors)
+    dk_se             DOUBLE,            -- its Driscoll-Kraay (1998) se: Bartlett kernel with nw_lags lags on the weekly score sums
+    dk_t              DOUBLE,
+    pooled_n_obs      INTEGER            -- coin-weeks in the pooled regression
 );
