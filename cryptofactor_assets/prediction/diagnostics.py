@@ -8,7 +8,19 @@ normal equations: for coin i, ``G_i = sum_{t observed} x_t x_t'`` with ``x_t = [
 
 Definitions
 * time-series R^2 (per coin): ``1 - SSE / sum (r - rbar)^2`` over the coin's own observed weeks;
-  loading t-stats use classical OLS standard errors ``sqrt(s^2 (X'X)^-1)``, ``s^2 = SSE / (n - K - 1)``.
+  alpha and loading t-stats use standard errors of type ``se_type`` (stored with the lags):
+  ``hac`` (default) Newey-West ``G^-1 S G^-1`` with Bartlett weights and the lag rule applied to the
+  coin's number of weeks (statsmodels ``cov_type="HAC", use_correction=False``), ``white`` HC0,
+  ``classical`` ``sqrt(s^2 (X'X)^-1)``, ``s^2 = SSE / (n - K - 1)``.  A week the coin misses has a
+  zero score: lag j pairs weeks j calendar weeks apart (as ``estimators.rolling_ols``).
+* the cross-sectional mean alpha and its t-statistic: ``abar`` = mean of the fitted coins' alphas;
+  its standard error treats the coins' estimation errors as what they are, correlated through
+  common shocks: ``abar - alpha = sum_t psi_t`` with ``psi_t = N^-1 sum_i [G_i^-1 x_t]_0 e_ti``
+  (each week's influence on the average alpha), and ``Var(abar)`` = the Newey-West long-run sum of
+  ``psi_t`` (a Driscoll-Kraay-type covariance, lag rule on the number of weeks).  On a balanced
+  panel this is exactly the Newey-West t of the equal-weighted portfolio's alpha; a mean of the
+  coins' t-statistics has no such meaning, and ``mean / (sd / sqrt(N))`` across coins ignores the
+  correlation of the errors.
 * cross-sectional R^2 (per period): OLS of the period's returns on ``[1, beta_i]`` over observed coins.
 * residual tests (statsmodels): Ljung-Box Q at ``lags`` (``acorr_ljungbox``), Engle's ARCH-LM
   (``het_arch``, ``nlags = lags``), Breusch-Pagan LM against the factors (``het_breuschpagan``),
@@ -29,6 +41,14 @@ from dataclasses import dataclass
 
 import numpy as np
 import pandas as pd
+
+from cryptofactor_assets.estimators.hac import LagRule, long_run_covariance, nw_lag
+
+#: Standard errors of the per-coin time-series fits: Newey-West by default (weekly alphas, as the
+#: long-short alphas), White (HC0) or classical; the Newey-West lag rule is applied per coin.
+TS_SE_TYPES = ("classical", "white", "hac")
+TS_SE_TYPE = "hac"
+TS_LAG_RULE: LagRule = "4t100"
 
 
 def _masked_system(R: np.ndarray, X: np.ndarray, tmask: np.ndarray | None = None):
@@ -54,12 +74,59 @@ def _solve(G: np.ndarray, h: np.ndarray, ok: np.ndarray) -> np.ndarray:
 
 @dataclass(frozen=True)
 class TimeSeriesFit:
-    table: pd.DataFrame  # per coin: n_obs, alpha, beta_*, t_alpha, t_beta_*, r2, resid_var
+    table: pd.DataFrame  # per coin: n_obs, alpha, beta_*, t_alpha, t_beta_*, r2, resid_var, se_type, nw_lags,
+    #                      and the cross-sectional mean alpha's mean_alpha, mean_alpha_se, mean_alpha_t,
+    #                      mean_alpha_lags, n_alpha_coins (the same on every row)
     residuals: pd.DataFrame  # (T, N), NaN where the coin has no return
 
 
-def time_series_fit(returns: pd.DataFrame, factors: pd.DataFrame, min_obs: int = 20) -> TimeSeriesFit:
-    """OLS of every coin's returns on ``[1, factors]`` over its observed weeks (vectorised)."""
+def _coin_lags(n: np.ndarray, se_type: str, lag_rule: LagRule) -> np.ndarray:
+    """Newey-West lags per coin (0 for White and classical)."""
+    if se_type != "hac":
+        return np.zeros(n.shape, dtype=np.int64)
+    return np.array([nw_lag(int(k), lag_rule) if k > 0 else 0 for k in n], dtype=np.int64)
+
+
+def _hac_meat(E0: np.ndarray, X: np.ndarray, lags: np.ndarray) -> np.ndarray:
+    """Per coin ``sum_t e_t^2 x_t x_t' + sum_j w_j sum_t e_t e_{t-j} (x_t x_{t-j}' + x_{t-j} x_t')``
+    with the coin's own Bartlett weights (``lags`` (N,), 0 = White); ``E0`` has 0 where unobserved."""
+    meat = np.einsum("tn,tk,tl->nkl", E0 * E0, X, X)
+    for j in range(1, int(lags.max(initial=0)) + 1):
+        w = np.where(lags >= j, 1.0 - j / (lags + 1.0), 0.0)
+        g = np.einsum("tn,tk,tl->nkl", E0[j:] * E0[:-j], X[j:], X[:-j])
+        meat += w[:, None, None] * (g + g.transpose(0, 2, 1))
+    return meat
+
+
+def _mean_alpha(E0: np.ndarray, X: np.ndarray, inv: np.ndarray, coef: np.ndarray, ok: np.ndarray,
+                lag_rule: LagRule) -> dict:
+    """The cross-sectional mean alpha of the fitted coins and its Driscoll-Kraay-type Newey-West se
+    (module docstring): psi_t = mean_i [G_i^-1 x_t]_0 e_ti, Var = long-run sum of psi."""
+    nan = {"mean_alpha": np.nan, "mean_alpha_se": np.nan, "mean_alpha_t": np.nan, "mean_alpha_lags": pd.NA,
+           "n_alpha_coins": int(ok.sum())}
+    if not ok.any():
+        return nan
+    weight = np.einsum("nk,tk->tn", inv[ok, 0, :], X)  # [G_i^-1 x_t]_0 for every week and fitted coin
+    psi = (weight * E0[:, ok]).mean(axis=1)
+    lags = nw_lag(len(psi), lag_rule)
+    if lags >= len(psi):
+        return nan
+    var = float(long_run_covariance(psi, lags)[0, 0])
+    mean = float(coef[ok, 0].mean())
+    se = float(np.sqrt(var))
+    return {"mean_alpha": mean, "mean_alpha_se": se, "mean_alpha_t": mean / se if se > 0 else np.nan,
+            "mean_alpha_lags": lags, "n_alpha_coins": int(ok.sum())}
+
+
+def time_series_fit(returns: pd.DataFrame, factors: pd.DataFrame, min_obs: int = 20, se_type: str = TS_SE_TYPE,
+                    lag_rule: LagRule = TS_LAG_RULE) -> TimeSeriesFit:
+    """OLS of every coin's returns on ``[1, factors]`` over its observed weeks (vectorised), t-stats
+    with ``se_type`` errors (``lag_rule``: an int or ``"4t100"`` / ``"t14"`` applied to each coin's
+    number of weeks), and the t-statistic of the cross-sectional mean alpha (module docstring)."""
+    if se_type not in TS_SE_TYPES:
+        raise ValueError(f"se_type must be one of {TS_SE_TYPES}, got {se_type!r}")
+    if isinstance(lag_rule, str) and lag_rule == "nw1994":
+        raise ValueError("time_series_fit takes a fixed lag rule ('4t100', 't14') or a number of lags")
     idx = returns.index.intersection(factors.index)
     R = returns.loc[idx].to_numpy(dtype=float)
     Fm = factors.loc[idx].to_numpy(dtype=float)
@@ -77,7 +144,14 @@ def time_series_fit(returns: pd.DataFrame, factors: pd.DataFrame, min_obs: int =
     inv = np.full(G.shape, np.nan)
     if ok.any():
         inv[ok] = np.linalg.inv(G[ok])
-    se = np.sqrt(s2[:, None] * np.diagonal(inv, axis1=1, axis2=2))
+    E0 = np.nan_to_num(E)
+    lags = _coin_lags(np.where(ok, n, 0), se_type, lag_rule)
+    if se_type == "classical":
+        se = np.sqrt(s2[:, None] * np.diagonal(inv, axis1=1, axis2=2))
+    else:
+        cov = inv @ _hac_meat(E0, X, lags) @ inv
+        se = np.sqrt(np.clip(np.diagonal(cov, axis1=1, axis2=2), 0.0, None))
+        se[~ok] = np.nan
     names = list(factors.columns)
     tab = pd.DataFrame({"symbol": list(returns.columns), "n_obs": n.astype(int), "alpha": coef[:, 0]})
     for j, f in enumerate(names):
@@ -87,6 +161,11 @@ def time_series_fit(returns: pd.DataFrame, factors: pd.DataFrame, min_obs: int =
         tab[f"t_beta_{f}"] = coef[:, j + 1] / se[:, j + 1]
     tab["r2"] = np.where(ok, 1 - sse / sst, np.nan)
     tab["resid_var"] = s2
+    tab["se_type"] = se_type
+    tab["nw_lags"] = pd.Series(lags, dtype="Int64").where(ok & (se_type != "classical"))
+    mean_alpha = _mean_alpha(E0, X, inv, coef, ok, lag_rule)
+    for key, value in mean_alpha.items():
+        tab[key] = pd.Series([value] * len(tab), dtype="Int64" if key.endswith(("lags", "coins")) else float)
     return TimeSeriesFit(tab, pd.DataFrame(E, index=idx, columns=returns.columns))
 
 

@@ -28,7 +28,7 @@ def panel(T=156, N=20, seed=0, missing=0.1):
 
 def test_time_series_fit_equals_statsmodels_with_gaps():
     R, F, _ = panel()
-    fit = D.time_series_fit(R, F).table.set_index("symbol")
+    fit = D.time_series_fit(R, F, se_type="classical").table.set_index("symbol")  # robust: test_prediction_robust_inference
     for sym in ["C00", "C05", "C19"]:
         y = R[sym].dropna()
         res = sm.OLS(y, sm.add_constant(F.loc[y.index])).fit()
