@@ -8,11 +8,12 @@ scikit-learn by estimated windows: it fits one model per estimable window).  Equ
 peers is checked on the subset.
 
 Ours is timed with the rolling_betas asset's defaults, its standard errors included
-(``ROLLING_SE_TYPE``, White HC0); ``ratio rolling_betas_vs_statsmodels`` divides statsmodels'
-default (classical) fit by that, the stricter comparison.  Also printed: ours with each standard
-error type, statsmodels ``RollingOLS.fit(cov_type="HC0")`` like for like (the White errors are
-compared with it), and the Newey-West errors against per-window statsmodels
-``OLS.fit(cov_type="HAC")`` on a few windows (rows unusable in a window set to zero: calendar lags).
+(``ROLLING_SE_TYPE``, HC3); ``ratio rolling_betas_vs_statsmodels`` divides statsmodels' default
+(classical) fit by that, the stricter comparison.  Also printed: ours with each standard error
+type, statsmodels ``RollingOLS.fit(cov_type="HC0")`` like for like (the White errors are compared
+with it; RollingOLS has no HC3 or HAC), and the HC3 and Newey-West errors against per-window
+statsmodels ``OLS.fit(cov_type="HC3" | "HAC")`` on a few hundred windows (rows unusable in a window
+set to zero: calendar lags), extrapolated to all windows.
 
     .venv/bin/python benchmarks/bench_rolling_betas.py [--coins 1000] [--days 2000]
 """
@@ -92,9 +93,9 @@ def statsmodels_subset(y: np.ndarray, f: np.ndarray, coins: np.ndarray,
     return time.perf_counter() - t0, out, bse
 
 
-def hac_windows_statsmodels(y: np.ndarray, f: np.ndarray, coins: np.ndarray, lags: int,
-                            n_windows: int = 300) -> tuple[float, int, np.ndarray, np.ndarray]:
-    """Per-window statsmodels OLS HAC (no correction) of random estimable windows of ``coins``;
+def windows_statsmodels(y: np.ndarray, f: np.ndarray, coins: np.ndarray, fit_kw: dict,
+                        n_windows: int = 300) -> tuple[float, int, np.ndarray, np.ndarray]:
+    """Per-window statsmodels OLS ``fit(**fit_kw)`` of random estimable windows of ``coins``;
     returns time, windows fitted, their (row, coin) and standard errors."""
     import statsmodels.api as sm
 
@@ -112,7 +113,7 @@ def hac_windows_statsmodels(y: np.ndarray, f: np.ndarray, coins: np.ndarray, lag
             continue
         z = z_all[rows] * use[:, None]
         yy = np.where(use, y[rows, i], 0.0)
-        res = sm.OLS(yy, z).fit(cov_type="HAC", cov_kwds={"maxlags": lags, "use_correction": False})
+        res = sm.OLS(yy, z).fit(**fit_kw)
         cells.append((t, i))
         out.append(res.bse)
     return time.perf_counter() - t0, len(cells), np.array(cells), np.array(out)
@@ -164,7 +165,7 @@ def main() -> None:
     print(f"seconds rolling_betas_ours_single_thread {best_1t:.4f}")
     print(f"count estimated_windows {n_windows}")
     by_type = {}
-    for se_type in ("classical", "white", "hac"):
+    for se_type in ("classical", "white", "hc3", "hac"):
         _, by_type[se_type], res_se = time_ours(y, f, repeats=2, se_type=se_type)
         print(f"seconds rolling_betas_ours_{se_type} {by_type[se_type]:.4f}"
               + (f" (lags={res_se.hac_lags})" if se_type == "hac" else ""))
@@ -172,6 +173,8 @@ def main() -> None:
             hac_res = res_se
         if se_type == "white":
             white_res = res_se
+        if se_type == "hc3":
+            hc3_res = res_se
 
     rng = np.random.default_rng(1)
     sm_coins = np.sort(rng.choice(args.coins, args.sm_coins, replace=False))
@@ -187,12 +190,19 @@ def main() -> None:
     diff_hc0 = np.nanmax(np.abs(hc0_bse - white_res.bse[:, sm_coins]))
     print(f"seconds rolling_betas_statsmodels_hc0_extrapolated {hc0_full:.2f}")
     print(f"check max_abs_diff_white_se_vs_statsmodels_hc0 {diff_hc0:.3e}")
-    hac_time, hac_n, hac_cells, hac_bse = hac_windows_statsmodels(y, f, sm_coins, hac_res.hac_lags)
+    hac_kw = {"cov_type": "HAC", "cov_kwds": {"maxlags": hac_res.hac_lags, "use_correction": False}}
+    hac_time, hac_n, hac_cells, hac_bse = windows_statsmodels(y, f, sm_coins, hac_kw)
     diff_hac = np.max(np.abs(hac_bse - hac_res.bse[hac_cells[:, 0], hac_cells[:, 1]]))
     hac_full = hac_time / hac_n * n_windows
     print(f"seconds rolling_betas_statsmodels_hac_windows {hac_time:.4f} windows={hac_n} "
           f"(extrapolated to all windows: {hac_full:.1f})")
     print(f"check max_abs_diff_hac_se_vs_statsmodels {diff_hac:.3e}")
+    hc3_time, hc3_n, hc3_cells, hc3_bse = windows_statsmodels(y, f, sm_coins, {"cov_type": "HC3"})
+    diff_hc3 = np.max(np.abs(hc3_bse - hc3_res.bse[hc3_cells[:, 0], hc3_cells[:, 1]]))
+    hc3_full = hc3_time / hc3_n * n_windows
+    print(f"seconds rolling_betas_statsmodels_hc3_windows {hc3_time:.4f} windows={hc3_n} "
+          f"(extrapolated to all windows: {hc3_full:.1f})")
+    print(f"check max_abs_diff_hc3_se_vs_statsmodels {diff_hc3:.3e}")
 
     sk_coins = sm_coins[: args.sk_coins]
     sk_time, fits, sk_params = sklearn_subset(y, f, sk_coins)
@@ -205,12 +215,15 @@ def main() -> None:
     _, best_again, _ = time_ours(y, f, repeats=2)
     best = min(best, best_again)
     print(f"seconds rolling_betas_ours_best {best:.4f}")
-    if diff_sm > 1e-10 or diff_sk > 1e-9 or not same_mask or diff_hc0 > 1e-10 or diff_hac > 1e-10:
+    if (diff_sm > 1e-10 or diff_sk > 1e-9 or not same_mask or diff_hc0 > 1e-10 or diff_hac > 1e-10
+            or diff_hc3 > 1e-10):
         raise SystemExit("estimates differ from the peers")
 
     print(f"ratio rolling_betas_vs_statsmodels {sm_full / best:.1f}")
     print(f"ratio rolling_betas_classical_vs_statsmodels {sm_full / by_type['classical']:.1f}")
     print(f"ratio rolling_betas_white_vs_statsmodels_hc0 {hc0_full / by_type['white']:.1f}")
+    print(f"ratio rolling_betas_hc3_vs_statsmodels {sm_full / by_type['hc3']:.1f}")
+    print(f"ratio rolling_betas_hc3_vs_statsmodels_hc3_windows {hc3_full / by_type['hc3']:.1f}")
     print(f"ratio rolling_betas_hac_vs_statsmodels {sm_full / by_type['hac']:.1f}")
     print(f"ratio rolling_betas_hac_vs_statsmodels_hac_windows {hac_full / by_type['hac']:.1f}")
     print(f"ratio rolling_betas_vs_sklearn_loop {sk_full / best:.1f}")

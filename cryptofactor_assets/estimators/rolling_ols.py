@@ -29,7 +29,10 @@ Outputs follow statsmodels: ``resid_vol = sqrt(SSR / (n - P))``, R² centred wit
 uncentred without, and standard errors of the type asked for (``se_type``):
 
 * ``classical``: ``sqrt(s² (X'X)^-1)`` from the moments above (statsmodels' default);
-* ``white``: HC0 ``(X'X)^-1 (Σ e_s² x_s x_s') (X'X)^-1`` (HC1 with ``small_sample=True``);
+* ``white``: HC0 ``(X'X)^-1 (Σ e_s² x_s x_s') (X'X)^-1``; ``hc1`` the same times ``n / (n - P)``;
+  ``hc3`` MacKinnon & White's (1985) jackknife-type ``e_s² / (1 - h_s)²``, ``h_s = x_s'(X'X)^-1 x_s``
+  the row's leverage in its window (the best-sized of the three in small windows with leverage:
+  Long & Ervin 2000);
 * ``hac``: Newey-West, the meat adds ``Σ_j (1 - j/(L+1)) Σ_s e_s e_{s-j} (x_s x_{s-j}' + x_{s-j} x_s')``
   over the pairs of rows inside the window, ``L`` stored (``hac_lags``).
 
@@ -55,9 +58,9 @@ from cryptofactor_assets.estimators.hac import as_columns, bartlett_weights, nw_
 
 __all__ = ["SE_TYPES", "RollingOLSResult", "rolling_ols", "windowed_sum"]
 
-#: Standard errors :func:`rolling_ols` computes: classic OLS, White (HC0; HC1 with
-#: ``small_sample=True``) and Newey-West (Bartlett kernel, ``hac_lags`` lags).
-SE_TYPES = ("classical", "white", "hac")
+#: Standard errors :func:`rolling_ols` computes: classic OLS, White HC0 (``white``), HC1, HC3 and
+#: Newey-West (Bartlett kernel, ``hac_lags`` lags).
+SE_TYPES = ("classical", "white", "hc1", "hc3", "hac")
 #: Cells (window rows x coins x windows) of one batch of exact residuals in :func:`_robust_bse`.
 _ROBUST_CELLS = 250_000
 
@@ -84,7 +87,6 @@ class RollingOLSResult:
     param_names: tuple[str, ...]
     se_type: str = "classical"
     hac_lags: int | None = None
-    small_sample: bool = False
 
     @property
     def alpha(self) -> np.ndarray:
@@ -221,6 +223,30 @@ def _windows(a: np.ndarray, window: int) -> np.ndarray:
                       writeable=False)
 
 
+def _design_inverse(aux: dict, k: int, add_constant: bool) -> np.ndarray:
+    """(T, P, P, C) inverse of every window's design ``Z'Z`` in the shifted coordinates of
+    :func:`_robust_bse`, from the centred inverse: with a constant
+    ``[[1/n + x̄'C⁻¹x̄, -(C⁻¹x̄)'], [-C⁻¹x̄, C⁻¹]]`` (x̄ the shifted means), else ``C⁻¹``."""
+    cinv = aux["cinv"]
+    n = aux["n"]
+    p = k + int(add_constant)
+    t_len, c = n.shape
+    out = np.empty((t_len, p, p, c))
+    off = int(add_constant)
+    with np.errstate(divide="ignore", invalid="ignore"):
+        for i in range(k):
+            for j in range(k):
+                out[:, off + i, off + j] = cinv[i][j]
+        if add_constant:
+            xs = aux["xbar_s"]
+            u = [sum(cinv[i][j] * xs[j] for j in range(k)) for i in range(k)]
+            out[:, 0, 0] = 1.0 / n + sum(xs[i] * u[i] for i in range(k))
+            for i in range(k):
+                out[:, 0, 1 + i] = out[:, 1 + i, 0] = -u[i]
+    out[np.broadcast_to(aux["bad"][:, None, None, :], out.shape)] = 0.0
+    return out
+
+
 def _robust_bse(
     yc: np.ndarray,
     m: np.ndarray,
@@ -228,10 +254,11 @@ def _robust_bse(
     aux: dict,
     window: int,
     weights: np.ndarray,
-    small_sample: bool,
+    se_type: str,
     add_constant: bool,
 ) -> np.ndarray:
-    """White (``weights = [1]``) or Newey-West (Bartlett ``weights``) standard errors of one block.
+    """White-type (``se_type`` white / hc1 / hc3, ``weights = [1]``) or Newey-West (``hac``, Bartlett
+    ``weights``) standard errors of one block.
 
     ``yc`` (T, C) is y in the shifted coordinates with 0 where unusable, ``m`` the (T, C) 0/1 mask,
     ``zs`` (T, P) the shifted design ``[1, x - x_shift]`` (or ``x``), ``aux`` from
@@ -243,7 +270,9 @@ def _robust_bse(
 
     over the pairs of rows inside the window is one batched matmul per lag: the P² products of the
     common regressors of every row (computed once per row, not per window) times the (window, C)
-    residual products, in batches of rows that stay in cache.  An unusable row has a zero score, so
+    residual products, in batches of rows that stay in cache.  HC3 divides each residual by
+    ``1 - h_s``, the leverages of a window's rows being one more such matmul with the window's
+    ``(Z'Z)^-1``.  An unusable row has a zero score, so
     lag j pairs rows j calendar rows apart (gaps are not closed up).  The sandwich is formed in
     centred coordinates, ``z_c = [1, x - x̄]``, with the influence of a row on (alpha, beta)
     ``[1/n - v'(x_s - x̄), C⁻¹(x_s - x̄)]``, ``v = C⁻¹ x̄`` (x̄ in original units): no cancellation
@@ -272,6 +301,11 @@ def _robust_bse(
         prod[j:] = (zp[j:, :, None] * zp[: pad + t_len - j, None, :]).reshape(-1, p * p)
         zz_win.append(_windows(prod, w).transpose(0, 2, 1))
     theta = aux["theta"].transpose(0, 2, 1)  # (T, P, C)
+    n = aux["n"]
+    cinv = aux["cinv"]
+    if se_type == "hc3":
+        zz_rows = zz_win[0].transpose(0, 2, 1)  # (T, w, P²)
+        xz_inv = _design_inverse(aux, k, add_constant).reshape(t_len, p * p, c)  # (Z'Z)^-1 of each window
     meat = np.empty((t_len, p * p, c))
     rows_per = max(1, _ROBUST_CELLS // (c * w))
     for r0 in range(0, t_len, rows_per):
@@ -279,6 +313,11 @@ def _robust_bse(
         e = np.matmul(z_win[r0:r1], theta[r0:r1])  # fitted values of every window's rows, (r, w, C)
         np.subtract(y_win[r0:r1], e, out=e)
         e *= m_win[r0:r1]
+        if se_type == "hc3":
+            lev = np.matmul(zz_rows[r0:r1], xz_inv[r0:r1])  # h_s = z_s'(Z'Z)^-1 z_s, (r, w, C)
+            lev *= m_win[r0:r1]
+            with np.errstate(divide="ignore", invalid="ignore"):
+                e /= 1.0 - lev
         g = np.matmul(zz_win[0][r0:r1], e * e)
         if lags:
             g *= 0.5  # S = G + G' below
@@ -288,8 +327,6 @@ def _robust_bse(
     meat = meat.reshape(t_len, p, p, c)
     if lags:
         meat = meat + meat.transpose(0, 2, 1, 3)
-    n = aux["n"]
-    cinv = aux["cinv"]
     out = np.empty((t_len, c, p))
     with np.errstate(divide="ignore", invalid="ignore", over="ignore"):
         if add_constant:
@@ -319,7 +356,7 @@ def _robust_bse(
             out[..., 0] = quad(v) + inv_n * (m00 * inv_n - 2.0 * sum(v[i] * mc0[i] for i in range(k)))
         for a in range(k):
             out[..., p - k + a] = quad(cinv[a])
-        if small_sample:
+        if se_type == "hc1":
             out *= (n / (n - p))[..., None]
         np.sqrt(np.maximum(out, 0.0), out=out)
     out[aux["bad"]] = np.nan
@@ -336,7 +373,6 @@ def rolling_ols(
     compute_bse: bool = True,
     se_type: str = "classical",
     hac_lags: int | str | None = None,
-    small_sample: bool = False,
     singular_tol: float = 1e-10,
     chunk_size: int | None = None,
     n_threads: int | None = None,
@@ -355,7 +391,9 @@ def rolling_ols(
     compute_bse : also return standard errors (of the type ``se_type``).
     se_type : ``"classical"`` ``sqrt(s² (X'X)^-1)`` (statsmodels' default), ``"white"``
         heteroskedasticity-robust HC0 ``(X'X)^-1 (Σ e² x x') (X'X)^-1`` (statsmodels
-        ``cov_type="HC0"``), or ``"hac"`` Newey-West with Bartlett weights ``1 - j / (L + 1)``
+        ``cov_type="HC0"``), ``"hc1"`` (HC0 times ``n / (n - P)``), ``"hc3"`` (``e_s / (1 - h_s)``
+        in place of ``e_s``, ``h_s`` the leverage of the row in its window; statsmodels
+        ``"HC1"`` / ``"HC3"``), or ``"hac"`` Newey-West with Bartlett weights ``1 - j / (L + 1)``
         (statsmodels ``cov_type="HAC", cov_kwds={"maxlags": L, "use_correction": False}``).  Robust
         errors use each window's exact residuals (see :func:`_robust_bse`); within a window an
         unusable row has a zero score, so HAC lag j pairs rows j calendar rows apart (the
@@ -366,8 +404,6 @@ def rolling_ols(
         :func:`~cryptofactor_assets.estimators.hac.nw_lag` applied to ``window``; default
         ``"4t100"`` = floor(4 (window / 100)^(2/9)) (3 for a 90-row window).  The count used is
         stored in the result (``hac_lags``).
-    small_sample : multiply robust variances by ``n / (n - P)``: HC1 for ``"white"``, Stata
-        ``newey`` / statsmodels ``use_correction=True`` for ``"hac"``.
     singular_tol : windows whose correlation-scaled centred design has a determinant below this
         (collinear regressors), or a regressor with relative variance below 1e-12 (constant in
         the window), are NaN.
@@ -491,7 +527,7 @@ def rolling_ols(
         )
         if robust:
             zsb = np.column_stack([np.ones(tt), xsb]) if add_constant else xsb
-            blk_bse = _robust_bse(yc, m, zsb, aux, window, weights, small_sample, add_constant)
+            blk_bse = _robust_bse(yc, m, zsb, aux, window, weights, se_type, add_constant)
         params[rows, cols] = blk_params
         if bse is not None:
             bse[rows, cols] = blk_bse
@@ -520,7 +556,6 @@ def rolling_ols(
         param_names=names,
         se_type=se_type,
         hac_lags=hac_lags,
-        small_sample=small_sample,
     )
 
 

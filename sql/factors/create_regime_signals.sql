@@ -20,5 +20,5 @@ CREATE TABLE IF NOT EXISTS regime_signals (
     recent_days    INTEGER NOT NULL,
     window_days    INTEGER,           -- rolling window of the betas (days)
     min_obs        INTEGER,
-    se_type        VARCHAR            -- standard errors of the betas in the z-test (classical | white | hac; comma-separated if mixed)
+    se_type        VARCHAR            -- standard errors of the betas in the z-test (hc3 | white | hc1 | hac | classical; comma-separated if mixed)
 );

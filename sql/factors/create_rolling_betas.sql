@@ -16,6 +16,6 @@ CREATE TABLE IF NOT EXISTS rolling_betas (
     window_days   INTEGER NOT NULL,  -- calendar days per window
     min_obs       INTEGER NOT NULL,  -- minimum usable days for an estimate
     construction  VARCHAR NOT NULL,  -- CMOM construction of the daily factors
-    se_type       VARCHAR,           -- classical | white (HC0) | hac (Newey-West); NULL in rows stored before it existed
-    se_lags       INTEGER            -- Newey-West lags of the standard errors (0 for white, NULL for classical)
+    se_type       VARCHAR,           -- hc3 | white (HC0) | hc1 | hac (Newey-West) | classical; NULL in rows stored before it existed (classical)
+    se_lags       INTEGER            -- Newey-West lags of the standard errors (0 for white / hc1 / hc3, NULL for classical)
 );
