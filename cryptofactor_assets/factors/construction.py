@@ -3,9 +3,11 @@
 For each formation period t (a week, or a day for the daily factors that feed rolling betas),
 factor returns are earned over the holding period t+1 and use only data at t for the portfolios:
 
-* universe: coins ``eligible`` at t (``in_universe``: market cap >= $1M, complete data) with a
-  positive market cap at t; a coin without a return at t+1 (e.g. delisted) drops out of t+1's
-  averages (weights renormalised over the coins with a return);
+* universe: coins ``eligible`` at t (``in_universe``: market cap >= $1M on the week's last
+  available day, price and volume; see ``weekly_panel``'s ``return_rule``) with a positive market
+  cap at t; a coin without a return at t+1 while other coins have one (it stopped trading) earns
+  ``delisting_return`` (default 0: out at its last price; -1: total loss) and keeps its weight,
+  counted in ``n_delisted`` (``None``: the old rule, dropped and the weights renormalised);
 * all legs are value-weighted with market cap at t;
 * ``CMKT_{t+1}`` = VW return of the universe - rf_{t+1} (LTW: 1-month T-bill; ``rf`` is a scalar or a
   Series indexed by holding period, default 0; a period missing from the Series gives NaN, never a
@@ -40,6 +42,7 @@ import pandas as pd
 from cryptofactor_assets.estimators.ltw_calendar import Calendar, as_datetime_ns
 from cryptofactor_assets.factors.characteristics import past_returns
 from cryptofactor_assets.factors.sorts import (
+    DEFAULT_DELISTING_RETURN,
     BreakpointUniverse,
     assign_bins,
     attach_next_returns,
@@ -68,9 +71,11 @@ FACTOR_COLUMNS: tuple[str, ...] = (
     "n_big",
     "n_mom_long",
     "n_mom_short",
+    "n_delisted",
     "construction",
     "breakpoint_universe",
     "calendar",
+    "delisting_return",
 )
 
 
@@ -111,6 +116,7 @@ def factor_returns(
     investable_min_mcap: float | None = None,
     rf: float | pd.Series = 0.0,
     min_coins_per_leg: int = 1,
+    delisting_return: float | None = DEFAULT_DELISTING_RETURN,
 ) -> pd.DataFrame:
     """CMKT, CSMB and CMOM returns per holding period (see the module docstring for definitions).
 
@@ -133,6 +139,8 @@ def factor_returns(
         Risk-free return per holding period (scalar, or Series indexed by holding-period start).
     min_coins_per_leg
         Minimum coins with a t+1 return in each leg (and in the market) for a non-NaN factor.
+    delisting_return
+        What a universe coin without a t+1 return earns (module docstring); None: the old rule.
 
     Returns
     -------
@@ -162,7 +170,7 @@ def factor_returns(
     mcap = p["mcap"].to_numpy(dtype=float, na_value=np.nan)
     usable = p["eligible"].fillna(False).astype(bool).to_numpy() & (mcap > 0)
     f = p.loc[usable, ["symbol", "period", "mcap", "mom"]].reset_index(drop=True)
-    f = attach_next_returns(f, p[["symbol", "period", "ret"]], calendar=calendar)
+    f = attach_next_returns(f, p[["symbol", "period", "ret"]], calendar=calendar, delisting_return=delisting_return)
     if f.empty:
         return _empty_factors()
 
@@ -229,6 +237,7 @@ def factor_returns(
             "n_big": n_size[:, 2].astype(np.int64),
             "n_mom_long": np.asarray(n_long, dtype=np.int64),
             "n_mom_short": np.asarray(n_short, dtype=np.int64),
+            "n_delisted": np.bincount(group[f["_delisted"].to_numpy()], minlength=n_groups).astype(np.int64),
         }
     )
     out = out.loc[out["n_coins"] > 0].reset_index(drop=True)
@@ -237,6 +246,7 @@ def factor_returns(
     out["construction"] = cmom_construction
     out["breakpoint_universe"] = breakpoint_universe
     out["calendar"] = calendar
+    out["delisting_return"] = np.nan if delisting_return is None else float(delisting_return)
     return out[list(FACTOR_COLUMNS)]
 
 
@@ -268,6 +278,7 @@ def _empty_factors() -> pd.DataFrame:
         "n_big": "int64",
         "n_mom_long": "int64",
         "n_mom_short": "int64",
+        "n_delisted": "int64",
         "construction": "object",
         "breakpoint_universe": "object",
         "calendar": "object",

@@ -23,8 +23,12 @@ Each formation period t and characteristic:
    universe has fewer than ``min_breakpoint_coins`` coins, or whose holding period has no return
    at all in ``next_returns`` (not yet observed), produce no rows.
 4. Returns over t+1: equal-weighted mean and value-weighted mean with weights = market cap at t,
-   over the coins of the portfolio that have a return at t+1 (a coin without one, e.g. delisted,
-   drops out of that period's average; breakpoints never depend on t+1 data).
+   over every coin of the portfolio. A coin without a return at t+1 while the period has returns (it
+   stopped trading: delisted, or no price in the whole holding period) earns ``delisting_return``
+   (default 0: held out at its last price; -1: a total loss), counted in ``n_delisted``: the other
+   coins' weights are never rescaled to fill its place. ``delisting_return=None`` keeps the old rule
+   (the coin drops out of the average, weights renormalised over the coins with a return), for
+   comparisons. Breakpoints never depend on t+1 data.
 5. Long-short = Q_n - Q_1 for both weightings.
 
 Vectorised across periods and characteristics: breakpoints from one grouped quantile call,
@@ -57,7 +61,12 @@ PORTFOLIO_COLUMNS: tuple[str, ...] = (
     "n_formed",
     "n_quantiles",
     "breakpoint_universe",
+    "n_delisted",
+    "delisting_return",
 )
+
+#: What a formed coin without a return over its holding period earns by default (out at its last price).
+DEFAULT_DELISTING_RETURN = 0.0
 
 
 # --------------------------------------------------------------------------------------------
@@ -150,10 +159,13 @@ def attach_next_returns(
     next_returns: pd.DataFrame,
     *,
     calendar: Calendar,
+    delisting_return: float | None = None,
 ) -> pd.DataFrame:
     """Add ``hold_period`` (next period on ``calendar`` unless given) and its ``ret`` to ``formation``.
 
     ``next_returns`` has columns symbol, period, ret (period = the period the return is earned).
+    ``delisting_return`` (a float): a coin without a return in a holding period that has returns for
+    other coins earns it (column ``_delisted`` marks those rows); None leaves the return missing.
     """
     f = formation.copy()
     if "hold_period" in f.columns:
@@ -164,8 +176,17 @@ def attach_next_returns(
     nr["period"] = as_datetime_ns(nr["period"])
     if nr.duplicated(["symbol", "period"]).any():
         raise ValueError("next_returns has duplicate (symbol, period) rows")
+    observed = nr.loc[nr["ret"].notna(), "period"].unique()  # holding periods with returns (built)
     nr = nr.rename(columns={"period": "hold_period", "ret": "_next_ret"})
-    return f.merge(nr, on=["symbol", "hold_period"], how="left", validate="many_to_one")
+    out = f.merge(nr, on=["symbol", "hold_period"], how="left", validate="many_to_one")
+    out["_delisted"] = False
+    if delisting_return is not None:
+        if not -1.0 <= delisting_return:
+            raise ValueError("delisting_return must be >= -1 (a total loss)")
+        gone = out["_next_ret"].isna().to_numpy() & out["hold_period"].isin(observed).to_numpy()
+        out.loc[gone, "_next_ret"] = float(delisting_return)
+        out["_delisted"] = gone
+    return out
 
 
 # --------------------------------------------------------------------------------------------
@@ -183,6 +204,7 @@ def quantile_portfolios(
     investable_min_mcap: float | None = None,
     min_coins: int = 1,
     min_breakpoint_coins: int | None = None,
+    delisting_return: float | None = DEFAULT_DELISTING_RETURN,
 ) -> pd.DataFrame:
     """Quantile portfolio returns held one period, plus the Q_n - Q_1 long-short (module docstring).
 
@@ -206,12 +228,15 @@ def quantile_portfolios(
         Portfolios with fewer coins with a t+1 return get NaN returns.
     min_breakpoint_coins
         Minimum breakpoint-universe size for a period to be sorted (default ``n_quantiles``).
+    delisting_return
+        What a formed coin without a t+1 return earns (module docstring, item 4); None: old rule.
 
     Returns
     -------
     Long DataFrame with ``PORTFOLIO_COLUMNS``: one row per (characteristic, period, portfolio),
     portfolios "Q1".."Qn" (``quantile`` 1..n) and "Qn-Q1" (``quantile`` NA); ``n_coins`` = coins with
-    a t+1 return (for the long-short: long + short), ``n_formed`` = coins assigned at t.
+    a t+1 return, the delisted ones at ``delisting_return`` included (for the long-short: long +
+    short), ``n_formed`` = coins assigned at t, ``n_delisted`` = coins that earned ``delisting_return``.
     """
     if n_quantiles < 2:
         raise ValueError("n_quantiles must be >= 2")
@@ -235,7 +260,7 @@ def quantile_portfolios(
     f = f.loc[usable].reset_index(drop=True)
     if f.duplicated(["characteristic", "period", "symbol"]).any():
         raise ValueError("formation has duplicate (characteristic, period, symbol) rows")
-    f = attach_next_returns(f, next_returns, calendar=calendar)
+    f = attach_next_returns(f, next_returns, calendar=calendar, delisting_return=delisting_return)
     if f.empty:
         return _empty_portfolios()
 
@@ -260,6 +285,7 @@ def quantile_portfolios(
     ret = f["_next_ret"].to_numpy(dtype=float, na_value=np.nan)
     n_coins, ew, vw = weighted_sums(code, n_codes, ret, weight)
     n_formed = np.bincount(code[code >= 0], minlength=n_codes)
+    n_delisted = np.bincount(code[(code >= 0) & f["_delisted"].to_numpy()], minlength=n_codes)
     thin = n_coins < min_coins
     ew[thin] = np.nan
     vw[thin] = np.nan
@@ -286,12 +312,14 @@ def quantile_portfolios(
             "vw_ret": vw[flat],
             "n_coins": n_coins[flat].astype(np.int64),
             "n_formed": n_formed[flat].astype(np.int64),
+            "n_delisted": n_delisted[flat].astype(np.int64),
         }
     )
     ls = long_short_returns(out, long_portfolio=f"Q{n_quantiles}", short_portfolio="Q1")
     out = pd.concat([out, ls], ignore_index=True)
     out["n_quantiles"] = np.int64(n_quantiles)
     out["breakpoint_universe"] = breakpoint_universe
+    out["delisting_return"] = np.nan if delisting_return is None else float(delisting_return)
     out = out.sort_values(["characteristic", "period", "quantile"], kind="mergesort", na_position="last")
     return out.reset_index(drop=True)[list(PORTFOLIO_COLUMNS)]
 
@@ -308,7 +336,7 @@ def long_short_returns(
     sums over the two legs; ``portfolio`` = "<long>-<short>", ``quantile`` = NA.
     """
     keys = ["characteristic", "period", "hold_period"]
-    cols = ["ew_ret", "vw_ret", "n_coins", "n_formed"]
+    cols = ["ew_ret", "vw_ret", "n_coins", "n_formed", "n_delisted"]
     long = portfolios.loc[portfolios["portfolio"] == long_portfolio, keys + cols].set_index(keys)
     short = portfolios.loc[portfolios["portfolio"] == short_portfolio, keys + cols].set_index(keys)
     long, short = long.align(short, join="inner")
@@ -317,6 +345,7 @@ def long_short_returns(
     ls["vw_ret"] = long["vw_ret"] - short["vw_ret"]
     ls["n_coins"] = (long["n_coins"] + short["n_coins"]).astype(np.int64)
     ls["n_formed"] = (long["n_formed"] + short["n_formed"]).astype(np.int64)
+    ls["n_delisted"] = (long["n_delisted"] + short["n_delisted"]).astype(np.int64)
     ls = ls.reset_index()
     ls["portfolio"] = f"{long_portfolio}-{short_portfolio}"
     ls["quantile"] = pd.array([pd.NA] * len(ls), dtype="Int64")
@@ -374,5 +403,7 @@ def _empty_portfolios() -> pd.DataFrame:
             "n_formed": pd.Series(dtype=np.int64),
             "n_quantiles": pd.Series(dtype=np.int64),
             "breakpoint_universe": pd.Series(dtype=object),
+            "n_delisted": pd.Series(dtype=np.int64),
+            "delisting_return": pd.Series(dtype=float),
         }
     )

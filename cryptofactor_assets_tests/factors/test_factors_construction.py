@@ -128,7 +128,8 @@ def test_min_coins_per_leg():
 # Reference: straightforward per-period loop
 # ------------------------------------------------------------------------------------------
 def _reference(
-    panel, step, construction, universe="all", top_n=None, period_col="week_start", mom_col="r3_0"
+    panel, step, construction, universe="all", top_n=None, period_col="week_start", mom_col="r3_0",
+    delisting_return=0.0,
 ):
     rets = panel.set_index(["symbol", period_col])["ret"]
     rows = []
@@ -140,6 +141,8 @@ def _reference(
         g["r"] = rets.reindex(pd.MultiIndex.from_arrays([g["symbol"], [hold] * len(g)])).to_numpy()
         if g["r"].notna().sum() == 0:
             continue
+        if delisting_return is not None:  # a coin without a return keeps its weight at the delisting return
+            g["r"] = g["r"].fillna(delisting_return)
         basis = g if universe == "all" else g.nlargest(top_n, "market_cap", keep="all")
 
         def vw(mask, g=g):
@@ -187,12 +190,18 @@ def _random_weekly(seed: int, n_coins: int, n_weeks: int) -> pd.DataFrame:
 
 @pytest.mark.parametrize("construction", ["single_sort", "double_sort"])
 @pytest.mark.parametrize("universe", ["all", "investable"])
-def test_equals_per_period_reference(construction, universe):
+@pytest.mark.parametrize("delisting_return", [0.0, -1.0, None])
+def test_equals_per_period_reference(construction, universe, delisting_return):
     panel = _random_weekly(4, 90, 15)
     ours = factor_returns(
-        panel, cmom_construction=construction, breakpoint_universe=universe, investable_top_n=25
+        panel, cmom_construction=construction, breakpoint_universe=universe, investable_top_n=25,
+        delisting_return=delisting_return,
     )
-    ref = _reference(panel, pd.Timedelta(weeks=1), construction, universe, 25)
+    ref = _reference(panel, pd.Timedelta(weeks=1), construction, universe, 25, delisting_return=delisting_return)
+    if delisting_return is None:
+        assert (ours["n_delisted"] == 0).all() and ours["delisting_return"].isna().all()
+    else:
+        assert ours["n_delisted"].sum() > 0 and (ours["delisting_return"] == delisting_return).all()
     assert len(ours) == len(ref) > 8
     assert (ours["period"].to_numpy() == ref["period"].to_numpy()).all()
     for col in ["cmkt", "csmb", "cmom"]:

@@ -32,8 +32,11 @@ def by_rule():
     for rule in RETURN_RULES:
         weekly = aggregate_weekly(daily, "ltw", return_rule=rule)
         chars = weekly_characteristics(weekly, calendar="ltw", vol_column="avg_dollar_volume")
+        # the "before": the complete-week rule with a coin lacking a return dropped from the average
+        # (delisting_return=None); the default keeps it at its last price (delisting_return 0)
+        dropped = None if rule == "complete_week" else 0.0
         out[rule] = (weekly.set_index(["symbol", "week_start"]),
-                     factor_returns(chars, calendar="ltw").set_index("period"))
+                     factor_returns(chars, calendar="ltw", delisting_return=dropped).set_index("period"))
     return out
 
 

@@ -75,7 +75,13 @@ def test_unusable_coins_and_missing_next_returns():
     nxt = nxt.drop(index=9)  # C9 delisted: no t+1 return
     out = quantile_portfolios(f, nxt).set_index("portfolio")
     assert out.loc["Q1":"Q5", "n_formed"].sum() == 7
-    assert out.loc["Q5", "n_formed"] == 2 and out.loc["Q5", "n_coins"] == 1
+    # C9 stays in Q5 at the delisting return (0: out at its last price), never rescaled away
+    assert out.loc["Q5", "n_formed"] == 2 and out.loc["Q5", "n_coins"] == 2 and out.loc["Q5", "n_delisted"] == 1
+    assert out.loc["Q5", "ew_ret"] == pytest.approx(0.005) and out.loc["Q5-Q1", "n_delisted"] == 1
+    lost = quantile_portfolios(f, nxt, delisting_return=-1.0).set_index("portfolio")
+    assert lost.loc["Q5", "ew_ret"] == pytest.approx((0.01 - 1.0) / 2)
+    old = quantile_portfolios(f, nxt, delisting_return=None).set_index("portfolio")  # the old drop rule
+    assert old.loc["Q5", "n_coins"] == 1 and old.loc["Q5", "ew_ret"] == pytest.approx(0.01)
     # breakpoints never use t+1 data: same assignment when C9's return is present
     out2 = quantile_portfolios(f, _frames(signal, weight, ret)[1]).set_index("portfolio")
     assert out2["n_formed"].tolist() == out["n_formed"].tolist()
@@ -114,8 +120,9 @@ def _random_long(seed: int, n_periods: int, n_coins: int) -> tuple[pd.DataFrame,
     ]
 
 
-def _qcut_reference(formation, nxt, n_q, universe="all", top_n=None):
-    """Straightforward per-(characteristic, period) loop with pandas.qcut / pandas.cut."""
+def _qcut_reference(formation, nxt, n_q, universe="all", top_n=None, delisting_return=0.0):
+    """Straightforward per-(characteristic, period) loop with pandas.qcut / pandas.cut; a formed coin
+    without a t+1 return earns ``delisting_return`` (None: dropped, the old rule)."""
     rets = nxt.set_index(["symbol", "period"])["ret"]
     out = []
     for (ch, p), g in formation.groupby(["characteristic", "period"]):
@@ -125,6 +132,8 @@ def _qcut_reference(formation, nxt, n_q, universe="all", top_n=None):
         g["r"] = r.to_numpy()
         if g["r"].notna().sum() == 0:
             continue
+        if delisting_return is not None:
+            g["r"] = g["r"].fillna(delisting_return)
         if universe == "all":
             g["q"] = pd.qcut(g["signal"], n_q, labels=False) + 1
         else:

@@ -12,5 +12,7 @@ CREATE TABLE IF NOT EXISTS characteristic_portfolios (
     n_quantiles          INTEGER NOT NULL,  -- number of portfolios
     breakpoint_universe  VARCHAR NOT NULL,  -- all | investable
     investable_top_n     INTEGER NOT NULL,  -- size of the investable universe (used when investable)
-    min_coins            INTEGER NOT NULL   -- portfolios with fewer coins report NULL returns
+    min_coins            INTEGER NOT NULL,  -- portfolios with fewer coins report NULL returns
+    n_delisted           INTEGER,           -- coins without a holding-week return, held at delisting_return
+    delisting_return     DOUBLE             -- what they earned (0: out at the last price; NULL: old drop rule)
 );

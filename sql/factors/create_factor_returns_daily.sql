@@ -16,5 +16,7 @@ CREATE TABLE IF NOT EXISTS factor_returns_daily (
     breakpoint_universe  VARCHAR NOT NULL,  -- all | investable
     investable_top_n     INTEGER NOT NULL,
     momentum_lookback    INTEGER NOT NULL,  -- days of the momentum signal (21 = LTW's 3 weeks)
-    rf_source            VARCHAR NOT NULL
+    rf_source            VARCHAR NOT NULL,
+    n_delisted           INTEGER,           -- universe coins without a next-day return, held at delisting_return
+    delisting_return     DOUBLE             -- what they earned (0: out at the last price; NULL: old drop rule)
 );

@@ -16,5 +16,7 @@ CREATE TABLE IF NOT EXISTS factor_returns_weekly (
     breakpoint_universe  VARCHAR NOT NULL,  -- all | investable
     investable_top_n     INTEGER NOT NULL,
     calendar             VARCHAR NOT NULL,  -- iso
-    rf_source            VARCHAR NOT NULL   -- where rf comes from (CSV file, constant or 0)
+    rf_source            VARCHAR NOT NULL,  -- where rf comes from (CSV file, constant or 0)
+    n_delisted           INTEGER,           -- universe coins without a holding-week return, held at delisting_return
+    delisting_return     DOUBLE             -- what they earned (0: out at the last price; NULL: old drop rule)
 );
