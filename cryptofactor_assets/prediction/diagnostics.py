@@ -11,7 +11,8 @@ Definitions
   alpha and loading t-stats use standard errors of type ``se_type`` (stored with the lags):
   ``hac`` (default) Newey-West ``G^-1 S G^-1`` with Bartlett weights and the lag rule applied to the
   coin's number of weeks (statsmodels ``cov_type="HAC", use_correction=False``), ``white`` HC0,
-  ``classical`` ``sqrt(s^2 (X'X)^-1)``, ``s^2 = SSE / (n - K - 1)``.  A week the coin misses has a
+  ``hc1``, ``hc3`` (as ``estimators.rolling_ols``), ``classical`` ``sqrt(s^2 (X'X)^-1)``,
+  ``s^2 = SSE / (n - K - 1)``.  A week the coin misses has a
   zero score: lag j pairs weeks j calendar weeks apart (as ``estimators.rolling_ols``).
 * the cross-sectional mean alpha and its t-statistic: ``abar`` = mean of the fitted coins' alphas;
   its standard error treats the coins' estimation errors as what they are, correlated through
@@ -44,9 +45,10 @@ import pandas as pd
 
 from cryptofactor_assets.estimators.hac import LagRule, long_run_covariance, nw_lag
 
-#: Standard errors of the per-coin time-series fits: Newey-West by default (weekly alphas, as the
-#: long-short alphas), White (HC0) or classical; the Newey-West lag rule is applied per coin.
-TS_SE_TYPES = ("classical", "white", "hac")
+#: Standard errors of the per-coin time-series fits: Newey-West by default (weekly alphas over the
+#: whole history, as the long-short alphas: serial correlation matters there), White HC0, HC1, HC3
+#: or classical; the Newey-West lag rule is applied per coin.
+TS_SE_TYPES = ("classical", "white", "hc1", "hc3", "hac")
 TS_SE_TYPE = "hac"
 TS_LAG_RULE: LagRule = "4t100"
 
@@ -149,7 +151,14 @@ def time_series_fit(returns: pd.DataFrame, factors: pd.DataFrame, min_obs: int =
     if se_type == "classical":
         se = np.sqrt(s2[:, None] * np.diagonal(inv, axis1=1, axis2=2))
     else:
-        cov = inv @ _hac_meat(E0, X, lags) @ inv
+        scores = E0
+        if se_type == "hc3":  # e / (1 - h), h_t = x_t' G^-1 x_t the week's leverage for the coin
+            lev = np.einsum("tk,nkl,tl->tn", X, np.nan_to_num(inv), X) * (E0 != 0)
+            with np.errstate(divide="ignore", invalid="ignore"):
+                scores = E0 / (1.0 - lev)
+        cov = inv @ _hac_meat(scores, X, lags) @ inv
+        if se_type == "hc1":
+            cov *= (n / np.maximum(n - q, 1))[:, None, None]
         se = np.sqrt(np.clip(np.diagonal(cov, axis1=1, axis2=2), 0.0, None))
         se[~ok] = np.nan
     names = list(factors.columns)

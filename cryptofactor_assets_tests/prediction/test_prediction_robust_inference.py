@@ -26,12 +26,12 @@ def _statsmodels(y: pd.Series, F: pd.DataFrame, se_type: str, lags: int | None, 
         yy, zz = y.to_numpy()[use], z[use]
     else:
         yy, zz = np.where(use, y.to_numpy(), 0.0), z * use[:, None]
-    kw = {"cov_type": "HC0"} if se_type == "white" else (
-        {"cov_type": "HAC", "cov_kwds": {"maxlags": lags, "use_correction": False}} if se_type == "hac" else {})
+    kw = {"white": {"cov_type": "HC0"}, "hc1": {"cov_type": "HC1"}, "hc3": {"cov_type": "HC3"}, "classical": {},
+          "hac": {"cov_type": "HAC", "cov_kwds": {"maxlags": lags, "use_correction": False}}}[se_type]
     return sm.OLS(yy, zz).fit(**kw)
 
 
-@pytest.mark.parametrize("se_type", ["classical", "white", "hac"])
+@pytest.mark.parametrize("se_type", ["classical", "white", "hc1", "hc3", "hac"])
 def test_coin_t_statistics_equal_statsmodels_with_gaps(se_type):
     R, F, _ = panel()
     tab = D.time_series_fit(R, F, se_type=se_type).table.set_index("symbol")
@@ -41,7 +41,8 @@ def test_coin_t_statistics_equal_statsmodels_with_gaps(se_type):
         lags = None if se_type == "classical" else int(row["nw_lags"])
         if se_type == "hac":
             assert lags == nw_lag(int(row["n_obs"]), "4t100")
-        res = _statsmodels(R[sym], F, se_type, lags, drop=se_type == "classical")
+        # zero rows: no score, no leverage; HC1's and the classical n are the observed weeks'
+        res = _statsmodels(R[sym], F, se_type, lags, drop=se_type in ("classical", "hc1"))
         np.testing.assert_allclose(row[["alpha", "beta_cmkt", "beta_csmb", "beta_cmom"]].to_numpy(float),
                                    res.params, rtol=0, atol=1e-12)
         np.testing.assert_allclose(row[T_COLS].to_numpy(float), res.tvalues, rtol=1e-9)
@@ -59,7 +60,7 @@ def test_hac_without_inner_gaps_equals_statsmodels_on_the_dropped_weeks_and_lag_
         res = _statsmodels(R["C03"], F, "hac", expect, drop=True)
         np.testing.assert_allclose(tab.loc["C03", T_COLS].to_numpy(float), res.tvalues, rtol=1e-9)
     with pytest.raises(ValueError, match="se_type"):
-        D.time_series_fit(R, F, se_type="hc3")
+        D.time_series_fit(R, F, se_type="hc2")
     with pytest.raises(ValueError, match="fixed lag rule"):
         D.time_series_fit(R, F, lag_rule="nw1994")
 

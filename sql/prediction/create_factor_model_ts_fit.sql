@@ -15,8 +15,8 @@ CREATE TABLE IF NOT EXISTS factor_model_ts_fit (
     alpha_annualised  DOUBLE,             -- 52 x alpha
     min_obs           INTEGER NOT NULL,
     construction      VARCHAR NOT NULL,
-    se_type           VARCHAR,            -- standard errors of the t's: hac (Newey-West) | white (HC0) | classical
-    nw_lags           INTEGER,            -- Newey-West lags of this coin (rule on its weeks; 0 for white, NULL for classical)
+    se_type           VARCHAR,            -- standard errors of the t's: hac (Newey-West) | white (HC0) | hc1 | hc3 | classical
+    nw_lags           INTEGER,            -- Newey-West lags of this coin (rule on its weeks; 0 for white / hc1 / hc3, NULL for classical)
     mean_alpha        DOUBLE,             -- cross-sectional mean of the fitted coins' alphas (same on every row)
     mean_alpha_se     DOUBLE,             -- its se: Newey-West long-run sum of each week's influence on the mean (Driscoll-Kraay type)
     mean_alpha_t      DOUBLE,             -- mean_alpha / mean_alpha_se (= NW t of the EW portfolio's alpha on a balanced panel)
