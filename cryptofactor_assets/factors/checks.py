@@ -47,7 +47,8 @@ FACTOR_RETURNS_DAILY = TableChecks(
 )
 ROLLING_BETAS = TableChecks(
     tables.ROLLING_BETAS, ("symbol", "date"), "date",
-    ("alpha", "beta_mkt", "beta_size", "beta_mom", "beta_mkt_se", "r2", "resid_vol"),
+    ("alpha", "beta_mkt", "beta_size", "beta_mom", "beta_mkt_se", "r2", "resid_vol", "alpha_se", "beta_size_se",
+     "beta_mom_se"),
     extra=(ExtraCheck(ROLLING_BETAS_R2_RANGE, "0 <= r2 <= 1 and resid_vol > 0 (n_obs >= min_obs)",
                       _rolling_betas_in_range),),
 )
@@ -55,7 +56,7 @@ FAMA_MACBETH_GAMMAS = TableChecks(
     tables.FAMA_MACBETH_GAMMAS, ("week_start", "spec", "coefficient"), "week_start", ("gamma", "cs_r2"),
 )
 FAMA_MACBETH_PREMIA = TableChecks(
-    tables.FAMA_MACBETH_PREMIA, ("spec", "coefficient"), None, ("mean", "std", "t", "nw_t", "shanken_t"),
+    tables.FAMA_MACBETH_PREMIA, ("spec", "coefficient"), None, ("mean", "std", "t", "nw_t", "shanken_t", "dk_t"),
 )
 LONG_SHORT_ALPHAS = TableChecks(
     tables.LONG_SHORT_ALPHAS, ("characteristic", "weighting"), None,
