@@ -7,7 +7,7 @@ from cryptofactor_assets.estimators.ltw_calendar import DEFAULT_RETURN_RULE, RET
 from cryptofactor_assets.estimators.spreads import MIN_SPREAD_PAIRS
 from cryptofactor_assets.lib.table_asset import TableOutput, TableRun, table_asset
 from cryptofactor_assets.panels import checks
-from cryptofactor_assets.panels.tables import DAILY_PANEL, WEEKLY_PANEL
+from cryptofactor_assets.panels.tables import DAILY_PANEL, UNIVERSE_MEMBERSHIP, WEEKLY_PANEL
 from cryptofactor_assets.partitions import (
     daily_partitions,
     day_and_previous_day,
@@ -114,3 +114,32 @@ def weekly_panel(run: TableRun) -> TableOutput:
                   "daily_panel rows in the week",
                   {"return_rule": lambda con: md(f"{rule} (one of {', '.join(RETURN_RULES)})")},
                   {"return_rule": rule})
+
+
+#: The market-cap floor of eligibility (LTW's $1M; daily_panel.in_universe applies the same number).
+MIN_MARKET_CAP = 1e6
+
+
+@table_asset(checks.UNIVERSE_MEMBERSHIP_CHECKS, group=GROUP, kinds=KINDS, deps=[DAILY_PANEL])
+def universe_membership(run: TableRun) -> TableOutput:
+    """Point-in-time universe: per coin-day, eligible or not and the first reason why not, from what was
+    known that day (`daily_panel`).
+
+    Reasons in order: `no_data` (the day after a coin's last row: it did not trade; whether it comes back
+    is not known that day, so no row says "delisted"), `no_market_cap`, `below_min_cap` (< $1M),
+    `no_return` (first day, or the day after a gap), `no_volume`. Dead coins stay in the table with
+    their history (the sources keep them: the simulator delists coins, `--dead-coingecko-ids` adds
+    CoinGecko's). What a portfolio holding a coin that stops trading earns is the sorts' and the book's
+    `delisting_return` (default 0: out at the last price), counted per week in `n_delisted`.
+    Unpartitioned: one pass over the stored days (a GROUP BY in DuckDB).
+    """
+    con = run.con
+
+    def metadata(_written) -> dict:
+        weeks = con.execute(load_sql("summarize_universe_membership_by_week", domain="panels")).df()
+        totals = weeks.drop(columns="week_start").sum().to_frame("coin_days").T if len(weeks) else weeks
+        return {"coin_days_by_reason": md(frame_markdown(totals)),
+                "last_weeks": md(frame_markdown(weeks.tail(8)))} if len(weeks) else {}
+
+    insert = SqlInsert(load_sql("insert_universe_membership", domain="panels"), {"min_cap": MIN_MARKET_CAP})
+    return TableOutput({UNIVERSE_MEMBERSHIP: insert}, metadata=metadata, empty_reason="needs daily_panel rows")

@@ -8,7 +8,7 @@ from __future__ import annotations
 
 from cryptofactor_assets.estimators.spreads import MIN_SPREAD_PAIRS
 from cryptofactor_assets.lib.checks import ExtraCheck, TableChecks
-from cryptofactor_assets.panels.tables import DAILY_PANEL, WEEKLY_PANEL
+from cryptofactor_assets.panels.tables import DAILY_PANEL, UNIVERSE_MEMBERSHIP, WEEKLY_PANEL
 from cryptofactor_assets.storage import quality
 from cryptofactor_assets.storage.quality import CheckOutcome
 from cryptofactor_assets.storage.warehouse import load_sql
@@ -46,4 +46,17 @@ WEEKLY_PANEL_CHECKS = TableChecks(WEEKLY_PANEL, ("symbol", "week_start"), "week_
                lambda con, table, col, start, end: quality.positive(con, table, ["close", "max_price"], col, start, end)),
     ExtraCheck(WEEKLY_RETURNS, "weekly returns finite where defined",
                lambda con, table, col, start, end: quality.finite(con, table, ["ret"], col, start, end)),
+))
+
+UNIVERSE_CONSISTENT = "universe_membership_reason_iff_not_eligible"
+
+
+def universe_consistent(con, *_args) -> CheckOutcome:
+    """A reason exactly when the coin-day is not eligible; last_seen never after the day."""
+    n = int(con.execute(load_sql("count_universe_membership_inconsistent", domain="panels")).fetchone()[0])
+    return CheckOutcome(n == 0, n, f"{n} coin-days with a reason while eligible (or none while not), or seen later")
+
+
+UNIVERSE_MEMBERSHIP_CHECKS = TableChecks(UNIVERSE_MEMBERSHIP, ("symbol", "date"), None, finite=("market_cap",), extra=(
+    ExtraCheck(UNIVERSE_CONSISTENT, "reason set exactly when not eligible; last_seen <= date", universe_consistent),
 ))

@@ -2,3 +2,4 @@
 
 DAILY_PANEL = "daily_panel"
 WEEKLY_PANEL = "weekly_panel"
+UNIVERSE_MEMBERSHIP = "universe_membership"
