@@ -111,10 +111,12 @@ def test_rsj_daily_metadata_counts_reasons_and_signed_jump_share(built):
     path, _, daily, _ = built
     meta = daily.asset_materializations_for_node(RSJ_DAILY)[-1].metadata  # the run's details: last partition
     stored = query(path, "SELECT count(*) FILTER (WHERE reason = 'too_few_bars') AS few, "
-                         "count(*) FILTER (WHERE reason = 'zero_rv') AS zero, avg(rsj) AS m, "
+                         "count(*) FILTER (WHERE reason = 'zero_rv') AS zero, "
+                         "count(*) FILTER (WHERE reason = 'stale') AS stale, avg(rsj) AS m, "
                          "avg(abs(rsj)) AS share FROM rsj_daily").iloc[0]
     counts = meta["coin_days_without_rsj"].data
     assert counts["too_few_bars"] == stored["few"] and counts["zero_rv"] == stored["zero"]
+    assert counts["stale"] == stored["stale"] == 0  # the simulator's prices never stall
     assert meta["mean_rsj"].value == pytest.approx(stored["m"], rel=1e-12)
     assert meta["sj_share_qv"].value == pytest.approx(stored["share"], rel=1e-12)
     # the simulator plants jumps at ~18 % of quadratic variation: |SJ| / RV is of that order
