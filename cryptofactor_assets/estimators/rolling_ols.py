@@ -223,27 +223,29 @@ def _windows(a: np.ndarray, window: int) -> np.ndarray:
                       writeable=False)
 
 
-def _design_inverse(aux: dict, k: int, add_constant: bool) -> np.ndarray:
-    """(T, P, P, C) inverse of every window's design ``Z'Z`` in the shifted coordinates of
-    :func:`_robust_bse`, from the centred inverse: with a constant
-    ``[[1/n + x̄'C⁻¹x̄, -(C⁻¹x̄)'], [-C⁻¹x̄, C⁻¹]]`` (x̄ the shifted means), else ``C⁻¹``."""
+def _design_inverse(aux: dict, k: int, add_constant: bool, pairs: list[tuple[int, int]]) -> np.ndarray:
+    """(T, S, C) entries ``pairs`` (a <= b) of the inverse of every window's design ``Z'Z`` in the
+    shifted coordinates of :func:`_robust_bse`, off-diagonal ones doubled (so that a leverage
+    ``z'(Z'Z)^-1 z`` is their dot product with the S products ``z_a z_b``), 0 where not estimated.
+    From the centred inverse: with a constant ``[[1/n + x̄'C⁻¹x̄, -(C⁻¹x̄)'], [-C⁻¹x̄, C⁻¹]]`` (x̄ the
+    shifted means), else ``C⁻¹``."""
     cinv = aux["cinv"]
     n = aux["n"]
-    p = k + int(add_constant)
-    t_len, c = n.shape
-    out = np.empty((t_len, p, p, c))
+    good = ~aux["bad"]
     off = int(add_constant)
+    t_len, c = n.shape
+    out = np.empty((t_len, len(pairs), c))
     with np.errstate(divide="ignore", invalid="ignore"):
-        for i in range(k):
-            for j in range(k):
-                out[:, off + i, off + j] = cinv[i][j]
         if add_constant:
             xs = aux["xbar_s"]
             u = [sum(cinv[i][j] * xs[j] for j in range(k)) for i in range(k)]
-            out[:, 0, 0] = 1.0 / n + sum(xs[i] * u[i] for i in range(k))
-            for i in range(k):
-                out[:, 0, 1 + i] = out[:, 1 + i, 0] = -u[i]
-    out[np.broadcast_to(aux["bad"][:, None, None, :], out.shape)] = 0.0
+            corner = 1.0 / n + sum(xs[i] * u[i] for i in range(k))
+        for q, (a, b) in enumerate(pairs):
+            if a < off:  # the constant's row
+                val = corner if b == 0 else -u[b - 1]
+            else:
+                val = cinv[a - off][b - off]
+            out[:, q] = np.where(good, val if a == b else 2.0 * val, 0.0)
     return out
 
 
@@ -268,9 +270,10 @@ def _robust_bse(
 
         S_t = Σ_s e_s² z_s z_s' + Σ_{j=1..L} w_j Σ_s e_s e_{s-j} (z_s z_{s-j}' + z_{s-j} z_s')
 
-    over the pairs of rows inside the window is one batched matmul per lag: the P² products of the
-    common regressors of every row (computed once per row, not per window) times the (window, C)
-    residual products, in batches of rows that stay in cache.  HC3 divides each residual by
+    over the pairs of rows inside the window is one batched matmul per lag: the P (P + 1) / 2
+    products of the common regressors of every row that the symmetric meat needs (computed once
+    per row, not per window) times the (window, C) residual products, in batches of rows that stay
+    in cache.  HC3 divides each residual by
     ``1 - h_s``, the leverages of a window's rows being one more such matmul with the window's
     ``(Z'Z)^-1``.  An unusable row has a zero score, so
     lag j pairs rows j calendar rows apart (gaps are not closed up).  The sandwich is formed in
@@ -294,19 +297,25 @@ def _robust_bse(
     y_win = _windows(padded(yc), w)  # (T, w, C)
     m_win = _windows(padded(m), w)
     z_win = _windows(zp, w)  # (T, w, P)
-    # Row products z_s z_{s-j}' (P² per row), and their windows transposed to (T, P², w).
+    # The meat is symmetric: only its S = P (P + 1) / 2 entries a <= b are formed.  Per row, the
+    # products z_a z_b (lag 0) and z_{s,a} z_{s-j,b} + z_{s,b} z_{s-j,a} (lag j: the entry's share of
+    # Γ_j + Γ_j'), windowed and transposed to (T, S, w).
+    pairs = [(a, b) for a in range(p) for b in range(a, p)]
+    ia = np.array([a for a, _ in pairs])
+    ib = np.array([b for _, b in pairs])
     zz_win = []
     for j in range(lags + 1):
-        prod = np.zeros((pad + t_len, p * p))
-        prod[j:] = (zp[j:, :, None] * zp[: pad + t_len - j, None, :]).reshape(-1, p * p)
+        prod = np.zeros((pad + t_len, len(pairs)))
+        lo, hi = zp[j:], zp[: pad + t_len - j]
+        prod[j:] = lo[:, ia] * hi[:, ib] + (lo[:, ib] * hi[:, ia] if j else 0.0)
         zz_win.append(_windows(prod, w).transpose(0, 2, 1))
     theta = aux["theta"].transpose(0, 2, 1)  # (T, P, C)
     n = aux["n"]
     cinv = aux["cinv"]
     if se_type == "hc3":
-        zz_rows = zz_win[0].transpose(0, 2, 1)  # (T, w, P²)
-        xz_inv = _design_inverse(aux, k, add_constant).reshape(t_len, p * p, c)  # (Z'Z)^-1 of each window
-    meat = np.empty((t_len, p * p, c))
+        zz_rows = zz_win[0].transpose(0, 2, 1)  # (T, w, S)
+        xz_inv = _design_inverse(aux, k, add_constant, pairs)  # (Z'Z)^-1 of each window, (T, S, C)
+    meat = np.empty((len(pairs), t_len, c))  # entry-major: each entry a contiguous (T, C) slab below
     rows_per = max(1, _ROBUST_CELLS // (c * w))
     for r0 in range(0, t_len, rows_per):
         r1 = min(t_len, r0 + rows_per)
@@ -319,25 +328,25 @@ def _robust_bse(
             with np.errstate(divide="ignore", invalid="ignore"):
                 e /= 1.0 - lev
         g = np.matmul(zz_win[0][r0:r1], e * e)
-        if lags:
-            g *= 0.5  # S = G + G' below
-            for j in range(1, lags + 1):
-                g += weights[j] * np.matmul(zz_win[j][r0:r1, :, j:], e[:, j:] * e[:, : w - j])
-        meat[r0:r1] = g
-    meat = meat.reshape(t_len, p, p, c)
-    if lags:
-        meat = meat + meat.transpose(0, 2, 1, 3)
+        for j in range(1, lags + 1):
+            g += weights[j] * np.matmul(zz_win[j][r0:r1, :, j:], e[:, j:] * e[:, : w - j])
+        meat[:, r0:r1] = g.transpose(1, 0, 2)
+    entry = {pair: meat[q] for q, pair in enumerate(pairs)}
+
+    def mt(a: int, b: int) -> np.ndarray:
+        return entry[(a, b) if a <= b else (b, a)]
+
     out = np.empty((t_len, c, p))
     with np.errstate(divide="ignore", invalid="ignore", over="ignore"):
         if add_constant:
             xs = aux["xbar_s"]
-            m00 = meat[:, 0, 0]
+            m00 = mt(0, 0)
             # centred meat: z_c = L z with L = [[1, 0], [-x̄_s, I]]
-            mc0 = [meat[:, 0, 1 + i] - xs[i] * m00 for i in range(k)]
-            mc = {(i, j): meat[:, 1 + i, 1 + j] - xs[i] * meat[:, 0, 1 + j] - xs[j] * mc0[i]
+            mc0 = [mt(0, 1 + i) - xs[i] * m00 for i in range(k)]
+            mc = {(i, j): mt(1 + i, 1 + j) - xs[i] * mt(0, 1 + j) - xs[j] * mc0[i]
                   for i in range(k) for j in range(i, k)}
         else:
-            mc = {(i, j): meat[:, i, j] for i in range(k) for j in range(i, k)}
+            mc = {(i, j): mt(i, j) for i in range(k) for j in range(i, k)}
 
         def quad(q: list[np.ndarray]) -> np.ndarray:
             """q' M_c q over the centred regressors (symmetric sums)."""
