@@ -19,6 +19,7 @@ from cryptofactor_assets.factors.tables import (
 from cryptofactor_assets.lib.table_asset import TableOutput, TableRun, table_asset
 from cryptofactor_assets.panels.tables import WEEKLY_PANEL
 from cryptofactor_assets.prediction import checks, monte_carlo
+from cryptofactor_assets.prediction import diagnostics as dgn
 from cryptofactor_assets.prediction.compute import (
     WEEKLY_FACTORS,
     compute_diagnostics,
@@ -92,6 +93,8 @@ def pca_factors(run: TableRun) -> TableOutput:
 class DiagnosticsConfig(dg.Config):
     construction: str = "double_sort"
     min_obs: int = 26  # weeks per coin for the time-series fit
+    se_type: str = dgn.TS_SE_TYPE  # coin alpha / beta t's: hac (Newey-West, default) | white | hc3 | classical ...
+    lag_rule: str = str(dgn.TS_LAG_RULE)  # Newey-West lags per coin: a rule (4t100, t14) or an integer
     resid_lags: int = 4
     resid_min_obs: int = 30
     rolling_window: int = 52
@@ -108,7 +111,8 @@ class DiagnosticsConfig(dg.Config):
              required_resource_keys=RISK_FREE_KEYS, deps=[WEEKLY_PANEL, FACTOR_RETURNS_WEEKLY, PREDICTION_WALK_FORWARD])
 def factor_model_diagnostics(run: TableRun) -> TableOutput:
     """Validation of the CMKT / CSMB / CMOM model on weekly excess returns (`prediction.diagnostics`):
-    per-coin time-series OLS (alpha, betas, classical t, R²; `factor_model_ts_fit`), per-week
+    per-coin time-series OLS (alpha, betas, robust t: Newey-West by default, `se_type`; R²; the t of the
+    cross-sectional mean alpha; `factor_model_ts_fit`), per-week
     cross-sectional R² on the betas (`factor_model_cs_r2`), loading t-stats (`factor_model_loadings`),
     residual tests from statsmodels (Ljung-Box, ARCH-LM, Breusch-Pagan, Jarque-Bera;
     `factor_model_residual_tests`), rolling-window out-of-sample fit (`factor_model_rolling_validation`),

@@ -10,6 +10,7 @@ import numpy as np
 import pandas as pd
 
 from cryptofactor_assets.estimators import panels
+from cryptofactor_assets.factors.summaries import parse_lag_rule
 from cryptofactor_assets.prediction import diagnostics as dgn
 from cryptofactor_assets.prediction.features import ALL_FEATURES, build_feature_matrix, usable_features
 from cryptofactor_assets.prediction.monte_carlo import monte_carlo_study
@@ -276,7 +277,7 @@ def compute_diagnostics(returns: pd.DataFrame, factors: pd.DataFrame, forecasts:
     ``config`` is the asset's run config (any object with its fields)."""
     fac = factors[list(WEEKLY_FACTORS)].dropna()
     ret = returns.reindex(fac.index)
-    fit = dgn.time_series_fit(ret, fac, config.min_obs)
+    fit = dgn.time_series_fit(ret, fac, config.min_obs, config.se_type, parse_lag_rule(config.lag_rule))
     ts = fit.table.assign(alpha_annualised=52 * fit.table["alpha"], min_obs=config.min_obs,
                           construction=config.construction)
     fitted = ts.dropna(subset=["r2"])
@@ -300,7 +301,7 @@ def compute_diagnostics(returns: pd.DataFrame, factors: pd.DataFrame, forecasts:
         ("time_series", "coins_fitted", len(fitted), f"coins with >= {config.min_obs} weeks"),
         ("time_series", "mean_r2", fitted["r2"].mean(), "mean time-series R² across coins"),
         ("time_series", "median_r2", fitted["r2"].median(), ""),
-        ("time_series", "share_alpha_t_gt_1.96", (fitted["t_alpha"].abs() > 1.96).mean(), "classical OLS t"),
+        ("time_series", "share_alpha_t_gt_1.96", (fitted["t_alpha"].abs() > 1.96).mean(), f"{config.se_type} t"),
         ("cross_section", "mean_r2", cs["r2"].mean() if len(cs) else np.nan,
          "mean per-week R² of returns on [1, full-sample betas]"),
     ]
