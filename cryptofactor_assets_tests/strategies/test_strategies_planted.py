@@ -23,6 +23,7 @@ from cryptofactor_assets.prediction.walk_forward import WalkForwardConfig, walk_
 from cryptofactor_assets.sources.simulated import SimConfig, simulate_daily
 from cryptofactor_assets.strategies import compute as c
 from cryptofactor_assets.strategies.costs import CostModel
+from cryptofactor_assets.strategies.execution import market_from_frames, run_book
 
 YEARS = (dt.date(2022, 1, 1), dt.date(2026, 12, 31))
 
@@ -72,3 +73,29 @@ def test_the_best_model_long_short_is_significant_gross_and_reported_net(sample)
     assert p.gross.mean_t_nw > 2, report
     assert np.isfinite([p.net.ann_return, p.net.sharpe, p.net.mean_t_nw, p.cost_drag]).all()
     assert p.cost_drag > 0 and p.funding_drag == 0.0  # no funding given: zero, not missing
+
+
+def test_the_simulators_delistings_are_closed_never_rescaled(sample):
+    """Every coin the simulator delists while an equal-weight book holds it is closed on the day after its
+    last price (counted), and the book's exposure drops by its weight: the others are not scaled up."""
+    daily, _ = sample
+    state = simulate_daily(dataclasses.replace(SimConfig(n_coins=40), history_start=YEARS[0], history_end=YEARS[1]))
+    delisted = {s: pd.Timestamp(state.days[d]) for s, d in zip(state.symbols, state.delist_day, strict=True)
+                if d < len(state.days)}
+    assert delisted  # the simulator delists a few coins
+    start = pd.Timestamp("2022-03-06")
+    alive = daily[daily["date"] == start]["symbol"].unique()
+    weights = pd.DataFrame({"strategy": "ew_all", "date": start, "symbol": alive, "weight": 1.0 / len(alive)})
+    # one buy-and-hold decision held to the end: only delistings change the book's composition
+    book = run_book(weights[["strategy", "date"]].drop_duplicates(), weights, market_from_frames(daily), 0.0,
+                    lag_days=0, hold_days=10_000).frame.set_index("date")
+    held = [s for s in delisted if s in set(alive)]
+    assert held
+    for s in held:
+        day = delisted[s]  # the first day without data
+        assert book.loc[day, "n_delisted"] >= 1, s
+        assert book.loc[day, "long_exposure"] < book.loc[day - pd.Timedelta(days=1), "long_exposure"]
+    assert book["n_delisted"].sum() == len(held)
+    # nothing is ever renormalised to 100 %: after the first delisting the long exposure stays below 1
+    first = min(delisted[s] for s in held)
+    assert (book.loc[book.index >= first, "long_exposure"] < 1 - 1e-9).all()
