@@ -30,27 +30,16 @@ from cryptofactor_assets.prediction.walk_forward import (
     ridge_walk_forward,
     run_walk_forward,
 )
+
+# the walk-forward tests' simulated panel; its fixtures (panel, result) are in conftest.py
 from cryptofactor_assets_tests.prediction.test_prediction_walk_forward import (
     FEATURES,
     LOCS,
     SDS,
     SMALL,
+    _rows,
     sim_panel,
 )
-
-
-@pytest.fixture(scope="module")
-def panel():
-    return make_panel(sim_panel(), FEATURES)
-
-
-@pytest.fixture(scope="module")
-def result(panel):
-    return run_walk_forward(panel, WalkForwardConfig(**SMALL))
-
-
-def _rows(panel, start, end):
-    return np.flatnonzero((panel.codes >= start) & (panel.codes < end))
 
 
 def _fold_predictions(result, name, fold):

@@ -47,16 +47,6 @@ SMALL = dict(min_train_periods=30, test_periods=6, n_inner_splits=3, n_alphas=8,
              logit_lambdas=(1e-3, 1e-2, 1e-1), ridge_lambdas=tuple(np.logspace(-4, 1, 11)))
 
 
-@pytest.fixture(scope="module")
-def panel():
-    return make_panel(sim_panel(), FEATURES)
-
-
-@pytest.fixture(scope="module")
-def result(panel):
-    return run_walk_forward(panel, WalkForwardConfig(**SMALL))
-
-
 def _rows(panel, start, end):
     return np.flatnonzero((panel.codes >= start) & (panel.codes < end))
 
