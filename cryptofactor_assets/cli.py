@@ -42,6 +42,7 @@ def _set_source_env(args: argparse.Namespace) -> None:
         "CRYPTOFACTOR_SOURCE": args.source,
         "CRYPTOFACTOR_KLINES_GLOB": args.klines,
         "CRYPTOFACTOR_MARKETS_GLOB": args.markets,
+        "CRYPTOFACTOR_ONCHAIN_GLOB": args.onchain,
         "CRYPTOFACTOR_SYMBOLS": args.symbols,
         "CRYPTOFACTOR_COINGECKO_IDS": args.coingecko_ids,
         "CRYPTOFACTOR_DEAD_COINGECKO_IDS": args.dead_coingecko_ids,
@@ -451,6 +452,8 @@ def build_parser() -> argparse.ArgumentParser:
                    help="market data source (env CRYPTOFACTOR_SOURCE, default simulated)")
     m.add_argument("--klines", help="files: glob of kline files (freqtrade feather, Binance CSV, CSV/parquet)")
     m.add_argument("--markets", help="files: glob of CoinGecko export CSV files")
+    m.add_argument("--onchain", help="any source: glob of on-chain activity CSV files "
+                                     "(date,coin,active_addresses,tx_count) for the CHAIN factor")
     m.add_argument("--symbols", help="bybit: comma-separated symbols, e.g. BTCUSDT,ETHUSDT")
     m.add_argument("--coingecko-ids", help="bybit: CoinGecko ids for market caps, e.g. bitcoin,ethereum")
     m.add_argument("--dead-coingecko-ids", help="bybit: CoinGecko ids of coins that died (no longer listed): fetched "

@@ -111,6 +111,7 @@ SIM_SEED_ENV = "CRYPTOFACTOR_SIM_SEED"
 SIM_COINS_ENV = "CRYPTOFACTOR_SIM_COINS"
 KLINES_GLOB_ENV = "CRYPTOFACTOR_KLINES_GLOB"
 MARKETS_GLOB_ENV = "CRYPTOFACTOR_MARKETS_GLOB"
+ONCHAIN_GLOB_ENV = "CRYPTOFACTOR_ONCHAIN_GLOB"
 SYMBOLS_ENV = "CRYPTOFACTOR_SYMBOLS"
 BYBIT_CATEGORY_ENV = "CRYPTOFACTOR_BYBIT_CATEGORY"
 COINGECKO_IDS_ENV = "CRYPTOFACTOR_COINGECKO_IDS"
@@ -134,6 +135,7 @@ def market_source_settings(sim_seed_default: int) -> dict:
         "sim_seed": int(env(SIM_SEED_ENV, sim_seed_default)),
         "klines_glob": env(KLINES_GLOB_ENV, ""),
         "markets_glob": env(MARKETS_GLOB_ENV, ""),
+        "onchain_glob": env(ONCHAIN_GLOB_ENV, ""),
         "symbols": env(SYMBOLS_ENV, ""),
         "bybit_category": env(BYBIT_CATEGORY_ENV, "linear"),
         "coingecko_ids": env(COINGECKO_IDS_ENV, ""),

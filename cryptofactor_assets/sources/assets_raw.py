@@ -53,12 +53,14 @@ def _source_complete(failures: dict[str, str], strict: bool,
 
 
 def _store_batches(context, con, market_source: MarketSourceResource, batches, ingest, dataset: str,
-                   time_column: str, start, end, label: str, unit: str = "day") -> tuple[dict, dg.AssetCheckResult]:
+                   time_column: str, start, end, label: str, unit: str = "day",
+                   streams: bool | None = None) -> tuple[dict, dg.AssetCheckResult]:
     """Ingest the source's batches into ``dataset`` (see :func:`ingest.ingest_window`), fail in strict mode when a
     symbol failed, and return the materialisation metadata (rows per ``unit``: day | week) and the
     ``source_fetch_complete`` result."""
+    streams = market_source.streams if streams is None else streams
     outcome = ingest_window(context, con, batches, ingest, dataset, time_column, start, end, market_source.kind,
-                            market_source.streams, replace=market_source.replace, strict=market_source.strict)
+                            streams, replace=market_source.replace, strict=market_source.strict)
     failures = outcome.failures
     failed = list(failures)
     if (failed or outcome.failed_files) and market_source.strict:
@@ -75,11 +77,13 @@ def _store_batches(context, con, market_source: MarketSourceResource, batches, i
 
 
 def ingest_asset(checks: TableChecks, what: str, ingest, time_column: str,
-                 partitions_def: dg.TimeWindowPartitionsDefinition = daily_partitions, unit: str = "day"):
+                 partitions_def: dg.TimeWindowPartitionsDefinition = daily_partitions, unit: str = "day",
+                 streams: str = "streams"):
     """The ingest asset ``checks.table`` around ``fetch(market_source, con, start, end, label, log)``
     (the source's batches of the window): ingest them (:func:`_store_batches`), check the stored window
     and the fetch (``source_fetch_complete``: every requested ``what`` was fetched). Partitioned by
-    ``partitions_def`` (daily by default; ``unit`` names its partitions in the metadata). The fetch's
+    ``partitions_def`` (daily by default; ``unit`` names its partitions in the metadata); ``streams`` names
+    the resource's property saying whether the batches may be written as they come. The fetch's
     docstring is the asset's description."""
 
     def build(fetch) -> dg.AssetsDefinition:
@@ -89,7 +93,8 @@ def ingest_asset(checks: TableChecks, what: str, ingest, time_column: str,
             with connect(duckdb) as con:
                 batches = fetch(market_source, con, start, end, label, context.log.info)
                 meta, source_check = _store_batches(context, con, market_source, batches, ingest, checks.table,
-                                                    time_column, start, end, label, unit)
+                                                    time_column, start, end, label, unit,
+                                                    getattr(market_source, streams))
                 results = [*checks.results(con, start, end), source_check]
             yield dg.MaterializeResult(metadata=meta)
             yield from results

@@ -18,6 +18,7 @@ from cryptofactor_assets.sources.tables import (
     RAW_COIN_MARKETS,
     RAW_FUNDING_RATES,
     RAW_KLINES_5M,
+    RAW_ONCHAIN_ACTIVITY,
     SIM_TRUTH,
 )
 from cryptofactor_assets.sources.validation import MAX_ABS_FUNDING_RATE
@@ -35,6 +36,7 @@ CHECK_SOURCE_COMPLETE = "source_fetch_complete"
 CHECK_SIM_TRUTH_UNIQUE = "sim_truth_unique_key"
 CHECK_COIN_SYMBOLS_UNIQUE = "coin_symbols_unique_coin_id"
 CHECK_FUNDING_PLAUSIBLE = "funding_rates_plausible"
+CHECK_ONCHAIN_COUNTS = "onchain_counts_valid"
 
 KLINE_PRICES = ("open", "high", "low", "close")
 MARKET_VALUES = ("price", "market_cap", "total_volume")
@@ -91,6 +93,21 @@ RAW_FUNDING_RATES_CHECKS = TableChecks(
     extra=(ExtraCheck(CHECK_FUNDING_PLAUSIBLE,
                       f"|funding_rate| <= {MAX_ABS_FUNDING_RATE:g} per settlement and interval_hours > 0",
                       _funding_plausible),),
+)
+
+def _onchain_counts(con, table, column, start, end) -> CheckOutcome:
+    """An ExtraCheck body: every stored on-chain row of the window has a count and none is negative (the
+    validation layer rejects the others; this checks what was stored). No window: the whole table."""
+    bounds = {"start": start or _WHOLE_TABLE[0], "end": end or _WHOLE_TABLE[1]}
+    n = int(con.execute(load_sql("count_raw_onchain_activity_negative", domain="sources"), bounds).fetchall()[0][0])
+    return CheckOutcome(n == 0, n, f"{n} rows with a negative count or with neither count")
+
+
+RAW_ONCHAIN_ACTIVITY_CHECKS = TableChecks(
+    RAW_ONCHAIN_ACTIVITY, key=("symbol", "date"), window_column="date",
+    finite=("active_addresses", "tx_count"),
+    extra=(ExtraCheck(CHECK_ONCHAIN_COUNTS, "active_addresses and tx_count >= 0, at least one of them known",
+                      _onchain_counts),),
 )
 
 #: GROUP BY groups NULL dates, so the key holds for the undated parameters too.

@@ -2,10 +2,10 @@
 
 import dagster as dg
 
-from cryptofactor_assets.sources import assets_funding, assets_raw, assets_reference
+from cryptofactor_assets.sources import assets_funding, assets_onchain, assets_raw, assets_reference
 
 #: The shell modules of the domain's assets.
-ASSET_MODULES = (assets_raw, assets_funding, assets_reference)
+ASSET_MODULES = (assets_raw, assets_funding, assets_onchain, assets_reference)
 
 
 def defs() -> dg.Definitions:

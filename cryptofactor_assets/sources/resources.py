@@ -1,8 +1,10 @@
 """The market-data source as a Dagster resource: simulated (default), files or bybit (+ CoinGecko).
 
-Datasets: 5-minute klines, daily coin markets, and the funding rates of perpetual contracts
+Datasets: 5-minute klines, daily coin markets, the funding rates of perpetual contracts
 (simulated, or Bybit's linear perpetuals; the files source and Bybit spot have none: spot pays no
-funding, so their funding batch is "not requested" and leaves the stored rows alone).
+funding, so their funding batch is "not requested" and leaves the stored rows alone), and daily
+on-chain activity (the user's CSV files when ``onchain_glob`` is given, whatever the source; else
+simulated on the simulated market, none elsewhere).
 """
 
 from __future__ import annotations
@@ -39,6 +41,9 @@ class MarketSourceResource(dg.ConfigurableResource):
     sim_coins: int = Field(default=SimConfig.n_coins, description="number of simulated coins")
     klines_glob: str = Field(default="", description="files: glob of kline files (feather / csv / parquet)")
     markets_glob: str = Field(default="", description="files: glob of CoinGecko export CSV files")
+    onchain_glob: str = Field(
+        default="", description="any source: glob of on-chain activity CSV files (date,coin,active_addresses,"
+                                "tx_count); empty: simulated on the simulated market, none elsewhere")
     symbols: str = Field(default="", description="bybit: comma-separated symbols, e.g. BTCUSDT,ETHUSDT")
     bybit_category: str = Field(default="linear",
                                 description="bybit: linear | spot (spot has no funding rates)")
@@ -82,6 +87,11 @@ class MarketSourceResource(dg.ConfigurableResource):
     def streams(self) -> bool:
         """True when batches can be written as they come (no per-symbol partial failure possible)."""
         return self.kind == "simulated"
+
+    @property
+    def onchain_streams(self) -> bool:
+        """``streams`` for the on-chain activity: simulated and no user files (files can fail one by one)."""
+        return self.kind == "simulated" and not self.onchain_glob
 
     def klines_batches(
         self, start: dt.date, end: dt.date, partition: str, log: Callable[[str], None] = print
@@ -133,6 +143,27 @@ class MarketSourceResource(dg.ConfigurableResource):
 
             client = BybitClient(category="linear")
             yield client.fetch_funding(self._bybit_symbols(), start, end, strict=self.strict, log=log)
+
+    def onchain_batches(
+        self, start: dt.date, end: dt.date, partition: str, log: Callable[[str], None] = print,
+        symbol_map: pd.DataFrame | None = None,
+    ) -> Iterator[SourceBatch]:
+        """Daily on-chain activity with date in [start, end) (``onchain.ONCHAIN_COLUMNS``).
+
+        ``onchain_glob`` given: the user's CSV files, coins mapped to exchange symbols through
+        ``symbol_map`` (``coin_symbols``), whatever the market source; else the simulated market's
+        activity on the simulated source, and nothing requested elsewhere (stored rows left alone).
+        """
+        self._check_kind()
+        if self.onchain_glob:
+            from cryptofactor_assets.sources.onchain import read_onchain_glob
+
+            yield read_onchain_glob(self.onchain_glob, start, end, symbol_map=symbol_map, strict=self.strict)
+        elif self.kind == "simulated":
+            yield SourceBatch(frame=self.simulated().onchain_activity(start, end))
+        else:
+            yield _not_requested(f"source {self.kind}: no on-chain activity (give --onchain / "
+                                 "CRYPTOFACTOR_ONCHAIN_GLOB, CSV date,coin,active_addresses,tx_count)")
 
     def markets_batches(
         self, start: dt.date, end: dt.date, partition: str, log: Callable[[str], None] = print,

@@ -3,6 +3,7 @@
 Model (daily, log returns, coin i, UTC day t)::
 
     r[i,t] = a_size * size_score[i,t-1] + a_mom * mom_score[i,t-1] + a_jump * rsj_planted[i,t-1]
+             + a_fund * fund_score[i,t-1] + a_vol * vol_score[i,t-1] + a_chain * chain_score[i,t-1]
              + beta_mkt[i] * m[t] + beta_smb[i] * s[t] + e[i,t] + J[i,t]
 
 * ``m`` market factor and ``s`` a small-coin factor, each GARCH(1,1) (volatility clustering);
@@ -12,7 +13,25 @@ Model (daily, log returns, coin i, UTC day t)::
 * ``size_score`` = minus the cross-sectional z-score of log market cap (small coins earn more),
   ``mom_score`` = z-score of the past 21-day log return (winners keep winning),
   ``rsj_planted`` = (sum J+^2 - sum J-^2) / (diffusion variance + sum J^2), the expected RSJ of the
-  day, so a high realised signed jump predicts a low next-day return (``a_jump < 0``).
+  day, so a high realised signed jump predicts a low next-day return (``a_jump < 0``);
+* the chapter's three further premia (issue 16), each on a signal of its own so that each factor is
+  identifiable apart from the others:
+
+  - ``fund_score`` = minus the cross-sectional z-score (over the coins with a perpetual) of the coin's
+    persistent funding component ``carry[i,t-1]`` (below): coins whose longs pay a high funding rate
+    earn less, the carry direction (``a_fund`` = ``funding_premium`` > 0);
+  - ``vol_score`` = minus the z-score of the part of the log trailing volatility (sd of the last
+    ``vol_lookback`` = 30 daily log returns up to t-1) that log market cap does not explain (the
+    residual of a cross-sectional OLS on log market cap): low-volatility coins earn more than coins of
+    their size (``a_vol`` = ``vol_premium``). Planted on the size-neutral part so the size premium
+    keeps its planted value (small coins are the volatile ones);
+  - ``chain_score`` = z-score of the coin's on-chain activity growth at t-1, log(mean active addresses
+    of the last ``chain_short_days`` = 7 days) - log(mean of the ``chain_long_days`` = 28 days before):
+    coins whose activity grows earn more (``a_chain`` = ``chain_premium``).
+
+  Every premium is a drift of the daily LOG return, like the size and momentum premia: a portfolio of
+  simple returns also earns the volatility (convexity) term sigma^2 / 2, which makes high-volatility
+  coins' simple returns higher whatever is planted (see the factors' planted-truth tests).
 
 Everything that spans days (prices, GARCH variances, listings, jumps) is drawn once for the whole
 calendar at DAILY resolution (~2,000 days x 60 coins: milliseconds). The 288 five-minute bars of a day
@@ -24,7 +43,8 @@ closes (the last bar's close of day d is the daily close). Planted truths go to 
 Funding of the perpetual contracts (coins with exchange bars, every day they are listed): three
 settlements a day, at 00:00, 08:00 and 16:00 UTC (``interval_hours`` = 8), each::
 
-    rate[i,t,k] = clip(funding_base + funding_momentum * R7[i,t] + funding_noise * z[i,t,k], +-funding_cap)
+    rate[i,t,k] = clip(funding_base + funding_momentum * R7[i,t] + carry[i,t] + funding_noise * z[i,t,k],
+                       +-funding_cap)
 
 * ``funding_base`` = 0.0001: Bybit's interest component (0.01 % per 8 h), what a calm market pays;
 * ``R7[i,t]`` = sum of the coin's daily log returns of days t-7 .. t-1 = its trailing 7-day log
@@ -35,8 +55,28 @@ settlements a day, at 00:00, 08:00 and 16:00 UTC (``interval_hours`` = 8), each:
 * ``z`` standard normal from a generator seeded by (seed, day) only, ``funding_noise`` = 0.00005;
 * ``funding_cap`` = 0.0075 (0.75 % per settlement), within Bybit's caps for most contracts.
 
+* ``carry[i,t]`` a persistent coin-level component (how crowded the coin's longs are), independent of
+  prices: a stationary AR(1) with half-life ``funding_carry_halflife`` = 30 days and cross-sectional
+  sd ``funding_carry_sd`` = 0.0005 per settlement (0.05 % per 8 h, ~55 % a year: the dispersion of
+  altcoin funding in a crowded market, large enough that the carry, not the trailing-return part,
+  drives the ranking of coins by funding), drawn for the whole calendar from a random stream of its
+  own. It is added to every settlement of day t and carries the planted funding premium
+  (``funding_premium`` = 0.0008 a day per unit of z-score), so FUND (low minus high trailing funding)
+  is identifiable apart from momentum (the trailing-return part of the rate).
+
 So a day's funding, like its bars, is the same whether built alone or inside a backfill. The
 parameters are ``SimConfig`` fields, so they are stored in ``sim_truth`` with the others.
+
+On-chain activity (every coin, listed on the exchange or not, every day it is alive but for a few
+missing coin-days): ``log active_addresses[i,t] = level[i] + u[i,t] + noise``, ``level`` rising with
+the coin's initial market cap, ``u`` the cumulated adoption growth ``g`` (a stationary AR(1) per coin,
+half-life ``onchain_growth_halflife`` = 60 days, sd ``onchain_growth_sd`` = 0.005 a day), daily noise
+``onchain_noise`` = 0.15; ``tx_count`` = active addresses x a coin's transactions per address. It is
+independent of prices, drawn from a stream of its own; its growth carries the planted on-chain premium.
+
+Separate random streams: the new draws (funding carry, on-chain activity) come from generators of
+their own, so every draw that existed before them (prices, jumps, bars, market snapshots, funding
+noise) keeps its shocks; with the three new premia at 0 the prices are exactly those of before.
 
 Realism kept on purpose: listings and delistings during the sample, some coins under the $1M
 market-cap filter, coins with market data but no exchange bars, occasional missing bars and exchange
@@ -56,6 +96,7 @@ import pandas as pd
 from cryptofactor_assets import settings
 from cryptofactor_assets.settings import SIM_COINS_ENV
 from cryptofactor_assets.sources.funding import FUNDING_COLUMNS, empty_funding
+from cryptofactor_assets.sources.onchain import ONCHAIN_COLUMNS, empty_onchain
 
 BARS_PER_DAY = 288
 #: Funding settlements of a day (hours after 00:00 UTC) and the interval they imply.
@@ -97,6 +138,18 @@ class SimConfig:
     funding_lookback: int = 7  # days of the trailing return behind the funding rate
     funding_noise: float = 0.00005  # sd of the per-settlement noise of the funding rate
     funding_cap: float = 0.0075  # funding rates are clipped to +- this
+    funding_carry_sd: float = 0.0005  # sd of the persistent coin-level funding component per settlement
+    funding_carry_halflife: float = 30.0  # days: its AR(1) persistence
+    funding_premium: float = 0.0008  # daily log return per unit of fund_score (low funding earns more)
+    vol_premium: float = 0.0008  # daily log return per unit of vol_score (low volatility earns more)
+    vol_lookback: int = 30  # daily returns of the trailing volatility behind vol_score
+    chain_premium: float = 0.0005  # daily log return per unit of chain_score (growing activity earns more)
+    chain_short_days: int = 7  # recent window of the on-chain growth signal
+    chain_long_days: int = 28  # the window before it
+    onchain_growth_sd: float = 0.005  # sd of the daily adoption growth of active addresses
+    onchain_growth_halflife: float = 60.0  # days: persistence of that growth
+    onchain_noise: float = 0.15  # sd of the daily log noise of active addresses
+    onchain_missing_prob: float = 0.01  # coin-days without an on-chain row
 
     def __post_init__(self) -> None:
         check_n_coins(self.n_coins)
@@ -159,6 +212,11 @@ class DailyState:
     smb_factor: np.ndarray  # (T,)
     list_day: np.ndarray  # (N,) index into days
     delist_day: np.ndarray  # (N,) index (T when never delisted)
+    funding_carry: np.ndarray  # (T, N) persistent coin-level component of the funding rate (per settlement)
+    active_addresses: np.ndarray  # (T, N) on-chain active addresses (NaN when not alive)
+    tx_count: np.ndarray  # (T, N) on-chain transactions (NaN when not alive)
+    onchain_present: np.ndarray  # bool (T, N): an on-chain row is published that coin-day
+    chain_growth: np.ndarray  # (T, N) the on-chain growth signal of day t (NaN until its windows are full)
 
     def day_index(self, day: dt.date) -> int:
         return int((np.datetime64(day, "D") - self.days[0]).astype(int))
@@ -175,6 +233,48 @@ def _zscore(x: np.ndarray, mask: np.ndarray) -> np.ndarray:
     if sd == 0:
         return np.zeros_like(x)
     return np.where(mask, (x - mean) / sd, 0.0)
+
+
+def _resid_zscore(y: np.ndarray, x: np.ndarray, mask: np.ndarray) -> np.ndarray:
+    """Cross-sectional z-score of the residual of the OLS of ``y`` on [1, x] over ``mask``; 0 elsewhere."""
+    n = mask.sum()
+    if n < 4:
+        return np.zeros_like(y)
+    xm, ym = np.where(mask, x, 0.0), np.where(mask, y, 0.0)
+    mx, my = xm.sum() / n, ym.sum() / n
+    sxx = np.where(mask, (x - mx) ** 2, 0.0).sum()
+    slope = np.where(mask, (x - mx) * (y - my), 0.0).sum() / sxx if sxx > 0 else 0.0
+    return _zscore(np.where(mask, y - my - slope * (x - mx), 0.0), mask)
+
+
+def trailing_growth(level: np.ndarray, short: int, long: int) -> np.ndarray:
+    """log(mean of the last ``short`` rows up to t) - log(mean of the ``long`` rows before them), per
+    column of the (T, N) ``level``; NaN unless every row of both windows is finite and positive."""
+    T = level.shape[0]
+    ok = np.isfinite(level) & (level > 0)
+    cs = np.vstack([np.zeros((1, level.shape[1])), np.cumsum(np.where(ok, level, 0.0), axis=0)])
+    cn = np.vstack([np.zeros((1, level.shape[1])), np.cumsum(ok, axis=0)])
+    out = np.full(level.shape, np.nan)
+    t = np.arange(short + long - 1, T)
+    if len(t):
+        a, b, c = t + 1, t + 1 - short, t + 1 - short - long
+        full = (cn[a] - cn[b] == short) & (cn[b] - cn[c] == long)
+        with np.errstate(divide="ignore", invalid="ignore"):
+            g = np.log((cs[a] - cs[b]) / short) - np.log((cs[b] - cs[c]) / long)
+        out[t] = np.where(full, g, np.nan)
+    return out
+
+
+def _ar1(rng: np.random.Generator, T: int, N: int, sd: float, halflife: float) -> np.ndarray:
+    """(T, N) stationary AR(1) paths with marginal sd ``sd`` and the given half-life in days."""
+    phi = 0.5 ** (1.0 / halflife)
+    eps = rng.standard_normal((T, N))
+    out = np.empty((T, N))
+    out[0] = sd * eps[0]
+    innov = sd * np.sqrt(1.0 - phi ** 2)
+    for t in range(1, T):
+        out[t] = phi * out[t - 1] + innov * eps[t]
+    return out
 
 
 def _draw(rng: np.random.Generator, pool: np.ndarray, size: int) -> np.ndarray:
@@ -259,6 +359,20 @@ def simulate_daily(config: SimConfig) -> DailyState:
     neg = (np.where(jump_size < 0, jump_size, 0) ** 2).sum(-1)
     rsj_planted = (pos - neg) / (diffusion_vol**2 + pos + neg)
 
+    # --- funding carry and on-chain activity: streams of their own (the draws above keep their shocks)
+    carry = _ar1(np.random.default_rng([config.seed, 7]), T, N, config.funding_carry_sd,
+                 config.funding_carry_halflife)
+    orng = np.random.default_rng([config.seed, 8])
+    growth = _ar1(orng, T, N, config.onchain_growth_sd, config.onchain_growth_halflife)
+    level = 0.7 * log_mcap0 - 4.0 + orng.normal(0.0, 0.5, N)  # log active addresses of the first day
+    log_aa = level[None, :] + np.cumsum(growth, axis=0) + config.onchain_noise * orng.standard_normal((T, N))
+    tx_per_address = np.exp(orng.normal(np.log(3.0), 0.3, N))
+    log_tx = log_aa + np.log(tx_per_address)[None, :] + 0.1 * orng.standard_normal((T, N))
+    onchain_present = alive & (orng.random((T, N)) >= config.onchain_missing_prob)
+    active_addresses = np.where(alive, np.round(np.exp(log_aa)), np.nan)
+    tx_count = np.where(alive, np.round(np.exp(log_tx)), np.nan)
+    chain_growth = trailing_growth(active_addresses, config.chain_short_days, config.chain_long_days)
+
     # --- returns with planted characteristic premia (sequential: premia use yesterday's state) -----
     ret = np.full((T, N), np.nan)
     diffusion = np.full((T, N), np.nan)
@@ -266,6 +380,8 @@ def simulate_daily(config: SimConfig) -> DailyState:
     lc = log_price0.copy()
     past = np.zeros((config.momentum_lookback, N))  # ring buffer of past log returns
     L = config.momentum_lookback
+    Lv = config.vol_lookback
+    vol_past = np.zeros((Lv, N))  # ring buffer of the past log returns of the trailing volatility
     for t in range(T):
         live = alive[t]
         prev_live = alive[t - 1] & live if t else np.zeros(N, dtype=bool)
@@ -277,6 +393,15 @@ def simulate_daily(config: SimConfig) -> DailyState:
             + config.momentum_premium * mom_score
             + config.jump_premium * (rsj_planted[t - 1] if t else 0.0)
         )
+        if t and config.funding_premium:
+            premium = premium + config.funding_premium * -_zscore(carry[t - 1], prev_live & has_bars)
+        if config.vol_premium:
+            full = prev_live & (t - list_day > Lv)  # vol_lookback returns after the listing day
+            sd = np.sqrt(np.maximum(vol_past.var(axis=0, ddof=1), 1e-300))
+            premium = premium + config.vol_premium * -_resid_zscore(np.log(sd), log_mcap, full)
+        if t and config.chain_premium:
+            g = chain_growth[t - 1]
+            premium = premium + config.chain_premium * _zscore(np.nan_to_num(g), prev_live & np.isfinite(g))
         d = premium + beta_mkt * m[t] + beta_smb * s[t] + e[t]
         r = d + jump_size[t].sum(-1)
         new = live & ~prev_live  # listing day: close drawn from the initial price
@@ -285,6 +410,7 @@ def simulate_daily(config: SimConfig) -> DailyState:
         diffusion[t] = np.where(prev_live, d, np.nan)
         log_close[t] = np.where(live, lc, np.nan)
         past[t % L] = np.where(prev_live, r, 0.0)
+        vol_past[t % Lv] = np.where(prev_live, r, 0.0)
 
     # --- dollar volume: turnover ratio x market cap, louder on big-move days ------------------------
     turnover_ratio = np.exp(rng.normal(np.log(0.03), 0.5, N))
@@ -296,7 +422,8 @@ def simulate_daily(config: SimConfig) -> DailyState:
         log_close=log_close, ret=ret, diffusion=diffusion, diffusion_vol=diffusion_vol, jump_size=jump_size,
         jump_bar=jump_bar, rsj_planted=rsj_planted, supply=supply, dollar_volume=dollar_volume,
         beta_mkt=beta_mkt, beta_smb=beta_smb, market_factor=m, smb_factor=s, list_day=list_day,
-        delist_day=delist_day,
+        delist_day=delist_day, funding_carry=carry, active_addresses=active_addresses, tx_count=tx_count,
+        onchain_present=onchain_present, chain_growth=chain_growth,
     )
 
 
@@ -368,8 +495,9 @@ def _bad_kline_rows(state: DailyState, t: int, frame: pd.DataFrame, rng: np.rand
 def day_funding(state: DailyState, t: int) -> tuple[np.ndarray, np.ndarray]:
     """The funding rates of day index ``t``: ``(rates (3, N), listed (N,))`` (see the module docstring).
 
-    Reads only the daily returns of days ``t - funding_lookback .. t - 1`` and a generator seeded by
-    (seed, day): the day's rates do not depend on any later price nor on the range being built.
+    Reads only the daily returns of days ``t - funding_lookback .. t - 1``, the day's funding carry (drawn
+    independently of prices) and a generator seeded by (seed, day): the day's rates do not depend on any
+    later price nor on the range being built.
     ``listed`` marks the coins with exchange bars alive on day ``t`` (the ones with funding).
     """
     cfg = state.config
@@ -377,7 +505,8 @@ def day_funding(state: DailyState, t: int) -> tuple[np.ndarray, np.ndarray]:
     past = state.ret[max(0, t - cfg.funding_lookback):t]
     trailing = np.nansum(past, axis=0) if len(past) else np.zeros(N)
     z = np.random.default_rng([cfg.seed, 5, t]).standard_normal((len(FUNDING_HOURS), N))
-    rates = cfg.funding_base + cfg.funding_momentum * trailing[None, :] + cfg.funding_noise * z
+    rates = (cfg.funding_base + cfg.funding_momentum * trailing[None, :] + state.funding_carry[t][None, :]
+             + cfg.funding_noise * z)
     return np.clip(rates, -cfg.funding_cap, cfg.funding_cap), state.alive[t] & state.has_bars
 
 
@@ -400,6 +529,24 @@ def funding_frame(state: DailyState, days: range) -> pd.DataFrame:
     if not parts:
         return empty_funding()
     return pd.concat(parts, ignore_index=True)[FUNDING_COLUMNS]
+
+
+def onchain_frame(state: DailyState, days: range) -> pd.DataFrame:
+    """On-chain activity rows of the day indices ``days`` (``onchain.ONCHAIN_COLUMNS``): every coin alive
+    that day but for the missing coin-days, by date then symbol."""
+    idx = np.asarray(list(days), dtype=int)
+    if len(idx) == 0:
+        return empty_onchain()
+    ti, ci = np.nonzero(state.onchain_present[idx])
+    if len(ti) == 0:
+        return empty_onchain()
+    return pd.DataFrame({
+        "date": state.days[idx[ti]].astype("datetime64[ns]"),
+        "symbol": np.asarray(state.symbols, dtype=object)[ci],
+        "coin": [coin_id(c) for c in ci],
+        "active_addresses": state.active_addresses[idx[ti], ci],
+        "tx_count": state.tx_count[idx[ti], ci],
+    })[ONCHAIN_COLUMNS]
 
 
 class SimulatedMarket:
@@ -480,6 +627,10 @@ class SimulatedMarket:
     def funding_rates(self, start: dt.date, end: dt.date) -> pd.DataFrame:
         """Funding settlements of the perpetuals (coins with bars) with funding_time in [start, end)."""
         return funding_frame(self.state, self._day_range(start, end))
+
+    def onchain_activity(self, start: dt.date, end: dt.date) -> pd.DataFrame:
+        """Daily on-chain activity (active addresses, transactions) of every coin with date in [start, end)."""
+        return onchain_frame(self.state, self._day_range(start, end))
 
     def truth(self) -> pd.DataFrame:
         """Planted truths in long form: (category, name, symbol, date, value)."""

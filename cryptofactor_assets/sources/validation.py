@@ -183,15 +183,46 @@ def ingest_funding(
     return counts
 
 
+def ingest_onchain(
+    con: duckdb.DuckDBPyConnection, frame: pd.DataFrame, start: dt.date, end: dt.date, source: str
+) -> IngestCounts:
+    """Validate daily on-chain activity rows of the window [start, end) and write them (inside a transaction).
+
+    Rejected: missing key (symbol, date), neither count (``missing_value``), an infinite count, a
+    negative count (``negative_count``), rows outside the window, duplicates (identical copies
+    collapse, different versions of a (symbol, date) are all ``conflicting_duplicate``).
+    """
+    for table in ("raw_onchain_activity", "rejected_rows"):
+        ensure_table(con, table)
+    counts = IngestCounts(received=len(frame))
+    if frame.empty:
+        return counts
+    con.register("incoming_onchain", frame)
+    try:
+        bounds = {"start": _ts(start), "end": _ts(end), "source": source}
+        _run(con, "stage_onchain_activity", **bounds)
+        _run(con, "insert_raw_onchain_activity", **bounds)
+        _run(con, "insert_rejected_onchain_activity", **bounds)
+        for reason, n in con.execute(load_sql("count_staged_onchain_by_reason")).fetchall():
+            if reason is None:
+                counts.stored += int(n)
+            else:
+                counts.rejected[reason] += int(n)
+        con.execute(load_sql("drop_staged_onchain"))
+    finally:
+        con.unregister("incoming_onchain")
+    return counts
+
+
 # ---------------------------------------------------------------------- fetch guard
 #: Datasets the fetch guard knows. Each has its ``sql/sources/*_<dataset>.sql`` statements: the window
 #: snapshot (``create_ingest_prior_``), its keys before and after the fetch in the guard's common shape
 #: (``create_ingest_prior_keys_``, ``create_ingest_new_keys_``: symbol, event_time, UTC day), the
 #: delete of the unapplied rows and the insert of the kept ones; the guard itself is one statement.
-GUARDED = ("raw_klines_5m", "raw_coin_markets", "raw_funding_rates")
+GUARDED = ("raw_klines_5m", "raw_coin_markets", "raw_funding_rates", "raw_onchain_activity")
 #: ``rejected_rows`` dataset name -> the suffix of its ``insert_rejected_unapplied_*`` statement.
 _REJECTED_SUFFIX = {"raw_klines_5m": "klines", "raw_coin_markets": "coin_markets",
-                    "raw_funding_rates": "funding_rates"}
+                    "raw_funding_rates": "funding_rates", "raw_onchain_activity": "onchain_activity"}
 
 
 @dataclass

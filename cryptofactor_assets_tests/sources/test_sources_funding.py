@@ -338,8 +338,14 @@ def test_simulated_funding_in_bounds_and_plants_its_model():
     t = st.day_index(dt.date(2024, 3, 4))
     rates, listed = day_funding(st, t)
     trailing = np.nansum(st.ret[t - cfg.funding_lookback:t], axis=0)
-    resid = rates[:, listed] - cfg.funding_base - cfg.funding_momentum * trailing[listed]
+    resid = (rates[:, listed] - cfg.funding_base - cfg.funding_momentum * trailing[listed]
+             - st.funding_carry[t, listed])
     assert np.abs(resid).max() < 6 * cfg.funding_noise
+    # the persistent carry (issue 16): its own stream, the planted sd and half-life
+    assert abs(st.funding_carry.std() - cfg.funding_carry_sd) < 0.1 * cfg.funding_carry_sd
+    lag = cfg.funding_carry_halflife
+    rho = np.corrcoef(st.funding_carry[int(lag):].ravel(), st.funding_carry[:-int(lag)].ravel())[0, 1]
+    assert abs(rho - 0.5) < 0.1
     truth = SimulatedMarket(cfg).truth().query("category == 'parameter'").set_index("name")["value"]
     assert truth["funding_momentum"] == cfg.funding_momentum and truth["funding_base"] == cfg.funding_base
 

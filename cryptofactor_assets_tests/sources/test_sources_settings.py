@@ -26,8 +26,10 @@ def test_market_source_from_settings(monkeypatch):
     monkeypatch.setenv(settings.KLINES_GLOB_ENV, "/data/*.csv")
     monkeypatch.setenv(settings.SIM_COINS_ENV, "12")
     monkeypatch.setenv(settings.STRICT_ENV, "on")
+    monkeypatch.setenv(settings.ONCHAIN_GLOB_ENV, "/data/onchain/*.csv")
     res = MarketSourceResource.from_settings()
     assert (res.kind, res.klines_glob, res.sim_coins, res.strict, res.replace) == ("files", "/data/*.csv", 12, True, False)
+    assert res.onchain_glob == "/data/onchain/*.csv" and not res.onchain_streams
     monkeypatch.setenv(settings.SIM_COINS_ENV, "two")
     with pytest.raises(ValueError, match=settings.SIM_COINS_ENV):
         MarketSourceResource.from_settings()
@@ -57,4 +59,8 @@ def test_check_names_are_kept():
         ("raw_funding_rates", "raw_funding_rates_unique_key", True),
         ("raw_funding_rates", "raw_funding_rates_finite_values", False),
         ("raw_funding_rates", "funding_rates_plausible", False), ("raw_funding_rates", "source_fetch_complete", False),
+        ("raw_onchain_activity", "raw_onchain_activity_unique_key", True),
+        ("raw_onchain_activity", "raw_onchain_activity_finite_values", False),
+        ("raw_onchain_activity", "onchain_counts_valid", False),
+        ("raw_onchain_activity", "source_fetch_complete", False),
     }
