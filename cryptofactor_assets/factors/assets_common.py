@@ -1,12 +1,16 @@
 """What the factor asset shells share: their group and kinds and the markdown / plot metadata values
 (the Dagster-facing helpers of the domain; the plain-data ones are in ``factors/summaries.py``)."""
 
+import datetime as dt
+
 import dagster as dg
 import pandas as pd
 
 from cryptofactor_assets.analytics.plots import equity_curve_png, png_markdown
 from cryptofactor_assets.common import md
-from cryptofactor_assets.storage.warehouse import frame_markdown
+from cryptofactor_assets.sources.tables import RAW_FUNDING_RATES, RAW_ONCHAIN_ACTIVITY
+from cryptofactor_assets.storage.frames import read_sql_frame
+from cryptofactor_assets.storage.warehouse import frame_markdown, load_sql, table_exists
 
 GROUP = "factors"
 KINDS = frozenset({"duckdb", "python"})
@@ -32,3 +36,29 @@ def cumulative_plot(frame: pd.DataFrame, title: str) -> dg.MetadataValue:
     """The cumulative returns of the columns of ``frame`` as an inline PNG."""
     return md(png_markdown(equity_curve_png(frame, title=title), alt=title))
 
+
+
+def read_signal_inputs(con, start: dt.date, end: dt.date, funding_days: int, onchain_days: int
+                       ) -> tuple[pd.DataFrame | None, pd.DataFrame | None, list[str]]:
+    """(per coin-day funding sums from ``funding_days`` before ``start``, raw_onchain_activity rows from
+    ``onchain_days`` before ``start``, notes): each None when its table holds nothing in that window
+    (its source has none: FUND / CHAIN are then NULL, never 0), said in the notes."""
+    notes = []
+    funding = onchain = None
+    lo = start - dt.timedelta(days=funding_days)
+    if table_exists(con, RAW_FUNDING_RATES):
+        funding = read_sql_frame(con, load_sql("select_funding_daily_window", domain="factors"),
+                                 {"start": lo, "end": end}, ["date"])
+    if funding is None or funding.empty:
+        funding = None
+        notes.append(f"FUND is NULL: raw_funding_rates holds no settlement in {lo} .. {end} (exclusive): the source "
+                     "has no perpetual funding (spot or file data)")
+    lo = start - dt.timedelta(days=onchain_days)
+    if table_exists(con, RAW_ONCHAIN_ACTIVITY):
+        onchain = read_sql_frame(con, load_sql("select_onchain_activity_window", domain="factors"),
+                                 {"start": lo, "end": end}, ["date"])
+    if onchain is None or onchain.empty:
+        onchain = None
+        notes.append(f"CHAIN is NULL: raw_onchain_activity holds no row in {lo} .. {end} (exclusive): give an "
+                     "on-chain file (--onchain, CSV date,coin,active_addresses,tx_count)")
+    return funding, onchain, notes

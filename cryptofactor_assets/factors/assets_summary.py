@@ -65,8 +65,9 @@ def fama_macbeth_premia_asset(run: TableRun) -> TableOutput:
     """Fama-MacBeth premia over every stored week: mean gamma, std, t = mean / (std / sqrt(T)),
     Newey-West t (Bartlett, S / (T (T - 1)) as linearmodels FamaMacBeth kernel; lag rule configurable,
     lag used stored), Shanken (1992) t for the `betas` spec (variance of the FM mean adjusted by
-    (1 + l' S_f^-1 l), S_f = covariance of the weekly CMKT, CSMB, CMOM), T and the annualised premium
-    (52 x mean). Numerics: `estimators.fama_macbeth`.
+    (1 + l' S_f^-1 l), S_f = covariance of the weekly factors of its betas: CMKT, CSMB, CMOM and CVOL,
+    CFUND, CCHAIN when the betas include them), T and the annualised premium (52 x mean); a spec's
+    premia use the weeks whose regressors are those of its latest week. Numerics: `estimators.fama_macbeth`.
     """
     config = run.config
     gammas = _stored(run, FAMA_MACBETH_GAMMAS, "select_fama_macbeth_gammas", "week_start")
@@ -80,7 +81,7 @@ def fama_macbeth_premia_asset(run: TableRun) -> TableOutput:
         + (", ".join(f"{k}: {v}" for k, v in sorted(weeks_by_spec.items())) or "none")), metadata={
         "premia": table_md(shown),
         "parameters": md(f"{config_text(config, 'lag_rule', 'periods_per_year')}, "
-                         f"Shanken factors: weekly {list(WEEKLY_FACTORS)} ({config.factor_construction})"),
+                         f"Shanken factors: the weekly factors of the betas ({config.factor_construction})"),
     })
 
 

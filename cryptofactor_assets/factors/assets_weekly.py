@@ -14,17 +14,28 @@ from cryptofactor_assets.factors.assets_common import (
     KINDS,
     cumulative_plot,
     grouped,
+    read_signal_inputs,
     table_md,
 )
 from cryptofactor_assets.factors.characteristics import LTW_CHARACTERISTICS
 from cryptofactor_assets.factors.compute_fama_macbeth import compute_fm_gammas
 from cryptofactor_assets.factors.compute_weekly import (
+    ALL_WEEKLY_FACTORS,
     CHARACTERISTICS_LOOKBACK_WEEKS,
     FORMATION_LAG_WEEKS,
-    WEEKLY_FACTORS,
+    WEEKLY_DAILY_LOOKBACK_DAYS,
+    WEEKLY_FUNDING_LOOKBACK_DAYS,
+    WEEKLY_ONCHAIN_LOOKBACK_DAYS,
     compute_characteristic_portfolios,
     compute_weekly_characteristics,
     compute_weekly_factors,
+)
+from cryptofactor_assets.factors.signals import (
+    CHAIN_LONG_DAYS,
+    CHAIN_SHORT_DAYS,
+    FUND_LOOKBACK_DAYS,
+    VOL_MIN_OBS,
+    WEEKLY_VOL_LOOKBACK_DAYS,
 )
 from cryptofactor_assets.factors.summaries import eligible_count, formation_lacks, window_summary
 from cryptofactor_assets.factors.tables import (
@@ -36,8 +47,9 @@ from cryptofactor_assets.factors.tables import (
 )
 from cryptofactor_assets.lib.resources import RISK_FREE
 from cryptofactor_assets.lib.table_asset import TableOutput, TableRun, table_asset
-from cryptofactor_assets.panels.tables import WEEKLY_PANEL
-from cryptofactor_assets.partitions import previous_weeks, weekly_partitions
+from cryptofactor_assets.panels.tables import DAILY_PANEL, WEEKLY_PANEL
+from cryptofactor_assets.partitions import previous_weeks, week_and_previous_days, weekly_partitions
+from cryptofactor_assets.sources.tables import RAW_FUNDING_RATES, RAW_ONCHAIN_ACTIVITY
 from cryptofactor_assets.storage.frames import read_sql_frame
 from cryptofactor_assets.storage.warehouse import load_sql
 
@@ -125,25 +137,56 @@ class FactorConfig(dg.Config):
     breakpoint_universe: str = "all"
     investable_top_n: int = 100
     min_coins_per_leg: int = 1
+    momentum_signal: str = "r3_0"  # r3_0 (LTW) | r4_0 (4 weeks: the whole-week analogue of the chapter's 30 days)
+    vol_lookback: int = WEEKLY_VOL_LOOKBACK_DAYS  # CVOL: sd of the daily returns of weeks t-3..t
+    vol_min_obs: int = VOL_MIN_OBS
+    fund_lookback: int = FUND_LOOKBACK_DAYS  # CFUND: funding paid over week t
+    chain_measure: str = "active_addresses"  # CCHAIN: active_addresses | tx_count
+    chain_short: int = CHAIN_SHORT_DAYS
+    chain_long: int = CHAIN_LONG_DAYS
 
 
 @table_asset(checks.FACTOR_RETURNS_WEEKLY, group=GROUP, partitions_def=weekly_partitions, kinds=KINDS,
              config=FactorConfig, required_resource_keys={RISK_FREE},
-             deps=[dg.AssetDep(WEEKLY_CHARACTERISTICS, partition_mapping=previous_weeks(FORMATION_LAG_WEEKS))])
+             deps=[dg.AssetDep(WEEKLY_CHARACTERISTICS, partition_mapping=previous_weeks(FORMATION_LAG_WEEKS)),
+                   dg.AssetDep(DAILY_PANEL, partition_mapping=week_and_previous_days(WEEKLY_DAILY_LOOKBACK_DAYS)),
+                   dg.AssetDep(RAW_FUNDING_RATES,
+                               partition_mapping=week_and_previous_days(WEEKLY_FUNDING_LOOKBACK_DAYS)),
+                   dg.AssetDep(RAW_ONCHAIN_ACTIVITY,
+                               partition_mapping=week_and_previous_days(WEEKLY_ONCHAIN_LOOKBACK_DAYS))])
 def factor_returns_weekly_asset(run: TableRun) -> TableOutput:
-    """LTW (2022, Section III) weekly factors per holding week w, portfolios formed at the end of w-1.
+    """LTW (2022, Section III) weekly CMKT, CSMB, CMOM and the chapter's CVOL, CFUND, CCHAIN per holding week w.
+
+    Portfolios formed at the end of w-1.
 
     CMKT = value-weighted return of the eligible coins (weights: market cap at w-1) minus the risk-free
-    rate; CSMB = VW(bottom 30 % market cap) - VW(top 30 %); CMOM on r3,0: `double_sort` = JF 2x3 size x
-    momentum, (SW + BW)/2 - (SL + BL)/2, `single_sort` = WP 30/40/30 winners - losers (both stored,
-    `construction` column). Risk-free: `sources.risk_free` (env CRYPTOFACTOR_RISK_FREE_CSV / _PCT),
-    else 0 (see `rf_source`). Numerics: `factors.construction.factor_returns`.
+    rate; CSMB = VW(bottom 30 % market cap) - VW(top 30 %); CMOM on r3,0 (`momentum_signal` r4_0: the
+    4-week analogue of the chapter's 30 days): `double_sort` = JF 2x3 size x momentum,
+    (SW + BW)/2 - (SL + BL)/2, `single_sort` = WP 30/40/30 winners - losers (both stored,
+    `construction` column). Built the same way on signals of week w-1 (`factors.signals`): CVOL = low
+    minus high sd of the daily returns of weeks w-4..w-1; CFUND = low minus high funding paid over week
+    w-1 (raw_funding_rates; NULL without funding data); CCHAIN = high minus low on-chain activity growth
+    on w-1's Sunday (raw_onchain_activity; NULL without it). Risk-free: `sources.risk_free` (env
+    CRYPTOFACTOR_RISK_FREE_CSV / _PCT), else 0 (see `rf_source`). Numerics: `factors.construction.factor_returns`.
     """
     config, start, end = run.config, run.start, run.end
     rf, rf_source, rf_note = run.context.resources.risk_free.series(mondays(start, end), "weekly")
     chars = _formation_characteristics(run)
-    out = compute_weekly_factors(chars, start, end, config.constructions, config.breakpoint_universe,
-                                 config.investable_top_n, config.min_coins_per_leg, rf, rf_source)
+    daily = read_sql_frame(run.con, load_sql("select_daily_panel_window"),
+                           {"start": start - dt.timedelta(days=max(WEEKLY_DAILY_LOOKBACK_DAYS, config.vol_lookback)),
+                            "end": end}, ["date"])
+    funding, onchain, notes = read_signal_inputs(
+        run.con, start, end, max(WEEKLY_FUNDING_LOOKBACK_DAYS, config.fund_lookback),
+        max(WEEKLY_ONCHAIN_LOOKBACK_DAYS, config.chain_short + config.chain_long))
+    try:
+        out = compute_weekly_factors(chars, start, end, config.constructions, config.breakpoint_universe,
+                                     config.investable_top_n, config.min_coins_per_leg, rf, rf_source, daily=daily,
+                                     funding=funding, onchain=onchain, momentum_signal=config.momentum_signal,
+                                     vol_lookback=config.vol_lookback, vol_min_obs=config.vol_min_obs,
+                                     fund_lookback=config.fund_lookback, chain_measure=config.chain_measure,
+                                     chain_short=config.chain_short, chain_long=config.chain_long)
+    except ValueError as exc:
+        raise dg.Failure(str(exc)) from None
 
     def metadata(_written) -> dict:
         history = run.con.execute(load_sql("select_factor_returns_weekly_history", domain="factors"),
@@ -152,13 +195,18 @@ def factor_returns_weekly_asset(run: TableRun) -> TableOutput:
             "risk_free": rf_note,
             "parameters": md(f"constructions={list(config.constructions)}, breakpoint_universe="
                              f"{config.breakpoint_universe}, investable_top_n={config.investable_top_n}, "
-                             f"min_coins_per_leg={config.min_coins_per_leg}, calendar=iso"),
+                             f"min_coins_per_leg={config.min_coins_per_leg}, calendar=iso, momentum_signal="
+                             f"{config.momentum_signal}, vol_lookback={config.vol_lookback}, fund_lookback="
+                             f"{config.fund_lookback}, chain={config.chain_measure} "
+                             f"{config.chain_short}/{config.chain_long} days"),
+            "notes": md("\n".join(f"- {n}" for n in notes) or "none"),
         }
         for construction in config.constructions:
-            h = history.loc[history["construction"] == construction].set_index("week_start")[list(WEEKLY_FACTORS)]
+            h = history.loc[history["construction"] == construction].set_index("week_start")[list(ALL_WEEKLY_FACTORS)]
+            h = h.loc[:, h.notna().any()]
             if len(h) >= 2:
                 h.index = pd.to_datetime(h.index)
-                meta[f"summary_{construction}"] = table_md(window_summary(h, WEEKLY_FACTORS))
+                meta[f"summary_{construction}"] = table_md(window_summary(h, ALL_WEEKLY_FACTORS))
                 meta[f"cumulative_{construction}"] = cumulative_plot(
                     h, f"Cumulative weekly factor returns ({construction})")
         return meta
@@ -190,8 +238,10 @@ def _gammas_lack(run: TableRun, chars: pd.DataFrame, betas: pd.DataFrame) -> str
              ])
 def fama_macbeth_gammas_asset(run: TableRun) -> TableOutput:
     """Fama-MacBeth (1973) first step: for each week w, OLS across coins of the week-w excess return on
-    a constant and (a) rolling betas as of the last day of week w-1 (spec `betas`: beta_mkt,
-    beta_size, beta_mom) or (b) LTW characteristics of week w-1 (spec `characteristics`,
+    a constant and (a) rolling betas as of the last day of week w-1 (spec `betas`: the betas of every
+    factor the rolling regressions used that day, beta_mkt, beta_size, beta_mom and beta_vol,
+    beta_fund, beta_chain where their inputs exist; `regressors` column) or (b) LTW characteristics of
+    week w-1 (spec `characteristics`,
     z-scored across coins each week). Coins eligible at w-1 with all regressors. One row per week,
     spec and coefficient (gamma), with the cross-sectional R², the number of coins and the
     coefficient's row of the week's X'X (`xtx_row`: with the gammas it gives fama_macbeth_premia

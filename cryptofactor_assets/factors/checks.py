@@ -38,17 +38,20 @@ CHARACTERISTIC_PORTFOLIOS = TableChecks(
     tables.CHARACTERISTIC_PORTFOLIOS, ("characteristic", "week_start", "portfolio"), "week_start",
     ("ew_ret", "vw_ret"),
 )
+#: The chapter's factors (VOL, FUND, CHAIN) are checked finite where defined, not defined after the warm-up:
+#: FUND and CHAIN are NULL where their input does not exist (no funding on spot / file sources, no on-chain file).
 FACTOR_RETURNS_WEEKLY = TableChecks(
     tables.FACTOR_RETURNS_WEEKLY, ("week_start", "construction"), "week_start",
-    ("cmkt", "csmb", "cmom", "rf", "mkt_ret"), ("cmkt", "csmb", "cmom"),
+    ("cmkt", "csmb", "cmom", "rf", "mkt_ret", "cvol", "cfund", "cchain"), ("cmkt", "csmb", "cmom"),
 )
 FACTOR_RETURNS_DAILY = TableChecks(
-    tables.FACTOR_RETURNS_DAILY, ("date",), "date", ("mkt", "size", "mom", "rf", "mkt_ret"), ("mkt", "size", "mom"),
+    tables.FACTOR_RETURNS_DAILY, ("date",), "date", ("mkt", "size", "mom", "rf", "mkt_ret", "vol", "fund", "chain"),
+    ("mkt", "size", "mom"),
 )
 ROLLING_BETAS = TableChecks(
     tables.ROLLING_BETAS, ("symbol", "date"), "date",
     ("alpha", "beta_mkt", "beta_size", "beta_mom", "beta_mkt_se", "r2", "resid_vol", "alpha_se", "beta_size_se",
-     "beta_mom_se"),
+     "beta_mom_se", "beta_vol", "beta_fund", "beta_chain", "beta_vol_se", "beta_fund_se", "beta_chain_se"),
     extra=(ExtraCheck(ROLLING_BETAS_R2_RANGE, "0 <= r2 <= 1 and resid_vol > 0 (n_obs >= min_obs)",
                       _rolling_betas_in_range),),
 )

@@ -4,6 +4,12 @@ First step per weekly partition (:func:`compute_fm_gammas`), second step over ev
 (:func:`compute_fm_premia`, with the Shanken 1992 correction for the `betas` spec, and the pooled
 OLS of the same coin-weeks with Driscoll-Kraay 1998 errors, rebuilt from each week's stored gammas
 and X'X row: :func:`~cryptofactor_assets.estimators.fama_macbeth.pooled_from_cross_sections`).
+
+The `betas` spec regresses on the rolling betas of every factor the rolling regressions used (their
+``factors`` column on the formation day: MKT, SIZE, MOM and, where their inputs exist, VOL, FUND,
+CHAIN); the regressors are stored per week (``regressors``). The premia of a spec are taken over the
+weeks whose regressors are those of its latest week (the model in force), so a week estimated before
+an input existed (fewer betas) never mixes with the others.
 """
 
 from __future__ import annotations
@@ -18,8 +24,8 @@ from cryptofactor_assets.estimators.fama_macbeth import (
     shanken_adjust_fm_cov,
 )
 from cryptofactor_assets.factors import research
-from cryptofactor_assets.factors.compute_daily import BETA_NAMES
-from cryptofactor_assets.factors.compute_weekly import WEEKLY_FACTORS
+from cryptofactor_assets.factors.compute_daily import ALL_BETA_NAMES, ALL_FACTOR_NAMES, FACTOR_NAMES
+from cryptofactor_assets.factors.compute_weekly import DAILY_TO_WEEKLY
 
 #: Fewest weeks of gammas for a premium (mean, t and Newey-West t need a few periods).
 FM_MIN_PERIODS = 4
@@ -51,9 +57,25 @@ def fm_inputs(chars: pd.DataFrame, betas: pd.DataFrame, weeks: pd.DatetimeIndex,
     x_char = np.stack([panels.pivot_panel(chars, c, index_col="week_start", index=formation, symbols=symbols)
                           .to_numpy() for c in characteristics], axis=-1)
     beta_days = weeks - pd.Timedelta(days=1)
-    x_beta = np.stack([panels.pivot_panel(betas, b, index=beta_days, symbols=symbols).to_numpy()
-                          for b in BETA_NAMES], axis=-1) if len(betas) else np.full((len(weeks), len(symbols), 3), np.nan)
+    x_beta = (np.stack([panels.pivot_panel(betas, b, index=beta_days, symbols=symbols).to_numpy()
+                        if b in betas.columns else np.full((len(weeks), len(symbols)), np.nan)
+                        for b in ALL_BETA_NAMES], axis=-1) if len(betas)
+              else np.full((len(weeks), len(symbols), len(ALL_BETA_NAMES)), np.nan))
     return y, {"betas": x_beta, "characteristics": x_char}, symbols
+
+
+def beta_factor_sets(betas: pd.DataFrame, weeks: pd.DatetimeIndex) -> list[tuple[str, ...]]:
+    """Per holding week, the factors of the rolling regressions on its formation day (the day before):
+    the most common ``factors`` value of that day's rolling_betas rows (MKT, SIZE, MOM for rows stored
+    before the column existed, or a day without rows)."""
+    core = ",".join(FACTOR_NAMES)
+    if betas.empty:
+        return [FACTOR_NAMES] * len(weeks)
+    by_day = (betas.assign(_f=betas["factors"].fillna(core) if "factors" in betas.columns else core)
+              .groupby("date")["_f"].agg(lambda s: s.mode().iloc[0]))
+    by_day.index = pd.DatetimeIndex(by_day.index)
+    days = weeks - pd.Timedelta(days=1)
+    return [tuple(by_day.get(d, core).split(",")) for d in days]
 
 
 def compute_fm_gammas(chars: pd.DataFrame, betas: pd.DataFrame, weeks: pd.DatetimeIndex,
@@ -66,34 +88,43 @@ def compute_fm_gammas(chars: pd.DataFrame, betas: pd.DataFrame, weeks: pd.Dateti
     and its Driscoll-Kraay errors over all stored weeks without re-reading the panel."""
     characteristics = list(characteristics)
     y, xs, _ = fm_inputs(chars, betas, weeks, characteristics, rf)
-    names = {"betas": list(BETA_NAMES), "characteristics": characteristics}
+    everyweek = np.ones(len(weeks), dtype=bool)
+    runs = [("characteristics", xs["characteristics"], characteristics, everyweek)]
+    sets = beta_factor_sets(betas, weeks)
+    for factors in sorted(set(sets), key=len, reverse=True):
+        idx = [ALL_FACTOR_NAMES.index(f) for f in factors]
+        runs.append(("betas", xs["betas"][..., idx], [ALL_BETA_NAMES[i] for i in idx],
+                     np.array([s == factors for s in sets], dtype=bool)))
     frames = []
-    for spec, x in xs.items():
+    for spec, x, names, weeks_of in runs:
         k = x.shape[2]
         mc = min_coins if min_coins > 0 else k + 2
         std = spec == "characteristics" and standardise
+        yy, x = np.where(weeks_of[:, None], y, np.nan), np.asarray(x, dtype=float)
         if std:
-            mask = np.isfinite(y) & np.all(np.isfinite(x), axis=2)
+            mask = np.isfinite(yy) & np.all(np.isfinite(x), axis=2)
             x = panels.standardise_cross_section(x, mask)
         # the batched per-week solver of fama_macbeth (research.fm_cross_sections), with X'X
-        cs = cross_section_gammas(np.asarray(y, dtype=float), np.asarray(x, dtype=float), True, mc, 1e-10)
+        cs = cross_section_gammas(np.asarray(yy, dtype=float), x, True, mc, 1e-10)
         used = np.flatnonzero(cs["used"])
-        coefs = ["const", *names[spec]]
+        coefs = ["const", *names]
         for j, coef in enumerate(coefs):
             frames.append(pd.DataFrame({
                 "week_start": weeks[used], "formation_week": weeks[used] - pd.Timedelta(weeks=1),
                 "spec": spec, "coefficient": coef, "gamma": cs["gammas"][used, j], "cs_r2": cs["r2"][used],
-                "n_coins": cs["n"][used].astype(np.int64), "regressors": ",".join(names[spec]),
+                "n_coins": cs["n"][used].astype(np.int64), "regressors": ",".join(names),
                 "standardised": std, "min_coins": mc,
                 "xtx_row": [format_xtx_row(cs["xtx"][t, j]) for t in used],
             }))
-    return pd.concat(frames, ignore_index=True)
+    return pd.concat(frames, ignore_index=True).sort_values(["week_start", "spec"], kind="mergesort",
+                                                            ignore_index=True)
 
 
 def compute_fm_premia(gammas: pd.DataFrame, weekly_factors: pd.DataFrame | None, lag_rule="4t100",
                       periods_per_year: float = 52.0, min_periods: int = FM_MIN_PERIODS) -> pd.DataFrame:
     """Per spec and coefficient: FM mean, std, t, NW t (lag stored), annualised premium; Shanken (1992)
-    t for the `betas` spec with the covariance of the weekly CMKT, CSMB, CMOM over the same weeks;
+    t for the `betas` spec with the covariance over the same weeks of the weekly factors built like the
+    daily ones of its betas (CMKT, CSMB, CMOM, and CVOL, CFUND, CCHAIN when the betas include them);
     the pooled OLS coefficient of the same coin-weeks with its Driscoll-Kraay (1998) se and t, with
     the Newey-West lags (NaN where a week's ``xtx_row`` is missing: rows stored before it existed).
 
@@ -103,7 +134,9 @@ def compute_fm_premia(gammas: pd.DataFrame, weekly_factors: pd.DataFrame | None,
     that do not change over time (see :mod:`cryptofactor_assets.estimators.fama_macbeth`)."""
     rows = []
     for spec, g in gammas.groupby("spec", sort=True):
-        coefs = ["const", *g["regressors"].iloc[0].split(",")]
+        latest = g.loc[g["week_start"] == g["week_start"].max(), "regressors"].iloc[0]
+        g = g.loc[g["regressors"] == latest]  # the weeks of the model in force (module docstring)
+        coefs = ["const", *latest.split(",")]
         wide = g.pivot(index="week_start", columns="coefficient", values="gamma")[coefs].sort_index().dropna()
         if len(wide) < min_periods:
             continue
@@ -112,11 +145,13 @@ def compute_fm_premia(gammas: pd.DataFrame, weekly_factors: pd.DataFrame | None,
         sh_se = np.full(len(coefs), np.nan)
         sh_c = np.nan
         if spec == "betas" and weekly_factors is not None:
-            f = weekly_factors.reindex(wide.index)[list(WEEKLY_FACTORS)].dropna()
-            if len(f) > len(WEEKLY_FACTORS) + 1:
+            weekly = [DAILY_TO_WEEKLY[c.removeprefix("beta_")] for c in coefs[1:]]
+            f = weekly_factors.reindex(index=wide.index, columns=weekly).dropna()
+            if len(f) > len(weekly) + 1:
                 sh = shanken_adjust_fm_cov(s["cov"], np.cov(f.to_numpy(), rowvar=False, ddof=1), s["mean"][1:],
                                            t_len)
-                sh_se, sh_c = sh.se, sh.c
+                # a non-positive adjusted variance (few weeks, many factors) leaves the Shanken se undefined
+                sh_se, sh_c = np.where(sh.se > 0, sh.se, np.nan), sh.c
         r2 = g.drop_duplicates("week_start").set_index("week_start")["cs_r2"]
         dk = _pooled_dk(g, coefs, wide, int(s["nw_lags"]))
         for j, coef in enumerate(coefs):

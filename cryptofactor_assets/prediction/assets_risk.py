@@ -35,6 +35,7 @@ class RiskValidationConfig(dg.Config):
     seed: int = _DEFAULTS.seed
     min_coin_weeks: int = _DEFAULTS.min_coin_weeks  # weeks a coin needs for its own bias statistic
     rolling_weeks: int = 26  # window of the plotted rolling bias statistic
+    factors: list[str] = list(_DEFAULTS.factors)  # the factor model's daily factors (the rolling betas' list)
 
 
 def _read_inputs(con) -> tuple[pd.DataFrame, pd.DataFrame, pd.DataFrame | None]:
@@ -54,7 +55,8 @@ def _read_inputs(con) -> tuple[pd.DataFrame, pd.DataFrame, pd.DataFrame | None]:
 def risk_model_validation(run: TableRun) -> TableOutput:
     """Out-of-sample validation of the factor risk model (`prediction.risk_validation`): for every week t,
     covariances forecast from the daily data of the window ending the day before t (the factor model
-    B Omega_f B' + D as `factor_risk_model` builds it; the sample covariance; its Ledoit-Wolf shrinkage;
+    B Omega_f B' + D as `factor_risk_model` builds it, on the rolling betas' daily factors, `factors`:
+    MKT, SIZE, MOM and VOL, FUND, CHAIN where their inputs exist; the sample covariance; its Ledoit-Wolf shrinkage;
     RiskMetrics EWMA, lambda 0.94 on daily returns), x 7 for the week, scored on week t's realised
     excess returns: Barra's bias statistic sd(r / sigma) of equal-weight, size and momentum long-short,
     fixed random long-only and dollar-neutral, and each method's minimum-variance portfolios (Engle &
@@ -66,14 +68,19 @@ def risk_model_validation(run: TableRun) -> TableOutput:
     c = run.config
     config = rv.ValidationConfig(window_days=c.window_days, min_window_days=c.min_window_days, ddof=c.ddof,
                                  ewma_lambda=c.ewma_lambda, momentum_days=c.momentum_days, leg_share=c.leg_share,
-                                 n_random=c.n_random, seed=c.seed, min_coin_weeks=c.min_coin_weeks)
+                                 n_random=c.n_random, seed=c.seed, min_coin_weeks=c.min_coin_weeks,
+                                 factors=tuple(c.factors))
     daily, factors, stored = _read_inputs(run.con)
-    result, weeks, portfolios, summary = rv.compute_risk_validation(daily, factors, stored, config)
+    try:
+        result, weeks, portfolios, summary = rv.compute_risk_validation(daily, factors, stored, config)
+    except ValueError as exc:
+        raise dg.Failure(str(exc)) from None
     notes = [] if stored is not None else ["factor_risk_model absent: the factor forecasts are not compared with it"]
     meta = {"parameters": md(f"window_days={c.window_days}, min_window_days={c.min_window_days}, ddof={c.ddof}, "
                              f"horizon_days={config.horizon_days}, ewma_lambda={c.ewma_lambda} (daily), "
                              f"n_random={c.n_random}, seed={c.seed}, leg_share={c.leg_share}, "
-                             f"momentum_days={c.momentum_days}")}
+                             f"momentum_days={c.momentum_days}, factors={list(c.factors)} (each week: those the "
+                             "origin week's rolling betas use)")}
     if len(weeks):
         meta["summary"] = md(frame_markdown(rv.summary_table(summary).round(4)))
         by_type = summary[(summary["scope"] != "cross_section") & summary["statistic"].isin(["bias_stat", "in_band_share", "exceed_rate", "qlike",

@@ -51,8 +51,8 @@ def feature_matrix(run: TableRun) -> TableOutput:
     """Point-in-time features per coin-week t and the next-week targets (`prediction.features`).
 
     Features, all known at the end of week t: the 12 LTW characteristics (MAXDPRC in logs), rolling
-    betas on daily MKT / SIZE / MOM as of the week's last day (beta_mkt, beta_size, beta_mom, alpha,
-    R², idiosyncratic vol), realised vol (1 and 4 weeks), max / min daily return, Amihud illiquidity,
+    betas on the daily factors as of the week's last day (beta_mkt, beta_size, beta_mom, beta_vol,
+    beta_fund, beta_chain, alpha, R², idiosyncratic vol), realised vol (1 and 4 weeks), max / min daily return, Amihud illiquidity,
     turnover, dollar-volume growth, and weekly RSJ aggregates (Zhang & Zhao 2023) when `rsj_daily`
     exists. Targets: `y_next` = return of week t+1 minus the weekly risk-free rate, `y_up` = 1{y_next > 0}.
 
@@ -103,7 +103,8 @@ class RiskModelConfig(dg.Config):
 ])
 def factor_risk_model(run: TableRun) -> TableOutput:
     """Factor risk model Sigma = B Omega_f B' + D per week, as of the week's last day d (Grinold & Kahn,
-    ch. 3): B = rolling betas on daily MKT / SIZE / MOM of day d, Omega_f = covariance of the daily
+    ch. 3): B = rolling betas of day d on the daily factors the rolling regressions used (MKT, SIZE, MOM
+    and VOL, FUND, CHAIN where their inputs exist; `factors` column), Omega_f = covariance of those daily
     factors over the same window (d - window, d], D = residual variances SSR / (n - ddof). Per coin:
     total, systematic and residual daily variance, explained-variance ratio, the sample variance over
     the window; parameter count N K + K(K+1)/2 + N against N(N+1)/2. `factor_risk_model_weeks` holds
@@ -113,15 +114,17 @@ def factor_risk_model(run: TableRun) -> TableOutput:
     ddof, weeks = run.config.ddof, mondays(run.start, run.end)
     betas, daily, factors = read_risk_inputs(run.con, run.start, run.end, RISK_LOOKBACK_WEEKS)
     table, week_table = compute_risk_model(betas, daily, factors, weeks, ddof)
-    meta = {"parameters": md(f"ddof={ddof}, factors={list(DAILY_FACTORS)} (daily), window = the rolling "
-                             "betas' window_days")}
+    used = sorted(set(week_table["factors"])) if len(week_table) else []
+    meta = {"parameters": md(f"ddof={ddof}, factors = the rolling betas' (daily): {used or list(DAILY_FACTORS)}, "
+                             "window = the rolling betas' window_days")}
     if len(week_table):
         meta["weeks"] = md(frame_markdown(week_table[[
             "week_start", "n_coins", "n_complete_coins", "n_params_factor", "n_params_full", "mean_explained_ratio",
             *[c for c in ("relative_offdiag_error", "reproduction_ok") if c in week_table]]].tail(12)))
         last = table[table["week_start"] == table["week_start"].max()]
+        betas_shown = [c for c in last.columns if c.startswith("beta_") and last[c].notna().any()]
         meta["last_week_by_coin"] = md(frame_markdown(last[[
-            "symbol", "beta_mkt", "beta_size", "beta_mom", "total_var", "sample_var", "explained_ratio"]]))
+            "symbol", *betas_shown, "total_var", "sample_var", "explained_ratio"]]))
     return TableOutput(
         {FACTOR_RISK_MODEL: table, FACTOR_RISK_MODEL_WEEKS: week_table}, metadata=meta, empty_reason=(
             f"needs rolling betas on the weeks' last days (a rolling beta needs the daily factors and >= its "

@@ -10,6 +10,7 @@ import numpy as np
 import pandas as pd
 
 from cryptofactor_assets.estimators import panels
+from cryptofactor_assets.factors.compute_daily import FACTOR_NAMES as LTW_DAILY_FACTORS
 from cryptofactor_assets.factors.summaries import parse_lag_rule
 from cryptofactor_assets.prediction import diagnostics as dgn
 from cryptofactor_assets.prediction.features import ALL_FEATURES, build_feature_matrix, usable_features
@@ -179,14 +180,22 @@ def compute_walk_forward(fm: pd.DataFrame, config, log=None
 # --------------------------------------------------------------------------------------------
 # 3. Factor risk model
 # --------------------------------------------------------------------------------------------
+def betas_factors(b: pd.DataFrame) -> tuple[str, ...]:
+    """The daily factors of a day's rolling betas: the most common ``factors`` value of its rows (MKT,
+    SIZE, MOM for rows stored before the column existed)."""
+    if "factors" not in b.columns or b["factors"].isna().all():
+        return LTW_DAILY_FACTORS
+    return tuple(b["factors"].dropna().mode().iloc[0].split(","))
+
+
 def compute_risk_model(betas: pd.DataFrame, daily: pd.DataFrame, factors: pd.DataFrame, weeks: pd.DatetimeIndex,
                        ddof: int = 1) -> tuple[pd.DataFrame, pd.DataFrame]:
-    """Per week (as of its last day d): B = rolling betas of day d, Omega_f = sample covariance of the daily
-    factors over the betas' window (d - window, d], D = diag(SSR / (n - ddof)) from the stored residual
-    vol (resid_vol^2 = SSR / (n - 4)). Returns (per coin table, per week table with the reproduction
-    check of ``risk_model.check_reproduction`` on the coins complete over the window)."""
-    ff = factors.dropna(subset=list(DAILY_FACTORS)).sort_values("date")
-    rf = ff.set_index("date")["rf"]
+    """Per week (as of its last day d): B = rolling betas of day d on the K daily factors its rolling
+    regressions used (``factors``: MKT, SIZE, MOM and VOL, FUND, CHAIN where their inputs exist), Omega_f =
+    sample covariance of those daily factors over the betas' window (d - window, d] (days on which all
+    K are defined), D = diag(SSR / (n - ddof)) from the stored residual vol (resid_vol^2 = SSR /
+    (n - K - 1)). Returns (per coin table, per week table with the reproduction check of
+    ``risk_model.check_reproduction`` on the coins complete over the window)."""
     ex = daily[["symbol", "date", "ret"]].dropna()
     coins, summaries = [], []
     for w in weeks:
@@ -194,15 +203,18 @@ def compute_risk_model(betas: pd.DataFrame, daily: pd.DataFrame, factors: pd.Dat
         b = betas[betas["date"] == asof].sort_values("symbol")
         if b.empty:
             continue
+        names = betas_factors(b)
+        b = b[b["factors"].fillna(",".join(LTW_DAILY_FACTORS)) == ",".join(names)] if "factors" in b else b
+        ff = factors.dropna(subset=list(names)).sort_values("date")
+        rf = ff.set_index("date")["rf"]
         window = int(b["window_days"].mode().iloc[0])
         days = ff[(ff["date"] > asof - pd.Timedelta(days=window)) & (ff["date"] <= asof)]
-        if len(days) <= len(DAILY_FACTORS) + 1:
+        if len(days) <= len(names) + 1:
             continue
-        om = trailing_factor_cov(days, asof, None, ddof, DAILY_FACTORS, "date")
+        om = trailing_factor_cov(days, asof, None, ddof, names, "date")
         n = b["n_obs"].to_numpy(dtype=float)
-        d = b["resid_vol"].to_numpy(dtype=float) ** 2 * (n - 1 - len(DAILY_FACTORS)) / (n - ddof)
-        model = factor_risk_model(b[["beta_mkt", "beta_size", "beta_mom"]].to_numpy(), om, d,
-                                  b["symbol"].tolist(), DAILY_FACTORS)
+        d = b["resid_vol"].to_numpy(dtype=float) ** 2 * (n - 1 - len(names)) / (n - ddof)
+        model = factor_risk_model(b[[f"beta_{f}" for f in names]].to_numpy(), om, d, b["symbol"].tolist(), names)
         tab = model.table()
         # daily excess returns of the window on the factor days (the rolling OLS sample of a complete coin)
         wret = ex[ex["date"].isin(days["date"])]
@@ -214,15 +226,17 @@ def compute_risk_model(betas: pd.DataFrame, daily: pd.DataFrame, factors: pd.Dat
         complete = n_obs == len(days)
         tab = tab.assign(week_start=w, asof_date=asof, sample_var=sample_var, n_obs=n_obs.astype(np.int64),
                          complete=complete, window_days=window, ddof=ddof, n_coins=len(tab),
-                         n_params_factor=model.n_params_factor, n_params_full=model.n_params_full)
+                         n_params_factor=model.n_params_factor, n_params_full=model.n_params_full,
+                         factors=",".join(names))
         coins.append(tab)
         row = {"week_start": w, "asof_date": asof, "window_days": window, "ddof": ddof, "n_coins": len(tab),
+               "factors": ",".join(names),
                "n_complete_coins": int(complete.sum()), "n_factor_days": len(days),
                "n_params_factor": model.n_params_factor, "n_params_full": model.n_params_full,
                "mean_explained_ratio": float(np.nanmean(model.explained_ratio)),
                "median_explained_ratio": float(np.nanmedian(model.explained_ratio))}
         if complete.sum() >= 2:
-            rep = check_reproduction(R[:, complete], days[list(DAILY_FACTORS)].to_numpy(dtype=float), ddof)
+            rep = check_reproduction(R[:, complete], days[list(names)].to_numpy(dtype=float), ddof)
             tv, sv = model.total_var[complete], sample_var[complete]
             row.update(max_abs_diag_error=rep.max_abs_diag_error,
                        max_abs_offdiag_identity_error=rep.max_abs_offdiag_identity_error,

@@ -8,14 +8,23 @@ its standard error is the Newey-West long-run sum of each week's influence on th
 the coins' correlated estimation errors (common shocks) count, and on a balanced panel it is the
 Newey-West t of the equal-weighted portfolio's alpha.  It replaces the mean of the coins' t-statistics
 (which estimates nothing).  The naive cross-sectional t, mean / (sd / sqrt(N)), is shown in the detail
-for comparison: it treats the N alphas as independent draws."""
+for comparison: it treats the N alphas as independent draws.
+
+The chapter's factors (issue 16) get their rows too: the annualised Sharpe ratio of every weekly factor
+(CMKT, CSMB, CMOM, CVOL, CFUND, CCHAIN; a factor without data, e.g. CFUND on spot data, is skipped
+with a note), per new factor its spanning regression on CMKT, CSMB, CMOM (section
+``factor_spanning``): the R² (how much of it the LTW factors already explain), the annualised
+alpha and its Newey-West t (a premium the LTW factors do not price), and per factor of the rolling
+regressions the mean |t| of its beta (section ``factor_r2``, beside their mean R²)."""
 
 from __future__ import annotations
 
 import numpy as np
 import pandas as pd
 
+from cryptofactor_assets.estimators.hac import ols_hac
 from cryptofactor_assets.factors import research
+from cryptofactor_assets.factors.compute_weekly import ALL_WEEKLY_FACTORS, WEEKLY_SIGNAL_FACTORS
 from cryptofactor_assets.factors.tables import (
     FACTOR_RETURNS_WEEKLY,
     LONG_SHORT_ALPHAS,
@@ -104,11 +113,25 @@ def compute_dashboard(con, construction: str, prediction_scheme: str) -> tuple[p
     if table_exists(con, PREDICTION_SELECTED):
         sel = scalar("count_dashboard_selected_features", scheme)
         add("lasso", "lasso_selected_last_window", sel[0], f"of {sel[1]} features")
+    if table_exists(con, ROLLING_BETAS):
+        for _, r in frame("select_dashboard_rolling_beta_t").iterrows():
+            add("factor_r2", f"mean_abs_t_{r['beta']}", r["mean_abs_t"],
+                f"mean |beta / se| in the rolling daily regressions, {int(r['n'])} coin-days")
     if table_exists(con, FACTOR_RETURNS_WEEKLY):
         f = research.read_weekly_factors(con, construction)
-        for c in WEEKLY_FACTORS:
-            x = f[c].dropna()
+        for c in ALL_WEEKLY_FACTORS:
+            x = f[c].dropna() if c in f else pd.Series(dtype=float)
             if len(x) > 2 and x.std() > 0:
                 add("factor_sharpe", f"{c}_sharpe_annualised", np.sqrt(52) * x.mean() / x.std(ddof=1),
                     f"mean {52 * x.mean():.3f} / yr, {len(x)} weeks, {construction}")
+            elif c in WEEKLY_SIGNAL_FACTORS:
+                notes.append(f"{c}: no stored weeks (its input is absent: no funding / on-chain data)")
+        for c in WEEKLY_SIGNAL_FACTORS:
+            sub = f.reindex(columns=[c, *WEEKLY_FACTORS]).dropna()
+            if len(sub) <= len(WEEKLY_FACTORS) + 4:
+                continue
+            fit = ols_hac(sub[c].to_numpy(), sub[list(WEEKLY_FACTORS)].to_numpy(), "4t100", add_constant=True)
+            add("factor_spanning", f"{c}_r2_on_ltw", fit.r2, f"R² of {c} on CMKT, CSMB, CMOM, {fit.nobs} weeks")
+            add("factor_spanning", f"{c}_alpha_annualised", 52 * fit.params[0],
+                f"t = {fit.tvalues[0]:.2f} (Newey-West, {fit.lags} lags): intercept of {c} on CMKT, CSMB, CMOM")
     return pd.DataFrame(rows, columns=["section", "metric", "value", "detail"]), notes

@@ -7,9 +7,12 @@ of week t (Sunday 24:00 UTC); the targets are the return of week t + 1:
 characteristics    the 12 LTW (2022, Table II) characteristics of ``weekly_characteristics`` for week t
                    (``maxdprc`` enters in logs as ``log_maxdprc``: its USD level would act as a
                    BTC dummy in a linear model; the stored level is winsorised, the log is monotone)
-rolling betas      ``rolling_betas`` as of the LAST day of week t (t + 6 days): ``beta_mkt``,
-                   ``beta_size``, ``beta_mom``, ``beta_alpha`` (daily intercept), ``beta_r2`` and
-                   ``idio_vol`` (daily residual vol) of the rolling OLS on daily MKT / SIZE / MOM
+rolling betas      ``rolling_betas`` as of the LAST day of week t (t + 6 days): one ``beta_<factor>`` per
+                   daily factor of the rolling betas (``beta_mkt``, ``beta_size``, ``beta_mom``,
+                   ``beta_vol``, ``beta_fund``, ``beta_chain``: NULL for a factor the regressions did not
+                   use, e.g. FUND without funding data, and then dropped by the walk-forward's coverage
+                   rule), ``beta_alpha`` (daily intercept), ``beta_r2`` and ``idio_vol`` (daily residual
+                   vol) of the rolling OLS
 volatility         ``rvol_1w`` sd (ddof 1) of the daily returns of week t (>= 5 returns);
                    ``rvol_4w`` the same over weeks t-3..t pooled (>= 20 returns; moments summed);
                    ``max_ret_1w`` / ``min_ret_1w`` largest / smallest daily return of week t
@@ -40,10 +43,13 @@ from collections.abc import Sequence
 import numpy as np
 import pandas as pd
 
+from cryptofactor_assets.factors.compute_daily import ALL_BETA_NAMES
+
 CHARACTERISTIC_FEATURES: tuple[str, ...] = (
     "mcap", "prc", "log_maxdprc", "r1_0", "r2_0", "r3_0", "r4_0", "r4_1", "vol", "prcvol", "stdprcvol", "age",
 )
-BETA_FEATURES: tuple[str, ...] = ("beta_mkt", "beta_size", "beta_mom", "beta_alpha", "beta_r2", "idio_vol")
+#: The rolling betas follow the factor list of ``factors.compute_daily`` (beta_mkt ... beta_chain).
+BETA_FEATURES: tuple[str, ...] = (*ALL_BETA_NAMES, "beta_alpha", "beta_r2", "idio_vol")
 RISK_FEATURES: tuple[str, ...] = (
     "rvol_1w", "rvol_4w", "max_ret_1w", "min_ret_1w", "illiq", "turnover", "dvol_growth",
 )
@@ -181,7 +187,7 @@ def build_feature_matrix(chars: pd.DataFrame, betas: pd.DataFrame, daily_agg: pd
     base["week_start"] = _ns(base["week_start"])
     base["log_maxdprc"] = _log_pos(base.pop("maxdprc"))
 
-    b = betas[["symbol", "date", "beta_mkt", "beta_size", "beta_mom", "alpha", "r2", "resid_vol"]].copy()
+    b = betas.reindex(columns=["symbol", "date", *ALL_BETA_NAMES, "alpha", "r2", "resid_vol"]).copy()
     b["week_start"] = _ns(b.pop("date")) - pd.Timedelta(days=6)  # as of the last day of the week
     b = b.rename(columns={"alpha": "beta_alpha", "r2": "beta_r2", "resid_vol": "idio_vol"})
     out = base.merge(b, on=["symbol", "week_start"], how="left")

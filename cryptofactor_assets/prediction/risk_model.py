@@ -1,9 +1,9 @@
 """Factor risk model ``Sigma = B Omega_f B' + D`` (e.g. Grinold & Kahn, "Active Portfolio Management",
 ch. 3; Connor 1995, FAJ 51(3)).
 
-* ``B`` (N x K) loadings (rolling betas of each coin on CMKT / CSMB / CMOM), ``Omega_f`` (K x K) factor
-  covariance, ``D = diag(d)`` residual variances. Per coin the explained-variance ratio is
-  ``(B Omega_f B')_ii / Sigma_ii``.
+* ``B`` (N x K) loadings (rolling betas of each coin on the daily factors: MKT, SIZE, MOM and VOL, FUND,
+  CHAIN where their inputs exist), ``Omega_f`` (K x K) factor covariance, ``D = diag(d)`` residual
+  variances. Per coin the explained-variance ratio is ``(B Omega_f B')_ii / Sigma_ii``.
 * Parameter count: ``N K + K (K + 1) / 2 + N`` against ``N (N + 1) / 2`` for an unrestricted covariance.
 * Exactness (``check_reproduction``): let ``R = 1 a' + F B' + E`` be the time-series OLS fits *with
   intercept* of every coin on the same T periods. The normal equations give ``1'E = 0`` and ``F'E = 0``,

@@ -15,8 +15,11 @@ covariance of week t's return, taken as the sum of the coin's 7 daily excess ret
 Sunday; coins missing a day of week t are not scored that week).
 
 * ``factor``: ``Sigma = B Omega_f B' + diag(d)`` exactly as ``risk_model`` builds it: per-coin OLS
-  with intercept on the daily MKT / SIZE / MOM over the window (``risk_model.fit_time_series``: the
-  rolling betas of the origin day), ``Omega_f`` = sample covariance of the factors over the same days,
+  with intercept on the daily factors over the window (``risk_model.fit_time_series``: the rolling
+  betas of the origin day), the factors being those of the rolling betas (``config.factors``, default
+  MKT, SIZE, MOM, VOL, FUND, CHAIN; VOL, FUND or CHAIN left out when it has no value in the days the
+  origin week's rolling regressions read, exactly the rule of ``compute_daily.compute_rolling_betas``),
+  ``Omega_f`` = sample covariance of the factors over the same days,
   ``d`` = residual variances SSR / (T - ddof) (``risk_model.factor_risk_model``). By the exactness of
   ``risk_model.check_reproduction`` its diagonal equals the sample variances: per-coin variance
   forecasts of ``factor`` and ``sample`` are identical; they differ only off the diagonal (portfolios,
@@ -72,10 +75,12 @@ import numpy as np
 import pandas as pd
 
 from cryptofactor_assets.factors.compute_daily import (
-    BETA_NAMES,
+    DEFAULT_BETA_FACTORS,
     FACTOR_NAMES,
     ROLLING_MIN_OBS,
     ROLLING_WINDOW_DAYS,
+    SIGNAL_FACTOR_NAMES,
+    check_beta_factors,
 )
 from cryptofactor_assets.prediction.risk_model import factor_risk_model, fit_time_series
 
@@ -100,6 +105,7 @@ class ValidationConfig:
     n_random: int = 20
     seed: int = 16
     min_coin_weeks: int = 13  # weeks a coin needs for its own bias statistic
+    factors: tuple[str, ...] = DEFAULT_BETA_FACTORS  # the factor model's daily factors (the rolling betas')
 
 
 # ----------------------------------------------------------------------------------------- estimators
@@ -148,15 +154,25 @@ class WeekForecast:
     betas: np.ndarray  # (N, K) the factor model's loadings
     shrinkage: float  # Ledoit-Wolf intensity of ``shrunk``
     momentum: np.ndarray  # (N,) sum of daily excess returns over the last ``momentum_days``
+    factors: tuple[str, ...] = FACTOR_NAMES  # the K daily factors of the factor model
 
 
 def forecast_covariances(returns: pd.DataFrame, factors: pd.DataFrame, origin,
                          config: ValidationConfig = ValidationConfig()) -> WeekForecast | None:
     """Every method's covariance of the next ``horizon_days`` from the daily excess ``returns`` (wide:
     days x coins) and ``factors`` (days x K) in ``(origin - window_days, origin]`` only; None when the
-    window has fewer than ``min_window_days`` factor days or fewer than 2 complete coins."""
+    window has fewer than ``min_window_days`` factor days or fewer than 2 complete coins. Every column
+    of ``factors`` enters but VOL, FUND and CHAIN, which enter unless the origin week's rolling
+    regressions read no value of them (module docstring)."""
     origin = pd.Timestamp(origin)
-    f = factors[(factors.index > origin - pd.Timedelta(days=config.window_days)) & (factors.index <= origin)]
+    # the factors the origin week's rolling regressions use: every column, but VOL, FUND and CHAIN only
+    # with a value in [origin - 6 - (window - 1), origin] (compute_daily.compute_rolling_betas' rule)
+    read = factors[(factors.index >= origin - pd.Timedelta(days=6 + config.window_days - 1))
+                   & (factors.index <= origin)]
+    names = [c for c in factors.columns
+             if c not in SIGNAL_FACTOR_NAMES or np.isfinite(read[c].to_numpy(dtype=float)).any()]
+    f = factors.loc[(factors.index > origin - pd.Timedelta(days=config.window_days)) & (factors.index <= origin),
+                    names]
     f = f[np.isfinite(f.to_numpy(dtype=float)).all(axis=1)].sort_index()
     k = f.shape[1]
     if len(f) < max(config.min_window_days, k + 2):
@@ -177,7 +193,7 @@ def forecast_covariances(returns: pd.DataFrame, factors: pd.DataFrame, origin,
     covs = {"factor": h * model.covariance, "sample": h * np.atleast_2d(np.cov(R, rowvar=False, ddof=config.ddof)),
             "shrunk": h * shrunk, "ewma": h * ewma_covariance(R, config.ewma_lambda)}
     recent = f.index > origin - pd.Timedelta(days=config.momentum_days)
-    return WeekForecast(origin, symbols, len(f), covs, fit.betas, delta, R[recent].sum(axis=0))
+    return WeekForecast(origin, symbols, len(f), covs, fit.betas, delta, R[recent].sum(axis=0), tuple(names))
 
 
 def realised_week_returns(returns: pd.DataFrame, week_start, horizon_days: int = 7) -> pd.Series:
@@ -516,7 +532,8 @@ def compare_with_stored(result: RiskValidation, stored: pd.DataFrame, config: Va
         if not idx:
             continue
         syms = [fc.symbols[i] for i in idx]
-        db = np.abs(fc.betas[idx] - g.loc[syms, list(BETA_NAMES)].to_numpy(dtype=float)).max()
+        stored_betas = g.loc[syms, [f"beta_{f}" for f in fc.factors]].to_numpy(dtype=float)
+        db = np.abs(fc.betas[idx] - stored_betas).max()
         var = np.diag(fc.covariances["factor"])[idx] / config.horizon_days
         dv = np.abs(var / g.loc[syms, "total_var"].to_numpy(dtype=float) - 1).max()
         rows.append({"week_start": origin + pd.Timedelta(days=1), "max_abs_beta_diff_stored": float(db),
@@ -538,13 +555,18 @@ def wide_inputs(daily: pd.DataFrame, factors: pd.DataFrame, factor_names: Sequen
 
 
 def compute_risk_validation(daily: pd.DataFrame, factors: pd.DataFrame, stored: pd.DataFrame | None,
-                            config: ValidationConfig, factor_names: Sequence[str] = FACTOR_NAMES) -> tuple[RiskValidation, pd.DataFrame, pd.DataFrame, pd.DataFrame]:
+                            config: ValidationConfig, factor_names: Sequence[str] | None = None
+                            ) -> tuple[RiskValidation, pd.DataFrame, pd.DataFrame, pd.DataFrame]:
     """The stored tables from the long inputs: (result, per week x method table with the run's
-    parameters and the stored-model comparison on the factor rows, portfolios table, summary)."""
+    parameters and the stored-model comparison on the factor rows, portfolios table, summary).
+    ``factor_names`` (default ``config.factors``) are the candidate daily factors; each week's model uses
+    those of them the origin week's rolling betas would (see :func:`forecast_covariances`)."""
     if daily.empty or factors.empty:
         empty = RiskValidation(pd.DataFrame(), pd.DataFrame(), pd.DataFrame())
         return empty, pd.DataFrame(), pd.DataFrame(), pd.DataFrame()
-    ret, caps, f = wide_inputs(daily, factors, factor_names)
+    names = [c for c in check_beta_factors(config.factors if factor_names is None else factor_names)
+             if c in factors.columns]
+    ret, caps, f = wide_inputs(daily, factors, names)
     result = validate(ret, f, caps, config=config)
     if result.weeks.empty:
         return result, pd.DataFrame(), pd.DataFrame(), pd.DataFrame()
@@ -555,4 +577,6 @@ def compute_risk_validation(daily: pd.DataFrame, factors: pd.DataFrame, stored: 
     weeks = weeks.assign(
         window_days=config.window_days, horizon_days=config.horizon_days, ewma_lambda=config.ewma_lambda,
         ddof=config.ddof)
+    used = {o + pd.Timedelta(days=1): ",".join(fc.factors) for o, fc in result.forecasts.items()}
+    weeks["factors"] = weeks["week_start"].map(used)
     return result, weeks, result.portfolios, summarise(result, config)

@@ -21,6 +21,7 @@ from cryptofactor_assets.estimators import panels
 from cryptofactor_assets.estimators.fama_macbeth import fama_macbeth, shanken_adjust_fm_cov
 from cryptofactor_assets.estimators.rolling_ols import rolling_ols
 from cryptofactor_assets.factors import assets_daily, assets_summary, assets_weekly, research
+from cryptofactor_assets.factors import signals as sg
 from cryptofactor_assets.factors import tables as ft
 from cryptofactor_assets.factors.characteristics import weekly_characteristics
 from cryptofactor_assets.factors.compute_fama_macbeth import fm_inputs
@@ -29,6 +30,8 @@ from cryptofactor_assets.factors.compute_weekly import compute_characteristic_po
 from cryptofactor_assets.factors.construction import factor_returns, momentum_signal
 from cryptofactor_assets.panels.assets import daily_panel, weekly_panel
 from cryptofactor_assets.sources.assets import raw_coin_markets, raw_klines_5m
+from cryptofactor_assets.sources.assets_funding import raw_funding_rates
+from cryptofactor_assets.sources.assets_onchain import raw_onchain_activity
 from cryptofactor_assets.sources.resources import MarketSourceResource, RiskFreeResource
 from cryptofactor_assets_tests.conftest import SMALL_COINS, marked_copy, query, query_dates, sorted_rows
 
@@ -76,7 +79,7 @@ def built(tmp_path_factory):
                  "market_source": MarketSourceResource(kind="simulated", sim_coins=SMALL_COINS),
                  "risk_free": RiskFreeResource()}
     _run(DAILY, resources, DAY0, DAY1)
-    _run([weekly_panel], resources, WEEK0, WEEK1)
+    _run([weekly_panel, raw_funding_rates, raw_onchain_activity], resources, WEEK0, WEEK1)
     _build_factor_layer(resources)
     return path, resources
 
@@ -154,27 +157,60 @@ def test_daily_factors_and_rolling_betas_equal_pure_functions(built):
     stored = query_dates(path, "SELECT * FROM factor_returns_daily ORDER BY date", ["date", "formation_date"])
     panel = daily.copy()
     panel["mom"] = momentum_signal(panel, 21, period_col="date", calendar="daily")
+    days = panels.day_range(DAY0, pd.Timestamp(DAY1) + pd.Timedelta(days=1))
+    funding = sg.daily_funding(query_dates(path, "SELECT * FROM raw_funding_rates", ["funding_time"]))
+    onchain = query_dates(path, "SELECT * FROM raw_onchain_activity", ["date"])
+    panel = sg.attach_signals(panel, {"vol_signal": sg.volatility_signal(daily, days),
+                                      "fund_signal": sg.funding_signal(funding, days),
+                                      "chain_signal": sg.chain_signal(onchain, days)})
     exp = factor_returns(panel, period_col="date", calendar="daily", momentum_col="mom",
-                         cmom_construction=SORT).set_index("period")
+                         cmom_construction=SORT, signals=sg.SIGNAL_FACTORS).set_index("period")
     exp = exp.reindex(stored.date)
-    np.testing.assert_allclose(stored[["mkt", "size", "mom"]].to_numpy(dtype=float),
-                               exp[["cmkt", "csmb", "cmom"]].to_numpy(dtype=float), rtol=1e-12)
+    np.testing.assert_allclose(stored[["mkt", "size", "mom", "vol", "fund", "chain"]].to_numpy(dtype=float),
+                               exp[["cmkt", "csmb", "cmom", "vol", "fund", "chain"]].to_numpy(dtype=float),
+                               rtol=1e-12)
     # day 0 has no return (no previous close), so day 1 is the first eligible formation day
     assert stored.date.min() == pd.Timestamp(DAY0) + pd.Timedelta(days=2)
+    # VOL from 20 returns, FUND from a week of settlements, CHAIN from 7 + 20 days of activity (the
+    # minimum counts of its two windows)
+    first = stored.set_index("date")[["vol", "fund", "chain"]].apply(lambda c: c.first_valid_index())
+    assert first["vol"] == pd.Timestamp(DAY0) + pd.Timedelta(days=21)
+    assert first["fund"] == pd.Timestamp(DAY0) + pd.Timedelta(days=7)
+    assert first["chain"] == pd.Timestamp(DAY0) + pd.Timedelta(days=27)
 
     betas = query_dates(path, "SELECT * FROM rolling_betas", ["date"])
-    days = panels.day_range(DAY0, pd.Timestamp(DAY1) + pd.Timedelta(days=1))
     y = panels.pivot_panel(daily, "ret", index=days)
     f = stored.set_index("date").reindex(days)
-    res = rolling_ols(y.to_numpy() - f["rf"].to_numpy()[:, None], f[["mkt", "size", "mom"]].to_numpy(),
-                      window=WINDOW, min_obs=MIN_OBS)
-    exp_beta = pd.DataFrame(res.params[..., 1], index=days, columns=y.columns).stack().rename("b").reset_index()
-    exp_beta.columns = ["date", "symbol", "b"]
-    merged = betas.merge(exp_beta, on=["date", "symbol"], how="left")
-    np.testing.assert_allclose(merged.beta_mkt, merged.b, rtol=1e-9, atol=1e-12)
-    # every finite estimate on a day the coin has a panel row is stored
-    present = daily[["date", "symbol"]].merge(exp_beta.dropna(), on=["date", "symbol"])
-    assert len(present) == len(betas)
+    # the factors of each week: MKT, SIZE, MOM and every other with a value in the days it reads
+    week = days - pd.to_timedelta(days.day_of_week, unit="D")
+    expected_sets = {}
+    for monday in sorted(set(week)):
+        read = f.loc[monday - pd.Timedelta(days=WINDOW - 1):monday + pd.Timedelta(days=6)]
+        expected_sets[monday] = ",".join(["mkt", "size", "mom", *[c for c in ("vol", "fund", "chain")
+                                                                   if read[c].notna().any()]])
+    got_sets = betas.assign(week=betas.date - pd.to_timedelta(betas.date.dt.day_of_week, unit="D"))
+    assert (got_sets["factors"] == got_sets["week"].map(expected_sets)).all()
+    assert len(set(expected_sets.values())) >= 2  # the first weeks read no CHAIN (too short a history)
+    n_expected = 0
+    for names in set(expected_sets.values()):
+        cols = names.split(",")
+        res = rolling_ols(y.to_numpy() - f["rf"].to_numpy()[:, None], f[cols].to_numpy(),
+                          window=WINDOW, min_obs=MIN_OBS, se_type="hc3")
+        mine = pd.Series(week.map(expected_sets) == names, index=days)
+        for j, c in enumerate(cols):
+            exp_beta = pd.DataFrame(res.params[..., 1 + j], index=days, columns=y.columns).stack().rename("b")
+            exp_se = pd.DataFrame(res.bse[..., 1 + j], index=days, columns=y.columns).stack().rename("se")
+            exp_beta = pd.concat([exp_beta, exp_se], axis=1).reset_index()
+            exp_beta.columns = ["date", "symbol", "b", "se"]
+            exp_beta = exp_beta.loc[mine.reindex(exp_beta["date"]).to_numpy()]
+            merged = betas.loc[betas["factors"] == names].merge(exp_beta, on=["date", "symbol"], how="left")
+            np.testing.assert_allclose(merged[f"beta_{c}"], merged.b, rtol=1e-9, atol=1e-12)
+            np.testing.assert_allclose(merged[f"beta_{c}_se"], merged.se, rtol=1e-9, atol=1e-12)
+        # every finite estimate on a day the coin has a panel row is stored
+        n_expected += len(daily[["date", "symbol"]].merge(exp_beta.dropna(), on=["date", "symbol"]))
+        unused = [c for c in ("vol", "fund", "chain") if c not in cols]
+        assert betas.loc[betas["factors"] == names, [f"beta_{c}" for c in unused]].isna().all().all()
+    assert n_expected == len(betas)
     assert (betas.n_obs >= MIN_OBS).all() and (betas.n_obs <= WINDOW).all()
 
 
@@ -186,12 +222,24 @@ def test_fama_macbeth_gammas_and_premia_equal_fama_macbeth(built):
     premia = query(path, "SELECT * FROM fama_macbeth_premia").set_index(["spec", "coefficient"])
     weeks = pd.date_range(WEEK0, WEEK1, freq="W-MON").astype("datetime64[ns]")
     y, xs, _ = fm_inputs(chars, betas, weeks, ["mcap", "r3_0"])
+    # the betas spec regresses on the betas of the factors the rolling regressions used on the formation day;
+    # its premia are over the weeks of the latest week's regressors
+    day_sets = betas.groupby("date")["factors"].first()
+    sets = [day_sets.get(w - pd.Timedelta(days=1), "") for w in weeks]
+    latest = gammas.loc[(gammas.spec == "betas") & (gammas.week_start == gammas.week_start.max()), "regressors"]
+    assert latest.iloc[0] == "beta_mkt,beta_size,beta_mom,beta_vol,beta_fund,beta_chain"
     for spec, x in xs.items():
-        names = ["beta_mkt", "beta_size", "beta_mom"] if spec == "betas" else ["mcap", "r3_0"]
+        names = latest.iloc[0].split(",") if spec == "betas" else ["mcap", "r3_0"]
         if spec == "characteristics":
             x = panels.standardise_cross_section(x, np.isfinite(y) & np.all(np.isfinite(x), axis=2))
-        fm = fama_macbeth(y, x, names=names, lags=2, driscoll_kraay=True)
-        got = gammas.loc[gammas.spec == spec].pivot(index="week_start", columns="coefficient", values="gamma")
+            yy = y
+        else:
+            x = x[..., :len(names)]
+            yy = np.where(np.array([s == ",".join(n.removeprefix("beta_") for n in names) for s in sets])[:, None],
+                          y, np.nan)
+        fm = fama_macbeth(yy, x, names=names, lags=2, driscoll_kraay=True)
+        got = gammas.loc[(gammas.spec == spec) & (gammas.regressors == ",".join(names))].pivot(
+            index="week_start", columns="coefficient", values="gamma")
         exp = pd.DataFrame(fm.gammas, index=weeks, columns=fm.names).loc[fm.used]
         pd.testing.assert_frame_equal(got[list(fm.names)], exp, check_names=False, check_freq=False, rtol=1e-10)
         p = premia.loc[spec].loc[list(fm.names)]
@@ -205,10 +253,13 @@ def test_fama_macbeth_gammas_and_premia_equal_fama_macbeth(built):
         assert (p["pooled_n_obs"] == fm.pooled.nobs).all()
         if spec == "betas":
             fac = query_dates(path, f"SELECT * FROM factor_returns_weekly WHERE construction = '{SORT}'", ["week_start"])
-            f = fac.set_index("week_start").reindex(weeks[fm.used])[["cmkt", "csmb", "cmom"]].dropna()
-            assert len(f) >= 8 and p["shanken_t"].notna().all()
+            f = fac.set_index("week_start").reindex(weeks[fm.used])[
+                ["cmkt", "csmb", "cmom", "cvol", "cfund", "cchain"]].dropna()
+            assert len(f) >= 8 and p["shanken_t"].notna().any()
             sh = shanken_adjust_fm_cov(fm.cov, np.cov(f.to_numpy(), rowvar=False), fm.mean[1:], fm.n_periods)
-            np.testing.assert_allclose(p["shanken_t"], fm.mean / sh.se, rtol=1e-10)
+            # with 12 weeks and six factors an adjusted variance can be negative: its t is undefined (NaN)
+            want = np.where(sh.se > 0, fm.mean / np.where(sh.se > 0, sh.se, 1.0), np.nan)
+            np.testing.assert_allclose(p["shanken_t"], want, rtol=1e-10)
         else:
             assert p["shanken_t"].isna().all()
     # standardised characteristics: mean 0, sd 1 across the coins of each week
@@ -309,6 +360,10 @@ def test_rematerialising_and_changing_the_future(built):
                     "WHERE date > ?", [cutoff.date()])
         con.execute("UPDATE weekly_panel SET ret = -ret, market_cap = market_cap * 7, close = close * 2 "
                     "WHERE week_start > ?", [cutoff.date() - dt.timedelta(days=6)])
+        con.execute("UPDATE raw_funding_rates SET funding_rate = -3 * funding_rate WHERE funding_time >= ?",
+                    [cutoff.date() + dt.timedelta(days=1)])
+        con.execute("UPDATE raw_onchain_activity SET active_addresses = active_addresses * (1 + 5 * random()) "
+                    "WHERE date > ?", [cutoff.date()])
     finally:
         con.close()
     _build_factor_layer(resources)

@@ -274,7 +274,10 @@ def test_walk_forward_tables_equal_the_pure_walk_forward(built):
     fm = query_dates(built, "SELECT * FROM feature_matrix", ["week_start"])
     summary = query(built, "SELECT * FROM prediction_walk_forward")
     feats = summary["features"].iloc[0].split(",")
-    assert set(feats) == {c for c in ALL_FEATURES if c not in RSJ_FEATURES}
+    # no funding or on-chain data in this build: FUND and CHAIN are NULL, so are their betas, which the
+    # walk-forward's coverage rule drops (VOL, from returns, is there)
+    assert fm[["beta_fund", "beta_chain"]].isna().all().all() and fm["beta_vol"].notna().any()
+    assert set(feats) == {c for c in ALL_FEATURES if c not in RSJ_FEATURES and c not in ("beta_fund", "beta_chain")}
     rows = fm[fm["in_universe"]]
     comp = query(built, "SELECT * FROM model_comparison")
     folds = query_dates(built, "SELECT * FROM prediction_folds", ["train_start", "train_end", "test_start", "test_end"])
@@ -329,10 +332,15 @@ def test_factor_risk_model_reproduces_sample_variances(built):
     fac = query_dates(built, "SELECT * FROM factor_returns_daily WHERE date > ? AND date <= ?", ["date"],
              [asof - pd.Timedelta(days=window), asof]).set_index("date").sort_index()
     betas = query_dates(built, "SELECT * FROM rolling_betas WHERE date = ?", ["date"], [asof]).set_index("symbol")
-    omega = np.cov(fac[["mkt", "size", "mom"]].to_numpy(), rowvar=False, ddof=1)
-    B = betas.loc[s.index, ["beta_mkt", "beta_size", "beta_mom"]].to_numpy()
+    # the model's factors are the rolling betas': MKT, SIZE, MOM, VOL (no funding or on-chain data here)
+    names = s["factors"].iloc[0].split(",")
+    assert names == ["mkt", "size", "mom", "vol"] and (betas["factors"] == "mkt,size,mom,vol").all()
+    assert s[["beta_fund", "beta_chain"]].isna().all().all()
+    k = len(names)
+    omega = np.cov(fac[names].to_numpy(), rowvar=False, ddof=1)
+    B = betas.loc[s.index, [f"beta_{f}" for f in names]].to_numpy()
     n = betas.loc[s.index, "n_obs"].to_numpy()
-    d = betas.loc[s.index, "resid_vol"].to_numpy() ** 2 * (n - 4) / (n - 1)
+    d = betas.loc[s.index, "resid_vol"].to_numpy() ** 2 * (n - 1 - k) / (n - 1)
     np.testing.assert_allclose(s["systematic_var"], np.einsum("ik,kl,il->i", B, omega, B), rtol=1e-10)
     np.testing.assert_allclose(s["total_var"], np.einsum("ik,kl,il->i", B, omega, B) + d, rtol=1e-10)
     # a coin with every day of the window: the model variance IS its sample variance (statsmodels OLS)
@@ -342,12 +350,13 @@ def test_factor_risk_model_reproduces_sample_variances(built):
     assert complete and s.loc[complete, "complete"].all()
     np.testing.assert_allclose(s.loc[complete, "total_var"], ex[complete].var(ddof=1), rtol=1e-9)
     c = complete[0]
-    ols = sm.OLS(ex[c].to_numpy(), sm.add_constant(fac[["mkt", "size", "mom"]].to_numpy())).fit()
-    np.testing.assert_allclose(s.loc[c, ["beta_mkt", "beta_size", "beta_mom"]].to_numpy(dtype=float),
+    ols = sm.OLS(ex[c].to_numpy(), sm.add_constant(fac[names].to_numpy())).fit()
+    np.testing.assert_allclose(s.loc[c, [f"beta_{f}" for f in names]].to_numpy(dtype=float),
                                ols.params[1:], rtol=1e-8)
     np.testing.assert_allclose(s.loc[c, "resid_var"], ols.ssr / (len(ex) - 1), rtol=1e-9)
     N = len(s)
-    assert (s["n_params_factor"] == N * 3 + 6 + N).all() and (s["n_params_full"] == N * (N + 1) // 2).all()
+    assert (s["n_params_factor"] == N * k + k * (k + 1) // 2 + N).all()
+    assert (s["n_params_full"] == N * (N + 1) // 2).all()
 
 
 # ------------------------------------------------------------------------------------ PCA

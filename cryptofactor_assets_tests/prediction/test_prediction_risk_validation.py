@@ -368,3 +368,41 @@ def test_asset_on_an_empty_warehouse(tmp_path):
     assert "needs daily_panel returns" in meta["note"].value
     for table in pt.RISK_VALIDATION_TABLES:
         assert _query(path, f"SELECT count(*) AS n FROM {table}")["n"].iloc[0] == 0
+
+
+# ----------------------------------------------------------------------------- the chapter's factors
+def test_the_forecast_uses_the_rolling_betas_factors_week_by_week():
+    """VOL, FUND, CHAIN enter the factor forecast exactly when they enter the rolling betas: FUND never
+    (no funding data), CHAIN from the week whose regressions first read a value of it; the forecast's
+    betas and variances are then the stored model's, on either side of that week."""
+    R, F, caps, *_ = planted_market(n_days=260, n_coins=10, seed=7)
+    rng = np.random.default_rng(8)
+    F = F.assign(vol=rng.normal(0, 0.01, len(F)), fund=np.nan, chain=rng.normal(0, 0.01, len(F)))
+    F.loc[F.index < "2023-06-05", "chain"] = np.nan  # an on-chain file that starts later
+    R = R + 0.7 * F[["chain"]].fillna(0.0).to_numpy()
+    daily, factors = _long_inputs(R, F)
+    cfg = rv.ValidationConfig(window_days=60, min_window_days=40)
+    for week, names in ((pd.Timestamp("2023-05-29"), ("mkt", "size", "mom", "vol")),
+                        (pd.Timestamp("2023-08-14"), ("mkt", "size", "mom", "vol", "chain"))):
+        betas = compute_rolling_betas(daily, factors, week.date(), (week + pd.Timedelta(days=7)).date(), 60, 40)
+        assert set(betas["factors"]) == {",".join(names)}
+        table, weeks = compute_risk_model(betas, daily, factors, pd.DatetimeIndex([week]), ddof=1)
+        assert weeks["factors"].tolist() == [",".join(names)] and weeks["reproduction_ok"].all()
+        fc = rv.forecast_covariances(R, F, week + pd.Timedelta(days=6), cfg)
+        assert fc.factors == names
+        stored = table.set_index("symbol")
+        syms = [s for s in fc.symbols if s in stored.index]
+        np.testing.assert_allclose(fc.betas, stored.loc[syms, [f"beta_{f}" for f in names]].to_numpy(), rtol=1e-9)
+        np.testing.assert_allclose(np.diag(fc.covariances["factor"]) / 7, stored.loc[syms, "total_var"], rtol=1e-9)
+        result = rv.RiskValidation(pd.DataFrame(), pd.DataFrame(), pd.DataFrame(), {fc.origin: fc})
+        cmp_ = rv.compare_with_stored(result, table.assign(week_start=week), cfg)
+        assert cmp_["max_abs_beta_diff_stored"].iloc[0] < 1e-9
+    # the config's list narrows the candidates (MKT, SIZE, MOM always)
+    res, weeks, _, _ = rv.compute_risk_validation(
+        daily.assign(excess_ret=daily["ret"] - 1e-4, market_cap=1.0), factors,
+        None, rv.ValidationConfig(window_days=60, min_window_days=40, n_random=2,
+                                  factors=("mkt", "size", "mom", "chain")))
+    assert set(weeks["factors"].dropna()) == {"mkt,size,mom", "mkt,size,mom,chain"}
+    with pytest.raises(ValueError, match="include"):
+        rv.compute_risk_validation(daily.assign(excess_ret=daily["ret"], market_cap=1.0), factors, None,
+                                   rv.ValidationConfig(factors=("mkt", "chain")))

@@ -6,7 +6,7 @@ CREATE TABLE IF NOT EXISTS factor_risk_model_weeks (
     ddof                            INTEGER NOT NULL,
     n_coins                         INTEGER NOT NULL,
     n_complete_coins                INTEGER NOT NULL,   -- coins with a return on every factor day of the window
-    n_factor_days                   INTEGER NOT NULL,   -- days with all three daily factors
+    n_factor_days                   INTEGER NOT NULL,   -- days with every daily factor of the model
     n_params_factor                 INTEGER NOT NULL,
     n_params_full                   INTEGER NOT NULL,
     mean_explained_ratio            DOUBLE,
@@ -17,5 +17,6 @@ CREATE TABLE IF NOT EXISTS factor_risk_model_weeks (
     relative_offdiag_error          DOUBLE,             -- ||offdiag(S - Sigma)||_F / ||offdiag(S)||_F
     max_sample_var                  DOUBLE,             -- largest sample variance (scale of the tolerance)
     reproduction_ok                 BOOLEAN,            -- risk_model.check_reproduction passed
-    stored_diag_rel_error           DOUBLE              -- max |total_var - sample_var| / sample_var over complete coins
+    stored_diag_rel_error           DOUBLE,             -- max |total_var - sample_var| / sample_var over complete coins
+    factors                         VARCHAR             -- the K daily factors of the week's model, comma-separated
 );

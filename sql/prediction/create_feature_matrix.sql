@@ -39,5 +39,8 @@ CREATE TABLE IF NOT EXISTS feature_matrix (
     y_up              BOOLEAN,           -- TARGET: y_next > 0 (NULL when y_next is NULL)
     beta_window_days  INTEGER,           -- parameter: rolling-beta window (calendar days)
     rsj_source        VARCHAR NOT NULL,  -- rsj_daily | absent
-    min_rsj_days      INTEGER NOT NULL   -- parameter: days with RSJ a week needs
+    min_rsj_days      INTEGER NOT NULL,  -- parameter: days with RSJ a week needs
+    beta_vol          DOUBLE,            -- rolling beta on daily VOL (low minus high volatility); NULL when not used
+    beta_fund         DOUBLE,            -- rolling beta on daily FUND (low minus high funding); NULL without funding data
+    beta_chain        DOUBLE             -- rolling beta on daily CHAIN (on-chain growth); NULL without on-chain data
 );

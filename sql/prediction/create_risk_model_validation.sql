@@ -18,5 +18,6 @@ CREATE TABLE IF NOT EXISTS risk_model_validation (
     window_days               INTEGER NOT NULL,  -- calendar days of the estimation window
     horizon_days              INTEGER NOT NULL,  -- daily covariance x horizon_days = the week's
     ewma_lambda               DOUBLE  NOT NULL,  -- RiskMetrics decay of the ewma method (daily)
-    ddof                      INTEGER NOT NULL
+    ddof                      INTEGER NOT NULL,
+    factors                   VARCHAR            -- the factor model's daily factors that week, comma-separated
 );

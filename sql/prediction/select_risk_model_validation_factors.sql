@@ -1,2 +1,2 @@
--- Select the daily MKT, SIZE, MOM of every stored day for risk_model_validation (NULL factors: not a factor day).
-SELECT date, mkt, size, mom FROM factor_returns_daily ORDER BY date
+-- Select the daily MKT, SIZE, MOM, VOL, FUND, CHAIN of every stored day for risk_model_validation (NULL factors: not a factor day, or a factor without input).
+SELECT date, mkt, size, mom, vol, fund, chain FROM factor_returns_daily ORDER BY date
