@@ -1,7 +1,8 @@
 """Weekly factor assets (ISO-week partitions): LTW characteristics, characteristic portfolios, weekly
-factors and the Fama-MacBeth first step. Thin shells: read with the look-back, call the pure table
+factors, and the Fama-MacBeth first step (unpartitioned: every stored week in one pass). Thin shells: read with the look-back, call the pure table
 functions of ``factors/compute_*.py``, return the rows (written and checked by ``lib.table_asset``)."""
 
+import dataclasses
 import datetime as dt
 
 import dagster as dg
@@ -51,7 +52,7 @@ from cryptofactor_assets.panels.tables import DAILY_PANEL, WEEKLY_PANEL
 from cryptofactor_assets.partitions import previous_weeks, week_and_previous_days, weekly_partitions
 from cryptofactor_assets.sources.tables import RAW_FUNDING_RATES, RAW_ONCHAIN_ACTIVITY
 from cryptofactor_assets.storage.frames import read_sql_frame
-from cryptofactor_assets.storage.warehouse import load_sql
+from cryptofactor_assets.storage.warehouse import ensure_table, load_sql
 
 FORMATION_LAG = dt.timedelta(weeks=FORMATION_LAG_WEEKS)
 
@@ -231,11 +232,8 @@ def _gammas_lack(run: TableRun, chars: pd.DataFrame, betas: pd.DataFrame) -> str
             f"coin-weeks and {len(betas)} rolling betas on the formation days")
 
 
-@table_asset(checks.FAMA_MACBETH_GAMMAS, group=GROUP, partitions_def=weekly_partitions, kinds=KINDS,
-             config=FamaMacBethConfig, required_resource_keys={RISK_FREE}, deps=[
-                 dg.AssetDep(WEEKLY_CHARACTERISTICS, partition_mapping=previous_weeks(FORMATION_LAG_WEEKS)),
-                 dg.AssetDep(ROLLING_BETAS, partition_mapping=previous_weeks(FORMATION_LAG_WEEKS)),
-             ])
+@table_asset(checks.FAMA_MACBETH_GAMMAS, group=GROUP, kinds=KINDS, config=FamaMacBethConfig,
+             required_resource_keys={RISK_FREE}, deps=[WEEKLY_CHARACTERISTICS, ROLLING_BETAS])
 def fama_macbeth_gammas_asset(run: TableRun) -> TableOutput:
     """Fama-MacBeth (1973) first step: for each week w, OLS across coins of the week-w excess return on
     a constant and (a) rolling betas as of the last day of week w-1 (spec `betas`: the betas of every
@@ -246,8 +244,17 @@ def fama_macbeth_gammas_asset(run: TableRun) -> TableOutput:
     spec and coefficient (gamma), with the cross-sectional R², the number of coins and the
     coefficient's row of the week's X'X (`xtx_row`: with the gammas it gives fama_macbeth_premia
     the pooled OLS of all coin-weeks and its Driscoll-Kraay errors). Nothing after week w is used.
+    Unpartitioned: one pass over every stored week (the weeks are independent cross-sections, cheap
+    to recompute; a weekly partition would cost Dagster two events per week for no gain).
     """
-    config, start, end = run.config, run.start, run.end
+    config = run.config
+    ensure_table(run.con, WEEKLY_CHARACTERISTICS)
+    first, last = run.con.execute(load_sql("select_weekly_characteristics_bounds", domain="factors")).fetchone()
+    if first is None:
+        return TableOutput({FAMA_MACBETH_GAMMAS: pd.DataFrame()}, empty_reason="needs weekly_characteristics")
+    # holding weeks: every stored week after the first (week w's regressors are of week w-1)
+    start, end = first + FORMATION_LAG, last + dt.timedelta(days=7)
+    run = dataclasses.replace(run, start=start, end=end)
     weeks = mondays(start, end)
     rf, _, _ = run.context.resources.risk_free.series(weeks, "weekly")
     chars = _formation_characteristics(run)

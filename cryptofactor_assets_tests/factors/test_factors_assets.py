@@ -42,8 +42,10 @@ DAILY = [raw_klines_5m, raw_coin_markets, daily_panel]
 # daily rows in weekly (ISO week) partitions: built over WEEK0..WEEK1, the same days as DAY0..DAY1
 FACTOR_DAILY = [assets_daily.factor_returns_daily_asset, assets_daily.rolling_betas_asset]
 FACTOR_WEEKLY = [assets_weekly.weekly_characteristics_asset, assets_weekly.characteristic_portfolios_asset,
-                 assets_weekly.factor_returns_weekly_asset, assets_weekly.fama_macbeth_gammas_asset]
-SUMMARY = [assets_summary.fama_macbeth_premia_asset, assets_summary.long_short_alphas_asset, assets_summary.regime_signals_asset,
+                 assets_weekly.factor_returns_weekly_asset]
+# the Fama-MacBeth first step is unpartitioned (every stored week in one pass), built with the summaries
+SUMMARY = [assets_weekly.fama_macbeth_gammas_asset, assets_summary.fama_macbeth_premia_asset,
+           assets_summary.long_short_alphas_asset, assets_summary.regime_signals_asset,
            assets_summary.ltw_replication_asset]
 # 12 coins leave some of the six double-sort cells empty (CMOM NULL): the tests use the single sort.
 SORT = "single_sort"
