@@ -25,6 +25,7 @@ from cryptofactor_assets.neural.grid import (
 )
 from cryptofactor_assets.neural.neural_beta import ACTIVATIONS, MLPConfig
 from cryptofactor_assets.neural.params import EPOCHS, FF_WINDOW, LOOKBACK, N_BACKFIT, VAL_FRACTION
+from cryptofactor_assets.neural.stats import annual_trajectories, trajectory_png
 from cryptofactor_assets.neural.tables import (
     CROSS_ASSET_MONTHLY,
     CROSS_ASSET_TRUTH,
@@ -109,15 +110,19 @@ class NeuralStatsConfig(dg.Config):
     ff_window: int = FF_WINDOW  # months of the rolling FF5 regression of forecast residuals (demo: 24 months stored)
 
 
-def _stats_metadata(stats: pd.DataFrame, annual: pd.DataFrame, fc: pd.DataFrame) -> dict:
-    """Means over coins of the statistics, the neural single-market rows, the annual paths, the RMSEs."""
+def _stats_metadata(stats: pd.DataFrame, annual: pd.DataFrame, fc: pd.DataFrame,
+                    truth: pd.DataFrame | None = None) -> dict:
+    """Means over coins of the statistics, the neural single-market rows, the annual paths (table and one
+    PNG per run, panels per market, with the planted paths of ``truth`` when simulated), the RMSEs."""
     summary = stats.groupby(["method", "model", "market"], sort=True)[
-        ["n_months", "mean_beta", "std_beta", "skew", "kurtosis", "min_beta", "max_beta", "truth_rmse"]
+        ["n_months", "mean_beta", "std_beta", "skew", "kurtosis", "excess_kurtosis", "min_beta", "max_beta",
+         "truth_rmse"]
     ].mean().reset_index()
     fc_wide = fc.pivot_table(index=["model", "market", "ff5"], columns="method", values="rmse").reset_index()
     fc_wide.columns.name = None
     traj = annual.groupby(["method", "model", "market", "year"])["mean_beta"].mean().unstack("year").reset_index()
     traj.columns = [str(col) for col in traj.columns]
+    paths = annual_trajectories(annual, truth, stats["first_month"].iloc[0], stats["last_month"].iloc[0])
     neural_single = stats[(stats["method"] == NEURAL) & (stats["model"] == "single")].drop(
         columns=["method", "model", "first_month", "last_month"])
     return {
@@ -125,6 +130,7 @@ def _stats_metadata(stats: pd.DataFrame, annual: pd.DataFrame, fc: pd.DataFrame)
         "beta_statistics (means over coins)": md(frame_markdown(summary)),
         "neural_single_by_coin": md(frame_markdown(neural_single.reset_index(drop=True))),
         "annual_mean_betas (means over coins)": md(frame_markdown(traj)),
+        "annual_mean_beta_trajectory": md(png_markdown(trajectory_png(paths), "annual mean beta per market")),
         "forecast_rmse (log return per month)": md(frame_markdown(fc_wide)),
     }
 
@@ -135,8 +141,10 @@ def neural_beta_stats(run: TableRun) -> TableOutput:
     """Distribution of the stored ex-ante betas and what they are worth for forecasting.
 
     `neural_beta_stats`: per method (neural_mlp, rolling_ols), model (single, joint), coin and market:
-    N, mean, std, skew (adjusted Fisher-Pearson), excess kurtosis, min, max, and the RMSE against the
-    planted beta when the data are simulated. `neural_beta_annual`: calendar-year mean betas.
+    N, mean, std, skew (adjusted Fisher-Pearson), kurtosis (plain, = excess + 3) and excess kurtosis
+    (bias-corrected G2), min, max, and the RMSE against the planted beta when the data are simulated.
+    `neural_beta_annual`: calendar-year mean betas; the metadata's `annual_mean_beta_trajectory` charts
+    their means over coins per market and method (single and joint), with the planted paths when simulated.
     `neural_beta_forecasts`: out-of-sample RMSE of a_t + beta_t' f_t (betas from data before t, realised
     market returns of t), neural vs rolling OLS on the same coin-months, without and with the
     Fama-French five factors (ex-ante rolling regression of the residual on FF5, `ff_window` months).
@@ -157,4 +165,4 @@ def neural_beta_stats(run: TableRun) -> TableOutput:
     coins, markets, factors = _history(con)
     stats, annual, fc = compute_stats(betas, coins, markets, factors, truth, ff_window)
     return TableOutput({NEURAL_BETA_STATS: stats, NEURAL_BETA_ANNUAL: annual, NEURAL_BETA_FORECASTS: fc},
-                       metadata={"ff_window": ff_window, **_stats_metadata(stats, annual, fc)})
+                       metadata={"ff_window": ff_window, **_stats_metadata(stats, annual, fc, truth)})

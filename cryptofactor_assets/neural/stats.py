@@ -1,9 +1,14 @@
 """Summaries of beta panels: descriptive statistics, annual trajectories, out-of-sample forecasts.
 
 * :func:`describe_betas`: per coin and market N, mean, std (ddof 1), skewness (adjusted
-  Fisher-Pearson, = ``pandas.Series.skew`` = ``scipy.stats.skew(bias=False)``), excess kurtosis
-  (= ``pandas.Series.kurt`` = ``scipy.stats.kurtosis(bias=False)``), min, max over non-NaN months.
+  Fisher-Pearson, = ``pandas.Series.skew`` = ``scipy.stats.skew(bias=False)``), kurtosis in both forms
+  with the same bias-corrected estimator: ``excess_kurtosis`` G2 (= ``pandas.Series.kurt`` =
+  ``scipy.stats.kurtosis(fisher=True, bias=False)``, 0 for a normal) and ``kurtosis`` = G2 + 3 (plain,
+  Pearson: ``scipy.stats.kurtosis(fisher=False, bias=False)``, 3 for a normal; the seed's table reports
+  this one), min, max over non-NaN months. Both need N >= 4 (NaN below).
 * :func:`annual_mean_betas`: calendar-year means per coin and market.
+* :func:`annual_trajectories` / :func:`trajectory_png`: per market and calendar year, the mean over
+  coins of each method's annual mean betas beside the planted ones, and their one-PNG line chart.
 * :func:`forecast_comparison`: out-of-sample RMSE of return forecasts ``a_t + beta_t' f_t`` (ex-ante
   betas, realised market returns of month ``t``), on the months where every compared model has a
   forecast. ``with FF5``: the forecast residual's loadings on the five Fama-French factors are
@@ -21,17 +26,20 @@ from collections.abc import Mapping, Sequence
 import numpy as np
 import pandas as pd
 
+from cryptofactor_assets.analytics.plots import new_figure, render_png
 from cryptofactor_assets.neural.baseline import BetaPanel, rolling_ols
+from cryptofactor_assets.neural.simulation import MARKETS
 
 FF5 = ["Mkt-RF", "SMB", "HML", "RMW", "CMA"]
 
 
 def describe_betas(panel: BetaPanel) -> pd.DataFrame:
-    """Rows (coin, market) x columns N, mean, std, skew, kurtosis, min, max."""
+    """Rows (coin, market) x columns N, mean, std, skew, kurtosis (plain), excess_kurtosis, min, max."""
     long = panel.long()
     g = long.groupby(["coin", "market"])["beta"]
+    excess = g.apply(lambda s: s.kurt())
     out = pd.DataFrame({"N": g.count(), "mean": g.mean(), "std": g.std(ddof=1), "skew": g.skew(),
-                        "kurtosis": g.apply(lambda s: s.kurt()), "min": g.min(), "max": g.max()})
+                        "kurtosis": excess + 3.0, "excess_kurtosis": excess, "min": g.min(), "max": g.max()})
     out["method"] = panel.method
     return out
 
@@ -41,6 +49,90 @@ def annual_mean_betas(panel: BetaPanel) -> pd.DataFrame:
     long = panel.long()
     long["year"] = pd.DatetimeIndex(long["month"]).year
     return long.pivot_table(index="year", columns=["coin", "market"], values="beta", aggfunc="mean")
+
+
+#: Planted column of ``cross_asset_truth`` and series label per model: a single-market regression
+#: estimates the univariate (omitted-variable) slope, the joint model the structural beta.
+PLANTED = {"single": ("univariate_beta", "planted single (univariate)"),
+           "joint": ("beta", "planted joint (structural)")}
+
+
+def annual_trajectories(annual: pd.DataFrame, truth: pd.DataFrame | None = None,
+                        first=None, last=None) -> pd.DataFrame:
+    """Per market and calendar year, the mean over coins of the annual mean betas of each (method, model).
+
+    ``annual``: rows ``method, model, coin, market, year, mean_beta`` (``neural_beta_annual``): column
+    ``"<method> <model>"`` = mean over the coins of that (method, model, market, year)'s ``mean_beta``.
+    ``truth``: rows ``month_start, coin, market, beta, univariate_beta`` (``cross_asset_truth``; None or
+    empty for real data): for each model present in ``annual``, the planted series of ``PLANTED``
+    (univariate for ``single``, structural for ``joint``) averaged the same way (per coin and year over
+    the months ``first <= month_start <= last``, then over the coins that model has rows for), on the
+    markets of ``annual``. Index ``(market, year)``; columns per model: methods (sorted), then planted.
+    """
+    if annual.empty:
+        return pd.DataFrame(index=pd.MultiIndex.from_arrays([[], []], names=["market", "year"]))
+    a = annual.assign(year=annual["year"].astype(int))
+    est = a.groupby(["market", "year", "model", "method"])["mean_beta"].mean().unstack(["model", "method"])
+    series: dict[str, pd.Series] = {}
+    t = None
+    if truth is not None and len(truth):
+        t = truth.assign(month=pd.to_datetime(truth["month_start"]))
+        if first is not None:
+            t = t[t["month"] >= pd.Timestamp(first)]
+        if last is not None:
+            t = t[t["month"] <= pd.Timestamp(last)]
+        t = t[t["market"].isin(set(a["market"]))].assign(year=lambda x: x["month"].dt.year.astype(int))
+    models = set(a["model"])
+    for model in [m for m in PLANTED if m in models] + sorted(models - set(PLANTED)):
+        for method in sorted(set(a.loc[a["model"] == model, "method"])):
+            series[f"{method} {model}"] = est[(model, method)]
+        if t is not None and model in PLANTED:
+            col, label = PLANTED[model]
+            sub = t[t["coin"].isin(set(a.loc[a["model"] == model, "coin"]))]
+            if len(sub):
+                series[label] = sub.groupby(["market", "year", "coin"])[col].mean().groupby(
+                    ["market", "year"]).mean()
+    out = pd.concat(series, axis=1).sort_index()
+    out.index = out.index.set_names(["market", "year"])
+    return out
+
+
+def trajectory_png(traj: pd.DataFrame) -> bytes:
+    """One small palette PNG of :func:`annual_trajectories`: a panel per market, a line per series
+    (colour per method, planted black; solid single-market, dashed joint), one legend below."""
+    from matplotlib.ticker import MaxNLocator  # noqa: PLC0415 - plotting only on demand
+
+    present = list(dict.fromkeys(traj.index.get_level_values("market")))
+    markets = [m for m in MARKETS if m in present] + sorted(m for m in present if m not in MARKETS)
+    ncols = 2 if len(markets) > 1 else 1
+    nrows = max(1, -(-len(markets) // ncols))
+    fig = new_figure(figsize=(8.0, 2.3 * nrows + 0.7), layout="constrained")
+    axes = fig.subplots(nrows, ncols, squeeze=False).ravel()
+    methods = sorted({c.rsplit(" ", 1)[0] for c in traj.columns if not c.startswith("planted")})
+    colours = dict(zip(methods, ["tab:blue", "tab:orange", "tab:green", "tab:purple", "tab:brown"], strict=False))
+    handles: dict[str, object] = {}
+    for ax, mk in zip(axes, markets, strict=False):
+        part = traj.xs(mk, level="market")
+        for col in traj.columns:
+            s = part[col].dropna()
+            if s.empty:
+                continue
+            planted = col.startswith("planted")
+            colour = "black" if planted else colours.get(col.rsplit(" ", 1)[0], "tab:gray")
+            style = "--" if "joint" in col else "-"
+            (line,) = ax.plot(s.index.to_numpy(), s.to_numpy(float), linestyle=style, color=colour, marker="o",
+                              markersize=3, linewidth=1.6 if planted else 1.2)
+            handles.setdefault(col, line)
+        ax.set_title(mk, fontsize=9)
+        ax.tick_params(labelsize=7)
+        ax.grid(True, alpha=0.3)
+        ax.xaxis.set_major_locator(MaxNLocator(integer=True))
+    for ax in axes[len(markets):]:
+        ax.set_visible(False)
+    fig.suptitle("Annual mean beta (mean over coins)", fontsize=10)
+    if handles:
+        fig.legend(list(handles.values()), list(handles), loc="outside lower center", ncol=3, fontsize="small")
+    return render_png(fig)
 
 
 def _ff_adjustment(resid: np.ndarray, ff: np.ndarray, window: int) -> np.ndarray:

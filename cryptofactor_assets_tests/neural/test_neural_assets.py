@@ -221,7 +221,7 @@ def test_grid_and_stats_tables(built):
     m = stats.merge(want, on=["method", "model", "coin", "market"])
     assert len(m) == len(stats) == 2 * 2 * 12 * 4
     for a, b in [("n_months", "n"), ("mean_beta", "mean"), ("std_beta", "std"), ("skew", "skew"),
-                 ("kurtosis", "kurt"), ("min_beta", "min"), ("max_beta", "max")]:
+                 ("excess_kurtosis", "kurt"), ("min_beta", "min"), ("max_beta", "max")]:
         np.testing.assert_allclose(m[a].astype(float), m[f"o_{b}"].astype(float), rtol=1e-10, atol=1e-12)
     # Recovery of the planted betas: both methods track them within a stated bound (beta units, RMSE
     # over coins and months; planted univariate EQUITY betas range from about 0.5 to 4).

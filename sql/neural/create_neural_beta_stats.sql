@@ -8,7 +8,8 @@ CREATE TABLE IF NOT EXISTS neural_beta_stats (
     mean_beta    DOUBLE,
     std_beta     DOUBLE,            -- ddof 1
     skew         DOUBLE,            -- adjusted Fisher-Pearson (pandas skew)
-    kurtosis     DOUBLE,            -- excess kurtosis (pandas kurt)
+    kurtosis     DOUBLE,            -- plain (Pearson) kurtosis = excess_kurtosis + 3 (3 for a normal; the seed's table)
+    excess_kurtosis DOUBLE,         -- excess kurtosis G2, bias-corrected (pandas kurt = scipy kurtosis(bias=False)); NULL below 4 months
     min_beta     DOUBLE,
     max_beta     DOUBLE,
     truth_rmse   DOUBLE,            -- RMSE against the planted beta (univariate for single, structural for joint); NULL for real data
