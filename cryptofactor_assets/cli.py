@@ -2,6 +2,7 @@
 
     cryptofactor materialize --start 2023-01-01 --end 2024-12-31 [--source simulated|files|bybit] ...
     cryptofactor tables | report | sql "<query>" | snapshot
+    cryptofactor fetch-cross-asset --start 2015-01-01 [--markets-only] [--out data/cross_asset_yfinance.csv]
 
 `materialize` runs the SAME jobs the UI and the schedules run (daily, then weekly, then monthly, then
 summary), each as one run over its whole partition range (single-run backfill), recorded in the
@@ -440,6 +441,63 @@ def snapshot(args: argparse.Namespace) -> int:
     return EXIT_OK
 
 
+#: Where ``fetch-cross-asset`` writes by default (the file CRYPTOFACTOR_CROSS_ASSET_CSV then names).
+CROSS_ASSET_CSV_DEFAULT = os.path.join("data", "cross_asset_yfinance.csv")
+
+
+def fetch_cross_asset(args: argparse.Namespace) -> int:
+    """Download daily closes of the coin and market tickers with yfinance (the optional ``cross-asset``
+    extra) and write them in ``yf.download(...).to_csv()``'s layout, the file ``cross_asset_monthly``
+    reads (CRYPTOFACTOR_CROSS_ASSET_CSV). Exit 0 written; 1 a ticker brought no price (nothing
+    written); 2 bad arguments or yfinance not installed."""
+    from cryptofactor_assets.neural import loaders
+    from cryptofactor_assets.neural.cross_asset import parse_tickers
+
+    try:
+        coins = {} if args.markets_only else (
+            parse_tickers(args.coins) if args.coins is not None else dict(loaders.DEFAULT_COIN_TICKERS))
+        markets = parse_tickers(args.markets) if args.markets is not None else dict(loaders.DEFAULT_MARKET_TICKERS)
+    except ValueError as exc:
+        print(f"cryptofactor: {exc}", file=sys.stderr)
+        return EXIT_USAGE
+    mapping = {**coins, **markets}
+    if not mapping:
+        print("cryptofactor: no ticker to fetch (--coins and --markets are empty)", file=sys.stderr)
+        return EXIT_USAGE
+    if args.end is not None and args.end < args.start:
+        print(f"cryptofactor: --end {args.end} is before --start {args.start}", file=sys.stderr)
+        return EXIT_USAGE
+    try:
+        loaders.import_yfinance()
+    except loaders.YFinanceMissingError as exc:
+        print(f"cryptofactor: fetch-cross-asset: {exc}", file=sys.stderr)
+        return EXIT_USAGE
+    end = None if args.end is None else (args.end + dt.timedelta(days=1)).isoformat()  # yfinance: exclusive
+    _say(f"fetch-cross-asset: {len(mapping)} tickers ({', '.join(f'{k}={v}' for k, v in mapping.items())}) "
+         f"daily closes {args.start} .. {args.end or 'today'}")
+    t0 = time.perf_counter()
+    fetched = loaders.fetch_yfinance_closes(mapping, args.start.isoformat(), end)
+    coverage = fetched.coverage()
+    for row in coverage.itertuples():
+        span = f"{row.first} .. {row.last}, {row.closes} closes" if row.closes else "NO PRICE"
+        _say(f"  {row.name:<8} {row.ticker:<10} {span}")
+    if fetched.missing:
+        print(f"cryptofactor: no price from yfinance for {', '.join(fetched.missing)} "
+              f"({', '.join(fetched.mapping[m] for m in fetched.missing)}): nothing written "
+              f"(check the tickers, or retry later if Yahoo rate-limited the download)", file=sys.stderr)
+        return EXIT_FAILED
+    out = loaders.write_yfinance_csv(fetched.frame, args.out)
+    # read back as cross_asset_monthly will: the file must give every name's monthly returns
+    monthly = loaders.yfinance_monthly_returns(loaders.read_yfinance_csv(out), fetched.mapping)
+    _say(f"wrote {out} ({len(fetched.frame)} days, {monthly.index.min():%Y-%m} .. {monthly.index.max():%Y-%m} "
+         f"monthly) in {time.perf_counter() - t0:.1f} s; use it with:")
+    print(f"export CRYPTOFACTOR_CROSS_ASSET_CSV={out}")
+    print("export CRYPTOFACTOR_CROSS_ASSET_TICKERS=" + ",".join(f"{k}={v}" for k, v in fetched.mapping.items()))
+    if args.markets_only:
+        print("export CRYPTOFACTOR_CROSS_ASSET_COINS=daily_panel  # coins from the stored daily_panel")
+    return EXIT_OK
+
+
 def build_parser() -> argparse.ArgumentParser:
     parser = argparse.ArgumentParser(prog="cryptofactor", description=__doc__.split("\n")[0])
     sub = parser.add_subparsers(dest="command", required=True)
@@ -495,6 +553,28 @@ def build_parser() -> argparse.ArgumentParser:
                    help="seconds to wait while a run holds the file (default CRYPTOFACTOR_LOCK_WAIT_SECONDS)")
     s.add_argument("--duckdb", help="DuckDB file (env CRYPTOFACTOR_DUCKDB)")
     s.set_defaults(func=snapshot)
+    f = sub.add_parser("fetch-cross-asset",
+                       help="download daily closes of coins and markets with yfinance into the cross-asset CSV",
+                       description="Download daily closes (auto-adjusted) of the coin and market tickers with "
+                                   "yfinance and write them in yf.download().to_csv()'s layout: the file "
+                                   "CRYPTOFACTOR_CROSS_ASSET_CSV names for cross_asset_monthly. Needs the optional "
+                                   "extra: pip install 'cryptofactor[cross-asset]'.",
+                       epilog="exit codes: 0 written, 1 a ticker brought no price (nothing written), "
+                              "2 bad arguments or yfinance not installed")
+    f.add_argument("--start", required=True, type=_iso_date, help="first day, YYYY-MM-DD")
+    f.add_argument("--end", type=_iso_date, default=None, help="last day (inclusive), YYYY-MM-DD (default: today)")
+    f.add_argument("--coins", default=None,
+                   help="coin tickers NAME=TICKER,... (default: " + ",".join(
+                       f"{k}={v}" for k, v in {"BTC": "BTC-USD", "ETH": "ETH-USD", "LTC": "LTC-USD",
+                                               "BCH": "BCH-USD"}.items()) + ")")
+    f.add_argument("--markets", default=None,
+                   help="market tickers NAME=TICKER,..., names among FIAT, EQUITY, GOLD, ENERGY (default: "
+                        "FIAT=DX-Y.NYB,EQUITY=^GSPC,GOLD=GC=F,ENERGY=CL=F)")
+    f.add_argument("--markets-only", action="store_true",
+                   help="no coin tickers: the coins come from the stored daily_panel "
+                        "(CRYPTOFACTOR_CROSS_ASSET_COINS=daily_panel)")
+    f.add_argument("--out", default=CROSS_ASSET_CSV_DEFAULT, help=f"CSV file (default {CROSS_ASSET_CSV_DEFAULT})")
+    f.set_defaults(func=fetch_cross_asset)
     return parser
 
 

@@ -14,15 +14,22 @@ Missing months and revisions (documented policy):
   last row wins.
 * French's missing-data codes ``-99.99`` and ``-999`` become NaN.
 
-yfinance is optional: :func:`download_yfinance` imports it lazily; all parsing works offline on a
-frame in yfinance's ``download`` layout (columns MultiIndex ``(Price, Ticker)``, e.g.
-``("Close", "BTC-USD")``, index ``Date``; ``group_by="ticker"`` gives ``(Ticker, Price)``, also read).
+yfinance is optional (the ``cross-asset`` extra: ``pip install 'cryptofactor[cross-asset]'``):
+:func:`download_yfinance` imports it lazily (``cryptofactor fetch-cross-asset`` writes its CSV); all
+parsing works offline on a frame in yfinance's ``download`` layout (columns MultiIndex
+``(Price, Ticker)``, e.g. ``("Close", "BTC-USD")``, index ``Date``; ``group_by="ticker"`` gives
+``(Ticker, Price)``, also read).
+
+Ken French files are read as published: the ``.CSV`` or the ``_CSV.zip`` that holds it (e.g.
+``F-F_Research_Data_5_Factors_2x3_CSV.zip``); any other binary file is an error naming the file.
 """
 
 from __future__ import annotations
 
 import io
+import os
 import re
+import zipfile
 from collections.abc import Mapping, Sequence
 from dataclasses import dataclass
 from pathlib import Path
@@ -111,22 +118,103 @@ def combine_vintages(*frames: pd.DataFrame) -> pd.DataFrame:
     return out.sort_index()
 
 
-def download_yfinance(tickers: Sequence[str], start: str, end: str | None = None,
-                      field: str = "Close") -> pd.DataFrame:
-    """Download daily bars with yfinance (imported lazily; not a project dependency).
+#: How to install the optional yfinance dependency (said by every error that needs it).
+YFINANCE_INSTALL_HINT = "pip install 'cryptofactor[cross-asset]' (or: pip install yfinance)"
 
-    Returns the raw download-layout frame (feed it to :func:`yfinance_monthly_returns`).
-    """
+
+class YFinanceMissingError(ImportError):
+    """yfinance is not installed (it is the optional ``cross-asset`` extra)."""
+
+
+def import_yfinance():
+    """The ``yfinance`` module, or :class:`YFinanceMissingError` saying how to install it."""
     try:
         import yfinance as yf  # noqa: PLC0415 - optional dependency, imported on use only
-    except ImportError as exc:  # pragma: no cover - depends on the environment
-        raise ImportError("download_yfinance needs the optional package 'yfinance' "
-                          "(pip install yfinance); the offline parsers do not") from exc
+    except ImportError as exc:
+        raise YFinanceMissingError(f"the optional package 'yfinance' is not installed: {YFINANCE_INSTALL_HINT}") from exc
+    return yf
+
+
+def yfinance_session():
+    """The HTTP session handed to yfinance: None lets yfinance open its own (curl_cffi, as it
+    prefers). The offline tests replace this function with a session that sends Yahoo's URLs to a
+    local server of recorded chart-API bodies, so yfinance's own request and parsing code runs."""
+    return None
+
+
+def download_yfinance(tickers: Sequence[str], start: str, end: str | None = None,
+                      field: str = "Close", session=None, threads: bool = True) -> pd.DataFrame:
+    """Download daily bars with yfinance (imported lazily; the optional ``cross-asset`` extra).
+
+    ``end`` is exclusive (yfinance's convention). Returns the raw download-layout frame (feed it to
+    :func:`yfinance_monthly_returns`); a ticker yfinance could not fetch is absent or all-NaN in it
+    (yfinance logs the error and carries on), see :func:`fetch_yfinance_closes`.
+    """
+    yf = import_yfinance()
     frame = yf.download(list(tickers), start=start, end=end, interval="1d", auto_adjust=True,
-                        progress=False, multi_level_index=True)
+                        progress=False, multi_level_index=True, threads=threads,
+                        session=session if session is not None else yfinance_session())
     if frame is None or frame.empty:
         raise RuntimeError(f"yfinance returned no data for {list(tickers)}")
     return frame
+
+
+@dataclass(frozen=True)
+class YFinanceFetch:
+    """What :func:`fetch_yfinance_closes` brought: the download-layout frame of the tickers that have
+    prices, the name -> ticker mapping asked for, and the names whose ticker brought no price."""
+
+    frame: pd.DataFrame
+    mapping: dict[str, str]
+    missing: list[str]
+
+    def coverage(self) -> pd.DataFrame:
+        """Per name: ticker, first and last day with a close, number of closes."""
+        rows = []
+        closes = yfinance_close_prices(self.frame) if len(self.frame) else pd.DataFrame()
+        for name, ticker in self.mapping.items():
+            s = closes[ticker].dropna() if ticker in closes.columns else pd.Series(dtype=float)
+            rows.append({"name": name, "ticker": ticker, "first": s.index.min().date() if len(s) else None,
+                         "last": s.index.max().date() if len(s) else None, "closes": int(len(s))})
+        return pd.DataFrame(rows)
+
+
+def fetch_yfinance_closes(mapping: Mapping[str, str], start: str, end: str | None = None,
+                          session=None, threads: bool = False) -> YFinanceFetch:
+    """Daily bars of ``mapping``'s tickers (name -> Yahoo ticker; yfinance upper-cases tickers, so the
+    mapping is too) from ``start`` to ``end`` (exclusive), in yfinance's download layout; one ticker
+    at a time by default (Yahoo rate-limits bursts; a handful of tickers takes seconds).
+
+    A ticker without a single close (unknown symbol, Yahoo error, rate limit: yfinance only logs
+    them) is listed in ``missing`` and dropped from the frame, never written as an empty column.
+    """
+    mapping = {name: ticker.strip().upper() for name, ticker in mapping.items()}
+    try:
+        frame = download_yfinance(list(dict.fromkeys(mapping.values())), start, end, session=session,
+                                  threads=threads)
+    except RuntimeError:  # nothing at all came back
+        return YFinanceFetch(pd.DataFrame(), mapping, list(mapping))
+    closes = yfinance_close_prices(frame)
+    have = {t for t in closes.columns if closes[t].notna().any()}
+    missing = [name for name, ticker in mapping.items() if ticker not in have]
+    level = list(frame.columns.names).index("Ticker") if "Ticker" in frame.columns.names else 1
+    keep = [c for c in frame.columns if str(c[level]) in have]
+    return YFinanceFetch(frame.loc[:, keep], mapping, missing)
+
+
+def write_yfinance_csv(frame: pd.DataFrame, path: str | Path) -> Path:
+    """Write a download-layout frame as ``yf.download(...).to_csv()`` does (the layout
+    :func:`read_yfinance_csv` reads), atomically: a temporary file renamed over ``path``."""
+    path = Path(path)
+    path.parent.mkdir(parents=True, exist_ok=True)
+    tmp = path.with_name(f".{path.name}.tmp{os.getpid()}")
+    try:
+        frame.to_csv(tmp)
+        os.replace(tmp, path)
+    finally:
+        if tmp.exists():
+            tmp.unlink()
+    return path
 
 
 # ------------------------------------------------------------------------------------ Ken French
@@ -142,16 +230,47 @@ class FrenchFactors:
 _ROW = re.compile(r"^\s*(\d{4}|\d{6})\s*,")
 
 
-def parse_french_csv(text: str | bytes) -> FrenchFactors:
-    """Parse a Ken French factor CSV as published (e.g. ``F-F_Research_Data_5_Factors_2x3.CSV``).
+def french_csv_text(data: str | bytes, name: str = "the French file") -> str:
+    """The CSV text of a Ken French file as published: the ``.CSV`` itself, or the ``_CSV.zip`` that
+    holds it (one ``.csv`` member, any case). Any other binary content (an Excel file, a corrupt or
+    several-member ZIP, a web page saved as binary) is a ``ValueError`` naming ``name``."""
+    return _french_text(data, name)[0]
+
+
+def _french_text(data: str | bytes, name: str) -> tuple[str, str]:
+    """(CSV text, name for errors: the file, and the ZIP member it came from)."""
+    if isinstance(data, str):
+        return data, name
+    if data[:2] == b"PK":  # a ZIP local-file header (or a damaged one)
+        try:
+            with zipfile.ZipFile(io.BytesIO(data)) as archive:
+                members = [m for m in archive.namelist() if m.lower().endswith(".csv")]
+                if len(members) != 1:
+                    raise ValueError(f"{name}: a Ken French ZIP holds one .CSV; this one holds "
+                                     f"{archive.namelist()}")
+                data, name = archive.read(members[0]), f"{name} ({members[0]} inside)"
+        except zipfile.BadZipFile as exc:
+            raise ValueError(f"{name}: starts like a ZIP file but cannot be opened ({exc}); download "
+                             f"the Ken French _CSV.zip again") from None
+    if b"\x00" in data[:65536]:
+        raise ValueError(f"{name}: binary content, not a Ken French factor file; give the _CSV.zip as "
+                         f"published (e.g. F-F_Research_Data_5_Factors_2x3_CSV.zip) or the .CSV inside it")
+    try:
+        return data.decode("utf-8"), name
+    except UnicodeDecodeError:
+        return data.decode("latin-1"), name  # French's files are ASCII; a stray byte must not stop the parse
+
+
+def parse_french_csv(text: str | bytes, name: str = "the French file") -> FrenchFactors:
+    """Parse a Ken French factor CSV as published (e.g. ``F-F_Research_Data_5_Factors_2x3.CSV``), or
+    the ZIP holding it (:func:`french_csv_text`); ``name`` (the file) is said by every error.
 
     Layout: free-text header lines, a blank line, ``,Mkt-RF,SMB,HML,RMW,CMA,RF``, rows ``YYYYMM, v...``
     (percent, space-padded), a blank line, `` Annual Factors: January-December ``, the header again,
     rows ``YYYY, v...``, a blank line and ``Copyright YYYY Kenneth R. French``. Values are divided by
     100; ``-99.99`` / ``-999`` become NaN. Duplicate months inside one file: the last row wins.
     """
-    if isinstance(text, bytes):
-        text = text.decode("utf-8", errors="replace")
+    text, name = _french_text(text, name)
     lines = text.replace("\r\n", "\n").replace("\r", "\n").split("\n")
     header_lines: list[str] = []
     blocks: list[tuple[list[str], list[list[str]]]] = []
@@ -173,7 +292,8 @@ def parse_french_csv(text: str | bytes) -> FrenchFactors:
     monthly = [b for b in blocks if b[1] and len(b[1][0][0]) == 6]
     annual = [b for b in blocks if b[1] and len(b[1][0][0]) == 4]
     if not monthly:
-        raise ValueError("no monthly block (rows 'YYYYMM, ...') found in the French file")
+        raise ValueError(f"{name}: no monthly block (rows 'YYYYMM, ...') found: not a Ken French "
+                         f"monthly factor file")
     return FrenchFactors(monthly=_french_block(monthly[0], "M"),
                          annual=_french_block(annual[0], "Y") if annual else pd.DataFrame(),
                          header="\n".join(header_lines))
@@ -196,12 +316,21 @@ def _french_block(block: tuple[list[str], list[list[str]]], kind: str) -> pd.Dat
 
 
 def read_french_csv(path: str | Path) -> FrenchFactors:
-    return parse_french_csv(Path(path).read_bytes())
+    """A French file on disk: the ``.CSV`` or the ``_CSV.zip`` as published."""
+    path = Path(path)
+    return parse_french_csv(path.read_bytes(), path.name)
 
 
-def french_monthly_vintages(*texts: str | bytes) -> pd.DataFrame:
-    """Monthly factors merged across file vintages given oldest first (later file wins)."""
-    return combine_vintages(*(parse_french_csv(t).monthly for t in texts))
+def french_monthly_vintages(*sources: str | bytes | Path) -> pd.DataFrame:
+    """Monthly factors merged across file vintages given oldest first (later file wins). Each source
+    is a path (``Path``: the ``.CSV`` or its ZIP), the file's bytes (CSV or ZIP) or its text."""
+    frames = []
+    for i, src in enumerate(sources, start=1):
+        if isinstance(src, Path):
+            frames.append(read_french_csv(src).monthly)
+        else:
+            frames.append(parse_french_csv(src, f"French file #{i}").monthly)
+    return combine_vintages(*frames)
 
 
 def load_french_shipped() -> pd.DataFrame:
