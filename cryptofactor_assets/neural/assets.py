@@ -34,6 +34,8 @@ from cryptofactor_assets.neural.cross_asset import (
     SIM_START,
     compute_cross_asset,
     monthly_index,
+    parse_bounds,
+    quarantine_implausible,
     wide_history,
 )
 from cryptofactor_assets.neural.neural_beta import MLPConfig
@@ -51,10 +53,11 @@ from cryptofactor_assets.neural.params import (
 from cryptofactor_assets.neural.portfolios import portfolio_summary
 from cryptofactor_assets.neural.resources import CrossAssetSourceResource
 from cryptofactor_assets.neural.tables import CROSS_ASSET_MONTHLY, CROSS_ASSET_TRUTH, NEURAL_BETAS
+from cryptofactor_assets.panels.tables import DAILY_PANEL
 from cryptofactor_assets.partitions import monthly_partitions
 from cryptofactor_assets.progress import Progress
 from cryptofactor_assets.storage.replace import replace_rows_of_tables
-from cryptofactor_assets.storage.warehouse import ensure_table, frame_markdown, load_sql
+from cryptofactor_assets.storage.warehouse import ensure_table, frame_markdown, load_sql, table_exists
 
 GROUP = "neural"
 KINDS = frozenset({"duckdb", "python"})
@@ -82,7 +85,17 @@ class CrossAssetConfig(dg.Config):
     seed: int | None = None  # simulation seed; None: the cross_asset_source resource's, else 20230101
     prices_csv: str | None = None  # yfinance CSV path(s); None: the resource's; unset there too: simulate
     tickers: str | None = None  # "BTC=BTC-USD,...,EQUITY=^GSPC"; None: the resource's
-    ff5_csv: str | None = None  # French CSV path(s) or "linearmodels"; None: the resource's
+    ff5_csv: str | None = None  # French CSV / _CSV.zip path(s) or "linearmodels"; None: the resource's
+    # where the coins come from: "prices" (the CSVs' coin tickers) or "daily_panel" (the stored daily
+    # closes of any market source; markets still from prices_csv); None: the resource's
+    # (env CRYPTOFACTOR_CROSS_ASSET_COINS), else prices
+    coins_from: str | None = None
+    # daily_panel symbols that are the coins, "BTC=BTCUSDT,ETHUSDT"; None: the resource's
+    # (env CRYPTOFACTOR_CROSS_ASSET_PANEL_SYMBOLS), else every panel symbol
+    panel_symbols: str | None = None
+    # outlier bounds over the defaults (cross_asset.OUTLIER_BOUNDS), "EQUITY=0.6,coin=5": |monthly
+    # return| above its series' (else asset class's) bound is quarantined in cross_asset_quarantine
+    outlier_bounds: str = ""
 
 
 # A thin shell, not `table_asset`: each run writes (and checks) the months from the history start,
@@ -98,28 +111,54 @@ def cross_asset_monthly(context: dg.AssetExecutionContext, duckdb: DuckDBResourc
     month). Factors (`asset_class = 'factor'`: Mkt-RF, SMB, HML, RMW, CMA, RF): decimal simple returns
     (Fama & French 2015, JFE 116(1)). Default source: the deterministic simulation with planted,
     regime-switching betas (`neural/simulation.py`; seed from env CRYPTOFACTOR_SIM_SEED), whose betas go
-    to `cross_asset_truth`. Real: env CRYPTOFACTOR_CROSS_ASSET_CSV (yfinance download CSV, tickers from
-    CRYPTOFACTOR_CROSS_ASSET_TICKERS) and CRYPTOFACTOR_FF5_CSV (Ken French CSV, or `linearmodels`).
+    to `cross_asset_truth`. Real: env CRYPTOFACTOR_CROSS_ASSET_CSV (yfinance download CSV, e.g. from
+    `cryptofactor fetch-cross-asset`; tickers from CRYPTOFACTOR_CROSS_ASSET_TICKERS) and
+    CRYPTOFACTOR_FF5_CSV (Ken French CSV or _CSV.zip, or `linearmodels`); with
+    CRYPTOFACTOR_CROSS_ASSET_COINS=daily_panel the coins come from the stored `daily_panel` closes
+    (read as stored, not a declared dependency: materialise daily_panel first; a trailing month the
+    panel does not cover to its last day is left out). A return beyond its asset class's bound (e.g.
+    |log return| > 0.5 for EQUITY) is moved to `cross_asset_quarantine` with its reason (WARN check).
     Each run writes `[min(history_start, start), end)`: the training history of the neural betas.
     """
     start, end = window_dates(context)
     write_start = min(start, dt.date.fromisoformat(config.history_start))
     prices_csv, tickers, ff5_csv, seed = cross_asset_source.resolve(
         config.prices_csv, config.tickers, config.ff5_csv, config.seed, DEFAULT_SEED)
-    returns, truth, source = compute_cross_asset(write_start, end, seed, prices_csv, tickers, ff5_csv)
+    coins_from, panel_symbols = cross_asset_source.resolve_coins(config.coins_from, config.panel_symbols)
+    bounds = parse_bounds(config.outlier_bounds)
+    panel = None
+    if coins_from == "daily_panel":
+        with connect(duckdb) as con:
+            if not table_exists(con, DAILY_PANEL):
+                raise ValueError(f"coins_from=daily_panel: no {DAILY_PANEL} table in {duckdb.database}; "
+                                 f"materialise daily_panel first")
+            panel = con.execute(_sql("select_daily_panel_closes"), {"end": end}).df()
+    returns, truth, source = compute_cross_asset(write_start, end, seed, prices_csv, tickers, ff5_csv,
+                                                 panel_closes=panel, panel_symbols=panel_symbols)
+    returns, quarantined = quarantine_implausible(returns, bounds)
     with connect(duckdb) as con:
-        written = replace_rows_of_tables(con, [(CROSS_ASSET_MONTHLY, returns), (CROSS_ASSET_TRUTH, truth)],
+        written = replace_rows_of_tables(con, [(CROSS_ASSET_MONTHLY, returns), (CROSS_ASSET_TRUTH, truth),
+                                               (checks.CROSS_ASSET_QUARANTINE, quarantined)],
                                          (write_start, end), "month_start")
         summary = con.execute(_sql("summarise_cross_asset_window"), {"start": start, "end": end}).df()
         results = checks.CROSS_ASSET_CHECKS.results(con, write_start, end)
     meta = {
         "dagster/row_count": written[CROSS_ASSET_MONTHLY].inserted,
         "truth_rows": written[CROSS_ASSET_TRUTH].inserted,
+        "quarantined_rows": written[checks.CROSS_ASSET_QUARANTINE].inserted,
         "source": source,
         "seed": seed if source == "simulated" else "n/a",
+        "coins_from": coins_from,
         "months_written": f"{write_start} .. {end} (exclusive; history from {config.history_start})",
         "summary (partition window)": md(frame_markdown(summary)),
     }
+    if panel is not None:
+        meta["daily_panel_closes"] = (f"{len(panel)} closes of {panel['symbol'].nunique()} symbols, "
+                                      f"{pd.Timestamp(panel['date'].min()).date()} .. "
+                                      f"{pd.Timestamp(panel['date'].max()).date()}" if len(panel) else "none")
+    if len(quarantined):
+        meta["quarantined (implausible monthly returns)"] = md(frame_markdown(
+            quarantined[["month_start", "series", "source", "ret", "bound", "reason"]]))
     if not written[CROSS_ASSET_MONTHLY].inserted:
         meta["note"] = (f"the {source} series hold no month in {write_start} .. {end} (exclusive)"
                         + (f"; the simulated calendar starts {SIM_START}" if source == "simulated" else "")

@@ -16,10 +16,15 @@ from cryptofactor_assets.neural.tables import (
 )
 from cryptofactor_assets.storage import quality
 from cryptofactor_assets.storage.quality import CheckOutcome
-from cryptofactor_assets.storage.warehouse import load_sql
+from cryptofactor_assets.storage.warehouse import load_sql, table_exists
 
 CROSS_UNIQUE = f"{CROSS_ASSET_MONTHLY}_unique_key"
 CROSS_FINITE = "cross_asset_monthly_finite_returns"
+CROSS_QUARANTINE = "cross_asset_monthly_no_implausible_returns"
+#: The table of quarantined monthly returns (written with cross_asset_monthly, same window).
+CROSS_ASSET_QUARANTINE = "cross_asset_quarantine"
+#: Reasons listed in a failed quarantine check's description (the count is always the full one).
+QUARANTINE_LISTED = 10
 TRUTH_UNIQUE = f"{CROSS_ASSET_TRUTH}_unique_key"
 BETAS_UNIQUE = f"{NEURAL_BETAS}_unique_key"
 BETAS_FINITE = "neural_betas_finite"
@@ -34,6 +39,21 @@ QUARTILE_BALANCED = "beta_quartile_portfolios_balanced"
 def _truth_unique(con, _table, column, start, end) -> CheckOutcome:
     """``cross_asset_truth`` is written with ``cross_asset_monthly`` (same asset, same window)."""
     return quality.unique_key(con, CROSS_ASSET_TRUTH, ["month_start", "coin", "market"], column, start, end)
+
+
+def _quarantined(con, _table, _column, start, end) -> CheckOutcome:
+    """Monthly returns of [start, end) quarantined as implausible (``cross_asset_quarantine``, written with
+    the asset): WARN with their reasons (source, series, month, return, bound); none: passes."""
+    if not table_exists(con, CROSS_ASSET_QUARANTINE):
+        return CheckOutcome(True, 0, "no return quarantined (cross_asset_quarantine not written yet)")
+    rows = con.execute(load_sql("select_cross_asset_quarantine_window", domain="neural"),
+                       {"start": start, "end": end}).fetchall()
+    if not rows:
+        return CheckOutcome(True, 0, "no monthly return beyond its asset class's bound")
+    listed = "; ".join(r[-1] for r in rows[:QUARANTINE_LISTED])
+    more = f"; ... and {len(rows) - QUARANTINE_LISTED} more" if len(rows) > QUARANTINE_LISTED else ""
+    return CheckOutcome(False, len(rows), f"{len(rows)} implausible monthly returns quarantined in "
+                                          f"{CROSS_ASSET_QUARANTINE} (gaps in cross_asset_monthly): {listed}{more}")
 
 
 def _months_missing(con, _table, _column, start, end) -> CheckOutcome:
@@ -62,6 +82,9 @@ CROSS_ASSET_CHECKS = TableChecks(CROSS_ASSET_MONTHLY, ("month_start", "series"),
     ExtraCheck(CROSS_FINITE, "stored returns are finite",
                lambda con, table, col, start, end: quality.finite(con, table, ["ret"], col, start, end)),
     ExtraCheck(TRUTH_UNIQUE, "cross_asset_truth (month_start, coin, market) unique", _truth_unique, blocking=True),
+    ExtraCheck(CROSS_QUARANTINE, "no monthly return beyond its asset class's bound (WARN: such returns are "
+               "quarantined in cross_asset_quarantine with their reason, not stored)", _quarantined,
+               severity=dg.AssetCheckSeverity.WARN),
 ))
 NEURAL_BETAS_CHECKS = TableChecks(NEURAL_BETAS, ("month_start", "coin", "market", "model", "method"), "month_start",
                                   finite=(), extra=(

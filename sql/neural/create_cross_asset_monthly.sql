@@ -5,6 +5,6 @@ CREATE TABLE IF NOT EXISTS cross_asset_monthly (
     asset_class  VARCHAR NOT NULL,  -- coin | market | factor
     ret          DOUBLE  NOT NULL,  -- monthly return (fraction): log return for coins and markets, decimal simple return for factors
     return_type  VARCHAR NOT NULL,  -- log | simple
-    source       VARCHAR NOT NULL,  -- simulated | yfinance_csv | french_csv | linearmodels_french
+    source       VARCHAR NOT NULL,  -- simulated | yfinance_csv | daily_panel (coins from the stored panel) | french_csv | linearmodels_french
     seed         BIGINT             -- simulation seed (NULL for real data)
 );
