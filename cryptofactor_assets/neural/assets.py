@@ -38,12 +38,11 @@ from cryptofactor_assets.neural.cross_asset import (
     quarantine_implausible,
     wide_history,
 )
-from cryptofactor_assets.neural.neural_beta import MLPConfig
+from cryptofactor_assets.neural.beta_net import DEFAULT_INPUTS, NetConfig
 from cryptofactor_assets.neural.params import (
     LOOKBACK,
     MIN_COINS,
     MIN_TRAIN,
-    N_BACKFIT,
     N_GROUPS,
     NEURAL_LOOKBACK_MONTHS,
     OLS_MIN_OBS,
@@ -169,18 +168,19 @@ def cross_asset_monthly(context: dg.AssetExecutionContext, duckdb: DuckDBResourc
 
 
 class NeuralBetasConfig(dg.Config):
-    lookback: int = LOOKBACK  # months in the MLP's look-back window (and the OLS window below)
+    lookback: int = LOOKBACK  # months in the network's look-back window
     min_train: int = MIN_TRAIN  # minimum training months per coin before a beta is produced
     refit_every: int = REFIT_EVERY  # months between refits, anchored on the calendar (6: January and July)
-    hidden: int = MLPConfig.hidden
-    learning_rate: float = MLPConfig.learning_rate
-    activation: str = MLPConfig.activation
-    l2: float = MLPConfig.l2
-    max_iter: int = MLPConfig.max_iter
-    n_backfit: int = N_BACKFIT
-    random_state: int = MLPConfig.random_state
-    pooled: bool = True  # one network shared by all coins (each coin standardised by its own statistics)
-    joint: bool = True  # also the joint FIAT+EQUITY+GOLD+ENERGY model
+    hidden: int = NetConfig.hidden
+    learning_rate: float = NetConfig.learning_rate  # full-batch Adam
+    activation: str = NetConfig.activation  # identity | logistic | tanh | relu
+    l2: float = NetConfig.l2  # penalty on the weights
+    epochs: int = NetConfig.epochs
+    n_seeds: int = NetConfig.n_seeds  # ensemble members; the seed spread is stored as beta_spread
+    val_fraction: float = NetConfig.val_fraction  # latest training months held out for early stopping
+    random_state: int = NetConfig.random_state
+    inputs: str = DEFAULT_INPUTS  # input blocks: moments, state, market_state, anchor, ff5, lags joined by +
+    joint: bool = True  # also the joint FIAT+EQUITY+GOLD+ENERGY model and its implied single-market betas
     ols_window: int = OLS_WINDOW
     ols_min_obs: int = OLS_MIN_OBS
 
@@ -195,13 +195,15 @@ _HISTORY = dg.TimeWindowPartitionMapping(start_offset=-NEURAL_LOOKBACK_MONTHS, e
 def neural_betas(run: TableRun) -> TableOutput:
     """Ex-ante betas of every coin to FIAT, EQUITY, GOLD, ENERGY for month m, from data of months < m only.
 
-    `method = neural_mlp`: r_t = a + beta_t f_t + e_t with beta_t = g(x_{t-1}), g a one-hidden-layer
-    scikit-learn MLPRegressor on features of the 12-month look-back (window second moments of coin and
-    market returns over 3/6/12 months), fitted exactly as a regression of r_t / f_t with weights f_t^2
-    (conditional-beta model of Gu, Kelly & Xiu 2021, J. Econometrics 222(1)); `model = joint`: all four
-    markets at once, fitted by backfitting. Walk-forward: retrained every `refit_every` months on the
-    calendar grid (January/July by default) on every stored month before the refit month.
-    `method = rolling_ols`: OLS of r on f (single) or on all four (joint) over months m-12..m-1.
+    `method = neural_mlp`: r_t = a + sum_k g_k(x_{t-1}) f_{k,t} + e_t, g a one-hidden-layer network whose
+    K outputs are the betas, fitted by least squares on the return in one optimisation (numpy, full-batch
+    Adam with early stopping on the latest training months, an ensemble over seeds whose spread is
+    `beta_spread`); `model = single`: K = 1 per market, `model = joint`: K = 4 (Gu, Kelly & Xiu 2021,
+    J. Econometrics 222(1)). Inputs: the coins' and markets' 12-month window, trailing market volatility
+    and correlation, the coin's expanding-window slope (`inputs` column). `method = neural_implied`: the
+    single-market betas implied by the joint network, B S_k / S_kk with the markets' covariance before m.
+    Walk-forward: retrained every `refit_every` months on the calendar grid (January/July by default) on
+    every stored month before the refit month. `method = rolling_ols`: OLS over months m-12..m-1.
     Parameters are columns of the table. Lineage declares the minimum 48-month history (months < m).
     """
     con, start, end, c = run.con, run.start, run.end, run.config
@@ -209,13 +211,14 @@ def neural_betas(run: TableRun) -> TableOutput:
     hist = con.execute(_sql("select_cross_asset_history"), {"end": end}).df()
     targets = monthly_index(start, pd.Timestamp(end) - pd.offsets.MonthBegin(1))
     first = hist["month_start"].min() if len(hist) else start
-    coins, markets, _ = wide_history(hist, min(pd.Timestamp(first), targets[0]), targets[-1])
-    cfg = MLPConfig(hidden=c.hidden, learning_rate=c.learning_rate, activation=c.activation, l2=c.l2,
-                    max_iter=c.max_iter, random_state=c.random_state)
+    coins, markets, factors = wide_history(hist, min(pd.Timestamp(first), targets[0]), targets[-1])
+    cfg = NetConfig(hidden=c.hidden, learning_rate=c.learning_rate, activation=c.activation, l2=c.l2,
+                    epochs=c.epochs, n_seeds=c.n_seeds, val_fraction=c.val_fraction, random_state=c.random_state)
     progress = Progress(f"{NEURAL_BETAS} {targets[0]:%Y-%m}..{targets[-1]:%Y-%m}", len(targets), unit="months",
                         log=run.log)
     frame = compute_neural_betas(coins, markets, targets, cfg, c.lookback, c.min_train, c.refit_every,
-                                 c.n_backfit, c.pooled, c.joint, c.ols_window, c.ols_min_obs, progress)
+                                 c.joint, c.ols_window, c.ols_min_obs, progress, inputs=c.inputs,
+                                 factors=factors)
     progress.finish()
 
     def metadata(_written) -> dict:

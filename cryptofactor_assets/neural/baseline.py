@@ -99,6 +99,7 @@ class BetaPanel:
     method: str
     joint: bool
     window: int
+    spread: np.ndarray | None = None  # (T, N, K) seed spread of an ensemble's betas (neural panels)
 
     def frame(self, market: str) -> pd.DataFrame:
         """Month x coin betas to one market."""

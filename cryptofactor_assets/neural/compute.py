@@ -21,7 +21,8 @@ from cryptofactor_assets.neural.grid import (
     learning_curves_png,
     min_split_months,
 )
-from cryptofactor_assets.neural.neural_beta import MLPConfig, refit_block
+from cryptofactor_assets.neural.beta_net import DEFAULT_INPUTS, NetConfig, refit_betas
+from cryptofactor_assets.neural.neural_beta import implied_from_history
 from cryptofactor_assets.neural.params import (
     EPOCHS,
     FF_WINDOW,
@@ -41,7 +42,9 @@ from cryptofactor_assets.neural.stats import annual_mean_betas, describe_betas, 
 
 #: Values of the ``method`` column.
 NEURAL = "neural_mlp"
+IMPLIED = "neural_implied"  # single-market betas implied by the joint network (omitted-variable algebra)
 OLS = "rolling_ols"
+JOINT = "JOINT"
 
 
 def refit_month(month: pd.Timestamp, refit_every: int) -> pd.Timestamp:
@@ -53,10 +56,11 @@ def refit_month(month: pd.Timestamp, refit_every: int) -> pd.Timestamp:
 
 
 def compute_neural_betas(
-    coins: pd.DataFrame, markets: pd.DataFrame, targets: pd.DatetimeIndex, cfg: MLPConfig,
+    coins: pd.DataFrame, markets: pd.DataFrame, targets: pd.DatetimeIndex, cfg: NetConfig,
     lookback: int = LOOKBACK, min_train: int = MIN_TRAIN, refit_every: int = REFIT_EVERY,
-    n_backfit: int = N_BACKFIT, pooled: bool = True, joint: bool = True, ols_window: int = OLS_WINDOW,
-    ols_min_obs: int = OLS_MIN_OBS, progress=None,
+    joint: bool = True, ols_window: int = OLS_WINDOW, ols_min_obs: int = OLS_MIN_OBS, progress=None,
+    inputs: str = DEFAULT_INPUTS, configs: dict[str, NetConfig] | None = None, config_source: str = "run_config",
+    factors: pd.DataFrame | None = None,
 ) -> pd.DataFrame:
     """Rows of ``neural_betas`` for the ``targets`` months (``progress(done, total)``, optional: called
     before each refit month with the months of the earlier ones done, and at the end).
@@ -65,27 +69,35 @@ def compute_neural_betas(
     start. The beta for month ``m`` comes from the network trained at ``t0 = refit_month(m)`` on targets
     ``< t0`` (windows ending before them) and applied to the window ``m-12 .. m-1``; exactly the walk-forward
     of ``neural_beta.walk_forward_neural_betas(refit_every=k)`` when its first refit falls on the calendar
-    grid (tested). Arrays are sliced before month ``m`` (``refit_block`` sees rows ``< max(targets)``).
-    Rolling OLS (``baseline.rolling_ols_betas``, ex ante: months ``m-w .. m-1``) for the same months.
+    grid (tested). Arrays are sliced before month ``m`` (``refit_betas`` sees rows ``< max(targets)``).
+    Methods: ``neural_mlp`` (single: one K = 1 network per market; joint: one K = 4 network),
+    ``neural_implied`` (single-market betas implied by the joint network and the markets' covariance
+    before the month, ``neural_beta.implied_univariate_betas``) and ``rolling_ols`` (ex ante: months
+    ``m-w .. m-1``). ``configs``: per-target configs (``FIAT`` ... ``JOINT``, e.g. the grid winners),
+    else ``cfg``. ``factors``: Fama-French factors for an ``ff5`` input block.
     """
     mk = [m for m in MARKETS if m in markets.columns and markets[m].notna().any()]
-    cols = ["month_start", "coin", "market", "model", "method", "beta", "alpha", "window_months", "min_obs",
-            "refit_month", "refit_every", "train_start", "hidden", "learning_rate", "activation", "l2",
-            "max_iter", "n_backfit", "random_state", "pooled"]
+    cols = ["month_start", "coin", "market", "model", "method", "beta", "alpha", "beta_spread", "window_months",
+            "min_obs", "refit_month", "refit_every", "train_start", "hidden", "learning_rate", "activation", "l2",
+            "max_iter", "n_backfit", "random_state", "pooled", "n_seeds", "inputs", "config_source"]
     if coins.empty or not mk or len(targets) == 0:
         return pd.DataFrame(columns=cols)
     idx = coins.index
     r = coins.to_numpy(float)
     f = markets.reindex(idx)[mk].to_numpy(float)
+    ff = None
+    if factors is not None and set(FF5_COLUMNS) <= set(factors.columns):
+        ff = factors.reindex(idx)[list(FF5_COLUMNS)].to_numpy(float)
     n_c, n_m = r.shape[1], len(mk)
     pos = {m: i for i, m in enumerate(idx)}
     t_pos = np.array([pos[m] for m in targets])
-    nn = np.full((len(targets), n_c, n_m), np.nan)
-    nn_a = np.full((len(targets), n_c, n_m), np.nan)
-    nj = np.full_like(nn, np.nan)
-    nj_a = np.full((len(targets), n_c), np.nan)
+    shape = (len(targets), n_c, n_m)
+    nn, nn_sd, nn_a = np.full(shape, np.nan), np.full(shape, np.nan), np.full(shape, np.nan)
+    nj, nj_sd, nj_a = np.full(shape, np.nan), np.full(shape, np.nan), np.full((len(targets), n_c), np.nan)
+    ni = np.full(shape, np.nan)
     refits = pd.DatetimeIndex([refit_month(m, refit_every) for m in targets])
-    groups = [[k] for k in range(n_m)]
+    configs = configs or {}
+    used: dict[str, NetConfig] = {}
     for anchor in refits.unique():
         sel = np.flatnonzero(refits == anchor)
         t0 = int((anchor.year - idx[0].year) * 12 + anchor.month - idx[0].month)  # may be < 0
@@ -95,52 +107,63 @@ def compute_neural_betas(
             continue  # not enough history at the refit month: no beta (NaN)
         tg = list(t_pos[sel])
         end = max(tg)  # rows < end only: the window of the last target ends at end - 1
-        for grp in groups:
-            b, a = refit_block(r[:end], f[:end, grp], t0, tg, lookback, min_train, cfg, n_backfit, pooled)
-            nn[sel, :, grp[0]], nn_a[sel, :, grp[0]] = b[:, :, 0], a
+        ffe = None if ff is None else ff[:end]
+        for k in range(n_m):
+            used[mk[k]] = c_k = configs.get(mk[k], cfg)
+            res = refit_betas(r[:end], f[:end], t0, tg, [k], c_k, lookback, min_train, inputs, ffe)
+            nn[sel, :, k], nn_sd[sel, :, k], nn_a[sel, :, k] = res.betas[:, :, 0], res.spread[:, :, 0], res.alphas
         if joint:
-            b, a = refit_block(r[:end], f[:end], t0, tg, lookback, min_train, cfg, n_backfit, pooled)
-            nj[sel], nj_a[sel] = b, a
+            used[JOINT] = c_j = configs.get(JOINT, cfg)
+            res = refit_betas(r[:end], f[:end], t0, tg, list(range(n_m)), c_j, lookback, min_train, inputs, ffe)
+            nj[sel], nj_sd[sel], nj_a[sel] = res.betas, res.spread, res.alphas
+            for j, t in zip(sel, tg, strict=True):  # the markets' covariance over months < t
+                ni[j] = implied_from_history(nj[j], f[:t])
     if progress is not None:
         progress(len(targets), len(targets))
     ols = rolling_ols_betas(coins, markets, markets=mk, window=ols_window, min_obs=ols_min_obs)
     olj = rolling_ols_betas(coins, markets, markets=mk, window=ols_window, min_obs=ols_min_obs, joint=True)
 
-    def rows(betas, alphas, model: str, method: str) -> pd.DataFrame:
-        shape = betas.shape
-        a = alphas if alphas.ndim == 3 else np.broadcast_to(alphas[:, :, None], shape)
+    def rows(betas, alphas, spread, model: str, method: str) -> pd.DataFrame:
+        sh = betas.shape
+        a = alphas if alphas.ndim == 3 else np.broadcast_to(alphas[:, :, None], sh)
         out = pd.DataFrame({
-            "month_start": np.repeat(as_dates(targets), shape[1] * shape[2]),
-            "coin": np.tile(np.repeat(np.array(coins.columns, dtype=object), shape[2]), shape[0]),
-            "market": np.tile(np.array(mk, dtype=object), shape[0] * shape[1]),
+            "month_start": np.repeat(as_dates(targets), sh[1] * sh[2]),
+            "coin": np.tile(np.repeat(np.array(coins.columns, dtype=object), sh[2]), sh[0]),
+            "market": np.tile(np.array(mk, dtype=object), sh[0] * sh[1]),
             "beta": betas.reshape(-1), "alpha": a.reshape(-1),
-            "refit_month": np.repeat(as_dates(refits), shape[1] * shape[2]),
+            "beta_spread": np.full(betas.size, np.nan) if spread is None else spread.reshape(-1),
+            "refit_month": np.repeat(as_dates(refits), sh[1] * sh[2]),
         })
-        out = out[np.isfinite(out["beta"])]
+        keep = np.isfinite(out["beta"].to_numpy())
+        out = out[keep]
         out.insert(3, "model", model)
         out.insert(4, "method", method)
-        if method == NEURAL:
-            out = out.assign(window_months=lookback, min_obs=min_train, refit_every=refit_every,
-                             hidden=cfg.hidden, learning_rate=cfg.learning_rate, activation=cfg.activation,
-                             l2=cfg.l2, max_iter=cfg.max_iter, n_backfit=n_backfit,
-                             random_state=cfg.random_state, pooled=pooled)
-        else:
-            out = out.assign(window_months=ols_window, min_obs=ols_min_obs, refit_month=None,
-                             refit_every=None, hidden=None, learning_rate=None, activation=None, l2=None,
-                             max_iter=None, n_backfit=None, random_state=None, pooled=None)
-        return out
+        if method == OLS:
+            return out.assign(window_months=ols_window, min_obs=ols_min_obs, refit_month=None, refit_every=None,
+                              hidden=None, learning_rate=None, activation=None, l2=None, max_iter=None,
+                              n_backfit=None, random_state=None, pooled=None, n_seeds=None, inputs=None,
+                              config_source=None)
+        key = np.where(out["model"] == "joint", JOINT, out["market"]) if method == NEURAL else \
+            np.full(len(out), JOINT, dtype=object)
+        c = [used.get(k_, cfg) for k_ in key]
+        return out.assign(window_months=lookback, min_obs=min_train, refit_every=refit_every,
+                          hidden=[x.hidden for x in c], learning_rate=[x.learning_rate for x in c],
+                          activation=[x.activation for x in c], l2=[x.l2 for x in c],
+                          max_iter=[x.epochs for x in c], n_backfit=None,
+                          random_state=[x.random_state for x in c], pooled=True,
+                          n_seeds=[x.n_seeds for x in c], inputs=inputs, config_source=config_source)
 
-    parts = [rows(nn, nn_a, "single", NEURAL)]
+    parts = [rows(nn, nn_a, nn_sd, "single", NEURAL)]
     if joint:
-        parts.append(rows(nj, nj_a, "joint", NEURAL))
-    parts.append(rows(ols.betas[t_pos], ols.alphas[t_pos], "single", OLS))
-    parts.append(rows(olj.betas[t_pos], olj.alphas[t_pos][:, :, 0], "joint", OLS))
-    out = pd.concat(parts, ignore_index=True)
+        parts.append(rows(nj, nj_a, nj_sd, "joint", NEURAL))
+        parts.append(rows(ni, np.full(shape, np.nan), None, "single", IMPLIED))
+    parts.append(rows(ols.betas[t_pos], ols.alphas[t_pos], None, "single", OLS))
+    parts.append(rows(olj.betas[t_pos], olj.alphas[t_pos][:, :, 0], None, "joint", OLS))
+    out = pd.concat([p for p in parts if len(p)], ignore_index=True)
     out["train_start"] = idx[0].date()
-    for c in ("refit_every", "hidden", "max_iter", "n_backfit", "random_state"):
+    for c in ("refit_every", "hidden", "max_iter", "n_backfit", "random_state", "n_seeds"):
         out[c] = pd.array(out[c], dtype="Int64")
     return out[cols]
-
 
 
 def compute_beta_quartiles(betas: pd.DataFrame, coins: pd.DataFrame, factors: pd.DataFrame,

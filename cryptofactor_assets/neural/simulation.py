@@ -51,6 +51,38 @@ MARKET_CORR = np.array(
 BETA_CALM = np.array([-1.0, 1.0, 0.3, 0.2])
 BETA_STRESS = np.array([-2.5, 3.0, -0.5, 1.0])
 FF_VOLS = np.array([0.03, 0.03, 0.02, 0.02])  # SMB, HML, RMW, CMA
+#: ``hidden_regime``: betas jump with a hidden Markov regime (learnable only through the returns it
+#: moves); ``learnable``: betas are a smooth function of an observable lagged state (``stress_weight``).
+SCENARIOS: tuple[str, ...] = ("hidden_regime", "learnable")
+#: Learnable scenario: months in the trailing state, its midpoint and width (see ``stress_weight``).
+STATE_MONTHS = 3
+STATE_MID = 1.5
+STATE_WIDTH = 0.15
+#: Learnable scenario: SD of the coins' beta offsets (0.3 in the hidden-regime one), calm and stress
+#: beta centres (a wider gap than the hidden regime's, in every market's univariate beta too) and the
+#: volatility regime's stay probability (~7-month spells: a 12- or 36-month window mixes them).
+LEARNABLE_DISPERSION = 0.1
+LEARNABLE_CALM = np.array([-0.5, 0.5, 0.0, 0.2])
+LEARNABLE_STRESS = np.array([-2.0, 2.0, 1.5, 1.5])
+LEARNABLE_P_STAY = 0.85
+
+
+def stress_weight(f: np.ndarray) -> np.ndarray:
+    """The learnable scenario's observable state ``w_t`` in (0, 1), from market returns before ``t``.
+
+    ``s_{t-1} = sqrt(mean over the last STATE_MONTHS months and the K markets of ((f - mu) / vol)^2)``
+    (the trailing RMS of the markets' standardised moves, with the population mean and calm-regime
+    volatility) and ``w_t = logistic((s_{t-1} - STATE_MID) / STATE_WIDTH)``: ~0 in calm markets
+    (s ~ 1), ~1 after stressed ones (s ~ stress_vol = 2). Month 0 has no history: its state is calm.
+    """
+    z2 = (((f - MARKET_MEANS) / MARKET_VOLS) ** 2).mean(axis=1)  # (T,)
+    c = np.concatenate([[0.0], np.cumsum(z2)])
+    t = np.arange(len(f))
+    lo = np.maximum(t - STATE_MONTHS, 0)
+    n = t - lo
+    with np.errstate(invalid="ignore", divide="ignore"):
+        s = np.sqrt(np.where(n > 0, (c[t] - c[lo]) / np.maximum(n, 1), 1.0))
+    return 1.0 / (1.0 + np.exp(-(s - STATE_MID) / STATE_WIDTH))
 
 
 @dataclass(frozen=True)
@@ -124,13 +156,15 @@ def simulate_cross_asset(
     seed: int = 0,
     start: str = "2014-01-01",
     idio_vol: float = 0.05,
-    p_stay: float = 0.96,
+    p_stay: float | None = None,
     switch_months: Sequence[int] | None = None,
     beta_ar_rho: float = 0.9,
     beta_ar_vol: float = 0.05,
-    coin_beta_dispersion: float = 0.3,
+    coin_beta_dispersion: float | None = None,
     ff_loading_scale: float = 0.5,
     active_markets: Sequence[str] | None = None,
+    scenario: str = "hidden_regime",
+    stress_vol: float = 2.0,
 ) -> CrossAssetSimulation:
     """Draw the cross-asset panel described in the module docstring.
 
@@ -141,6 +175,13 @@ def simulate_cross_asset(
     """
     if n_months < 24:
         raise ValueError("need at least 24 months")
+    if scenario not in SCENARIOS:
+        raise ValueError(f"scenario must be one of {SCENARIOS}, got {scenario!r}")
+    if coin_beta_dispersion is None:  # learnable: coins share the beta function, small coin offsets
+        coin_beta_dispersion = 0.3 if scenario == "hidden_regime" else LEARNABLE_DISPERSION
+    if p_stay is None:
+        p_stay = 0.96 if scenario == "hidden_regime" else LEARNABLE_P_STAY
+    calm, stress = (BETA_CALM, BETA_STRESS) if scenario == "hidden_regime" else (LEARNABLE_CALM, LEARNABLE_STRESS)
     rng = np.random.default_rng(seed)
     coins = tuple(coins)
     n, k_mk = len(coins), len(MARKETS)
@@ -153,14 +194,23 @@ def simulate_cross_asset(
     # Coin-specific levels: a common centre per regime plus a coin offset (the same offset in both
     # regimes scaled by the regime so coins keep their ordering most of the time).
     offsets = rng.normal(0.0, coin_beta_dispersion, size=(n, k_mk))
-    level = np.stack([BETA_CALM + offsets, BETA_STRESS + 1.5 * offsets], axis=-1)  # (N, K, 2)
+    level = np.stack([calm + offsets, stress + 1.5 * offsets], axis=-1)  # (N, K, 2)
     # AR(1) wobble u_t = rho u_{t-1} + vol e_t, started from its stationary distribution.
     shocks = rng.normal(0.0, beta_ar_vol, size=(n_months, n, k_mk))
     u = np.empty_like(shocks)
     u[0] = shocks[0] / np.sqrt(max(1.0 - beta_ar_rho**2, 1e-12))
     for t in range(1, n_months):  # recursion over time only (vectorised across coins and markets)
         u[t] = beta_ar_rho * u[t - 1] + shocks[t]
-    betas = level[:, :, regimes].transpose(2, 0, 1) + u  # (T, N, K)
+    if scenario == "learnable":
+        # The regime scales every market's volatility (x stress_vol in stress), drawn from the same
+        # normals, so the regime shows in the markets' own returns; the beta follows the observable
+        # state of the last three months (stress_weight), not the hidden regime itself.
+        scale = np.where(regimes == 1, stress_vol, 1.0)
+        f = MARKET_MEANS + (f - MARKET_MEANS) * scale[:, None]
+        w = stress_weight(f)
+        betas = (level[None, :, :, 0] + w[:, None, None] * (level[:, :, 1] - level[:, :, 0])[None]) + u
+    else:
+        betas = level[:, :, regimes].transpose(2, 0, 1) + u  # (T, N, K)
     if active_markets is not None:
         unknown = set(active_markets) - set(MARKETS)
         if unknown:

@@ -14,7 +14,7 @@ import pytest
 from cryptofactor_assets.neural.compute import compute_neural_betas
 from cryptofactor_assets.neural.cross_asset import simulation
 from cryptofactor_assets.neural.grid import grid_search, reduced_grid
-from cryptofactor_assets.neural.neural_beta import MLPConfig, walk_forward_neural_betas
+from cryptofactor_assets.neural.neural_beta import NetConfig, walk_forward_neural_betas
 from cryptofactor_assets.neural.simulation import simulate_cross_asset
 from cryptofactor_assets.prediction.walk_forward import WalkForwardConfig, make_panel, run_walk_forward
 from cryptofactor_assets.progress import PROGRESS_SECONDS_ENV, Progress
@@ -68,7 +68,7 @@ def test_walk_forward_reports_refits_done_of_total_and_results_are_unchanged():
 
 def test_walk_forward_neural_betas_report_months_done_of_total():
     sim = simulate_cross_asset(n_months=66, seed=8)
-    kw = dict(markets=["EQUITY"], min_train=24, refit_every=12, config=MLPConfig(max_iter=20), n_backfit=1)
+    kw = dict(markets=["EQUITY"], min_train=24, refit_every=12, config=NetConfig(epochs=20))
     plain = walk_forward_neural_betas(sim.coin_returns, sim.market_returns, **kw)
     p, lines = _progress("neural betas", "months")
     tracked = walk_forward_neural_betas(sim.coin_returns, sim.market_returns, progress=p, **kw)
@@ -84,7 +84,7 @@ def test_compute_neural_betas_reports_months_done_of_total():
     coins = sim.coin_returns.loc[:"2021-06-01", ["BTC", "ETH", "LTC"]]
     markets = sim.market_returns.loc[:"2021-06-01", ["EQUITY", "GOLD"]]
     targets = pd.date_range("2020-11-01", "2021-06-01", freq="MS")  # refit months 2020-07 and 2021-01
-    cfg = MLPConfig(max_iter=20)
+    cfg = NetConfig(epochs=20)
     plain = compute_neural_betas(coins, markets, targets, cfg, joint=False)
     p, lines = _progress("neural_betas 2020-11..2021-06", "months", len(targets))
     tracked = compute_neural_betas(coins, markets, targets, cfg, joint=False, progress=p)
