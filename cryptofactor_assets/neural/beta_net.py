@@ -35,7 +35,7 @@ ACTIVATIONS: tuple[str, ...] = ("identity", "logistic", "tanh", "relu")
 HORIZONS: tuple[int, ...] = (3, 6, 12)
 #: Input blocks (``beta_features``), joined with "+" in a model's ``inputs``.
 INPUT_BLOCKS: tuple[str, ...] = ("moments", "state", "market_state", "anchor", "ff5", "lags")
-DEFAULT_INPUTS = "moments+state+anchor"
+DEFAULT_INPUTS = "state+anchor"
 #: Inputs are z-scored with training statistics and clipped here.
 CLIP_Z = 4.0
 

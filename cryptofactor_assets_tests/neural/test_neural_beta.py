@@ -26,9 +26,10 @@ def _scenario(seed: int):
                                beta_ar_vol=0.0, active_markets=MK)
     ols = rolling_ols_betas(sim.coin_returns, sim.market_returns, markets=MK, window=12)
     # Without early stopping: its validation block (the latest training months) often straddles a
-    # planted switch here, and stopping on it keeps the network near its constant-beta start.
+    # planted switch here, and stopping on it keeps the network near its constant-beta start. With the
+    # window moments: a hidden switch shows only in the recent co-movement of coin and market.
     nn = walk_forward_neural_betas(sim.coin_returns, sim.market_returns, markets=MK, refit_every=6,
-                                   config=NetConfig(val_fraction=0.0))
+                                   config=NetConfig(val_fraction=0.0), inputs="moments+state+anchor")
     return sim, ols, nn
 
 
