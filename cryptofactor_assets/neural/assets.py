@@ -19,6 +19,7 @@ a demo over 2023-2024 carries its 2015-2022 training history.
 
 # no `from __future__ import annotations`: Dagster reads the asset function's annotations as objects
 import datetime as dt
+import os
 
 import dagster as dg
 import pandas as pd
@@ -59,6 +60,8 @@ from cryptofactor_assets.storage.replace import replace_rows_of_tables
 from cryptofactor_assets.storage.warehouse import ensure_table, frame_markdown, load_sql, table_exists
 
 GROUP = "neural"
+#: Env var naming the simulated cross-asset scenario (hidden_regime | learnable).
+SCENARIO_ENV = "CRYPTOFACTOR_SIM_SCENARIO"
 KINDS = frozenset({"duckdb", "python"})
 
 
@@ -95,6 +98,9 @@ class CrossAssetConfig(dg.Config):
     # outlier bounds over the defaults (cross_asset.OUTLIER_BOUNDS), "EQUITY=0.6,coin=5": |monthly
     # return| above its series' (else asset class's) bound is quarantined in cross_asset_quarantine
     outlier_bounds: str = ""
+    # simulated source only: "hidden_regime" (betas jump with a hidden regime) or "learnable" (betas a
+    # logistic function of the markets' trailing volatility); None: env CRYPTOFACTOR_SIM_SCENARIO, else hidden
+    scenario: str | None = None
 
 
 # A thin shell, not `table_asset`: each run writes (and checks) the months from the history start,
@@ -132,8 +138,10 @@ def cross_asset_monthly(context: dg.AssetExecutionContext, duckdb: DuckDBResourc
                 raise ValueError(f"coins_from=daily_panel: no {DAILY_PANEL} table in {duckdb.database}; "
                                  f"materialise daily_panel first")
             panel = con.execute(_sql("select_daily_panel_closes"), {"end": end}).df()
+    scenario = config.scenario or os.environ.get(SCENARIO_ENV) or "hidden_regime"
     returns, truth, source = compute_cross_asset(write_start, end, seed, prices_csv, tickers, ff5_csv,
-                                                 panel_closes=panel, panel_symbols=panel_symbols)
+                                                 panel_closes=panel, panel_symbols=panel_symbols,
+                                                 scenario=scenario)
     returns, quarantined = quarantine_implausible(returns, bounds)
     with connect(duckdb) as con:
         written = replace_rows_of_tables(con, [(CROSS_ASSET_MONTHLY, returns), (CROSS_ASSET_TRUTH, truth),
@@ -147,6 +155,7 @@ def cross_asset_monthly(context: dg.AssetExecutionContext, duckdb: DuckDBResourc
         "quarantined_rows": written[checks.CROSS_ASSET_QUARANTINE].inserted,
         "source": source,
         "seed": seed if source == "simulated" else "n/a",
+        "scenario": scenario if source == "simulated" else "n/a",
         "coins_from": coins_from,
         "months_written": f"{write_start} .. {end} (exclusive; history from {config.history_start})",
         "summary (partition window)": md(frame_markdown(summary)),

@@ -88,9 +88,13 @@ def wide_history(rows: pd.DataFrame, first=None, last=None) -> tuple[pd.DataFram
 
 
 @functools.lru_cache(maxsize=4)
-def simulation(seed: int):
-    """The fixed simulated calendar of ``seed`` (cached: every range slices the same draw)."""
-    return simulate_cross_asset(n_months=SIM_MONTHS, coins=SIM_COINS, seed=seed, start=SIM_START)
+def simulation(seed: int, scenario: str = "hidden_regime"):
+    """The fixed simulated calendar of ``seed`` (cached: every range slices the same draw).
+
+    ``scenario``: ``hidden_regime`` (default: betas jump with a hidden Markov regime) or ``learnable``
+    (betas a logistic function of the markets' trailing volatility; ``simulation.stress_weight``)."""
+    return simulate_cross_asset(n_months=SIM_MONTHS, coins=SIM_COINS, seed=seed, start=SIM_START,
+                                scenario=scenario)
 
 
 def parse_tickers(text: str) -> dict[str, str]:
@@ -284,12 +288,12 @@ def load_real_cross_asset(prices_csv: str, tickers: str | None, ff5_csv: str | N
 
 def compute_cross_asset(write_start: dt.date, end: dt.date, seed: int, prices_csv: str | None = None,
                         tickers: str | None = None, ff5_csv: str | None = None,
-                        panel_closes: pd.DataFrame | None = None, panel_symbols: str | None = None
-                        ) -> tuple[pd.DataFrame, pd.DataFrame, str]:
+                        panel_closes: pd.DataFrame | None = None, panel_symbols: str | None = None,
+                        scenario: str = "hidden_regime") -> tuple[pd.DataFrame, pd.DataFrame, str]:
     """Rows of ``cross_asset_monthly`` and ``cross_asset_truth`` for months ``[write_start, end)``.
 
     Simulated (no ``prices_csv``): the fixed 2015-01..2040-12 draw of ``simulate_cross_asset`` for ``seed``
-    (12 coins, default DGP), sliced; the truth holds its planted structural and univariate betas and regime.
+    (12 coins, the ``scenario``'s DGP), sliced; the truth holds its planted structural and univariate betas and regime.
     Real: :func:`load_real_cross_asset`; with ``panel_closes`` (``daily_panel`` rows) the coin rows carry
     ``source = 'daily_panel'`` and the source label is ``daily_panel+yfinance_csv``.
     """
@@ -309,7 +313,7 @@ def compute_cross_asset(write_start: dt.date, end: dt.date, seed: int, prices_cs
         if ff5 is not None:
             parts.append(long_returns(ff5.loc[sl], "factor", "simple", ff_source, None))
         return pd.concat(parts, ignore_index=True), pd.DataFrame(columns=TRUTH_COLUMNS), source
-    sim = simulation(seed)
+    sim = simulation(seed, scenario)
     months = sim.coin_returns.index
     if hi > months[-1] + pd.offsets.MonthBegin(1):
         raise ValueError(f"the simulated calendar ends {months[-1].date()}; requested up to {end}")

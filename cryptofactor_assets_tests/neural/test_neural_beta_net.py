@@ -154,3 +154,18 @@ def test_learnable_and_hidden_scenarios_share_the_market_draws_but_not_the_betas
     np.testing.assert_allclose(a.market_returns.to_numpy()[calm], b.market_returns.to_numpy()[calm])
     with pytest.raises(ValueError, match="scenario"):
         simulate_cross_asset(n_months=60, scenario="bogus")
+
+
+def test_cross_asset_rows_of_the_learnable_scenario_carry_its_truth():
+    import datetime as dt
+
+    from cryptofactor_assets.neural.cross_asset import compute_cross_asset, simulation
+
+    rows, truth, source = compute_cross_asset(dt.date(2019, 1, 1), dt.date(2019, 7, 1), DEFAULT_SEED,
+                                              scenario="learnable")
+    sim = simulation(DEFAULT_SEED, "learnable")
+    assert source == "simulated" and len(truth) == 6 * len(SIM_COINS) * 4
+    btc = truth[(truth["coin"] == "BTC") & (truth["market"] == "EQUITY")]["beta"].to_numpy()
+    np.testing.assert_allclose(btc, sim.betas[48:54, 0, 1])
+    hidden = compute_cross_asset(dt.date(2019, 1, 1), dt.date(2019, 7, 1), DEFAULT_SEED)[1]
+    assert not np.allclose(hidden["beta"].to_numpy(), truth["beta"].to_numpy())
