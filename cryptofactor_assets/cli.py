@@ -488,9 +488,10 @@ def fetch_cross_asset(args: argparse.Namespace) -> int:
         return EXIT_FAILED
     out = loaders.write_yfinance_csv(fetched.frame, args.out)
     # read back as cross_asset_monthly will: the file must give every name's monthly returns
-    monthly = loaders.yfinance_monthly_returns(loaders.read_yfinance_csv(out), fetched.mapping)
-    _say(f"wrote {out} ({len(fetched.frame)} days, {monthly.index.min():%Y-%m} .. {monthly.index.max():%Y-%m} "
-         f"monthly) in {time.perf_counter() - t0:.1f} s; use it with:")
+    monthly = loaders.yfinance_monthly_returns(loaders.read_yfinance_csv(out), fetched.mapping).dropna(how="all")
+    span = f"monthly returns {monthly.index.min():%Y-%m} .. {monthly.index.max():%Y-%m}" if len(monthly) else (
+        "no monthly return yet: the range holds one calendar month")
+    _say(f"wrote {out} ({len(fetched.frame)} days, {span}) in {time.perf_counter() - t0:.1f} s; use it with:")
     print(f"export CRYPTOFACTOR_CROSS_ASSET_CSV={out}")
     print("export CRYPTOFACTOR_CROSS_ASSET_TICKERS=" + ",".join(f"{k}={v}" for k, v in fetched.mapping.items()))
     if args.markets_only:
