@@ -156,8 +156,19 @@ def _outcome(job_name: str, label: str, result) -> JobOutcome:
     return out
 
 
-def _run_job(defs, instance, job_name: str, first: str | None, last: str | None) -> JobOutcome | None:
-    """One run of ``job_name`` over partition keys [first, last] (or unpartitioned); None if not defined."""
+#: The op config ``--full-grid`` sets: the seed's 36 configurations in ``neural_beta_grid``.
+FULL_GRID_OPS = {"neural_beta_grid": {"config": {"full_grid": True}}}
+
+
+def run_ops_config(args: argparse.Namespace) -> dict:
+    """Op (asset) config the ``materialize`` flags set, for every run that holds those assets."""
+    return dict(FULL_GRID_OPS) if getattr(args, "full_grid", False) else {}
+
+
+def _run_job(defs, instance, job_name: str, first: str | None, last: str | None,
+             ops: dict | None = None) -> JobOutcome | None:
+    """One run of ``job_name`` over partition keys [first, last] (or unpartitioned); None if not defined.
+    ``ops``: op config of the run (entries for ops the job does not hold are left out)."""
     from cryptofactor_assets.ops.run_guard import execute_guarded
     from cryptofactor_assets.partitions import DUCKDB_POOL
 
@@ -173,9 +184,12 @@ def _run_job(defs, instance, job_name: str, first: str | None, last: str | None)
     _say(f"{job_name}: {label} ...")
     t0 = time.perf_counter()
     log_level = os.environ.get("CRYPTOFACTOR_LOG_LEVEL", "WARNING")
+    run_config: dict = {"loggers": {"console": {"config": {"log_level": log_level}}}}
+    ops = {name: cfg for name, cfg in (ops or {}).items() if job.graph.has_node_named(name)}
+    if ops:
+        run_config["ops"] = ops
     result = execute_guarded(
-        job, instance, tags=tags, pool=DUCKDB_POOL, log=lambda m: _say(m),
-        run_config={"loggers": {"console": {"config": {"log_level": log_level}}}},
+        job, instance, tags=tags, pool=DUCKDB_POOL, log=lambda m: _say(m), run_config=run_config,
     )
     outcome = _outcome(job_name, label, result)
     took = time.perf_counter() - t0
@@ -278,8 +292,10 @@ def materialize(args: argparse.Namespace) -> int:
     t0 = time.perf_counter()
     outcomes: list[JobOutcome] = []
 
+    ops = run_ops_config(args)
+
     def run(job_name, first=None, last=None) -> bool:
-        outcome = _run_job(defs, instance, job_name, first, last)
+        outcome = _run_job(defs, instance, job_name, first, last, ops)
         if outcome is not None:
             outcomes.append(outcome)
         return outcome is None or outcome.success
@@ -531,6 +547,8 @@ def build_parser() -> argparse.ArgumentParser:
     m.add_argument("--duckdb", help="DuckDB file (env CRYPTOFACTOR_DUCKDB)")
     m.add_argument("--skip-weekly", action="store_true", help="only the daily job")
     m.add_argument("--skip-summary", action="store_true", help="skip the unpartitioned summary job")
+    m.add_argument("--full-grid", action="store_true",
+                   help="neural_beta_grid runs the seed's 36 configurations on the 7 targets (default: the demo grid)")
     m.set_defaults(func=materialize)
     t = sub.add_parser("tables", help="list the DuckDB tables with row counts")
     t.add_argument("--duckdb", help="DuckDB file (env CRYPTOFACTOR_DUCKDB)")

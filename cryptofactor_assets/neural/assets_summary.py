@@ -1,5 +1,5 @@
 """Cross-asset and neural betas, the unpartitioned studies over every stored month (group ``neural``):
-``neural_beta_grid`` (grid search on validation RMSE, learning curves) and ``neural_beta_stats`` (beta
+``neural_beta_grid`` (model selection by nested validation, learning curves) and ``neural_beta_stats`` (beta
 distributions, annual means, forecast comparison with and without FF5). The tables are the pure
 functions of ``compute``; this module holds their run configs and Dagster specs."""
 
@@ -13,18 +13,22 @@ from cryptofactor_assets.analytics.plots import png_markdown
 from cryptofactor_assets.common import md
 from cryptofactor_assets.lib.table_asset import TableOutput, TableRun, table_asset
 from cryptofactor_assets.neural import checks
+from cryptofactor_assets.neural.beta_net import ACTIVATIONS, DEFAULT_INPUTS, NetConfig
 from cryptofactor_assets.neural.compute import NEURAL, compute_grid, compute_stats, grid_lacks
 from cryptofactor_assets.neural.cross_asset import FAR_FUTURE, wide_history
 from cryptofactor_assets.neural.grid import (
     DEFAULT_HIDDEN,
     DEFAULT_LEARNING_RATES,
-    REDUCED_ACTIVATIONS,
-    REDUCED_HIDDEN,
-    REDUCED_LEARNING_RATES,
+    DEMO_ACTIVATIONS,
+    DEMO_HIDDEN,
+    DEMO_LEARNING_RATES,
+    TRAIN_FRACTION,
+    VAL_FRACTION,
     config_grid,
+    drop_retired_columns,
+    resolve_n_jobs,
 )
-from cryptofactor_assets.neural.neural_beta import ACTIVATIONS, MLPConfig
-from cryptofactor_assets.neural.params import EPOCHS, FF_WINDOW, LOOKBACK, N_BACKFIT, VAL_FRACTION
+from cryptofactor_assets.neural.params import FF_WINDOW, LOOKBACK
 from cryptofactor_assets.neural.stats import annual_trajectories, trajectory_png
 from cryptofactor_assets.neural.tables import (
     CROSS_ASSET_MONTHLY,
@@ -51,57 +55,78 @@ def _history(con) -> tuple[pd.DataFrame, pd.DataFrame, pd.DataFrame]:
 
 
 class NeuralGridConfig(dg.Config):
-    full_grid: bool = False  # the 36 configurations (hidden 4/8/16 x lr 0.001/0.01/0.1 x 4 activations)
-    hidden: list[int] = list(REDUCED_HIDDEN)  # used when full_grid is False (the reduced demo grid)
-    learning_rates: list[float] = list(REDUCED_LEARNING_RATES)
-    activations: list[str] = list(REDUCED_ACTIVATIONS)
+    full_grid: bool = False  # the seed's 36 configurations (hidden 4/8/16 x lr 0.001/0.01/0.1 x 4 activations)
+    hidden: list[int] = list(DEMO_HIDDEN)  # the demo grid, used when full_grid is False
+    learning_rates: list[float] = list(DEMO_LEARNING_RATES)
+    activations: list[str] = list(DEMO_ACTIVATIONS)  # identity | logistic | tanh | relu
     lookback: int = LOOKBACK
-    val_fraction: float = VAL_FRACTION  # the last 30 % of the months validate
-    n_backfit: int = N_BACKFIT
-    l2: float = MLPConfig.l2
-    max_iter: int = MLPConfig.max_iter
-    random_state: int = MLPConfig.random_state
-    epochs: int = EPOCHS  # learning-curve epochs of each market's best configuration
+    train_fraction: float = TRAIN_FRACTION  # earliest share of the months after the look-back: fits
+    val_fraction: float = VAL_FRACTION  # the next share: selects; the latest months (the rest): test only
+    inputs: str = DEFAULT_INPUTS  # input blocks of beta_net.beta_features joined by "+"
+    l2: float = NetConfig.l2
+    epochs: int = NetConfig.epochs
+    n_seeds: int = NetConfig.n_seeds
+    early_stopping_fraction: float = NetConfig.val_fraction  # latest share of the train block's months
+    random_state: int = NetConfig.random_state
+    n_jobs: int = 0  # worker processes; 0: one per CPU (os.cpu_count()), capped at the fits
 
 
 @table_asset(checks.GRID_CHECKS, group=GROUP, kinds=KINDS, config=NeuralGridConfig, deps=[CROSS_ASSET_MONTHLY])
 def neural_beta_grid(run: TableRun) -> TableOutput:
-    """Grid search of the neural-beta MLP per market (FIAT, EQUITY, GOLD, ENERGY, JOINT) on validation RMSE.
+    """Neural-beta network chosen per target by chronological nested validation; winners feed `neural_betas`.
 
-    Pooled network on every stored month of `cross_asset_monthly`; the first 70 % of the months train
-    (standardised with their own statistics), the last 30 % validate; score = RMSE of the return forecast
-    a + sum_k beta_k(x_{t-1}) f_{k,t} (log return per month). Default: a reduced grid (hidden 4/8,
-    identity/tanh, learning rate 0.01) to keep the demo fast; `full_grid: true` runs the 36 configurations
-    (hidden 4/8/16 x learning rate 0.001/0.01/0.1 x identity/logistic/tanh/relu). Learning curves
-    (train loss and validation RMSE per epoch, `partial_fit`) of each market's best configuration are in
-    `neural_beta_learning_curves` and the metadata. A model-selection study: `neural_betas` uses its own
-    configured network, not these winners (the grid's validation months would be look-ahead there).
+    Targets: FIAT, EQUITY, GOLD, ENERGY (one beta each), FIAT+EQUITY, FIAT+GOLD and JOINT (all four
+    markets in one network, one least-squares loss). On every stored month of `cross_asset_monthly`,
+    the months after the look-back (12) split in time order into a train block (first 60 %), a
+    validation block (next 20 %) and a test block (last 20 %; `train_fraction`, `val_fraction`). Every configuration is fitted on the train
+    block only (standardisation from it, early stopping on its latest months), scored on the validation
+    block, and the lowest validation RMSE (return forecast c + g(x_{t-1})' f_t in log return per month,
+    pooled over coins) wins; the test block is never used for selection and reports every configuration's
+    RMSE, so the winner's test RMSE beside its validation RMSE shows the selection's optimism.
+    Default: a 6-configuration demo grid (hidden 4/16 x learning rate 0.01 x identity/tanh/relu);
+    `full_grid: true` (`cryptofactor materialize --full-grid`) runs the seed's 36 (hidden 4/8/16 x learning
+    rate 0.001/0.01/0.1 x identity/logistic/tanh/relu) on the seven targets. Fits run in parallel
+    (`n_jobs` processes). The winners' learning curves (training and early-stopping MSE per epoch) are in
+    `neural_beta_learning_curves` and the metadata; `neural_betas` reads the winners
+    (`select_neural_beta_grid_winners`).
     """
     c = run.config
-    base = MLPConfig(l2=c.l2, max_iter=c.max_iter, random_state=c.random_state)
+    base = NetConfig(l2=c.l2, epochs=c.epochs, n_seeds=c.n_seeds, random_state=c.random_state,
+                     val_fraction=c.early_stopping_fraction)
     if c.full_grid:
         grid = config_grid(DEFAULT_HIDDEN, DEFAULT_LEARNING_RATES, ACTIVATIONS, base)
     else:
         grid = config_grid(c.hidden, c.learning_rates, c.activations, base)
-    coins, markets, _ = _history(run.con)
-    lacking = grid_lacks(coins, markets, c.lookback, c.val_fraction)
+    for table in (NEURAL_BETA_GRID, NEURAL_BETA_LEARNING_CURVES):  # e.g. max_iter (NOT NULL) of the old grid
+        dropped = drop_retired_columns(run.con, table)
+        if dropped:
+            run.log(f"{table}: dropped the retired columns {', '.join(dropped)}")
+    coins, markets, factors = _history(run.con)
+    lacking = grid_lacks(coins, markets, c.lookback, c.train_fraction, c.val_fraction)
     if lacking:  # too little history (or none: no whole month in the ranges run): empty tables
         return TableOutput({NEURAL_BETA_GRID: pd.DataFrame(), NEURAL_BETA_LEARNING_CURVES: pd.DataFrame()},
                            metadata={"configurations": len(grid), "note": f"{lacking}: empty table"})
-    progress = Progress(NEURAL_BETA_GRID, unit="configurations", log=run.log)
-    table, curves, png = compute_grid(coins, markets, grid, c.lookback, c.val_fraction, c.n_backfit, c.epochs,
-                                      progress)
-    progress.finish("plus the learning curves of each market's best configuration")
-    best = table[table["is_best"]][["market", "hidden", "learning_rate", "activation", "val_rmse",
-                                    "train_rmse_std"]]
+    progress = Progress(NEURAL_BETA_GRID, unit="fits", log=run.log)
+    table, curves, png = compute_grid(coins, markets, grid, c.lookback, c.train_fraction, c.val_fraction,
+                                      c.inputs, factors, c.n_jobs, progress)
+    progress.finish(f"{len(grid)} configurations x {table['market'].nunique()} targets")
+    test_rank = table.groupby("market")["test_rmse"].rank(method="min")
+    best = table.assign(test_rank=test_rank)[table["is_best"]][
+        ["market", "hidden", "learning_rate", "activation", "train_rmse_std", "val_rmse", "test_rmse", "test_rank"]]
     top = table[table["rank"] <= 3].sort_values(["market", "rank"])[
-        ["market", "rank", "hidden", "learning_rate", "activation", "val_rmse"]]
+        ["market", "rank", "hidden", "learning_rate", "activation", "val_rmse", "test_rmse"]]
+    row = table.iloc[0]
     return TableOutput({NEURAL_BETA_GRID: table, NEURAL_BETA_LEARNING_CURVES: curves}, metadata={
         "configurations": len(grid),
-        "sample": f"{coins.index[0].date()} .. {coins.index[-1].date()}, {coins.shape[1]} coins, "
-                  f"validation = last {c.val_fraction:.0%}",
-        "best_configuration": md(frame_markdown(best.reset_index(drop=True))),
-        "top_3_per_market": md(frame_markdown(top.reset_index(drop=True))),
+        "grid": "full (36)" if c.full_grid else "demo",
+        "targets": ", ".join(dict.fromkeys(table["market"])),
+        "n_jobs": resolve_n_jobs(c.n_jobs or None, len(table)),
+        "blocks": f"train {row['train_first']} .. {row['train_last']}, validation {row['val_first']} .. "
+                  f"{row['val_last']}, test {row['test_first']} .. {row['test_last']} (look-back from "
+                  f"{row['first_month']}; {int(row['n_coins'])} coins)",
+        "winners (selected on validation; test_rank = their rank on the test block)":
+            md(frame_markdown(best.reset_index(drop=True))),
+        "top_3_per_target": md(frame_markdown(top.reset_index(drop=True))),
         "learning_curves": md(png_markdown(png, "learning curves")),
     })
 

@@ -13,28 +13,26 @@ import numpy as np
 import pandas as pd
 
 from cryptofactor_assets.neural.baseline import BetaPanel, rolling_ols_betas
+from cryptofactor_assets.neural.beta_net import DEFAULT_INPUTS, NetConfig, refit_betas
 from cryptofactor_assets.neural.cross_asset import as_dates, monthly_index
 from cryptofactor_assets.neural.grid import (
     MIN_TRAIN_MONTHS,
     grid_search,
-    learning_curve,
     learning_curves_png,
-    min_split_months,
+    min_history_months,
 )
-from cryptofactor_assets.neural.beta_net import DEFAULT_INPUTS, NetConfig, refit_betas
+from cryptofactor_assets.neural.grid import TRAIN_FRACTION as GRID_TRAIN_FRACTION
+from cryptofactor_assets.neural.grid import VAL_FRACTION as GRID_VAL_FRACTION
 from cryptofactor_assets.neural.neural_beta import implied_from_history
 from cryptofactor_assets.neural.params import (
-    EPOCHS,
     FF_WINDOW,
     LOOKBACK,
     MIN_COINS,
     MIN_TRAIN,
-    N_BACKFIT,
     N_GROUPS,
     OLS_MIN_OBS,
     OLS_WINDOW,
     REFIT_EVERY,
-    VAL_FRACTION,
 )
 from cryptofactor_assets.neural.portfolios import beta_sorted_portfolios
 from cryptofactor_assets.neural.simulation import FF5_COLUMNS, FF_RF, MARKETS
@@ -195,45 +193,44 @@ def compute_beta_quartiles(betas: pd.DataFrame, coins: pd.DataFrame, factors: pd
 
 
 
-def compute_grid(coins: pd.DataFrame, markets: pd.DataFrame, grid: list[MLPConfig], lookback: int = LOOKBACK,
-                 val_fraction: float = VAL_FRACTION, n_backfit: int = N_BACKFIT, epochs: int = EPOCHS,
-                 progress=None
-                 ) -> tuple[pd.DataFrame, pd.DataFrame, bytes]:
-    """Rows of ``neural_beta_grid`` and ``neural_beta_learning_curves``, and the curves as PNG bytes
-    (``grid.grid_search`` with a time-ordered split; curves of each market's best configuration)."""
+def compute_grid(coins: pd.DataFrame, markets: pd.DataFrame, grid: list[NetConfig], lookback: int = LOOKBACK,
+                 train_fraction: float = GRID_TRAIN_FRACTION, val_fraction: float = GRID_VAL_FRACTION,
+                 inputs: str = DEFAULT_INPUTS, factors: pd.DataFrame | None = None, n_jobs: int | None = None,
+                 progress=None) -> tuple[pd.DataFrame, pd.DataFrame, bytes]:
+    """Rows of ``neural_beta_grid`` and ``neural_beta_learning_curves``, and the curves as PNG bytes.
+
+    ``grid.grid_search`` on the targets of the present markets (each market, FIAT+EQUITY, FIAT+GOLD,
+    JOINT) with the chronological train / validation / test blocks; curves of each target's winner.
+    ``n_jobs``: worker processes (None: one per CPU, capped at the fits).
+    """
     mk = [m for m in MARKETS if m in markets.columns and markets[m].notna().any()]
-    res = grid_search(coins, markets[mk], markets=mk, grid=grid, lookback=lookback,
-                      val_fraction=val_fraction, n_backfit=n_backfit, progress=progress)
-    table = res.table.copy()
-    table["order"] = np.tile(np.arange(len(grid)), len(table) // len(grid))
-    table["rank"] = (table.sort_values(["market", "val_rmse", "order"]).groupby("market").cumcount() + 1)
-    best = {m: (c.hidden, c.learning_rate, c.activation) for m, c in res.best.items()}
-    table["is_best"] = [best[m] == (h, lr, a) for m, h, lr, a in
-                        table[["market", "hidden", "learning_rate", "activation"]].itertuples(index=False)]
-    table = table.assign(l2=grid[0].l2, max_iter=grid[0].max_iter, lookback=lookback, val_fraction=val_fraction,
-                         first_month=coins.index[0].date(), last_month=coins.index[-1].date(),
-                         n_coins=coins.shape[1]).drop(columns="order")
-    curves = [learning_curve(coins, markets[mk], m, c, epochs=epochs, lookback=lookback,
-                             val_fraction=val_fraction) for m, c in res.best.items()]
-    rows = pd.concat([pd.DataFrame({"market": c.market, "epoch": np.arange(1, len(c.train_loss) + 1),
-                                    "train_loss": c.train_loss, "val_rmse": c.val_rmse,
+    res = grid_search(coins, markets[mk], markets=mk, grid=grid, lookback=lookback, train_fraction=train_fraction,
+                      val_fraction=val_fraction, inputs=inputs, factors=factors, n_jobs=n_jobs, progress=progress)
+    table = res.table
+    for c in ("n_outputs", "hidden", "epochs", "n_seeds", "random_state", "rank", "lookback", "n_coins"):
+        table[c] = table[c].astype("int64")
+    rows = pd.concat([pd.DataFrame({"market": c.target, "epoch": np.arange(1, len(c.train_mse) + 1),
+                                    "train_mse": c.train_mse, "val_mse": c.val_mse,
                                     "hidden": c.config.hidden, "learning_rate": c.config.learning_rate,
-                                    "activation": c.config.activation}) for c in curves], ignore_index=True)
-    return table, rows, learning_curves_png(curves)
+                                    "activation": c.config.activation}) for c in res.curves.values()],
+                     ignore_index=True)
+    return table, rows, learning_curves_png(res.curves)
 
 
-def grid_lacks(coins: pd.DataFrame, markets: pd.DataFrame, lookback: int, val_fraction: float) -> str | None:
+def grid_lacks(coins: pd.DataFrame, markets: pd.DataFrame, lookback: int,
+               train_fraction: float = GRID_TRAIN_FRACTION, val_fraction: float = GRID_VAL_FRACTION) -> str | None:
     """Why the stored history cannot feed the grid search (None when it can)."""
     if coins.empty:
         return ("cross_asset_monthly holds no months (the monthly job runs over whole calendar months "
                 "of the range only)")
     if not any(m in markets.columns and markets[m].notna().any() for m in MARKETS):
         return f"cross_asset_monthly has no market series ({', '.join(MARKETS)})"
-    need = min_split_months(lookback, val_fraction)
+    need = min_history_months(lookback, train_fraction, val_fraction)
     if len(coins) < need:
-        return (f"needs >= {need} months of cross_asset_monthly (look-back {lookback}, "
-                f"{MIN_TRAIN_MONTHS} training months, validation {val_fraction:.0%}); the history holds "
-                f"{len(coins)}")
+        test = 1.0 - train_fraction - val_fraction
+        return (f"needs >= {need} months of cross_asset_monthly (look-back {lookback}, then train / validation / "
+                f"test blocks of {train_fraction:.0%} / {val_fraction:.0%} / {test:.0%} with >= {MIN_TRAIN_MONTHS} "
+                f"train months); the history holds {len(coins)}")
     return None
 
 

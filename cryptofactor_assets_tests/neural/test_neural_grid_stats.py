@@ -8,15 +8,15 @@ import pytest
 from scipy import stats as sps
 
 from cryptofactor_assets.neural.baseline import rolling_ols_betas
+from cryptofactor_assets.neural.beta_net import ACTIVATIONS, NetConfig
 from cryptofactor_assets.neural.grid import (
     JOINT,
     config_grid,
+    demo_grid,
     grid_search,
-    learning_curve,
+    grid_targets,
     learning_curves_png,
-    reduced_grid,
 )
-from cryptofactor_assets.neural.neural_beta import MLPConfig
 from cryptofactor_assets.neural.portfolios import assign_groups, beta_sorted_portfolios, portfolio_summary
 from cryptofactor_assets.neural.simulation import simulate_cross_asset
 from cryptofactor_assets.neural.stats import (
@@ -35,25 +35,38 @@ def sim():
 def test_full_grid_is_36_configs():
     g = config_grid()
     assert len(g) == 36 and len({(c.hidden, c.learning_rate, c.activation) for c in g}) == 36
+    assert {c.activation for c in g} == set(ACTIVATIONS) and {c.hidden for c in g} == {4, 8, 16}
+    assert {c.learning_rate for c in g} == {0.001, 0.01, 0.1}
+    base = NetConfig(l2=0.5, epochs=7, n_seeds=2)
+    assert all((c.l2, c.epochs, c.n_seeds) == (0.5, 7, 2) for c in config_grid(base=base))
+    assert len(demo_grid()) == 6
 
 
-def test_reduced_grid_search_and_learning_curves(sim):
-    grid = reduced_grid(MLPConfig(max_iter=40))
-    res = grid_search(sim.coin_returns, sim.market_returns, markets=["EQUITY", "GOLD"], grid=grid)
-    assert len(res.table) == 4 * 3 and set(res.table["market"]) == {"EQUITY", "GOLD", JOINT}
+def test_targets_are_the_markets_the_seeds_combinations_and_joint():
+    names = [n for n, _ in grid_targets(["FIAT", "EQUITY", "GOLD", "ENERGY"])]
+    assert names == ["FIAT", "EQUITY", "GOLD", "ENERGY", "FIAT+EQUITY", "FIAT+GOLD", JOINT]
+    assert dict(grid_targets(["EQUITY", "GOLD"]))[JOINT] == ("EQUITY", "GOLD")
+    assert [n for n, _ in grid_targets(["FIAT", "EQUITY"])] == ["FIAT", "EQUITY", "FIAT+EQUITY"]  # = JOINT
+    assert grid_targets(["GOLD"]) == [("GOLD", ("GOLD",))]
+
+
+def test_small_grid_search_and_learning_curves(sim):
+    grid = config_grid((4,), (0.01,), ("identity", "tanh"), NetConfig(epochs=40, n_seeds=2))
+    kw = dict(markets=["EQUITY", "GOLD"], grid=grid)
+    res = grid_search(sim.coin_returns, sim.market_returns, **kw)
+    assert len(res.table) == 2 * 3 and set(res.table["market"]) == {"EQUITY", "GOLD", JOINT}
     for mk, cfg in res.best.items():
         sub = res.table[res.table["market"] == mk]
         best_row = sub.loc[sub["val_rmse"].idxmin()]
         assert (cfg.hidden, cfg.activation) == (best_row["hidden"], best_row["activation"])
-    assert (res.table["val_rmse"] > 0).all()
-    again = grid_search(sim.coin_returns, sim.market_returns, markets=["EQUITY", "GOLD"], grid=grid)
+        assert best_row["is_best"] and best_row["rank"] == 1
+    assert (res.table[["val_rmse", "test_rmse"]] > 0).all().all()
+    again = grid_search(sim.coin_returns, sim.market_returns, **kw)
     pd.testing.assert_frame_equal(res.table, again.table)  # deterministic
-    curves = [learning_curve(sim.coin_returns, sim.market_returns, "EQUITY", res.best["EQUITY"], epochs=15),
-              learning_curve(sim.coin_returns, sim.market_returns[["EQUITY", "GOLD"]], JOINT,
-                             res.best[JOINT], epochs=10)]
-    assert len(curves[0].train_loss) == 15 and np.isfinite(curves[0].val_rmse).all()
-    assert curves[0].train_loss[-1] < curves[0].train_loss[0]  # training reduces its own loss
-    png = learning_curves_png(curves)
+    c = res.curves["EQUITY"]
+    assert len(c.train_mse) == 40 and np.isfinite(c.val_mse).all()
+    assert c.train_mse[-1] < c.train_mse[0]  # training reduces its own loss
+    png = learning_curves_png(res.curves)
     assert png[:8] == b"\x89PNG\r\n\x1a\n" and len(png) > 1000
 
 
