@@ -29,6 +29,7 @@ from cryptofactor_assets.analytics.plots import line_plot_png, png_markdown
 from cryptofactor_assets.common import POOL, SINGLE_RUN, connect, lean_metadata, md, window_dates
 from cryptofactor_assets.lib.table_asset import TableOutput, TableRun, table_asset
 from cryptofactor_assets.neural import checks
+from cryptofactor_assets.neural.beta_net import DEFAULT_INPUTS, NetConfig
 from cryptofactor_assets.neural.compute import NEURAL, compute_beta_quartiles, compute_neural_betas
 from cryptofactor_assets.neural.cross_asset import (
     DEFAULT_SEED,
@@ -39,7 +40,7 @@ from cryptofactor_assets.neural.cross_asset import (
     quarantine_implausible,
     wide_history,
 )
-from cryptofactor_assets.neural.beta_net import DEFAULT_INPUTS, NetConfig
+from cryptofactor_assets.neural.grid import read_grid_winners
 from cryptofactor_assets.neural.params import (
     LOOKBACK,
     MIN_COINS,
@@ -190,6 +191,9 @@ class NeuralBetasConfig(dg.Config):
     random_state: int = NetConfig.random_state
     inputs: str = DEFAULT_INPUTS  # input blocks: moments, state, market_state, anchor, ff5, lags joined by +
     joint: bool = True  # also the joint FIAT+EQUITY+GOLD+ENERGY model and its implied single-market betas
+    # per market (and JOINT) the winners stored by the last neural_beta_grid run, where there are any
+    # (config_source column); the fields above otherwise
+    use_grid_winners: bool = True
     ols_window: int = OLS_WINDOW
     ols_min_obs: int = OLS_MIN_OBS
 
@@ -213,6 +217,9 @@ def neural_betas(run: TableRun) -> TableOutput:
     single-market betas implied by the joint network, B S_k / S_kk with the markets' covariance before m.
     Walk-forward: retrained every `refit_every` months on the calendar grid (January/July by default) on
     every stored month before the refit month. `method = rolling_ols`: OLS over months m-12..m-1.
+    Network settings per market: the winners of the last `neural_beta_grid` run where stored
+    (`config_source`; the grid selects on its validation block, which may lie after m: a hyper-parameter
+    choice informed by later months, stated, never the betas' data), else this run's config.
     Parameters are columns of the table. Lineage declares the minimum 48-month history (months < m).
     """
     con, start, end, c = run.con, run.start, run.end, run.config
@@ -225,9 +232,11 @@ def neural_betas(run: TableRun) -> TableOutput:
                     epochs=c.epochs, n_seeds=c.n_seeds, val_fraction=c.val_fraction, random_state=c.random_state)
     progress = Progress(f"{NEURAL_BETAS} {targets[0]:%Y-%m}..{targets[-1]:%Y-%m}", len(targets), unit="months",
                         log=run.log)
+    winners = read_grid_winners(con, cfg) if c.use_grid_winners else {}
     frame = compute_neural_betas(coins, markets, targets, cfg, c.lookback, c.min_train, c.refit_every,
                                  c.joint, c.ols_window, c.ols_min_obs, progress, inputs=c.inputs,
-                                 factors=factors)
+                                 factors=factors, configs=winners,
+                                 config_source="neural_beta_grid winners" if winners else "run_config")
     progress.finish()
 
     def metadata(_written) -> dict:

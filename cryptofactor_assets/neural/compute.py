@@ -304,7 +304,8 @@ def compute_stats(betas: pd.DataFrame, coins: pd.DataFrame, markets: pd.DataFram
         ff = None  # e.g. the linearmodels subset (no RMW, CMA) or no factor rows for these months
     fc = []
     for model in ("single", "joint"):
-        group = {method: p for (method, mdl), p in panels.items() if mdl == model}
+        # neural_implied carries no intercept (no return forecast of its own): betas only
+        group = {method: p for (method, mdl), p in panels.items() if mdl == model and method != IMPLIED}
         if len(group) < 1:
             continue
         c = forecast_comparison(cr.reindex(columns=list(next(iter(group.values())).coins)), mr, group,

@@ -20,7 +20,7 @@ from cryptofactor_assets.neural import cross_asset as xa
 from cryptofactor_assets.neural import loaders as ld
 from cryptofactor_assets.neural import tables as nt
 from cryptofactor_assets.neural.baseline import rolling_ols_betas
-from cryptofactor_assets.neural.neural_beta import MLPConfig, walk_forward_neural_betas
+from cryptofactor_assets.neural.neural_beta import NetConfig, walk_forward_neural_betas
 from cryptofactor_assets.neural.portfolios import beta_sorted_portfolios
 from cryptofactor_assets.neural.resources import CROSS_ASSET_SOURCE, CrossAssetSourceResource
 from cryptofactor_assets.neural.simulation import MARKETS
@@ -68,7 +68,7 @@ BETA_KEY = "month_start, coin, market, model, method"
 def test_checks_pass_and_keys_unique(built):
     db, res, summary = built
     evals = [*res.get_asset_check_evaluations(), *summary.get_asset_check_evaluations()]
-    assert len(evals) == 11 and all(e.passed for e in evals), [(e.check_name, e.passed) for e in evals]
+    assert len(evals) == 12 and all(e.passed for e in evals), [(e.check_name, e.passed) for e in evals]
     for table, key in [(nt.CROSS_ASSET_MONTHLY, "month_start, series"),
                        (nt.CROSS_ASSET_TRUTH, "month_start, coin, market"),
                        (nt.NEURAL_BETAS, BETA_KEY),
@@ -78,9 +78,9 @@ def test_checks_pass_and_keys_unique(built):
         dup = query(db, f"SELECT count(*) AS n FROM (SELECT {key} FROM {table} GROUP BY ALL HAVING count(*) > 1)")
         assert dup["n"].iloc[0] == 0, table
     betas = _table(db, nt.NEURAL_BETAS, BETA_KEY)
-    # Every month x 12 coins x 4 markets x (single, joint) x (neural, ols).
-    assert len(betas) == 6 * 12 * 4 * 2 * 2
-    assert set(betas["method"]) == {nc.NEURAL, nc.OLS} and set(betas["model"]) == {"single", "joint"}
+    # (neural_mlp, rolling_ols) x (single, joint), and neural_implied (single): 6 months x 12 coins x 4 markets
+    assert len(betas) == 6 * 12 * 4 * 5
+    assert set(betas["method"]) == {nc.NEURAL, nc.IMPLIED, nc.OLS} and set(betas["model"]) == {"single", "joint"}
     nn = betas[betas["method"] == nc.NEURAL]
     assert (nn["refit_month"] == pd.Timestamp("2023-01-01")).all()  # January/July refit grid
     assert (nn["hidden"] == 8).all() and (nn["window_months"] == 12).all()
@@ -122,7 +122,7 @@ def test_neural_betas_equal_the_pure_walk_forward_and_rolling_ols(built):
     cr, mr = sim.coin_returns.loc[:"2023-03-01"].sort_index(axis=1), sim.market_returns
     # Oracle: the pure walk-forward whose first refit is 2023-01 (index 96 = 12 + 84), through 2023-03.
     wf = walk_forward_neural_betas(cr, mr, markets=list(MARKETS), min_train=84, refit_every=6,
-                                   config=MLPConfig())
+                                   config=NetConfig())
     got = betas[(betas["method"] == nc.NEURAL) & (betas["model"] == "single")
                 & (betas["month_start"] <= pd.Timestamp("2023-03-01"))]
     want = wf.long().rename(columns={"month": "month_start"})
@@ -203,12 +203,13 @@ def test_quartiles_match_the_pure_sort_on_stored_rows(built):
 def test_grid_and_stats_tables(built):
     db, _, summary = built
     grid = _table(db, nt.NEURAL_BETA_GRID, "market, rank")
-    assert set(grid["market"]) == {"FIAT", "EQUITY", "GOLD", "ENERGY", "JOINT"} and len(grid) == 10
+    assert set(grid["market"]) == {"FIAT", "EQUITY", "GOLD", "ENERGY", "FIAT+EQUITY", "FIAT+GOLD", "JOINT"}
+    assert len(grid) == 14
     best = grid[grid["is_best"]]
-    assert len(best) == 5 and (best["rank"] == 1).all()
+    assert len(best) == 7 and (best["rank"] == 1).all()
     assert (best.set_index("market")["val_rmse"] == grid.groupby("market")["val_rmse"].min()).all()
     curves = _table(db, nt.NEURAL_BETA_LEARNING_CURVES, "market, epoch")
-    assert len(curves) == 5 * 5 and curves["val_rmse"].notna().all()
+    assert len(curves) == 7 * 5 and curves["val_mse"].notna().all()
     meta = summary.asset_materializations_for_node(nt.NEURAL_BETA_GRID)[0].metadata
     assert "data:image/png;base64," in meta["learning_curves"].value
 
@@ -219,7 +220,7 @@ def test_grid_and_stats_tables(built):
     want = pd.DataFrame({"o_n": g.count(), "o_mean": g.mean(), "o_std": g.std(), "o_skew": g.skew(),
                          "o_kurt": g.apply(lambda s: s.kurt()), "o_min": g.min(), "o_max": g.max()}).reset_index()
     m = stats.merge(want, on=["method", "model", "coin", "market"])
-    assert len(m) == len(stats) == 2 * 2 * 12 * 4
+    assert len(m) == len(stats) == 5 * 12 * 4
     for a, b in [("n_months", "n"), ("mean_beta", "mean"), ("std_beta", "std"), ("skew", "skew"),
                  ("excess_kurtosis", "kurt"), ("min_beta", "min"), ("max_beta", "max")]:
         np.testing.assert_allclose(m[a].astype(float), m[f"o_{b}"].astype(float), rtol=1e-10, atol=1e-12)
@@ -294,7 +295,7 @@ def test_compute_neural_betas_with_gaps_and_a_missing_market():
     coins.loc[:"2019-06-01", "XRP"] = np.nan  # listed late: too little history for min_train
     markets = sim.market_returns.loc[:"2021-03-01"].drop(columns="GOLD")
     targets = pd.date_range("2021-01-01", "2021-03-01", freq="MS")
-    cfg = MLPConfig(max_iter=20)
+    cfg = NetConfig(epochs=20)
     out = nc.compute_neural_betas(coins, markets, targets, cfg, joint=False)
     assert out["beta"].notna().all() and set(out["market"]) == {"FIAT", "EQUITY", "ENERGY"}
     nn = out[out["method"] == nc.NEURAL]

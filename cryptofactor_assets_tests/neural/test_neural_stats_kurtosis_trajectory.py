@@ -140,7 +140,8 @@ def test_stats_asset_stores_both_kurtoses_and_attaches_the_trajectory_png(tmp_pa
     assert all(e.passed for e in res.get_asset_check_evaluations())
     stats = query(db, "SELECT * FROM neural_beta_stats ORDER BY method, model, coin, market")
     betas = query(db, "SELECT * FROM neural_betas")
-    assert len(stats) == 2 * 2 * 12 * 4 and set(stats["n_months"]) == {2}
+    # (neural_mlp, rolling_ols) x (single, joint) and neural_implied (single): 5 panels x 12 coins x 4 markets
+    assert len(stats) == 5 * 12 * 4 and set(stats["n_months"]) == {2}
     # Two months per coin: kurtosis undefined (N < 4) in both forms, stored as NULL.
     assert stats["kurtosis"].isna().all() and stats["excess_kurtosis"].isna().all()
 

@@ -13,7 +13,7 @@ import pytest
 
 from cryptofactor_assets.neural.compute import compute_neural_betas
 from cryptofactor_assets.neural.cross_asset import simulation
-from cryptofactor_assets.neural.grid import grid_search, reduced_grid
+from cryptofactor_assets.neural.grid import config_grid, grid_search
 from cryptofactor_assets.neural.neural_beta import NetConfig, walk_forward_neural_betas
 from cryptofactor_assets.neural.simulation import simulate_cross_asset
 from cryptofactor_assets.prediction.walk_forward import WalkForwardConfig, make_panel, run_walk_forward
@@ -95,13 +95,13 @@ def test_compute_neural_betas_reports_months_done_of_total():
 
 def test_grid_search_reports_configurations_done_of_total():
     sim = simulate_cross_asset(n_months=60, seed=21)
-    grid = reduced_grid(MLPConfig(max_iter=15))
-    kw = dict(markets=["EQUITY"], grid=grid, n_backfit=1)
+    grid = config_grid((4,), (0.01,), ("identity", "tanh"), NetConfig(epochs=15, n_seeds=1))
+    kw = dict(markets=["EQUITY"], grid=grid, n_jobs=1)
     plain = grid_search(sim.coin_returns, sim.market_returns, **kw)
     p, lines = _progress("neural_beta_grid", "configurations")
     tracked = grid_search(sim.coin_returns, sim.market_returns, progress=p, **kw)
     p.finish()
-    total = 2 * len(grid)  # EQUITY and JOINT
+    total = len(grid)  # one market: no combination, no JOINT
     assert _counts(lines, "configurations") == [(d, total) for d in range(1, total + 1)]
     pd.testing.assert_frame_equal(plain.table, tracked.table)
     assert plain.best == tracked.best
