@@ -21,7 +21,7 @@ from cryptofactor_assets.neural import loaders as ld
 from cryptofactor_assets.neural.resources import CROSS_ASSET_SOURCE, CrossAssetSourceResource
 from cryptofactor_assets_tests.conftest import query
 
-DATA = Path(__file__).resolve().parent / "data"
+DATA = Path(__file__).resolve().parents[1] / "fixtures" / "neural"
 CSV = DATA / "F-F_Research_Data_5_Factors_2x3_202101_truncated.CSV"
 PRICES = Path(__file__).resolve().parents[1] / "fixtures" / "neural" / "yfinance_download_daily.csv"
 LATER = Path(__file__).resolve().parents[1] / "fixtures" / "neural" / "F-F_Research_Data_5_Factors_2x3_vintage202401.CSV"

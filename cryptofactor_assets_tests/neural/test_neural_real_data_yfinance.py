@@ -25,7 +25,7 @@ from cryptofactor_assets.neural import loaders as ld
 from cryptofactor_assets.neural.resources import CROSS_ASSET_SOURCE, CrossAssetSourceResource
 from cryptofactor_assets_tests.conftest import query
 
-CHARTS = Path(__file__).resolve().parent / "data" / "yahoo_chart"
+CHARTS = Path(__file__).resolve().parents[1] / "fixtures" / "neural" / "yahoo_chart"
 SERVED = {p.stem: p for p in CHARTS.glob("*.json") if p.stem != "not_found_404"}
 MARKETS = "FIAT=DX-Y.NYB,EQUITY=^GSPC,GOLD=GC=F,ENERGY=CL=F"
 
