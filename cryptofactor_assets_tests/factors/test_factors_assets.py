@@ -33,6 +33,7 @@ from cryptofactor_assets.sources.assets import raw_coin_markets, raw_klines_5m
 from cryptofactor_assets.sources.assets_funding import raw_funding_rates
 from cryptofactor_assets.sources.assets_onchain import raw_onchain_activity
 from cryptofactor_assets.sources.resources import MarketSourceResource, RiskFreeResource
+from cryptofactor_assets.storage.identifiers import quote_ident
 from cryptofactor_assets_tests.conftest import SMALL_COINS, marked_copy, query, query_dates, sorted_rows
 
 DAY0, DAY1 = "2023-11-20", "2024-03-31"
@@ -317,16 +318,17 @@ def test_regime_signals_and_ltw_replication_equal_pure_functions(built):
 
 def _snapshot(path: str, cutoff: pd.Timestamp) -> dict[str, pd.DataFrame]:
     """Rows of every partitioned factor table dated on or before ``cutoff`` (a week by its last day)."""
-    c = cutoff.date().isoformat()
+    # The cut-off is bound as $1; the table names are quoted (constants of this test).
     sqls = {
-        "factor_returns_daily": f"date <= '{c}'",
-        "rolling_betas": f"date <= '{c}'",
-        "weekly_characteristics": f"week_start + 6 <= '{c}'",
-        "characteristic_portfolios": f"week_start + 6 <= '{c}'",
-        "factor_returns_weekly": f"week_start + 6 <= '{c}'",
-        "fama_macbeth_gammas": f"week_start + 6 <= '{c}'",
+        "factor_returns_daily": "date <= $1",
+        "rolling_betas": "date <= $1",
+        "weekly_characteristics": "week_start + 6 <= $1",
+        "characteristic_portfolios": "week_start + 6 <= $1",
+        "factor_returns_weekly": "week_start + 6 <= $1",
+        "fama_macbeth_gammas": "week_start + 6 <= $1",
     }
-    return {t: _numeric_xtx(sorted_rows(query(path, f"SELECT * FROM {t} WHERE {w}"), KEYS[t]))
+    return {t: _numeric_xtx(sorted_rows(query(path, f"SELECT * FROM {quote_ident(t)} WHERE {w}", [cutoff.date()]),
+                                        KEYS[t]))
             for t, w in sqls.items()}
 
 

@@ -20,6 +20,7 @@ from cryptofactor_assets.estimators.spreads import (
 from cryptofactor_assets.panels import checks
 from cryptofactor_assets.panels.assets import daily_panel
 from cryptofactor_assets.sources.assets import raw_coin_markets, raw_klines_5m
+from cryptofactor_assets.storage.identifiers import quote_ident
 from cryptofactor_assets.storage.warehouse import ensure_table, load_sql
 from cryptofactor_assets_tests.conftest import materialize_range, query
 
@@ -223,7 +224,7 @@ def test_an_old_file_without_the_spread_columns_gains_them(built, resources):
                              "ORDER BY symbol, date").df()
         new_day = con.execute("SELECT * FROM daily_panel WHERE date = '2024-01-09' ORDER BY symbol").df()
         for column in reversed(SPREADS):
-            con.execute(f"ALTER TABLE daily_panel DROP COLUMN {column}")  # as written before the columns
+            con.execute(f"ALTER TABLE daily_panel DROP COLUMN {quote_ident(column)}")  # as written before the columns
         ensure_table(con, "daily_panel")  # storage.warehouse adds what create_daily_panel.sql declares
         ensure_table(con, "daily_panel")  # idempotent
         columns = con.execute("SELECT column_name FROM duckdb_columns() WHERE table_name = 'daily_panel' "

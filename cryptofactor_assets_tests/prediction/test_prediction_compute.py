@@ -7,6 +7,7 @@ import duckdb
 
 from cryptofactor_assets.prediction import compute, tables
 from cryptofactor_assets.prediction.dashboard import compute_dashboard
+from cryptofactor_assets.storage.identifiers import quote_ident
 
 
 class _Diag:
@@ -55,7 +56,7 @@ def test_dashboard_rows_of_the_chapters_factors():
     for table, frame in (("factor_returns_weekly", f), ("rolling_betas", b)):
         ensure_table(con, table)
         con.register("incoming", frame)
-        con.execute(f"INSERT INTO {table} BY NAME SELECT * FROM incoming")
+        con.execute(f"INSERT INTO {quote_ident(table)} BY NAME SELECT * FROM incoming")
         con.unregister("incoming")
     table, notes = compute_dashboard(con, "double_sort", "expanding")
     got = table.set_index("metric")["value"]

@@ -21,6 +21,7 @@ from cryptofactor_assets.prediction.assets_risk import risk_model_validation
 from cryptofactor_assets.prediction.compute import compute_risk_model
 from cryptofactor_assets.prediction.risk_model import factor_risk_model, fit_time_series
 from cryptofactor_assets.sources.simulated import SimConfig, simulate_daily
+from cryptofactor_assets.storage.identifiers import quote_ident
 from cryptofactor_assets.storage.warehouse import ensure_table
 
 FACTORS = ("mkt", "size", "mom")
@@ -291,7 +292,7 @@ def _warehouse(path: str, R: pd.DataFrame, F: pd.DataFrame, caps: pd.DataFrame, 
         for table, frame in (("daily_panel", daily), ("factor_returns_daily", factors), ("factor_risk_model", model)):
             ensure_table(con, table)
             con.register("incoming", frame)
-            con.execute(f"INSERT INTO {table} BY NAME SELECT * FROM incoming")
+            con.execute(f"INSERT INTO {quote_ident(table)} BY NAME SELECT * FROM incoming")
             con.unregister("incoming")
     finally:
         con.close()
@@ -367,7 +368,7 @@ def test_asset_on_an_empty_warehouse(tmp_path):
     assert all(checks.values())
     assert "needs daily_panel returns" in meta["note"].value
     for table in pt.RISK_VALIDATION_TABLES:
-        assert _query(path, f"SELECT count(*) AS n FROM {table}")["n"].iloc[0] == 0
+        assert _query(path, f"SELECT count(*) AS n FROM {quote_ident(table)}")["n"].iloc[0] == 0
 
 
 # ----------------------------------------------------------------------------- the chapter's factors

@@ -34,6 +34,7 @@ from cryptofactor_assets.reporting.tear_sheet import (
 from cryptofactor_assets.rsj.definitions import defs as rsj_defs
 from cryptofactor_assets.sources.definitions import defs as sources_defs
 from cryptofactor_assets.sources.resources import MarketSourceResource, RiskFreeResource
+from cryptofactor_assets.storage.identifiers import quote_ident
 from cryptofactor_assets_tests.conftest import SMALL_COINS, query
 
 DAILY_FIRST, DAILY_LAST = "2024-01-01", "2024-04-14"
@@ -154,7 +155,7 @@ def test_sections_show_the_stored_numbers(built):
     assert all(s.status != STATUS_ERROR for s in sheet.sections), [s.error for s in sheet.sections]
     summary = sheet.table_summary.set_index("table")
     for table in ("daily_panel", "raw_klines_5m"):
-        assert summary.loc[table, "rows"] == query(db, f"SELECT count(*) AS n FROM {table}").n.iloc[0]
+        assert summary.loc[table, "rows"] == query(db, f"SELECT count(*) AS n FROM {quote_ident(table)}").n.iloc[0]
     assert str(summary.loc["daily_panel", "first"])[:10] == DAILY_FIRST
     assert str(summary.loc["daily_panel", "last"])[:10] == DAILY_LAST
     if "factor_returns_weekly" in keys:

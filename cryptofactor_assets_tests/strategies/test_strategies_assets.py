@@ -15,6 +15,7 @@ import pandas as pd
 import pytest
 from dagster_duckdb import DuckDBResource
 
+from cryptofactor_assets.storage.identifiers import quote_ident
 from cryptofactor_assets.storage.warehouse import ensure_table
 from cryptofactor_assets.strategies import assets as sa
 from cryptofactor_assets.strategies import tables as st
@@ -35,7 +36,7 @@ def _write(con, table: str, frame: pd.DataFrame, create: str | None = None) -> N
     else:
         ensure_table(con, table)
     con.register("incoming", frame)
-    con.execute(f"INSERT INTO {table} BY NAME SELECT * FROM incoming")  # test data, constant table names
+    con.execute(f"INSERT INTO {quote_ident(table)} BY NAME SELECT * FROM incoming")  # test data, constant table names
     con.unregister("incoming")
 
 
