@@ -51,6 +51,26 @@ def query(db_path: str, sql: str, params=()):
         con.close()
 
 
+def materialization_meta(result) -> dict:
+    """The metadata of a run's last materialisation (a range run: the last partition's, where
+    lean_metadata puts the run's), with the ingest row accounting checked: received = stored + rejected."""
+    event = result.get_asset_materialization_events()[-1]
+    meta = {k: v.value for k, v in event.materialization.metadata.items()}
+    assert meta["rows_received"] == meta["rows_stored"] + meta["rows_rejected"]
+    return meta
+
+
+def check_evaluations(result) -> dict:
+    """Check name -> ``AssetCheckEvaluation`` of a run."""
+    return {e.check_name: e for e in result.get_asset_check_evaluations()}
+
+
+def rejected_reasons(db_path: str, dataset: str) -> dict:
+    """Reason -> rows in ``rejected_rows`` for one dataset."""
+    frame = query(db_path, "SELECT reason, count(*) AS n FROM rejected_rows WHERE dataset = ? GROUP BY 1", [dataset])
+    return dict(zip(frame["reason"], frame["n"], strict=True))
+
+
 def query_dates(db_path: str, sql: str, dates=(), params=()):
     """``query`` with the columns ``dates`` as datetime64[ns] (as the pure functions read them)."""
     from cryptofactor_assets.estimators.ltw_calendar import as_datetime_ns

@@ -21,11 +21,11 @@ from cryptofactor_assets.neural.grid import (
     learning_curves_png,
     min_history_months,
 )
-from cryptofactor_assets.neural.grid import TRAIN_FRACTION as GRID_TRAIN_FRACTION
-from cryptofactor_assets.neural.grid import VAL_FRACTION as GRID_VAL_FRACTION
 from cryptofactor_assets.neural.neural_beta import implied_from_history
 from cryptofactor_assets.neural.params import (
     FF_WINDOW,
+    GRID_TRAIN_FRACTION,
+    GRID_VAL_FRACTION,
     LOOKBACK,
     MIN_COINS,
     MIN_TRAIN,

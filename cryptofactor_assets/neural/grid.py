@@ -45,7 +45,7 @@ from cryptofactor_assets.neural.beta_net import (
     fit_beta_net,
     training_rows,
 )
-from cryptofactor_assets.neural.params import LOOKBACK
+from cryptofactor_assets.neural.params import GRID_TRAIN_FRACTION, GRID_VAL_FRACTION, LOOKBACK
 
 JOINT = "JOINT"
 #: The seed's market combinations (besides every single market and JOINT).
@@ -57,10 +57,9 @@ DEFAULT_LEARNING_RATES: tuple[float, ...] = (0.001, 0.01, 0.1)
 DEMO_HIDDEN: tuple[int, ...] = (4, 16)
 DEMO_LEARNING_RATES: tuple[float, ...] = (0.01,)
 DEMO_ACTIVATIONS: tuple[str, ...] = ("identity", "tanh", "relu")
-#: Shares of the target months (after the look-back) in the train and validation blocks; the test
-#: block is the rest, the latest months.
-TRAIN_FRACTION = 0.6
-VAL_FRACTION = 0.2
+#: Shares of the train and validation blocks (``params``; the test block is the rest).
+TRAIN_FRACTION = GRID_TRAIN_FRACTION
+VAL_FRACTION = GRID_VAL_FRACTION
 #: Fewest train-block months, and fewest train-block months of a coin for it to enter a target.
 MIN_TRAIN_MONTHS = 12
 

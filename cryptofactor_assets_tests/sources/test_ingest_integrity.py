@@ -20,7 +20,8 @@ from cryptofactor_assets.sources.assets_raw import raw_coin_markets, raw_klines_
 from cryptofactor_assets.sources.base import SourceError
 from cryptofactor_assets.sources.checks import CHECK_SOURCE_COMPLETE
 from cryptofactor_assets.sources.resources import MarketSourceResource
-from cryptofactor_assets_tests.conftest import materialize_range, query
+from cryptofactor_assets_tests.conftest import materialization_meta as _meta
+from cryptofactor_assets_tests.conftest import materialize_range, query, rejected_reasons
 from cryptofactor_assets_tests.fake_exchange_server import (
     FakeServer,
     Reply,
@@ -71,20 +72,6 @@ def _source_check(result) -> dg.AssetCheckEvaluation:
     return ev
 
 
-def _meta(result) -> dict:
-    # a range run: one event per partition; the run's metadata is on the last partition's (lean_metadata)
-    event = result.get_asset_materialization_events()[-1]
-    meta = {k: v.value for k, v in event.materialization.metadata.items()}
-    # row accounting stays exact: every received row is stored or rejected
-    assert meta["rows_received"] == meta["rows_stored"] + meta["rows_rejected"]
-    return meta
-
-
-def _rejected(db_path, dataset="raw_klines_5m") -> dict:
-    frame = query(db_path, "SELECT reason, count(*) AS n FROM rejected_rows WHERE dataset = ? GROUP BY 1", [dataset])
-    return dict(zip(frame["reason"], frame["n"], strict=True))
-
-
 # ---------------------------------------------------------------------- 3. a re-fetch never shrinks silently
 SHORT_FETCHES = {
     # name: (route serving the re-fetch, valid rows it brings for 2024-01-01, rows rejected as outside)
@@ -120,7 +107,7 @@ def test_bybit_short_refetch_keeps_the_stored_bars_and_fails_the_check(db_path, 
     # rows outside the window are rejected with a reason (never counted as fetched), the short
     # fetch's valid rows are kept visible in rejected_rows too
     expected = {k: v for k, v in {"outside_partition": outside, "short_fetch": valid}.items() if v}
-    assert _rejected(db_path) == expected
+    assert rejected_reasons(db_path, "raw_klines_5m") == expected
 
     # replace=True: shrinking on purpose is allowed
     result = _run(raw_klines_5m, _bybit_resources(db_path, replace=True))
@@ -213,7 +200,7 @@ def test_conflicting_duplicate_spike_quarantines_both_rows_and_keeps_the_stored_
     rejected = query(db_path, "SELECT reason, raw FROM rejected_rows WHERE reason = 'conflicting_duplicate'")
     closes = sorted(json.loads(r)["close"] for r in rejected["raw"])
     assert closes == [real.close, 2 * real.close]  # both versions quarantined
-    assert _rejected(db_path) == {"conflicting_duplicate": 2, "duplicate_key": 2}
+    assert rejected_reasons(db_path, "raw_klines_5m") == {"conflicting_duplicate": 2, "duplicate_key": 2}
     assert _source_check(result).passed  # 287 fetched + 1 kept = 288: nothing shrank
     meta = _meta(result)
     assert (meta["rows_received"], meta["rows_stored"], meta["rows_kept_from_store"]) == (291, 287, 1)
@@ -227,7 +214,7 @@ def test_conflicting_duplicate_with_nothing_stored_stores_neither_version(db_pat
     result = _run(raw_klines_5m, _files_resources(db_path, klines_glob=str(path)))
     stored = query(db_path, ALL_BARS)
     assert len(stored) == 11 and pd.Timestamp("2024-01-01 00:25") not in set(stored["open_time"])
-    assert _rejected(db_path) == {"conflicting_duplicate": 2}
+    assert rejected_reasons(db_path, "raw_klines_5m") == {"conflicting_duplicate": 2}
     # the bar after the hole has no return (never bridged)
     assert stored.loc[stored.open_time == pd.Timestamp("2024-01-01 00:30"), "log_ret"].isna().all()
     assert _meta(result)["rows_stored"] == 11
@@ -246,7 +233,7 @@ def test_bybit_page_with_a_conflicting_copy_quarantines_both(db_path, bybit):
     bybit.route(KLINE, lambda req: Reply(200, bybit_envelope(page)))
     result = _run(raw_klines_5m, _bybit_resources(db_path))
     pd.testing.assert_frame_equal(query(db_path, ALL_BARS), before)
-    assert _rejected(db_path) == {"conflicting_duplicate": 2}
+    assert rejected_reasons(db_path, "raw_klines_5m") == {"conflicting_duplicate": 2}
     assert _source_check(result).passed
 
 
@@ -274,7 +261,7 @@ def test_two_coingecko_files_for_one_coin_are_a_reported_conflict(db_path, tmp_p
     reason = ev.metadata["reasons"].value
     assert "bitcoin-usd-max.csv" in reason and "btc-usd-max.csv" in reason
     # every row of both files is accounted for in rejected_rows, none was applied
-    assert sum(_rejected(db_path, "raw_coin_markets").values()) == 6
+    assert sum(rejected_reasons(db_path, "raw_coin_markets").values()) == 6
     assert _meta(result)["rows_kept_from_store"] == 3
 
 

@@ -40,7 +40,9 @@ from cryptofactor_assets.sources.simulated import (
     funding_frame,
     simulate_daily,
 )
-from cryptofactor_assets_tests.conftest import SMALL_COINS, materialize_range, query
+from cryptofactor_assets_tests.conftest import SMALL_COINS, materialize_range, query, rejected_reasons
+from cryptofactor_assets_tests.conftest import check_evaluations as _checks
+from cryptofactor_assets_tests.conftest import materialization_meta as _meta
 from cryptofactor_assets_tests.fake_exchange_server import (
     FakeServer,
     Reply,
@@ -366,23 +368,6 @@ def _run(resources, partition=WEEK) -> dg.ExecuteInProcessResult:
     return dg.materialize([raw_funding_rates], resources=resources, partition_key=partition, raise_on_error=False)
 
 
-def _checks(result) -> dict[str, dg.AssetCheckEvaluation]:
-    return {e.check_name: e for e in result.get_asset_check_evaluations()}
-
-
-def _meta(result) -> dict:
-    event = result.get_asset_materialization_events()[-1]
-    meta = {k: v.value for k, v in event.materialization.metadata.items()}
-    assert meta["rows_received"] == meta["rows_stored"] + meta["rows_rejected"]
-    return meta
-
-
-def _rejected(db_path) -> dict:
-    frame = query(db_path, "SELECT reason, count(*) AS n FROM rejected_rows WHERE dataset = 'raw_funding_rates' "
-                           "GROUP BY 1")
-    return dict(zip(frame["reason"], frame["n"], strict=True))
-
-
 def test_asset_is_weekly_in_the_sources_group_with_its_checks():
     spec = raw_funding_rates.specs_by_key[dg.AssetKey("raw_funding_rates")]
     assert spec.group_name == "sources" and spec.partitions_def.get_partition_keys()[0] <= WEEK
@@ -435,7 +420,7 @@ def test_shorter_refetch_keeps_the_stored_rows(db_path, bybit):
     assert "stored rows kept (use --replace to shrink on purpose)" in reason
     meta = _meta(result)
     assert meta["rows_kept_from_store"] == 12 and meta["failed_symbols"] == "BTCUSDT"
-    assert _rejected(db_path) == {"short_fetch": 2}
+    assert rejected_reasons(db_path, "raw_funding_rates") == {"short_fetch": 2}
 
     # strict: the run fails and nothing changes
     assert not _run(_resources(db_path, kind="bybit", symbols="BTCUSDT", strict=True)).success
@@ -453,7 +438,7 @@ def test_bad_settlements_are_quarantined_with_a_reason(db_path, bybit):
     bybit.route(FUNDING_PATH, lambda req: Reply(200, bybit_funding_envelope([conflicting, *reversed(rows)])))
     result = _run(_resources(db_path, kind="bybit", symbols="BTCUSDT"))
     assert result.success
-    assert _rejected(db_path) == {"missing_value": 1, "implausible_funding_rate": 1, "conflicting_duplicate": 2}
+    assert rejected_reasons(db_path, "raw_funding_rates") == {"missing_value": 1, "implausible_funding_rate": 1, "conflicting_duplicate": 2}
     assert len(query(db_path, ALL_FUNDING)) == 18
     assert all(e.passed for e in result.get_asset_check_evaluations())
 

@@ -17,7 +17,9 @@ from cryptofactor_assets.sources.checks import CHECK_ONCHAIN_COUNTS, CHECK_SOURC
 from cryptofactor_assets.sources.onchain import ONCHAIN_COLUMNS, read_onchain_csv, read_onchain_glob
 from cryptofactor_assets.sources.resources import MarketSourceResource
 from cryptofactor_assets.sources.simulated import SimConfig, SimulatedMarket, onchain_frame, simulate_daily
-from cryptofactor_assets_tests.conftest import SMALL_COINS, materialize_range, query
+from cryptofactor_assets_tests.conftest import SMALL_COINS, materialize_range, query, rejected_reasons
+from cryptofactor_assets_tests.conftest import check_evaluations as _checks
+from cryptofactor_assets_tests.conftest import materialization_meta as _meta
 
 WEEK = "2024-01-01"  # a Monday: the weekly partition [2024-01-01, 2024-01-08)
 ALL_ROWS = "SELECT * FROM raw_onchain_activity ORDER BY symbol, date"
@@ -29,23 +31,6 @@ def _resources(db_path, **kw) -> dict:
 
 def _run(resources, partition=WEEK) -> dg.ExecuteInProcessResult:
     return dg.materialize([raw_onchain_activity], resources=resources, partition_key=partition, raise_on_error=False)
-
-
-def _checks(result) -> dict[str, dg.AssetCheckEvaluation]:
-    return {e.check_name: e for e in result.get_asset_check_evaluations()}
-
-
-def _meta(result) -> dict:
-    event = result.get_asset_materialization_events()[-1]
-    meta = {k: v.value for k, v in event.materialization.metadata.items()}
-    assert meta["rows_received"] == meta["rows_stored"] + meta["rows_rejected"]
-    return meta
-
-
-def _rejected(db_path) -> dict:
-    frame = query(db_path, "SELECT reason, count(*) AS n FROM rejected_rows WHERE dataset = 'raw_onchain_activity' "
-                           "GROUP BY 1")
-    return dict(zip(frame["reason"], frame["n"], strict=True))
 
 
 def _week_csv(path, coins=("bitcoin", "ethereum"), days=7, start="2024-01-01", extra: str = "") -> str:
@@ -161,7 +146,7 @@ def test_user_files_bad_rows_are_quarantined_with_a_reason(db_path, tmp_path):
     glob = _week_csv(tmp_path / "a.csv", extra=bad)
     result = _run(_resources(db_path, kind="files", onchain_glob=glob))
     assert result.success
-    assert _rejected(db_path) == {"missing_value": 1, "negative_count": 1, "non_finite_value": 1,
+    assert rejected_reasons(db_path, "raw_onchain_activity") == {"missing_value": 1, "negative_count": 1, "non_finite_value": 1,
                                   "conflicting_duplicate": 2, "duplicate_key": 1}
     stored = query(db_path, ALL_ROWS)
     assert len(stored) == 15 and set(stored["symbol"]) == {"BTCUSDT", "ETHUSDT", "SOLUSDT"}
