@@ -44,21 +44,20 @@ def read_signal_inputs(con, start: dt.date, end: dt.date, funding_days: int, onc
     ``onchain_days`` before ``start``, notes): each None when its table holds nothing in that window
     (its source has none: FUND / CHAIN are then NULL, never 0), said in the notes."""
     notes = []
-    funding = onchain = None
-    lo = start - dt.timedelta(days=funding_days)
-    if table_exists(con, RAW_FUNDING_RATES):
-        funding = read_sql_frame(con, load_sql("select_funding_daily_window", domain="factors"),
-                                 {"start": lo, "end": end}, ["date"])
-    if funding is None or funding.empty:
-        funding = None
+
+    def optional_window(table: str, sql_name: str, days: int) -> tuple[pd.DataFrame | None, dt.date]:
+        lo = start - dt.timedelta(days=days)
+        if not table_exists(con, table):
+            return None, lo
+        frame = read_sql_frame(con, load_sql(sql_name, domain="factors"), {"start": lo, "end": end}, ["date"])
+        return (None if frame.empty else frame), lo
+
+    funding, lo = optional_window(RAW_FUNDING_RATES, "select_funding_daily_window", funding_days)
+    if funding is None:
         notes.append(f"FUND is NULL: raw_funding_rates holds no settlement in {lo} .. {end} (exclusive): the source "
                      "has no perpetual funding (spot or file data)")
-    lo = start - dt.timedelta(days=onchain_days)
-    if table_exists(con, RAW_ONCHAIN_ACTIVITY):
-        onchain = read_sql_frame(con, load_sql("select_onchain_activity_window", domain="factors"),
-                                 {"start": lo, "end": end}, ["date"])
-    if onchain is None or onchain.empty:
-        onchain = None
+    onchain, lo = optional_window(RAW_ONCHAIN_ACTIVITY, "select_onchain_activity_window", onchain_days)
+    if onchain is None:
         notes.append(f"CHAIN is NULL: raw_onchain_activity holds no row in {lo} .. {end} (exclusive): give an "
                      "on-chain file (--onchain, CSV date,coin,active_addresses,tx_count)")
     return funding, onchain, notes

@@ -303,3 +303,23 @@ def test_rolling_betas_use_each_factor_from_the_first_week_that_reads_it():
         compute_rolling_betas(df, fac, start, end, 60, 40, factor_names=("mkt", "vol"))
     only3 = compute_rolling_betas(df, fac, start, end, 60, 40, factor_names=("mkt", "size", "mom"))
     assert set(only3["factors"]) == {"mkt,size,mom"} and only3["beta_vol"].isna().all()
+
+
+def test_signal_inputs_are_none_with_a_note_without_funding_or_onchain_rows(tmp_path):
+    # No table at all, then empty tables: FUND / CHAIN inputs are None (the factors NULL, never 0), each said.
+    import datetime as dt
+
+    import duckdb
+
+    from cryptofactor_assets.factors.assets_common import read_signal_inputs
+    from cryptofactor_assets.storage.warehouse import ensure_table
+
+    con = duckdb.connect(str(tmp_path / "w.duckdb"))
+    for _ in range(2):
+        funding, onchain, notes = read_signal_inputs(con, dt.date(2024, 1, 8), dt.date(2024, 1, 15), 7, 28)
+        assert funding is None and onchain is None
+        assert [n.split(":")[0] for n in notes] == ["FUND is NULL", "CHAIN is NULL"]
+        assert "2024-01-01 .. 2024-01-15" in notes[0] and "2023-12-11 .. 2024-01-15" in notes[1]
+        ensure_table(con, "raw_funding_rates")
+        ensure_table(con, "raw_onchain_activity")
+    con.close()
