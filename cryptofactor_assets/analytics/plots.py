@@ -117,6 +117,18 @@ def equity_curve_png(returns: pd.Series | pd.DataFrame, title: str = "Equity cur
     return render_png(fig)
 
 
+def panels_png(fig: Figure, axes, n_used: int, title: str, handles: dict, ncol: int, fontsize, legend_size: str
+               ) -> bytes:
+    """Close a grid of panels: hide the unused axes, title the figure, one legend for all panels (the
+    first handle of each label) below them, and render it as a palette PNG."""
+    for ax in axes[n_used:]:
+        ax.set_visible(False)
+    fig.suptitle(title, fontsize=fontsize)
+    if handles:
+        fig.legend(list(handles.values()), list(handles), loc="outside lower center", ncol=ncol, fontsize=legend_size)
+    return render_png(fig)
+
+
 def png_markdown(png: bytes, alt: str = "chart") -> str:
     """A markdown image embedding ``png`` as a base64 data URI."""
     return f"![{alt}](data:image/png;base64,{base64.b64encode(png).decode('ascii')})"

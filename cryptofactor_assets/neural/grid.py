@@ -462,7 +462,7 @@ def drop_retired_columns(con, table: str) -> list[str]:
 def learning_curves_png(curves: Mapping[str, LearningCurve] | Sequence[LearningCurve]) -> bytes:
     """One palette PNG, a panel per target: the winner's training MSE and early-stopping MSE per epoch
     (standardised units), the early-stopping minimum marked."""
-    from cryptofactor_assets.analytics.plots import new_figure, render_png  # noqa: PLC0415
+    from cryptofactor_assets.analytics.plots import new_figure, panels_png  # noqa: PLC0415
 
     items = list(curves.values()) if isinstance(curves, Mapping) else list(curves)
     ncols = min(4, max(len(items), 1))
@@ -483,12 +483,8 @@ def learning_curves_png(curves: Mapping[str, LearningCurve] | Sequence[LearningC
                      fontsize=7)
         ax.tick_params(labelsize=6)
         ax.grid(True, alpha=0.3)
-    for ax in axes[len(items):]:
-        ax.set_visible(False)
-    fig.suptitle("Learning curves of each target's winner (standardised units; x: epoch)", fontsize=8)
-    if handles:
-        fig.legend(list(handles.values()), list(handles), loc="outside lower center", ncol=2, fontsize="x-small")
-    return render_png(fig)
+    return panels_png(fig, axes, len(items), "Learning curves of each target's winner (standardised units; x: epoch)",
+                      handles, ncol=2, fontsize=8, legend_size="x-small")
 
 
 def full_grid_seconds(coin_returns: pd.DataFrame, market_returns: pd.DataFrame, n_jobs: int | None = None) -> float:

@@ -26,7 +26,7 @@ from collections.abc import Mapping, Sequence
 import numpy as np
 import pandas as pd
 
-from cryptofactor_assets.analytics.plots import new_figure, render_png
+from cryptofactor_assets.analytics.plots import new_figure, panels_png
 from cryptofactor_assets.neural.baseline import BetaPanel, rolling_ols
 from cryptofactor_assets.neural.simulation import MARKETS
 
@@ -127,12 +127,8 @@ def trajectory_png(traj: pd.DataFrame) -> bytes:
         ax.tick_params(labelsize=7)
         ax.grid(True, alpha=0.3)
         ax.xaxis.set_major_locator(MaxNLocator(integer=True))
-    for ax in axes[len(markets):]:
-        ax.set_visible(False)
-    fig.suptitle("Annual mean beta (mean over coins)", fontsize=10)
-    if handles:
-        fig.legend(list(handles.values()), list(handles), loc="outside lower center", ncol=3, fontsize="small")
-    return render_png(fig)
+    return panels_png(fig, axes, len(markets), "Annual mean beta (mean over coins)", handles, ncol=3, fontsize=10,
+                      legend_size="small")
 
 
 def _ff_adjustment(resid: np.ndarray, ff: np.ndarray, window: int) -> np.ndarray:
