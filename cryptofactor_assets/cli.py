@@ -288,7 +288,7 @@ def materialize(args: argparse.Namespace) -> int:
     instance = _instance()
     reclaim_dead_runs(instance, log=_say)
     _say(f"source={os.environ.get('CRYPTOFACTOR_SOURCE', 'simulated')} "
-         f"duckdb={settings.duckdb_path()} days {start} .. {end}")
+         f"{'warehouse' if settings.warehouse().is_lake else 'duckdb'}={settings.warehouse().label} days {start} .. {end}")
     t0 = time.perf_counter()
     outcomes: list[JobOutcome] = []
 
@@ -328,30 +328,48 @@ def materialize(args: argparse.Namespace) -> int:
     return code
 
 
-def _stored_duckdb(args: argparse.Namespace) -> str | None:
-    """The DuckDB file a reading command works on (``--duckdb`` or the setting), or None (said) if absent."""
+def _stored_warehouse(args: argparse.Namespace):
+    """The warehouse a reading command works on (``--duckdb`` / ``--warehouse`` or the settings), or None
+    (said) when it is a DuckDB file that does not exist."""
     from cryptofactor_assets import settings
 
     if getattr(args, "duckdb", None):
         os.environ["CRYPTOFACTOR_DUCKDB"] = args.duckdb
-    path = settings.duckdb_path()
-    if not path.startswith("md:") and not os.path.exists(path):  # md:<name>: a MotherDuck database
-        print(f"cryptofactor: no DuckDB file at {path}", file=sys.stderr)
+    if getattr(args, "warehouse", None):
+        os.environ[settings.WAREHOUSE_ENV] = args.warehouse
+    spec = settings.warehouse()
+    if not spec.is_lake and not spec.target.startswith("md:") and not os.path.exists(spec.target):
+        print(f"cryptofactor: no DuckDB file at {spec.target}", file=sys.stderr)  # md:<name>: MotherDuck
         return None
-    return path
+    return spec
+
+
+def _stored_duckdb(args: argparse.Namespace) -> str | None:
+    """The DuckDB file a command that copies files works on, or None (said) if absent or a DuckLake."""
+    spec = _stored_warehouse(args)
+    if spec is not None and spec.is_lake:
+        print(f"cryptofactor: {spec.label} is a DuckLake: read an old version with "
+              f"`cryptofactor sql --at-snapshot N`; its data are Parquet files any engine reads", file=sys.stderr)
+        return None
+    return None if spec is None else spec.target
+
+
+def _open_stored(spec, *, snapshot: int | None = None, wait_seconds: float | None = None):
+    from cryptofactor_assets.storage.connection import open_warehouse
+
+    return open_warehouse(spec, read_only=True, snapshot=snapshot, wait_seconds=wait_seconds,
+                          log=lambda m: print(f"[cryptofactor] {m}", file=sys.stderr, flush=True))
 
 
 def tables(args: argparse.Namespace) -> int:
-    import duckdb
-
-    path = _stored_duckdb(args)
-    if path is None:
+    spec = _stored_warehouse(args)
+    if spec is None:
         return EXIT_FAILED
     from cryptofactor_assets.storage.identifiers import quote_qualified
 
     # read-only, and the catalog's names are data: each part of "<db>"."main"."<table>" is quoted, so a
     # table named like a statement (quotes, ';', '--', COPY ... TO) is only ever counted, never run
-    con = duckdb.connect(path, read_only=True)
+    con = _open_stored(spec, wait_seconds=0)
     try:
         catalog = con.execute("SELECT current_database()").fetchall()[0][0]
         names = [r[0] for r in con.execute(
@@ -369,7 +387,6 @@ def tables(args: argparse.Namespace) -> int:
 
 def report(args: argparse.Namespace) -> int:
     """Write the tear sheet (one self-contained HTML page) of the DuckDB file, read-only."""
-    import duckdb
 
     from cryptofactor_assets.reporting.tear_sheet import (
         build_tear_sheet,
@@ -377,14 +394,15 @@ def report(args: argparse.Namespace) -> int:
         write_tear_sheet,
     )
 
-    path = _stored_duckdb(args)
-    if path is None:
+    spec = _stored_warehouse(args)
+    if spec is None:
         return EXIT_FAILED
-    con = duckdb.connect(path, read_only=True)
+    con = _open_stored(spec, wait_seconds=0)
     try:
-        sheet = build_tear_sheet(con, source_label=path)
+        sheet = build_tear_sheet(con, source_label=spec.label)
     finally:
         con.close()
+    path = spec.target if not spec.is_lake else os.path.join(spec.data_path, "cryptofactor.duckdb")
     out = write_tear_sheet(sheet, args.out or default_report_path(path))
     for s in sheet.sections:
         note = s.error or (f"not built yet: materialise {', '.join(s.missing)}" if s.missing else "")
@@ -399,18 +417,18 @@ def sql(args: argparse.Namespace) -> int:
     The connection is held for the query only, so a run that needs the file waits at most that long;
     while a run's step holds the file, the query waits for it (logged), it never breaks the run.
     """
-    from cryptofactor_assets.storage.connection import DuckDBLockTimeout, DuckDBOpenError, open_duckdb
+    from cryptofactor_assets.storage.connection import DuckDBLockTimeout, DuckDBOpenError
+    from cryptofactor_assets.storage.lake import LakeUnavailable
 
-    path = _stored_duckdb(args)
-    if path is None:
+    spec = _stored_warehouse(args)
+    if spec is None:
         return EXIT_FAILED
     import duckdb
 
     try:
-        con = open_duckdb(path, read_only=True, wait_seconds=args.wait,
-                          log=lambda m: print(f"[cryptofactor] {m}", file=sys.stderr, flush=True))
-    except (DuckDBLockTimeout, DuckDBOpenError) as exc:
-        print(f"cryptofactor: {exc}", file=sys.stderr)
+        con = _open_stored(spec, snapshot=args.at_snapshot, wait_seconds=args.wait)
+    except (DuckDBLockTimeout, DuckDBOpenError, LakeUnavailable, RuntimeError, ValueError) as exc:
+        print(f"cryptofactor: {' '.join(str(exc).split())}", file=sys.stderr)
         return EXIT_FAILED
     try:
         frame = con.execute(args.query).df()
@@ -433,6 +451,51 @@ def sql(args: argparse.Namespace) -> int:
         with pd.option_context("display.max_rows", args.max_rows, "display.max_columns", 50, "display.width", 200):
             print(frame.to_string(index=False, max_rows=args.max_rows))
     return EXIT_OK
+
+
+def checksums(args: argparse.Namespace) -> int:
+    """Print ``<table> <rows> <checksum>`` per table; with ``--against``, compare and exit 1 on a difference."""
+    from cryptofactor_assets import settings
+    from cryptofactor_assets.storage.checksums import compare_checksums, rows_close, table_checksums
+    from cryptofactor_assets.storage.lake import parse_warehouse
+
+    spec = _stored_warehouse(args)
+    if spec is None:
+        return EXIT_FAILED
+    specs = [spec]
+    if args.against:
+        other = parse_warehouse(args.against, duckdb_file=settings.duckdb_path(),
+                                data_path=os.environ.get(settings.LAKE_DATA_PATH_ENV))
+        if not other.is_lake and not os.path.exists(other.target):
+            print(f"cryptofactor: no DuckDB file at {other.target}", file=sys.stderr)
+            return EXIT_FAILED
+        specs.append(other)
+    cons = [_open_stored(one, wait_seconds=0) for one in specs]
+    try:
+        sums = [table_checksums(con, significant=args.significant) for con in cons]
+        for name, c in sums[0].items():
+            print(f"{name:<40} {c.rows:>12,} {c.checksum:016x}")
+        if len(sums) == 1:
+            return EXIT_OK
+        diffs, close = [], []
+        for line in compare_checksums(*sums):
+            table = line.split(":")[0]
+            if table in sums[0] and table in sums[1] and rows_close(cons[0], cons[1], table) is None:
+                close.append(table)  # the same rows; floats differ in their last bits only
+            else:
+                diffs.append(rows_close(cons[0], cons[1], table) if table in sums[0] and table in sums[1] else line)
+    finally:
+        for con in cons:
+            con.close()
+    for line in diffs:
+        _say(f"differs: {line}")
+    if close:
+        _say(f"equal within 1e-9 relative, checksums differ in the last bits of floats (summation order): "
+             f"{', '.join(close)}")
+    _say(f"{len(sums[0])} tables in {specs[0].label}, {len(sums[1])} in {specs[1].label}: "
+         + (f"EQUAL ({len(sums[0]) - len(close)} by checksum, {len(close)} within 1e-9)" if not diffs
+            else f"{len(diffs)} table(s) differ"))
+    return EXIT_OK if not diffs else EXIT_FAILED
 
 
 def snapshot(args: argparse.Namespace) -> int:
@@ -552,16 +615,23 @@ def build_parser() -> argparse.ArgumentParser:
     m.set_defaults(func=materialize)
     t = sub.add_parser("tables", help="list the DuckDB tables with row counts")
     t.add_argument("--duckdb", help="DuckDB file (env CRYPTOFACTOR_DUCKDB)")
+    t.add_argument("--warehouse", help="warehouse (env CRYPTOFACTOR_WAREHOUSE)")
     t.set_defaults(func=tables)
     r = sub.add_parser("report", help="write the tear sheet (one self-contained HTML page) of what is stored")
     r.add_argument("--out", help="HTML file (default: reports/tear_sheet.html next to the DuckDB file)")
     r.add_argument("--duckdb", help="DuckDB file (env CRYPTOFACTOR_DUCKDB)")
+    r.add_argument("--warehouse", help="warehouse (env CRYPTOFACTOR_WAREHOUSE)")
     r.set_defaults(func=report)
     q = sub.add_parser("sql", help="run one read-only query on a short-lived connection (never blocks a run)")
     q.add_argument("query", help='e.g. "SELECT * FROM factor_returns_weekly ORDER BY week_start DESC LIMIT 5"')
     q.add_argument("--csv", action="store_true", help="print CSV instead of a table")
     q.add_argument("--out", help="write the result to a .parquet or .csv file")
     q.add_argument("--max-rows", type=int, default=60, help="rows printed (default 60)")
+    q.add_argument("--at-snapshot", type=int, default=None, metavar="N",
+                   help="DuckLake only: read the warehouse as it was at snapshot N (time travel; the asset "
+                        "metadata lake_snapshot_read / lake_snapshot_written name the versions a run saw and made)")
+    q.add_argument("--warehouse", help="warehouse (env CRYPTOFACTOR_WAREHOUSE: duckdb:<file>, ducklake:postgres:<dsn>, "
+                                       "ducklake:sqlite:<file>)")
     q.add_argument("--wait", type=float, default=None,
                    help="seconds to wait while a run holds the file (default CRYPTOFACTOR_LOCK_WAIT_SECONDS)")
     q.add_argument("--duckdb", help="DuckDB file (env CRYPTOFACTOR_DUCKDB)")
@@ -572,6 +642,14 @@ def build_parser() -> argparse.ArgumentParser:
                    help="seconds to wait while a run holds the file (default CRYPTOFACTOR_LOCK_WAIT_SECONDS)")
     s.add_argument("--duckdb", help="DuckDB file (env CRYPTOFACTOR_DUCKDB)")
     s.set_defaults(func=snapshot)
+    c = sub.add_parser("checksums", help="row count and checksum per table; --against compares two warehouses "
+                                         "(exit 1 when any table differs)")
+    c.add_argument("--warehouse", help="warehouse (env CRYPTOFACTOR_WAREHOUSE)")
+    c.add_argument("--duckdb", help="DuckDB file (env CRYPTOFACTOR_DUCKDB)")
+    c.add_argument("--against", help="a second warehouse (duckdb:<file> / ducklake:...) to compare with")
+    c.add_argument("--significant", type=int, default=12,
+                   help="significant digits of floating-point values in the hash (default 12)")
+    c.set_defaults(func=checksums)
     f = sub.add_parser("fetch-cross-asset",
                        help="download daily closes of coins and markets with yfinance into the cross-asset CSV",
                        description="Download daily closes (auto-adjusted) of the coin and market tickers with "

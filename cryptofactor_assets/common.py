@@ -12,19 +12,38 @@ import duckdb as duckdb_lib
 import pandas as pd
 from dagster_duckdb import DuckDBResource
 
-from cryptofactor_assets.partitions import DUCKDB_POOL
-from cryptofactor_assets.settings import duckdb_path
-from cryptofactor_assets.storage.connection import open_duckdb
+from cryptofactor_assets.settings import warehouse, warehouse_pool
+from cryptofactor_assets.storage.connection import open_warehouse
+from cryptofactor_assets.storage.lake import WarehouseSpec, parse_warehouse
 
 #: Backfills of many partitions run as ONE run over the whole range (assets handle time windows).
 SINGLE_RUN = dg.BackfillPolicy.single_run()
-POOL = DUCKDB_POOL
+#: The pool of every warehouse-writing asset: ``duckdb`` (one slot) on a DuckDB file, none on a DuckLake.
+#: Read when the definitions are imported: set CRYPTOFACTOR_WAREHOUSE before starting dagster / the CLI.
+POOL = warehouse_pool()
 
 
-def duckdb_resource() -> DuckDBResource:
+class WarehouseResource(DuckDBResource):
+    """The warehouse connection: dagster-duckdb's resource (``database``: the DuckDB file) plus
+    ``warehouse``, a DuckLake (``ducklake:postgres:<dsn>`` / ``ducklake:sqlite:<file>``, Parquet under
+    ``lake_data_path``) that replaces the file when set. Open it with :func:`connect`."""
+
+    warehouse: str = ""
+    lake_data_path: str = ""
+
+    def spec(self) -> WarehouseSpec:
+        return parse_warehouse(self.warehouse, duckdb_file=self.database, data_path=self.lake_data_path or None)
+
+
+def duckdb_resource() -> WarehouseResource:
     # A memory cap makes DuckDB spill big sorts instead of growing the process (demo target: <= 2 GB RSS).
     memory = os.environ.get("CRYPTOFACTOR_DUCKDB_MEMORY", "1GB")
-    return DuckDBResource(database=duckdb_path(), connection_config={"memory_limit": memory})
+    spec = warehouse()
+    if not spec.is_lake:
+        return WarehouseResource(database=spec.target, connection_config={"memory_limit": memory})
+    return WarehouseResource(database=os.path.join(spec.data_path, "") if "://" not in spec.data_path
+                             else spec.data_path, connection_config={"memory_limit": memory},
+                             warehouse=f"ducklake:{spec.catalog}:{spec.target}", lake_data_path=spec.data_path)
 
 
 @contextmanager
@@ -38,7 +57,8 @@ def connect(resource: DuckDBResource) -> Iterator[duckdb_lib.DuckDBPyConnection]
     once on anything else (bad path, read-only folder).
     """
     log = dg.get_dagster_logger("cryptofactor")
-    con = open_duckdb(resource.database, config=dict(resource.connection_config or {}), log=log.warning)
+    spec = resource.spec() if isinstance(resource, WarehouseResource) else WarehouseSpec("duckdb", resource.database)
+    con = open_warehouse(spec, config=dict(resource.connection_config or {}), log=log.warning)
     try:
         yield con
     finally:
@@ -64,6 +84,22 @@ def mondays(start, end) -> pd.DatetimeIndex:
     """Week starts (Mondays) in ``[start, end)`` as ``datetime64[ns]``."""
     return pd.date_range(pd.Timestamp(start), pd.Timestamp(end) - pd.Timedelta(days=1),
                          freq="W-MON").astype("datetime64[ns]")
+
+
+#: Metadata keys of a DuckLake write: the snapshot the step read, the one its write created, lost commits.
+LAKE_SNAPSHOT_READ = "lake_snapshot_read"
+LAKE_SNAPSHOT_WRITTEN = "lake_snapshot_written"
+LAKE_COMMIT_RETRIES = "lake_commit_retries"
+
+
+def lake_metadata(con: duckdb_lib.DuckDBPyConnection, read_snapshot: int, retries: int) -> dict:
+    """A DuckLake step's data versions: ``cryptofactor sql --at-snapshot <lake_snapshot_read>`` reads the
+    inputs it saw, ``<lake_snapshot_written>`` its output (the latest snapshot after its commit: another
+    writer's commit may have landed in between, so it is the first version that holds this write)."""
+    from cryptofactor_assets.storage.lake import current_snapshot
+
+    return {LAKE_SNAPSHOT_READ: int(read_snapshot), LAKE_SNAPSHOT_WRITTEN: int(current_snapshot(con)),
+            LAKE_COMMIT_RETRIES: int(retries)}
 
 
 def lean_metadata(context: dg.AssetExecutionContext, meta: dict) -> dict:

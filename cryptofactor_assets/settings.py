@@ -30,6 +30,31 @@ def duckdb_path() -> str:
     return str(path)
 
 
+WAREHOUSE_ENV = "CRYPTOFACTOR_WAREHOUSE"
+LAKE_DATA_PATH_ENV = "CRYPTOFACTOR_LAKE_DATA_PATH"
+
+
+def warehouse():
+    """The warehouse the tables live in (``storage.lake.WarehouseSpec``): ``CRYPTOFACTOR_WAREHOUSE``
+    (``duckdb:<file>``, ``ducklake:postgres:<dsn>``, ``ducklake:sqlite:<file>``); unset: the DuckDB file
+    ``CRYPTOFACTOR_DUCKDB``. A DuckLake's Parquet files go under ``CRYPTOFACTOR_LAKE_DATA_PATH``."""
+    from cryptofactor_assets.storage.lake import parse_warehouse
+
+    return parse_warehouse(os.environ.get(WAREHOUSE_ENV), duckdb_file=duckdb_path(),
+                           data_path=os.environ.get(LAKE_DATA_PATH_ENV))
+
+
+def warehouse_pool() -> str | None:
+    """The Dagster pool every warehouse-writing asset is in: ``duckdb`` (one slot: one writing process per
+    file) on a DuckDB file, none on a DuckLake (concurrent writers; commit conflicts are retried)."""
+    from cryptofactor_assets.partitions import DUCKDB_POOL
+
+    try:
+        return None if warehouse().is_lake else DUCKDB_POOL
+    except ValueError:
+        return DUCKDB_POOL  # a bad setting is reported when the resource is built, in one line
+
+
 def _env_date(name: str, default: str | None) -> dt.date | None:
     """A ``YYYY-MM-DD`` setting; unset or empty -> ``default``; anything else is an error naming it."""
     text = (os.environ.get(name) or "").strip() or default

@@ -32,9 +32,10 @@ import dagster as dg
 import pandas as pd
 from dagster_duckdb import DuckDBResource
 
-from cryptofactor_assets.common import POOL, SINGLE_RUN, connect, lean_metadata, window_dates
+from cryptofactor_assets.common import POOL, SINGLE_RUN, connect, lake_metadata, lean_metadata, window_dates
 from cryptofactor_assets.lib.checks import TableChecks
 from cryptofactor_assets.lib.resources import DUCKDB
+from cryptofactor_assets.storage.lake import current_snapshot
 from cryptofactor_assets.storage.replace import SqlInsert, replace_rows_of_tables
 from cryptofactor_assets.storage.warehouse import WriteResult
 
@@ -91,11 +92,15 @@ def table_asset(
         def body(context: dg.AssetExecutionContext, duckdb: DuckDBResource, run_config):
             start, end = window_dates(context) if partitions_def is not None else (None, None)
             with connect(duckdb) as con:
+                read_snapshot = current_snapshot(con)  # None on a DuckDB file
                 out = compute(TableRun(con, start, end, run_config, context.log.info, context))
                 window = (start, end) if window_column is not None else None
-                written = replace_rows_of_tables(con, list(out.tables.items()), window, window_column, out.after)
+                written = replace_rows_of_tables(con, list(out.tables.items()), window, window_column, out.after,
+                                                 log=context.log.warning)
                 results = checks.results(con, start, end) if window is not None else checks.results(con)
                 meta = _metadata(checks.table, out, written, window is not None)  # may query what was stored
+                if read_snapshot is not None:
+                    meta.update(lake_metadata(con, read_snapshot, written[checks.table].retries))
             yield dg.MaterializeResult(metadata=lean_metadata(context, meta))
             yield from results
 

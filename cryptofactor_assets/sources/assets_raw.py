@@ -14,6 +14,7 @@ from cryptofactor_assets.common import (
     POOL,
     SINGLE_RUN,
     connect,
+    lake_metadata,
     lean_metadata,
     md,
     partition_label,
@@ -34,6 +35,7 @@ from cryptofactor_assets.sources.tables import GROUP
 from cryptofactor_assets.sources.validation import ingest_klines, ingest_markets
 from cryptofactor_assets.storage import quality
 from cryptofactor_assets.storage.identifiers import quote_ident
+from cryptofactor_assets.storage.lake import current_snapshot
 from cryptofactor_assets.storage.warehouse import table_preview_markdown
 
 
@@ -54,7 +56,7 @@ def _source_complete(failures: dict[str, str], strict: bool,
 
 def _store_batches(context, con, market_source: MarketSourceResource, batches, ingest, dataset: str,
                    time_column: str, start, end, label: str, unit: str = "day",
-                   streams: bool | None = None) -> tuple[dict, dg.AssetCheckResult]:
+                   streams: bool | None = None, read_snapshot: int | None = None) -> tuple[dict, dg.AssetCheckResult]:
     """Ingest the source's batches into ``dataset`` (see :func:`ingest.ingest_window`), fail in strict mode when a
     symbol failed, and return the materialisation metadata (rows per ``unit``: day | week) and the
     ``source_fetch_complete`` result."""
@@ -73,6 +75,8 @@ def _store_batches(context, con, market_source: MarketSourceResource, batches, i
         con, f"SELECT * FROM {quote_ident(dataset)} WHERE {quote_ident(time_column)} >= ? "
              f"AND {quote_ident(time_column)} < ? ORDER BY symbol, {quote_ident(time_column)}", [start, end], limit=5))
     meta["dagster/row_count"] = sum(per_partition.values())
+    if read_snapshot is not None:
+        meta.update(lake_metadata(con, read_snapshot, outcome.counts.commit_retries))
     return lean_metadata(context, meta), _source_complete(failures, market_source.strict, outcome.failed_files)
 
 
@@ -91,10 +95,11 @@ def ingest_asset(checks: TableChecks, what: str, ingest, time_column: str,
             start, end = window_dates(context)
             label = partition_label(context)
             with connect(duckdb) as con:
+                read_snapshot = current_snapshot(con)  # None on a DuckDB file
                 batches = fetch(market_source, con, start, end, label, context.log.info)
                 meta, source_check = _store_batches(context, con, market_source, batches, ingest, checks.table,
                                                     time_column, start, end, label, unit,
-                                                    getattr(market_source, streams))
+                                                    getattr(market_source, streams), read_snapshot)
                 results = [*checks.results(con, start, end), source_check]
             yield dg.MaterializeResult(metadata=meta)
             yield from results

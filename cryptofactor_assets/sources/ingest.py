@@ -18,14 +18,16 @@ from cryptofactor_assets.common import md
 from cryptofactor_assets.progress import Progress, days_covered
 from cryptofactor_assets.sources.base import SourceBatch
 from cryptofactor_assets.sources.resources import NOT_REQUESTED
-from cryptofactor_assets.sources.tables import REJECTED_ROWS
+from cryptofactor_assets.sources.tables import REJECTED_ROWS, SYMBOL_IDS
 from cryptofactor_assets.sources.validation import (
     IngestCounts,
     ensure_dataset_tables,
     guard_window,
     snapshot_window,
 )
-from cryptofactor_assets.storage.warehouse import delete_window, frame_markdown, transaction
+from cryptofactor_assets.storage.identifiers import quote_ident, quote_qualified
+from cryptofactor_assets.storage.lake import LAKE_ALIAS, is_lake_connection
+from cryptofactor_assets.storage.warehouse import delete_window, frame_markdown, retry_conflicts, transaction
 
 
 def _prefetch(iterable, depth: int = 1):
@@ -129,6 +131,9 @@ def ingest_window(context, con, batches, ingest, dataset: str, time_column: str,
     last_day = end - datetime.timedelta(days=1)  # the window's last day (inclusive, as the CLI's --end)
     progress = Progress(f"{dataset} ingest {start}" + (f"..{last_day}" if n_days > 1 else ""), n_days,
                         unit="days", amount_unit="rows stored", log=context.log.info)
+    if streams and is_lake_connection(con):
+        return _ingest_stream_staged(context, con, batches, ingest, dataset, time_column, start, end, source,
+                                     progress, n_days)
     if streams:
         with transaction(con):
             delete_window(con, REJECTED_ROWS, "partition_date", start, end, "AND dataset = ?", [dataset])
@@ -156,7 +161,11 @@ def ingest_window(context, con, batches, ingest, dataset: str, time_column: str,
         return IngestOutcome(counts, notes=notes)
     frames = [b.frame for b in batches if b.frame is not None and len(b.frame)]
     frame = frames[0] if len(frames) == 1 else (pd.concat(frames, ignore_index=True) if frames else None)
-    with transaction(con):
+    fetched_failures, fetched_notes = dict(failures), list(notes)
+
+    def body():
+        # re-run whole when a DuckLake COMMIT loses to a concurrent writer: every count starts afresh
+        counts, failures, notes = IngestCounts(), dict(fetched_failures), list(fetched_notes)
         delete_window(con, REJECTED_ROWS, "partition_date", start, end, "AND dataset = ?", [dataset])
         prior = snapshot_window(con, dataset, start, end)
         delete_window(con, dataset, time_column, start, end)
@@ -176,9 +185,95 @@ def ingest_window(context, con, batches, ingest, dataset: str, time_column: str,
                 f"source={source}: fetch failed for {dataset} in {start}..{end} (strict mode; nothing written): "
                 + "; ".join([*(f"{s}: {e}" for s, e in sorted(failures.items())),
                              *(f"{f}: {e}" for f, e in sorted(failed_files.items()))]))
-        progress.finish(f"{counts.n_rejected:,} rejected, {counts.kept:,} stored rows kept "
-                        f"(of {prior:,} before the fetch)", done=n_days, amount=counts.stored)
+        return counts, failures, notes, prior
+
+    (counts, failures, notes, prior), retries = retry_conflicts(con, body, what=f"ingest {dataset}",
+                                                               log=context.log.warning)
+    counts.commit_retries = retries
+    progress.finish(f"{counts.n_rejected:,} rejected, {counts.kept:,} stored rows kept "
+                    f"(of {prior:,} before the fetch)", done=n_days, amount=counts.stored)
     return IngestOutcome(counts, dict(sorted(failures.items())), dict(sorted(failed_files.items())), notes)
+
+
+def _ingest_stream_staged(context, con, batches, ingest, dataset: str, time_column: str, start, end, source: str,
+                          progress: Progress, n_days: int) -> IngestOutcome:
+    """The streaming ingest on a DuckLake: the stream is ingested into local TEMP tables shadowing the
+    dataset, ``rejected_rows`` and (a copy of) ``symbol_ids`` (TEMP tables come first in name resolution,
+    so the same ``sql/`` statements fill them), then ONE short DuckLake transaction deletes the window
+    and copies the staged rows in, retried whole on a commit conflict (``retry_conflicts``): the long
+    part (drawing and validating the bars) never holds a transaction that a concurrent writer of the same
+    table would make fail.
+
+    Symbol ids: inside the transaction the staged symbols the store lacks get the next dense ids after
+    the STORED ones (not the copy's: another ingest may have registered symbols since), the bars take
+    their ids from the stored table by symbol, and ``symbol_ids`` is rewritten whole when it grows, so two
+    ingests registering symbols at the same moment conflict at COMMIT (one retries) instead of both
+    keeping an id.
+    """
+    counts, notes = IngestCounts(), []
+    ensure_dataset_tables(con, dataset)
+    lake_tables = [dataset, REJECTED_ROWS] + ([SYMBOL_IDS] if dataset == "raw_klines_5m" else [])
+    staged = {t: f"staged_ingest_{t}" for t in lake_tables}
+
+    def drop_temps() -> None:
+        for table in lake_tables:
+            for name in (table, staged[table]):
+                con.execute(f"DROP TABLE IF EXISTS {quote_qualified('temp', 'main', name)}")
+
+    drop_temps()
+    try:
+        for table in lake_tables:
+            copy = "" if table == SYMBOL_IDS else " LIMIT 0"
+            con.execute(f"CREATE TEMP TABLE {quote_ident(table)} AS "
+                        f"SELECT * FROM {quote_qualified(LAKE_ALIAS, 'main', table)}{copy}")
+        for batch in _prefetch(batches):
+            notes.extend(batch.notes)
+            stored_before, days_done = counts.stored, progress.done
+            if batch.frame is not None and len(batch.frame):
+                counts.add(ingest(con, batch.frame, start, end, source))
+                days_done = days_covered(batch.frame[time_column], start, n_days, days_done)
+            progress.update(days_done, amount=counts.stored - stored_before)
+        for table in lake_tables:
+            con.execute(f"ALTER TABLE {quote_qualified('temp', 'main', table)} RENAME TO {quote_ident(staged[table])}")
+        rows = {t: quote_qualified("temp", "main", staged[t]) for t in lake_tables}
+
+        def swap() -> None:
+            insert_rows = f"INSERT INTO {quote_ident(dataset)} BY NAME SELECT * FROM {rows[dataset]}"
+            if SYMBOL_IDS in rows:
+                ids = _registered_symbol_ids(con, rows[SYMBOL_IDS])
+                if ids is not None:  # symbols the store lacked: symbol_ids rewritten whole
+                    con.register("merged_symbol_ids", ids)
+                    try:
+                        con.execute(f"DELETE FROM {quote_ident(SYMBOL_IDS)}")
+                        con.execute(f"INSERT INTO {quote_ident(SYMBOL_IDS)} BY NAME SELECT * FROM merged_symbol_ids")
+                    finally:
+                        con.unregister("merged_symbol_ids")
+                insert_rows = (f"INSERT INTO {quote_ident(dataset)} BY NAME SELECT staged.* REPLACE (ids.symbol_id AS "
+                               f"symbol_id) FROM {rows[dataset]} AS staged JOIN {quote_ident(SYMBOL_IDS)} AS ids "
+                               f"USING (symbol)")
+            delete_window(con, REJECTED_ROWS, "partition_date", start, end, "AND dataset = ?", [dataset])
+            delete_window(con, dataset, time_column, start, end)
+            con.execute(insert_rows)
+            con.execute(f"INSERT INTO {quote_ident(REJECTED_ROWS)} BY NAME SELECT * FROM {rows[REJECTED_ROWS]}")
+
+        _, counts.commit_retries = retry_conflicts(con, swap, what=f"ingest {dataset}", log=context.log.warning)
+    finally:
+        drop_temps()
+    progress.finish(f"{counts.n_rejected:,} rejected")
+    return IngestOutcome(counts, notes=notes)
+
+
+def _registered_symbol_ids(con, staged_ids: str) -> pd.DataFrame | None:
+    """The stored ``symbol_ids`` plus the staged symbols it lacks, numbered densely after its largest id
+    (in symbol order, as ``insert_symbol_ids.sql``); None when the store has every staged symbol."""
+    stored = con.execute(f"SELECT symbol, symbol_id FROM {quote_ident(SYMBOL_IDS)}").df()
+    mine = con.execute(f"SELECT symbol FROM {staged_ids} ORDER BY symbol").df()
+    new = sorted(set(mine["symbol"]) - set(stored["symbol"]))
+    if not new:
+        return None
+    first = int(stored["symbol_id"].max()) + 1 if len(stored) else 0
+    added = pd.DataFrame({"symbol": new, "symbol_id": range(first, first + len(new))})
+    return pd.concat([stored, added], ignore_index=True).astype({"symbol_id": "int32"})
 
 
 def ingest_metadata(counts: IngestCounts, failed: list[str], notes: list[str], per_partition: dict,

@@ -50,6 +50,8 @@ class IngestCounts:
     rejected: Counter = field(default_factory=Counter)
     quirks: Counter = field(default_factory=Counter)
     kept: int = 0
+    #: commits lost to concurrent writers and retried (DuckLake)
+    commit_retries: int = 0
 
     def add(self, other: IngestCounts) -> None:
         self.received += other.received

@@ -27,6 +27,7 @@ from typing import TypeVar
 import duckdb
 
 from cryptofactor_assets.storage.identifiers import quote_qualified
+from cryptofactor_assets.storage.lake import WarehouseSpec, open_lake
 
 T = TypeVar("T")
 
@@ -103,6 +104,25 @@ def open_duckdb(
     mode = "read-only" if read_only else "read-write"
     return with_lock_wait(lambda: duckdb.connect(path, read_only=read_only, config=config or {}), path, mode,
                           wait_seconds=wait_seconds, log=log, log_every=log_every, sleep=sleep, clock=clock)
+
+
+def open_warehouse(
+    spec: WarehouseSpec,
+    *,
+    read_only: bool = False,
+    config: dict | None = None,
+    wait_seconds: float | None = None,
+    snapshot: int | None = None,
+    log: Callable[[str], None] = print,
+) -> duckdb.DuckDBPyConnection:
+    """A connection to the warehouse ``spec`` names: the DuckDB file (waiting out another process's lock,
+    :func:`open_duckdb`) or the DuckLake attached as ``lake`` (no file lock: readers never block writers;
+    ``snapshot``: that DuckLake snapshot, read-only)."""
+    if spec.is_lake:
+        return open_lake(spec, read_only=read_only, snapshot=snapshot, config=config)
+    if snapshot is not None:
+        raise ValueError(f"{spec.label} is a DuckDB file: snapshots (time travel) need a DuckLake warehouse")
+    return open_duckdb(spec.target, read_only=read_only, config=config, wait_seconds=wait_seconds, log=log)
 
 
 def with_lock_wait(

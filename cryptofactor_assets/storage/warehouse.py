@@ -34,6 +34,7 @@ import duckdb
 import pandas as pd
 
 from cryptofactor_assets.storage.identifiers import quote_ident
+from cryptofactor_assets.storage.lake import is_commit_conflict, redact
 
 #: A window bound: a date (midnight) or a naive UTC datetime.
 Bound = dt.date | dt.datetime
@@ -110,7 +111,14 @@ def ensure_table(con: duckdb.DuckDBPyConnection, table: str) -> None:
     column. The column is added as nullable, whatever the statement's constraint: the rows stored
     before hold NULL in it until their partition is rebuilt.
     """
-    con.execute(load_sql(f"create_{table}"))
+    try:
+        con.execute(load_sql(f"create_{table}"))
+    except duckdb.NotImplementedException as exc:
+        if "DuckLake" not in str(exc):
+            raise
+        # DuckLake has no PRIMARY KEY / UNIQUE constraints: the same columns, types and NOT NULLs, built
+        # from the statement's own catalog entry (the writers keep keys unique: one replace per window)
+        con.execute(_columns_only_ddl(table))
     have = {row[0] for row in con.execute(load_sql("select_table_columns", domain="storage"), {"table": table}).fetchall()}
     for name, dtype in declared_columns(table):
         if name in have:
@@ -118,6 +126,77 @@ def ensure_table(con: duckdb.DuckDBPyConnection, table: str) -> None:
         if not _COLUMN_TYPE.fullmatch(dtype):  # types come from our own DDL through DuckDB's catalog
             raise ValueError(f"unexpected column type {dtype!r} of {table}.{name} in create_{table}.sql")
         con.execute(f"ALTER TABLE {quote_ident(table)} ADD COLUMN IF NOT EXISTS {quote_ident(name)} {dtype}")
+
+
+@functools.cache
+def _columns_only_ddl(table: str) -> str:
+    """``CREATE TABLE IF NOT EXISTS`` of ``create_<table>.sql``'s columns, types and NOT NULLs only."""
+    with duckdb.connect(":memory:") as mem:
+        mem.execute(load_sql(f"create_{table}"))
+        rows = mem.execute("SELECT column_name, data_type, is_nullable FROM information_schema.columns "
+                           "WHERE table_name = ? ORDER BY ordinal_position", [table]).fetchall()
+    columns = []
+    for name, dtype, nullable in rows:
+        if not _COLUMN_TYPE.fullmatch(str(dtype)):
+            raise ValueError(f"unexpected column type {dtype!r} of {table}.{name} in create_{table}.sql")
+        columns.append(f"{quote_ident(str(name))} {dtype}{'' if nullable == 'YES' else ' NOT NULL'}")
+    return f"CREATE TABLE IF NOT EXISTS {quote_ident(table)} ({', '.join(columns)})"
+
+
+#: Commit conflicts (DuckLake: two writers of one table) a write retries before it fails.
+COMMIT_RETRIES_ENV = "CRYPTOFACTOR_LAKE_COMMIT_RETRIES"
+DEFAULT_COMMIT_RETRIES = 30
+
+
+def commit_retries() -> int:
+    value = (os.environ.get(COMMIT_RETRIES_ENV) or "").strip()
+    try:
+        n = int(value) if value else DEFAULT_COMMIT_RETRIES
+    except ValueError:
+        raise ValueError(f"{COMMIT_RETRIES_ENV}={value!r} is not a whole number") from None
+    if n < 0:
+        raise ValueError(f"{COMMIT_RETRIES_ENV}={value!r} must be >= 0")
+    return n
+
+
+class CommitConflictsExhausted(RuntimeError):
+    """A write lost every commit to concurrent writers of the same tables (nothing of it was kept)."""
+
+
+def retry_conflicts(con: duckdb.DuckDBPyConnection, body, *, what: str = "write",
+                    log=None, retries: int | None = None, sleep=time.sleep):
+    """``body()`` in ONE transaction, re-run whole (BEGIN, body, COMMIT) when COMMIT loses a DuckLake
+    write-write conflict; ``(body's result, number of retries)``.
+
+    A conflicting COMMIT changes nothing (DuckLake's snapshot isolation), so re-running the delete +
+    insert is exact. The back-off grows with jitter so that writers of one table take turns. On a plain
+    DuckDB file there is one writer and no conflict: one attempt.
+    """
+    import random
+
+    limit = commit_retries() if retries is None else retries
+    for attempt in range(limit + 1):
+        try:
+            with transaction(con):
+                result = body()
+            return result, attempt
+        except duckdb.Error as exc:
+            if not is_commit_conflict(exc):
+                raise
+            try:
+                con.execute("ROLLBACK")
+            except duckdb.Error:
+                pass  # the failed COMMIT already ended the transaction
+            if attempt == limit:
+                raise CommitConflictsExhausted(
+                    f"{what}: lost {limit + 1} commits to concurrent writers of the same table(s); nothing was "
+                    f"written ({COMMIT_RETRIES_ENV} raises the limit). Last: {redact(' '.join(str(exc).split()))[:300]}"
+                ) from None
+            wait = min(2.0, 0.05 * 2 ** min(attempt, 6)) * (0.5 + random.random())
+            if log is not None:
+                log(f"{what}: commit conflict with a concurrent writer (attempt {attempt + 1}); retrying in {wait:.2f} s")
+            sleep(wait)
+    raise AssertionError("unreachable")
 
 
 @contextmanager
@@ -176,6 +255,8 @@ class WriteResult:
     table: str
     deleted: int
     inserted: int
+    #: commits lost to concurrent writers and retried (DuckLake; always 0 on a DuckDB file)
+    retries: int = 0
 
 
 def _as_ts(value: Bound) -> dt.datetime:
@@ -247,9 +328,15 @@ def replace_window(
     ``AND dataset = ?`` for the shared ``rejected_rows`` table). Rows inserted outside the window
     roll the write back. The window bounds are bound as parameters, never formatted into SQL.
     """
-    with _registered(con, frames), transaction(con):
-        return _replace_rows(con, table, insert_sql, params, (window_column, start, end),
-                             extra_delete_filter, extra_delete_params)
+    with _registered(con, frames):
+        result, retries = retry_conflicts(
+            con, lambda: _replace_rows(con, table, insert_sql, params, (window_column, start, end),
+                                       extra_delete_filter, extra_delete_params), what=f"replace {table}")
+    return _with_retries(result, retries)
+
+
+def _with_retries(result: WriteResult, retries: int) -> WriteResult:
+    return result if not retries else WriteResult(result.table, result.deleted, result.inserted, retries)
 
 
 def replace_table(
@@ -261,8 +348,10 @@ def replace_table(
 ) -> WriteResult:
     """Replace all rows of an unpartitioned ``table`` in one transaction (see ``replace_window``)."""
     ensure_table(con, table)
-    with _registered(con, frames), transaction(con):
-        return _replace_rows(con, table, insert_sql, params)
+    with _registered(con, frames):
+        result, retries = retry_conflicts(con, lambda: _replace_rows(con, table, insert_sql, params),
+                                          what=f"replace {table}")
+    return _with_retries(result, retries)
 
 
 def _insert_frame_sql(table: str, view: str) -> str:
@@ -284,12 +373,17 @@ def replace_tables(con, writes: list[tuple[str, pd.DataFrame]], window: tuple | 
         ensure_table(con, table)
     # an empty frame inserts nothing (and is not registered: it may lack the table's columns)
     views = {f"incoming_{i}": frame for i, (_, frame) in enumerate(writes) if len(frame)}
-    out = {}
-    with _registered(con, views), transaction(con):
+
+    def body() -> dict[str, WriteResult]:
+        out = {}
         for i, (table, _) in enumerate(writes):
             sql = _insert_frame_sql(table, f"incoming_{i}") if f"incoming_{i}" in views else None
             out[table] = _replace_rows(con, table, sql, window=None if window is None else (window_column, *window))
-    return out
+        return out
+
+    with _registered(con, views):
+        out, retries = retry_conflicts(con, body, what="replace " + ", ".join(t for t, _ in writes))
+    return {table: _with_retries(result, retries) for table, result in out.items()}
 
 
 def replace_frame(

@@ -1,0 +1,252 @@
+"""The warehouse behind the storage layer: one DuckDB file (default) or a DuckLake.
+
+A *warehouse* is named by one string (``CRYPTOFACTOR_WAREHOUSE``):
+
+* ``duckdb:<file>`` (or a bare path): today's single DuckDB file, one writing process at a time;
+* ``ducklake:postgres:<libpq dsn>``: a DuckLake whose catalog lives in PostgreSQL (many DuckDB
+  clients on many hosts read and write it with snapshot isolation), data as Parquet files under the
+  data path (``CRYPTOFACTOR_LAKE_DATA_PATH``: a shared folder, or object storage);
+* ``ducklake:sqlite:<file>``: the same with a SQLite catalog file (one host; tests, laptops).
+
+Every asset runs the same ``sql/`` files on both: a DuckLake connection is an in-memory DuckDB
+that ATTACHes the lake as ``lake`` and ``USE``s it, so unqualified table names resolve there and
+``CREATE TEMP TABLE`` staging stays local to the process.
+
+DuckLake ships for DuckDB 1.5.5 as Python packages (the ``lake`` extra): the extension files are
+loaded from the installed packages with ``INSTALL '<path>'`` into a private extension folder, never
+downloaded at run time (no internet is assumed).
+
+Concurrency: two DuckLake transactions that delete from (or insert into a table deleted from by)
+the same table conflict at COMMIT ("Transaction conflict ... another transaction has deleted from
+it"), whatever rows they touch. :func:`is_commit_conflict` recognises that error; the writers retry
+the whole delete + insert (``storage.warehouse.retry_conflicts``), never keeping half of it.
+
+No Dagster import.
+"""
+
+from __future__ import annotations
+
+import importlib.util
+import os
+import re
+import sys
+import tempfile
+import time
+from collections.abc import Callable
+from dataclasses import dataclass
+from pathlib import Path
+
+import duckdb
+
+#: The catalog alias of an attached DuckLake (``lake.current_snapshot()``, ``lake.snapshots()``).
+LAKE_ALIAS = "lake"
+#: Catalog databases a DuckLake can use here, and the extension each needs (package, file, name).
+CATALOG_EXTENSIONS = {
+    "postgres": ("duckdb_extension_postgres", "postgres", "postgres_scanner"),
+    "sqlite": ("duckdb_extension_sqlite", "sqlite", "sqlite_scanner"),
+}
+DUCKLAKE_EXTENSION = ("duckdb_extension_ducklake", "ducklake", "ducklake")
+#: The DuckDB release the DuckLake packages are built for (the ``lake`` extra pins it).
+LAKE_DUCKDB_VERSION = "1.5.5"
+#: How to get the extensions (quoted in the error when they are missing).
+LAKE_INSTALL_ADVICE = ("pip install -e '.[lake]' (pins duckdb==1.5.5 and installs duckdb-extension-ducklake, "
+                       "-postgres and -sqlite); `make lake-demo` does it in .venv-lake")
+
+_PASSWORD = re.compile(r"(password\s*=\s*)('[^']*'|\S+)", re.IGNORECASE)
+_URI_PASSWORD = re.compile(r"(://[^:/@\s]+:)([^@\s]+)(@)")
+
+
+class LakeUnavailable(RuntimeError):
+    """The DuckLake extensions are not installed for this DuckDB (or this DuckDB is the wrong version)."""
+
+
+@dataclass(frozen=True)
+class WarehouseSpec:
+    """Where the tables live: ``kind`` 'duckdb' (``target`` = file) or 'ducklake' (``catalog`` 'postgres' /
+    'sqlite', ``target`` = its dsn / file, Parquet under ``data_path``)."""
+
+    kind: str
+    target: str
+    catalog: str | None = None
+    data_path: str | None = None
+
+    @property
+    def is_lake(self) -> bool:
+        return self.kind == "ducklake"
+
+    @property
+    def attach_string(self) -> str:
+        """The ATTACH path: ``ducklake:<catalog>:<target>``."""
+        return f"ducklake:{self.catalog}:{self.target}"
+
+    @property
+    def label(self) -> str:
+        """A printable name with any password removed (logs, metadata, errors)."""
+        if not self.is_lake:
+            return self.target
+        return f"ducklake:{self.catalog}:{redact(self.target)} (data {self.data_path})"
+
+
+def redact(text: str) -> str:
+    """``text`` with libpq ``password=...`` values and URI passwords replaced by ``***``."""
+    return _URI_PASSWORD.sub(r"\1***\3", _PASSWORD.sub(r"\1***", text))
+
+
+def parse_warehouse(text: str | None, *, duckdb_file: str, data_path: str | None = None) -> WarehouseSpec:
+    """The warehouse a setting names (see the module docstring); empty: the DuckDB file ``duckdb_file``.
+
+    A DuckLake needs a data path: ``data_path`` (``CRYPTOFACTOR_LAKE_DATA_PATH``), else
+    ``<folder of duckdb_file>/lake/``.
+    """
+    text = (text or "").strip()
+    if not text:
+        return WarehouseSpec("duckdb", duckdb_file)
+    if text.startswith("duckdb:"):
+        path = text[len("duckdb:"):].strip()
+        if not path:
+            raise ValueError("CRYPTOFACTOR_WAREHOUSE=duckdb: needs a file, e.g. duckdb:data/cryptofactor.duckdb")
+        return WarehouseSpec("duckdb", path)
+    if text.startswith("ducklake:"):
+        rest = text[len("ducklake:"):]
+        catalog, _, target = rest.partition(":")
+        if catalog not in CATALOG_EXTENSIONS:
+            raise ValueError(f"CRYPTOFACTOR_WAREHOUSE={redact(text)!r}: the catalog must be ducklake:postgres:<dsn> "
+                             f"or ducklake:sqlite:<file>")
+        if not target.strip():
+            raise ValueError(f"CRYPTOFACTOR_WAREHOUSE=ducklake:{catalog}: needs the catalog's "
+                             + ("dsn, e.g. ducklake:postgres:dbname=lake host=localhost" if catalog == "postgres"
+                                else "file, e.g. ducklake:sqlite:data/lake.sqlite"))
+        folder = os.path.dirname(duckdb_file) or "."
+        data = (data_path or "").strip() or os.path.join(folder, "lake", "")
+        if "://" not in data:
+            data = os.path.join(os.path.abspath(data), "")  # the catalog stores it: absolute, so every client agrees
+        return WarehouseSpec("ducklake", target.strip(), catalog=catalog, data_path=data)
+    if ":" in text.split("/")[0] and not text.startswith("md:"):
+        raise ValueError(f"CRYPTOFACTOR_WAREHOUSE={redact(text)!r}: use duckdb:<file>, ducklake:postgres:<dsn> "
+                         f"or ducklake:sqlite:<file>")
+    return WarehouseSpec("duckdb", text)
+
+
+def _extension_file(package: str, stem: str) -> Path:
+    spec = importlib.util.find_spec(package)
+    if spec is None or not spec.submodule_search_locations:
+        raise LakeUnavailable(f"the DuckLake warehouse needs the Python package {package.replace('_', '-')} "
+                              f"({LAKE_INSTALL_ADVICE})")
+    version = f"v{duckdb.__version__}"
+    for folder in spec.submodule_search_locations:
+        found = sorted(Path(folder).rglob(f"{stem}.duckdb_extension"))
+        for path in found:
+            if path.parent.name == version:
+                return path
+        if found:
+            raise LakeUnavailable(f"{package.replace('_', '-')} has {found[0].parent.name}, but this DuckDB is "
+                                  f"{duckdb.__version__}: DuckLake extensions exist for DuckDB {LAKE_DUCKDB_VERSION} "
+                                  f"({LAKE_INSTALL_ADVICE})")
+    raise LakeUnavailable(f"no {stem}.duckdb_extension in {package} ({LAKE_INSTALL_ADVICE})")
+
+
+def lake_available(catalog: str = "sqlite") -> bool:
+    """Whether DuckLake and ``catalog``'s extension are installed for this DuckDB (tests skip otherwise)."""
+    try:
+        _extension_file(*DUCKLAKE_EXTENSION[:2])
+        _extension_file(*CATALOG_EXTENSIONS[catalog][:2])
+    except LakeUnavailable:
+        return False
+    return True
+
+
+def extension_directory() -> str:
+    """Where INSTALL copies the packaged extension files: beside the interpreter's environment when it is
+    writable (``<venv>/share/cryptofactor/duckdb_extensions``), else a per-user temporary folder."""
+    for folder in (Path(sys.prefix) / "share" / "cryptofactor" / "duckdb_extensions",
+                   Path(tempfile.gettempdir()) / f"cryptofactor-duckdb-extensions-{os.getuid()}"):
+        try:
+            folder.mkdir(parents=True, exist_ok=True)
+        except OSError:
+            continue
+        if os.access(folder, os.W_OK):
+            return str(folder)
+    raise LakeUnavailable("no writable folder for the DuckDB extension files")
+
+
+def _sql_string(value: str) -> str:
+    """A SQL string literal (ATTACH and INSTALL take no bound parameters): single quotes doubled."""
+    return "'" + value.replace("'", "''") + "'"
+
+
+def load_lake_extensions(con: duckdb.DuckDBPyConnection, catalog: str) -> None:
+    """INSTALL (from the packaged file, idempotent) and LOAD ducklake and ``catalog``'s extension."""
+    for package, stem, name in (DUCKLAKE_EXTENSION, CATALOG_EXTENSIONS[catalog]):
+        path = _extension_file(package, stem)
+        installed = con.execute("SELECT installed FROM duckdb_extensions() WHERE extension_name = ?",
+                                [name]).fetchall()
+        if not (installed and installed[0][0]):
+            con.execute(f"INSTALL {_sql_string(str(path))}")
+        con.execute(f"LOAD {name}")
+
+
+def open_lake(
+    spec: WarehouseSpec,
+    *,
+    read_only: bool = False,
+    snapshot: int | None = None,
+    config: dict | None = None,
+    attempts: int = 5,
+    sleep: Callable[[float], None] = time.sleep,
+) -> duckdb.DuckDBPyConnection:
+    """An in-memory DuckDB with the DuckLake ``spec`` attached as ``lake`` and in use.
+
+    ``snapshot``: attach that DuckLake snapshot (read-only), for reproducing a result from the exact
+    data version. The ATTACH is retried a few times: clients attaching a new catalog at the same moment
+    race to create its metadata tables.
+    """
+    if not spec.is_lake:
+        raise ValueError(f"{spec.label} is not a DuckLake")
+    settings = {"autoinstall_known_extensions": False, "autoload_known_extensions": False,
+                "extension_directory": extension_directory(), **(config or {})}
+    con = duckdb.connect(":memory:", config=settings)
+    try:
+        load_lake_extensions(con, spec.catalog)
+        options = [f"DATA_PATH {_sql_string(spec.data_path)}"] if spec.data_path else []
+        if snapshot is not None:
+            options.append(f"SNAPSHOT_VERSION {int(snapshot)}")
+        if read_only or snapshot is not None:
+            options.append("READ_ONLY")
+        if spec.catalog == "sqlite":
+            Path(spec.target).parent.mkdir(parents=True, exist_ok=True)
+        if spec.data_path and "://" not in spec.data_path:
+            Path(spec.data_path).mkdir(parents=True, exist_ok=True)
+        attach = (f"ATTACH {_sql_string(spec.attach_string)} AS {LAKE_ALIAS}"
+                  + (f" ({', '.join(options)})" if options else ""))
+        for attempt in range(attempts):
+            try:
+                con.execute(attach)
+                break
+            except duckdb.Error as exc:
+                if attempt == attempts - 1 or snapshot is not None:
+                    raise RuntimeError(f"cannot attach the DuckLake {spec.label}: "
+                                       f"{redact(' '.join(str(exc).split()))}") from None
+                sleep(0.2 * (attempt + 1))
+        con.execute(f"USE {LAKE_ALIAS}")
+    except BaseException:
+        con.close()
+        raise
+    return con
+
+
+def current_snapshot(con: duckdb.DuckDBPyConnection) -> int | None:
+    """The latest DuckLake snapshot id the connection sees (None on a plain DuckDB file)."""
+    if not is_lake_connection(con):
+        return None
+    return int(con.execute(f"SELECT id FROM {LAKE_ALIAS}.current_snapshot()").fetchall()[0][0])
+
+
+def is_lake_connection(con: duckdb.DuckDBPyConnection) -> bool:
+    """Whether ``con`` works in an attached DuckLake (its current database is ``lake``)."""
+    return con.execute("SELECT current_database()").fetchall()[0][0] == LAKE_ALIAS
+
+
+def is_commit_conflict(exc: BaseException) -> bool:
+    """A DuckLake write-write conflict at COMMIT (the other transaction won; retrying is safe)."""
+    text = str(exc)
+    return "Transaction conflict" in text or "transaction conflict" in text
