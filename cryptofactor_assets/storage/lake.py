@@ -247,6 +247,9 @@ def is_lake_connection(con: duckdb.DuckDBPyConnection) -> bool:
 
 
 def is_commit_conflict(exc: BaseException) -> bool:
-    """A DuckLake write-write conflict at COMMIT (the other transaction won; retrying is safe)."""
+    """A DuckLake write-write conflict at COMMIT (the other transaction won; retrying is safe), or a SQLite
+    catalog busy with another writer's commit ("Failed to flush changes into DuckLake: database is locked":
+    the catalog transaction never happened, so retrying is safe too)."""
     text = str(exc)
-    return "Transaction conflict" in text or "transaction conflict" in text
+    return ("Transaction conflict" in text or "transaction conflict" in text
+            or ("DuckLake" in text and "database is locked" in text))

@@ -112,20 +112,34 @@ def ensure_table(con: duckdb.DuckDBPyConnection, table: str) -> None:
     before hold NULL in it until their partition is rebuilt.
     """
     try:
-        con.execute(load_sql(f"create_{table}"))
+        _ddl(con, load_sql(f"create_{table}"))
     except duckdb.NotImplementedException as exc:
         if "DuckLake" not in str(exc):
             raise
         # DuckLake has no PRIMARY KEY / UNIQUE constraints: the same columns, types and NOT NULLs, built
         # from the statement's own catalog entry (the writers keep keys unique: one replace per window)
-        con.execute(_columns_only_ddl(table))
+        _ddl(con, _columns_only_ddl(table))
     have = {row[0] for row in con.execute(load_sql("select_table_columns", domain="storage"), {"table": table}).fetchall()}
     for name, dtype in declared_columns(table):
         if name in have:
             continue
         if not _COLUMN_TYPE.fullmatch(dtype):  # types come from our own DDL through DuckDB's catalog
             raise ValueError(f"unexpected column type {dtype!r} of {table}.{name} in create_{table}.sql")
-        con.execute(f"ALTER TABLE {quote_ident(table)} ADD COLUMN IF NOT EXISTS {quote_ident(name)} {dtype}")
+        _ddl(con, f"ALTER TABLE {quote_ident(table)} ADD COLUMN IF NOT EXISTS {quote_ident(name)} {dtype}")
+
+
+def _ddl(con: duckdb.DuckDBPyConnection, sql: str, attempts: int = 20) -> None:
+    """An idempotent DDL statement (``IF NOT EXISTS``), re-run when its commit loses to a concurrent DuckLake
+    writer (two processes creating the same table; a SQLite catalog busy with another commit). Outside a
+    transaction only: inside one, DuckLake commits the catalog at COMMIT (``retry_conflicts``)."""
+    for attempt in range(attempts):
+        try:
+            con.execute(sql)
+            return
+        except duckdb.Error as exc:
+            if not is_commit_conflict(exc) or attempt == attempts - 1:
+                raise
+            time.sleep(0.05 * (attempt + 1))
 
 
 @functools.cache
