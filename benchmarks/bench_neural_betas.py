@@ -5,7 +5,8 @@ Prints, for the learnable and the hidden-regime scenario of the cross-asset simu
 neural beta):
 
 * ``ratio neural_vs_ols_rmse_<scenario>_<MARKET>``: best rolling-OLS RMSE (12 or 36 months) / neural RMSE
-  to the planted betas (univariate betas for the single markets: the K = 1 networks; structural for JOINT:
+  to the planted betas (univariate betas for the single markets: the K = 1 networks, with the other markets as orthogonalised
+  controls (``beta_net.model_factors``); structural for JOINT:
   the K = 4 network against the joint rolling OLS); target >= 1.25 on the learnable scenario;
 * ``ratio neural_implied_vs_ols_rmse_<scenario>_<MARKET>``: the same for the single-market betas implied
   by the joint network (``neural_implied``);

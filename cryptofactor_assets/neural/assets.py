@@ -211,7 +211,8 @@ def neural_betas(run: TableRun) -> TableOutput:
     `method = neural_mlp`: r_t = a + sum_k g_k(x_{t-1}) f_{k,t} + e_t, g a one-hidden-layer network whose
     K outputs are the betas, fitted by least squares on the return in one optimisation (numpy, full-batch
     Adam with early stopping on the latest training months, an ensemble over seeds whose spread is
-    `beta_spread`); `model = single`: K = 1 per market, `model = joint`: K = 4 (Gu, Kelly & Xiu 2021,
+    `beta_spread`); `model = single`: K = 1 per market (the other markets, orthogonalised on it, as
+    controls), `model = joint`: K = 4 (Gu, Kelly & Xiu 2021,
     J. Econometrics 222(1)). Inputs: the coins' and markets' 12-month window, trailing market volatility
     and correlation, the coin's expanding-window slope (`inputs` column). `method = neural_implied`: the
     single-market betas implied by the joint network, B S_k / S_kk with the markets' covariance before m.

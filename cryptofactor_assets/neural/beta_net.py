@@ -324,13 +324,46 @@ class RefitResult:
     alphas: np.ndarray
 
 
+def control_projection(f_std: np.ndarray, t0: int, outputs: list[int]) -> np.ndarray:
+    """``P (len(outputs), len(others))``: least-squares slopes of the other markets on the outputs'
+    markets over the complete months ``< t0`` (standardised returns), so that
+    ``f_others - f_outputs @ P`` is uncorrelated with the outputs' markets in the training history."""
+    others = [j for j in range(f_std.shape[1]) if j not in outputs]
+    hist = f_std[:t0][np.isfinite(f_std[:t0]).all(axis=1)]
+    if len(hist) < 3:
+        return np.zeros((len(outputs), len(others)))
+    s = np.atleast_2d(np.cov(hist.T))
+    return np.linalg.solve(s[np.ix_(outputs, outputs)], s[np.ix_(outputs, others)])
+
+
+def model_factors(f_std: np.ndarray, t0: int, outputs: list[int], controls: bool = True) -> np.ndarray:
+    """The factors a model is fitted on, ``(T, K')``: the outputs' markets first; with ``controls`` and
+    fewer outputs than markets, then every other market orthogonalised on them (:func:`control_projection`).
+
+    Why the controls: a single-market beta is the slope of a *univariate* regression, and in it the
+    omitted markets' moves are residual noise common to every coin, which pooling across coins cannot
+    diversify. Entering them as extra factors, orthogonalised on the output's market with the
+    covariance of the whole training history, removes that noise from the loss while the output's
+    coefficient stays the univariate slope (Frisch-Waugh-Lovell: ``r = sum_j b_j f_j`` is
+    ``(b_k + sum_j b_j S_jk / S_kk) f_k + sum_j b_j f_j_perp``); the network's extra outputs are
+    nuisance betas and are not returned.
+    """
+    fo = f_std[:, outputs]
+    others = [j for j in range(f_std.shape[1]) if j not in outputs]
+    if not controls or not others:
+        return fo
+    return np.concatenate([fo, f_std[:, others] - fo @ control_projection(f_std, t0, outputs)], axis=1)
+
+
 def training_rows(r_raw: np.ndarray, f_raw: np.ndarray, t0: int, lookback: int, inputs: str,
-                  ff_raw: np.ndarray | None, outputs: list[int]):
+                  ff_raw: np.ndarray | None, outputs: list[int], controls: bool = True):
     """Standardise with rows ``< t0``; features; the training rows (targets ``lookback .. t0-1``).
 
-    Returns ``(x, r, f, coin, month, feats, stats)`` with ``x (n, D)``, ``r (n,)``, ``f (n, K)`` the
-    finite stacked coin-months, ``coin (n,)`` and ``month (n,)`` their coin and target row, ``feats (T, N, D)`` every window's inputs and
-    ``stats = (r_mean, r_sd, f_mean, f_sd)`` for the outputs' markets.
+    Returns ``(x, r, f, coin, month, feats, fpath, stats)`` with ``x (n, D)``, ``r (n,)``, ``f (n, K')``
+    the finite stacked coin-months (``K'`` factors of :func:`model_factors`: the outputs' markets, then
+    the controls), ``coin (n,)`` and ``month (n,)`` their coin and target row, ``feats (T, N, D)`` every
+    window's inputs, ``fpath (T, K')`` the standardised factors of every month and
+    ``stats = (r_mean, r_sd, f_mean, f_sd)`` (``f_*`` for the outputs' markets).
     """
     r_mean = np.nanmean(r_raw[:t0], axis=0)
     r_sd = np.nanstd(r_raw[:t0], axis=0, ddof=1)
@@ -343,30 +376,33 @@ def training_rows(r_raw: np.ndarray, f_raw: np.ndarray, t0: int, lookback: int, 
     if ff_raw is not None:
         ff = (ff_raw - np.nanmean(ff_raw[:t0], axis=0)) / np.nanstd(ff_raw[:t0], axis=0, ddof=1)
     feats = beta_features(r, f, lookback, inputs, ff)
+    fpath = model_factors(f, t0, outputs, controls)
     n = r.shape[1]
     s = np.arange(lookback, t0)
     xs, rs = feats[s - 1], r[s]
-    fs = np.broadcast_to(f[s][:, None, outputs], (len(s), n, len(outputs)))
+    fs = np.broadcast_to(fpath[s][:, None, :], (len(s), n, fpath.shape[1]))
     ok = np.isfinite(xs).all(axis=2) & np.isfinite(rs) & np.isfinite(fs).all(axis=2)
     coin = np.broadcast_to(np.arange(n), ok.shape)[ok]
     month = np.broadcast_to(s[:, None], ok.shape)[ok]
-    return xs[ok], rs[ok], fs[ok], coin, month, feats, (r_mean, r_sd, f_mean[outputs], f_sd[outputs])
+    return (xs[ok], rs[ok], fs[ok], coin, month, feats, fpath,
+            (r_mean, r_sd, f_mean[outputs], f_sd[outputs]))
 
 
 def refit_betas(r_raw: np.ndarray, f_raw: np.ndarray, t0: int, targets: list[int], outputs: list[int],
                 cfg: NetConfig, lookback: int = 12, min_train: int = 36, inputs: str = DEFAULT_INPUTS,
-                ff_raw: np.ndarray | None = None) -> RefitResult:
+                ff_raw: np.ndarray | None = None, controls: bool = True) -> RefitResult:
     """Train on targets ``< t0`` and give the betas of ``targets`` (all ``>= t0``) to ``outputs``.
 
     ``r_raw (T, N)``, ``f_raw (T, M)`` (all markets: every market's window enters the inputs),
     ``ff_raw (T, 5)``: the callers slice them to rows ``< max(targets)``, so no later month can reach
-    the model. A coin gets betas when it has ``>= min_train`` complete training months.
+    the model. A coin gets betas when it has ``>= min_train`` complete training months. ``controls``:
+    the other markets enter as orthogonalised nuisance factors (:func:`model_factors`).
     """
     n, k = r_raw.shape[1], len(outputs)
     out = RefitResult(np.full((len(targets), n, k), np.nan), np.full((len(targets), n, k), np.nan),
                       np.full((len(targets), n), np.nan))
-    x, r, f, coin, month, feats, (r_mean, r_sd, f_mean, f_sd) = training_rows(
-        r_raw, f_raw, t0, lookback, inputs, ff_raw, outputs)
+    x, r, f, coin, month, feats, _, (r_mean, r_sd, f_mean, f_sd) = training_rows(
+        r_raw, f_raw, t0, lookback, inputs, ff_raw, outputs, controls)
     counts = np.bincount(coin, minlength=n)
     usable = (counts >= min_train) & np.isfinite(r_sd) & (r_sd > 0)
     if not usable.any():
@@ -376,6 +412,7 @@ def refit_betas(r_raw: np.ndarray, f_raw: np.ndarray, t0: int, targets: list[int
     xp = feats[np.asarray(targets) - 1]  # (len(targets), N, D): windows ending at t-1
     good = np.isfinite(xp).all(axis=2) & usable[None, :]
     g, sd = net.betas(xp[good])
+    g, sd = g[:, :k], sd[:, :k]  # the outputs' betas (the controls' nuisance betas are dropped)
     scale = (r_sd[:, None] / f_sd[None, :])  # standardised -> raw betas, per coin and market
     coin_of = np.broadcast_to(np.arange(n), good.shape)[good]
     out.betas[good] = g * scale[coin_of]
@@ -387,7 +424,8 @@ def refit_betas(r_raw: np.ndarray, f_raw: np.ndarray, t0: int, targets: list[int
 
 def walk_forward_betas(r_raw: np.ndarray, f_raw: np.ndarray, outputs: list[int], cfg: NetConfig,
                        lookback: int = 12, min_train: int = 36, refit_every: int = 6, inputs: str = DEFAULT_INPUTS,
-                       ff_raw: np.ndarray | None = None, first: int | None = None) -> RefitResult:
+                       ff_raw: np.ndarray | None = None, first: int | None = None, controls: bool = True
+                       ) -> RefitResult:
     """Ex-ante betas for every month from ``first`` (default ``lookback + min_train``) to the end,
     retrained every ``refit_every`` months on the months before the refit (no look-ahead: the block
     of targets ``t0 .. t0 + refit_every - 1`` sees rows ``< max(target)`` only, and trains on ``< t0``)."""
@@ -399,6 +437,6 @@ def walk_forward_betas(r_raw: np.ndarray, f_raw: np.ndarray, outputs: list[int],
         tg = list(range(t0, min(t0 + refit_every, t_len)))
         end = tg[-1]
         part = refit_betas(r_raw[:end], f_raw[:end], t0, tg, outputs, cfg, lookback, min_train, inputs,
-                           None if ff_raw is None else ff_raw[:end])
+                           None if ff_raw is None else ff_raw[:end], controls)
         res.betas[tg], res.spread[tg], res.alphas[tg] = part.betas, part.spread, part.alphas
     return res

@@ -8,8 +8,9 @@ tanh, relu) = 36 configurations; the other :class:`NetConfig` fields come from a
 
 Nested validation in time order: after the look-back, the target months split into a train block,
 a validation block and a test block (default 60 / 20 / 20 %). Each configuration is fitted on the
-train block only (return and market standardisation from the months before the validation block,
-input z-scores from the training rows; early stopping on the latest ``NetConfig.val_fraction`` of the
+train block only (single- and two-market targets with the other markets as orthogonalised controls,
+as the betas are: ``beta_net.model_factors``; return and market standardisation from the months
+before the validation block, input z-scores from the training rows; early stopping on the latest ``NetConfig.val_fraction`` of the
 train block's months, as :func:`beta_net.fit_beta_net` does), scored on the validation block, and the
 winner per target is the lowest validation RMSE (ties: first in grid order). The test block is never
 used for selection: its RMSE is reported for every configuration, so the winner's test score beside
@@ -202,7 +203,7 @@ def prepare_target(name: str, markets: Sequence[str], r_raw: np.ndarray, f_raw: 
                    ff_raw: np.ndarray | None = None, min_train: int = MIN_TRAIN_MONTHS) -> TargetData:
     """Standardise with the months before the validation block, build the inputs (windows ending at
     ``t-1``), and keep the coins with >= ``min_train`` complete train-block months."""
-    x, r, f, coin, month, feats, (r_mean, r_sd, f_mean, f_sd) = training_rows(
+    x, r, f, coin, month, feats, fpath, (r_mean, r_sd, _, _) = training_rows(
         r_raw, f_raw, blocks.val_start, blocks.lookback, inputs, ff_raw, outputs)
     n = r_raw.shape[1]
     with np.errstate(invalid="ignore"):
@@ -213,7 +214,7 @@ def prepare_target(name: str, markets: Sequence[str], r_raw: np.ndarray, f_raw: 
         s = np.arange(lo, hi)
         xs = feats[s - 1]  # (S, N, D): the window ending the month before the target
         rr = r_raw[s]
-        fs = np.broadcast_to(((f_raw[s][:, outputs] - f_mean) / f_sd)[:, None, :], (len(s), n, len(outputs)))
+        fs = np.broadcast_to(fpath[s][:, None, :], (len(s), n, fpath.shape[1]))  # outputs' markets, controls
         ok = np.isfinite(xs).all(axis=2) & np.isfinite(rr) & np.isfinite(fs).all(axis=2) & usable[None, :]
         c = np.broadcast_to(np.arange(n), ok.shape)[ok]
         return ScoredRows(xs[ok], fs[ok], rr[ok], r_mean[c], r_sd[c])

@@ -7,8 +7,9 @@ as in Gu, Kelly & Xiu 2021, "Autoencoder asset pricing models", J. Econometrics 
 
 ``g`` a one-hidden-layer network whose K outputs are the betas, fitted by least squares on the return
 in one optimisation (``beta_net.fit_beta_net``: one loss for all K markets, full-batch Adam, an
-ensemble over seeds). The single-market model is ``K = 1`` (one network per market), the joint model
-``K = 4``. Inputs ``x_{i,t-1}`` (``beta_net.beta_features``): the 12-month window of the coin and the
+ensemble over seeds). The single-market model is ``K = 1`` (one network per market; the other markets,
+orthogonalised on it, enter as controls whose nuisance betas are dropped: ``beta_net.model_factors``),
+the joint model ``K = 4``. Inputs ``x_{i,t-1}`` (``beta_net.beta_features``): the 12-month window of the coin and the
 markets, state variables (trailing market volatility and correlation), the coin's expanding-window
 slope, optionally the Fama-French factors and the raw lags.
 
