@@ -21,7 +21,7 @@ endif
 PARTITION_RANGE := CRYPTOFACTOR_PARTITIONS_START=$(CRYPTOFACTOR_PARTITIONS_START) \
 	CRYPTOFACTOR_PARTITIONS_END=$(CRYPTOFACTOR_PARTITIONS_END)
 
-.PHONY: install demo test ui e2e bench lint clean
+.PHONY: install demo test ui e2e bench lint clean lake-demo lake-stop
 
 $(STAMP): pyproject.toml
 	$(PYTHON) -m venv $(VENV)
@@ -68,6 +68,27 @@ e2e: $(E2E_STAMP)
 		test -s artifacts/e2e/$$shot.png || { echo "missing screenshot artifacts/e2e/$$shot.png"; exit 1; }; done
 	@echo "screenshots: $$(ls artifacts/e2e)"
 
+# The DuckLake tier's interpreter: DuckLake's extension exists for DuckDB 1.5.5 only, so the `lake` extra
+# pins it; a second venv keeps the default install on the newest DuckDB.
+LAKE_VENV := .venv-lake
+LAKE_BIN := $(LAKE_VENV)/bin
+LAKE_STAMP := $(LAKE_VENV)/.installed
+
+$(LAKE_STAMP): pyproject.toml
+	$(PYTHON) -m venv $(LAKE_VENV)
+	$(LAKE_BIN)/python -m pip install --quiet --upgrade pip
+	$(LAKE_BIN)/python -m pip install --quiet -e '.[test,lake]'
+	touch $(LAKE_STAMP)
+
+## lake-demo: the demo (DEMO_START..DEMO_END) into a DuckLake with a local PostgreSQL catalog (data/lake-demo), checked table by table against the same demo in a DuckDB file; the server keeps running
+lake-demo: $(LAKE_STAMP)
+	bash .ci/install_postgres.sh
+	$(LAKE_BIN)/python -m cryptofactor_assets.ops.lake_demo --start $(DEMO_START) --end $(DEMO_END) --folder data/lake-demo
+
+## lake-stop: stop the lake demo's PostgreSQL server
+lake-stop:
+	$(LAKE_BIN)/python -m cryptofactor_assets.ops.lake_demo --folder data/lake-demo --stop
+
 ## bench: every benchmark (figures recorded in README.md)
 bench: $(STAMP)
 	for b in benchmarks/bench_*.py; do echo "== $$b"; $(BIN)/python $$b || exit 1; done
@@ -76,4 +97,4 @@ lint: $(STAMP)
 	$(BIN)/ruff check .
 
 clean:
-	rm -rf $(VENV) .dagster_home data .pytest_cache
+	rm -rf $(VENV) $(LAKE_VENV) .dagster_home data .pytest_cache
