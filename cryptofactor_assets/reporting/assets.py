@@ -58,7 +58,8 @@ def tear_sheet(context: dg.AssetExecutionContext, duckdb: DuckDBResource):
     """
     path = default_report_path(duckdb.database)
     with connect(duckdb) as con:
-        sheet = build_tear_sheet(con, source_label=str(duckdb.database))
+        label = duckdb.spec().label if hasattr(duckdb, "spec") else str(duckdb.database)  # a DuckLake: its catalog
+        sheet = build_tear_sheet(con, source_label=label)
     write_tear_sheet(sheet, path)
     status = sheet.status_frame()
     for s in sheet.sections:
