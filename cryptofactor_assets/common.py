@@ -12,7 +12,7 @@ import duckdb as duckdb_lib
 import pandas as pd
 from dagster_duckdb import DuckDBResource
 
-from cryptofactor_assets.settings import warehouse, warehouse_pool
+from cryptofactor_assets.settings import WAREHOUSE_ENV, warehouse, warehouse_pool
 from cryptofactor_assets.storage.connection import open_warehouse
 from cryptofactor_assets.storage.lake import WarehouseSpec, parse_warehouse
 
@@ -41,9 +41,11 @@ def duckdb_resource() -> WarehouseResource:
     spec = warehouse()
     if not spec.is_lake:
         return WarehouseResource(database=spec.target, connection_config={"memory_limit": memory})
+    # the DSN is handed over as an EnvVar: Dagster shows resource config in the UI, and an EnvVar by its
+    # name only, so a password someone put in the DSN never reaches the UI or the event log
     return WarehouseResource(database=os.path.join(spec.data_path, "") if "://" not in spec.data_path
                              else spec.data_path, connection_config={"memory_limit": memory},
-                             warehouse=f"ducklake:{spec.catalog}:{spec.target}", lake_data_path=spec.data_path)
+                             warehouse=dg.EnvVar(WAREHOUSE_ENV), lake_data_path=spec.data_path)
 
 
 @contextmanager
