@@ -159,6 +159,17 @@ class SimConfig:
 MIN_COINS = 2
 
 
+#: About how many 5-minute bars one chunk of ``iter_klines_5m`` holds (~60 MB of frame; the ingest keeps
+#: about three chunks alive: the one stored, the one queued, the one being drawn).
+CHUNK_BARS = 600_000
+MAX_CHUNK_DAYS = 30
+
+
+def klines_chunk_days(n_coins: int) -> int:
+    """Days per chunk of simulated bars for ``n_coins`` coins: ~CHUNK_BARS bars, 1 .. MAX_CHUNK_DAYS days."""
+    return max(1, min(MAX_CHUNK_DAYS, CHUNK_BARS // (max(1, n_coins) * BARS_PER_DAY)))
+
+
 def check_n_coins(n_coins: int) -> int:
     """``n_coins`` when it is a usable market size, else a one-line ValueError naming the minimum."""
     if isinstance(n_coins, bool) or not isinstance(n_coins, (int, np.integer)) or n_coins < MIN_COINS:
@@ -567,10 +578,14 @@ class SimulatedMarket:
         hi = min(len(st.days), st.day_index(end))
         return range(lo, max(lo, hi))
 
-    def iter_klines_5m(self, start: dt.date, end: dt.date, chunk_days: int = 30) -> Iterator[pd.DataFrame]:
-        """Bars with open_time in [start, end), yielded in chunks of days (bounded memory)."""
+    def iter_klines_5m(self, start: dt.date, end: dt.date, chunk_days: int | None = None) -> Iterator[pd.DataFrame]:
+        """Bars with open_time in [start, end), yielded in chunks of whole days (bounded memory): by default
+        as many days as hold about ``CHUNK_BARS`` bars (1 to 30 days), so a chunk's size does not grow with
+        the universe (500 coins: 4 days a chunk, 60 coins: 30). A day's bars do not depend on its chunk."""
         st = self.state
         days = list(self._day_range(start, end))
+        if chunk_days is None:
+            chunk_days = klines_chunk_days(len(st.symbols))
         sym = pd.Categorical(st.symbols)
         for c in range(0, len(days), chunk_days):
             parts = []
