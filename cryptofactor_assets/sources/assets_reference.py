@@ -16,7 +16,7 @@ from cryptofactor_assets.storage.warehouse import (
     frame_markdown,
     load_sql,
     replace_frame,
-    transaction,
+    retry_conflicts,
 )
 
 TRUTH_COLUMNS = ("category", "name", "symbol", "date", "value")
@@ -28,10 +28,20 @@ def _whole_table_asset(checks: TableChecks):
                     check_specs=checks.specs())
 
 
-def _insert_default_symbols(con) -> None:
+def _insert_default_symbols(con) -> int:
+    """Add the default rows the table lacks; the row count before. One transaction, re-run whole on a
+    DuckLake commit conflict: concurrent runs on a fresh lake all insert the defaults at once (the insert
+    skips the coin ids already stored, so a re-run is exact)."""
+    def body() -> int:
+        before = con.execute(load_sql("count_coin_symbols", domain="sources")).fetchall()[0][0]
+        con.execute(load_sql("insert_default_coin_symbols", domain="sources")).fetchall()
+        return before
+
     con.register("default_symbols", default_coin_symbols())
-    con.execute(load_sql("insert_default_coin_symbols", domain="sources")).fetchall()
-    con.unregister("default_symbols")
+    try:
+        return retry_conflicts(con, body, what="insert default coin_symbols")[0]
+    finally:
+        con.unregister("default_symbols")
 
 
 def read_coin_symbols(con) -> pd.DataFrame:
@@ -75,9 +85,7 @@ def coin_symbols(context: dg.AssetExecutionContext, duckdb: DuckDBResource):
     # not a table_asset: it adds the missing default rows and keeps every stored one (no replace)
     with connect(duckdb) as con:
         ensure_table(con, COIN_SYMBOLS)
-        with transaction(con):
-            before = con.execute(load_sql("count_coin_symbols", domain="sources")).fetchall()[0][0]
-            _insert_default_symbols(con)
+        before = _insert_default_symbols(con)
         rows = con.execute(load_sql("count_coin_symbols_user_rows", domain="sources")).fetchall()[0]
         checks = COIN_SYMBOLS_CHECKS.results(con)
     yield dg.MaterializeResult(metadata={"dagster/row_count": rows[0], "added_defaults": rows[0] - before,
