@@ -214,6 +214,7 @@ def open_lake(
             options.append("READ_ONLY")
         if spec.catalog == "sqlite":
             Path(spec.target).parent.mkdir(parents=True, exist_ok=True)
+            sqlite_wal(spec.target)
         if spec.data_path and "://" not in spec.data_path:
             Path(spec.data_path).mkdir(parents=True, exist_ok=True)
         attach = (f"ATTACH {_sql_string(spec.attach_string)} AS {LAKE_ALIAS}"
@@ -232,6 +233,26 @@ def open_lake(
         con.close()
         raise
     return con
+
+
+def sqlite_wal(path: str) -> None:
+    """Put a SQLite catalog file in WAL mode (persistent; created empty when missing, DuckLake fills it).
+
+    In SQLite's default rollback-journal mode a reader holding a DuckLake transaction open keeps a shared
+    lock on the catalog, so every writer's COMMIT waits for it (indefinitely): readers would block runs.
+    In WAL mode readers keep their snapshot and writers commit. Best effort: a catalog another client is
+    switching at the same moment is left to it."""
+    import sqlite3
+
+    try:
+        con = sqlite3.connect(path, timeout=30)
+        try:
+            if str(con.execute("PRAGMA journal_mode").fetchone()[0]).lower() != "wal":
+                con.execute("PRAGMA journal_mode=WAL")
+        finally:
+            con.close()
+    except sqlite3.Error:
+        pass
 
 
 def current_snapshot(con: duckdb.DuckDBPyConnection) -> int | None:
