@@ -5,7 +5,7 @@ table against the same demo in a plain DuckDB file.
     python -m cryptofactor_assets.ops.lake_demo --stop     # stop the demo's PostgreSQL server
 
 1. starts (initialising once) a local PostgreSQL server in ``<folder>/pg`` and creates the catalog
-   database ``cryptofactor_lake`` (``local_postgres``; the password stays in ``<folder>/pg/password``
+   database ``cryptofactor_lake`` afresh (``--keep``: materialise over the existing lake) (``local_postgres``; the password stays in ``<folder>/pg/password``
    and reaches clients as ``PGPASSWORD`` only);
 2. runs ``cryptofactor materialize`` into ``ducklake:postgres:<dsn>`` with the Parquet files under
    ``<folder>/parquet`` and its own Dagster instance (``<folder>/dagster_home``);
@@ -55,6 +55,9 @@ def main(argv: list[str] | None = None) -> int:
     p.add_argument("--folder", default="data/lake-demo")
     p.add_argument("--stop", action="store_true", help="stop the demo's PostgreSQL server and exit")
     p.add_argument("--skip-plain", action="store_true", help="do not rebuild the plain-file demo to compare with")
+    p.add_argument("--keep", action="store_true",
+                   help="materialise over the existing lake (default: a fresh catalog database and Parquet folder, "
+                        "as the plain file is rebuilt fresh)")
     args = p.parse_args(argv)
     folder = Path(args.folder).resolve()
     if args.stop:
@@ -62,12 +65,14 @@ def main(argv: list[str] | None = None) -> int:
         return 0
     try:
         server = start_server(folder / "pg")
-        create_database(server, CATALOG_DB)
+        create_database(server, CATALOG_DB, fresh=not args.keep)
     except PostgresUnavailable as exc:
         _say(f"cannot start PostgreSQL: {exc}")
         return 2
     warehouse = f"ducklake:postgres:{server.dsn(CATALOG_DB)}"
     parquet = folder / "parquet"
+    if not args.keep and parquet.exists():
+        shutil.rmtree(parquet)
     home = folder / "dagster_home"
     for instance_home in (home, folder / "dagster_home_plain"):
         instance_home.mkdir(parents=True, exist_ok=True)

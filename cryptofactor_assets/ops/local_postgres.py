@@ -120,8 +120,9 @@ def start_server(folder: str | Path, port: int | None = None, timeout: float = 1
     return LocalServer("127.0.0.1", port, USER, password, folder)
 
 
-def create_database(server: LocalServer, dbname: str) -> None:
-    """``CREATE DATABASE dbname`` unless it exists (psycopg2 when installed, else ``psql``)."""
+def create_database(server: LocalServer, dbname: str, fresh: bool = False) -> None:
+    """``CREATE DATABASE dbname`` unless it exists (psycopg2 when installed, else ``psql``); ``fresh``:
+    drop it first."""
     if not dbname.replace("_", "").isalnum():
         raise ValueError(f"database name {dbname!r}: letters, digits and _ only")
     try:
@@ -134,6 +135,8 @@ def create_database(server: LocalServer, dbname: str) -> None:
         con.autocommit = True
         try:
             cur = con.cursor()
+            if fresh:
+                cur.execute(f'DROP DATABASE IF EXISTS "{dbname}" WITH (FORCE)')
             cur.execute("SELECT 1 FROM pg_database WHERE datname = %s", (dbname,))
             if cur.fetchone() is None:
                 cur.execute(f'CREATE DATABASE "{dbname}"')
@@ -145,6 +148,9 @@ def create_database(server: LocalServer, dbname: str) -> None:
         raise PostgresUnavailable("neither psycopg2 nor psql is installed to create the catalog database")
     env = {**os.environ, **server.env()}
     base = [psql, "-h", server.host, "-p", str(server.port), "-U", server.user, "-d", "postgres", "-tAc"]
+    if fresh:
+        subprocess.run([*base, f'DROP DATABASE IF EXISTS "{dbname}" WITH (FORCE)'], env=env, capture_output=True,
+                       check=True)
     exists = subprocess.run([*base, f"SELECT 1 FROM pg_database WHERE datname = '{dbname}'"], env=env,
                             capture_output=True, text=True, check=True).stdout.strip()
     if not exists:

@@ -265,10 +265,13 @@ def _ingest_stream_staged(context, con, batches, ingest, dataset: str, time_colu
 
 def _registered_symbol_ids(con, staged_ids: str) -> pd.DataFrame | None:
     """The stored ``symbol_ids`` plus the staged symbols it lacks, numbered densely after its largest id
-    (in symbol order, as ``insert_symbol_ids.sql``); None when the store has every staged symbol."""
+    in the order the staging gave them (``insert_symbol_ids.sql``: chunk by chunk, in symbol order within
+    a chunk), so that without a concurrent writer the ids are exactly those a DuckDB file would hold;
+    None when the store has every staged symbol."""
     stored = con.execute(f"SELECT symbol, symbol_id FROM {quote_ident(SYMBOL_IDS)}").df()
-    mine = con.execute(f"SELECT symbol FROM {staged_ids} ORDER BY symbol").df()
-    new = sorted(set(mine["symbol"]) - set(stored["symbol"]))
+    mine = con.execute(f"SELECT symbol FROM {staged_ids} ORDER BY symbol_id, symbol").df()
+    known = set(stored["symbol"])
+    new = [symbol for symbol in mine["symbol"] if symbol not in known]
     if not new:
         return None
     first = int(stored["symbol_id"].max()) + 1 if len(stored) else 0
