@@ -246,6 +246,10 @@ def _ingest_stream_staged(context, con, batches, ingest, dataset: str, time_colu
                     try:
                         con.execute(f"DELETE FROM {quote_ident(SYMBOL_IDS)}")
                         con.execute(f"INSERT INTO {quote_ident(SYMBOL_IDS)} BY NAME SELECT * FROM merged_symbol_ids")
+                        # and the table altered: on a PostgreSQL catalog two DELETEs of an EMPTY symbol_ids do
+                        # not conflict, so two first registrations would both commit (every symbol twice, the
+                        # bars doubled by the join below); two alters of one table always conflict at COMMIT
+                        con.execute(f"COMMENT ON TABLE {quote_ident(SYMBOL_IDS)} IS 'dense symbol ids'")
                     finally:
                         con.unregister("merged_symbol_ids")
                 insert_rows = (f"INSERT INTO {quote_ident(dataset)} BY NAME SELECT staged.* REPLACE (ids.symbol_id AS "
