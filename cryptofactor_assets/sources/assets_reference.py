@@ -11,10 +11,13 @@ from cryptofactor_assets.sources.checks import COIN_SYMBOLS_CHECKS, SIM_TRUTH_CH
 from cryptofactor_assets.sources.coingecko import default_coin_symbols
 from cryptofactor_assets.sources.resources import MarketSourceResource
 from cryptofactor_assets.sources.tables import COIN_SYMBOLS, GROUP, SIM_TRUTH
+from cryptofactor_assets.storage.lake import is_lake_connection
 from cryptofactor_assets.storage.warehouse import (
     ensure_table,
     frame_markdown,
+    hold_write_lock,
     load_sql,
+    prepare_write_lock,
     replace_frame,
     retry_conflicts,
 )
@@ -31,8 +34,15 @@ def _whole_table_asset(checks: TableChecks):
 def _insert_default_symbols(con) -> int:
     """Add the default rows the table lacks; the row count before. One transaction, re-run whole on a
     DuckLake commit conflict: concurrent runs on a fresh lake all insert the defaults at once (the insert
-    skips the coin ids already stored, so a re-run is exact)."""
+    skips the coin ids already stored, so a re-run is exact; on a lake the writers hold the table's write
+    lock, because two INSERT-only DuckLake transactions never conflict)."""
+    lake = is_lake_connection(con)
+    if lake:
+        prepare_write_lock(con, COIN_SYMBOLS)
+
     def body() -> int:
+        if lake:  # two concurrent adders conflict at COMMIT; the loser's re-run finds the defaults stored
+            hold_write_lock(con, COIN_SYMBOLS)
         before = con.execute(load_sql("count_coin_symbols", domain="sources")).fetchall()[0][0]
         con.execute(load_sql("insert_default_coin_symbols", domain="sources")).fetchall()
         return before

@@ -213,6 +213,24 @@ def retry_conflicts(con: duckdb.DuckDBPyConnection, body, *, what: str = "write"
     raise AssertionError("unreachable")
 
 
+def prepare_write_lock(con: duckdb.DuckDBPyConnection, name: str) -> None:
+    """Make sure the ``lake_write_locks`` row ``name`` exists (its own commit; call OUTSIDE a transaction,
+    before the writer's transaction that calls :func:`hold_write_lock`)."""
+    ensure_table(con, "lake_write_locks")
+    con.execute(load_sql("insert_lake_write_lock", domain="storage"), {"name": name})
+
+
+def hold_write_lock(con: duckdb.DuckDBPyConnection, name: str) -> None:
+    """Inside a DuckLake transaction: bump the ``lake_write_locks`` row ``name``, so that two transactions
+    doing so conflict at COMMIT and one re-runs (``retry_conflicts``).
+
+    Why: DuckLake lets two transactions that only INSERT into a table both commit, even when their rows
+    collide by key (there are no unique constraints); a writer that must see every earlier writer's rows
+    (new symbol ids, default rows added once) holds this lock. The row must exist before the
+    transaction began (:func:`prepare_write_lock`), or two first writers would both insert it."""
+    con.execute(load_sql("update_lake_write_lock", domain="storage"), {"name": name})
+
+
 @contextmanager
 def transaction(con: duckdb.DuckDBPyConnection) -> Iterator[duckdb.DuckDBPyConnection]:
     """BEGIN ... COMMIT, or ROLLBACK on any exception (including KeyboardInterrupt)."""
