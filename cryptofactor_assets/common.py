@@ -38,13 +38,21 @@ class WarehouseResource(DuckDBResource):
 def duckdb_resource() -> WarehouseResource:
     # A memory cap makes DuckDB spill big sorts instead of growing the process (demo target: <= 2 GB RSS).
     memory = os.environ.get("CRYPTOFACTOR_DUCKDB_MEMORY", "1GB")
+    config = {"memory_limit": memory}
+    # DuckDB's threads per connection (default: one per core); with N runs sharing the cores of one host
+    # (parallel DuckLake backfills), CRYPTOFACTOR_DUCKDB_THREADS=1 avoids N x cores threads contending
+    threads = (os.environ.get("CRYPTOFACTOR_DUCKDB_THREADS") or "").strip()
+    if threads:
+        if not threads.isdigit() or int(threads) < 1:
+            raise ValueError(f"CRYPTOFACTOR_DUCKDB_THREADS={threads!r} must be a whole number >= 1")
+        config["threads"] = int(threads)
     spec = warehouse()
     if not spec.is_lake:
-        return WarehouseResource(database=spec.target, connection_config={"memory_limit": memory})
+        return WarehouseResource(database=spec.target, connection_config=config)
     # the DSN is handed over as an EnvVar: Dagster shows resource config in the UI, and an EnvVar by its
     # name only, so a password someone put in the DSN never reaches the UI or the event log
     return WarehouseResource(database=os.path.join(spec.data_path, "") if "://" not in spec.data_path
-                             else spec.data_path, connection_config={"memory_limit": memory},
+                             else spec.data_path, connection_config=config,
                              warehouse=dg.EnvVar(WAREHOUSE_ENV), lake_data_path=spec.data_path)
 
 
