@@ -21,7 +21,7 @@ endif
 PARTITION_RANGE := CRYPTOFACTOR_PARTITIONS_START=$(CRYPTOFACTOR_PARTITIONS_START) \
 	CRYPTOFACTOR_PARTITIONS_END=$(CRYPTOFACTOR_PARTITIONS_END)
 
-.PHONY: install demo test ui e2e bench lint clean lake-demo lake-stop
+.PHONY: install demo test ui e2e bench lint clean lake-demo lake-stop test-lake
 
 $(STAMP): pyproject.toml
 	$(PYTHON) -m venv $(VENV)
@@ -79,6 +79,11 @@ $(LAKE_STAMP): pyproject.toml
 	$(LAKE_BIN)/python -m pip install --quiet --upgrade pip
 	$(LAKE_BIN)/python -m pip install --quiet -e '.[test,lake]'
 	touch $(LAKE_STAMP)
+
+## test-lake: the DuckLake tier in .venv-lake (created if missing): the storage tests on SQLite- and PostgreSQL-catalog DuckLakes (a throw-away local server), concurrent runs, SIGKILL in a commit, readers, time travel
+test-lake: $(LAKE_STAMP)
+	mkdir -p $(DAGSTER_HOME)
+	$(LAKE_BIN)/python -m pytest -n $(PYTEST_WORKERS) --dist loadfile -m lake
 
 ## lake-demo: the demo (DEMO_START..DEMO_END) into a DuckLake with a local PostgreSQL catalog (data/lake-demo), checked table by table against the same demo in a DuckDB file; the server keeps running
 lake-demo: $(LAKE_STAMP)

@@ -14,6 +14,9 @@ from dagster_duckdb import DuckDBResource
 from cryptofactor_assets.neural.resources import CrossAssetSourceResource
 from cryptofactor_assets.sources.resources import MarketSourceResource, RiskFreeResource
 
+# the warehouse backends (DuckDB file, DuckLake on SQLite / PostgreSQL) and the PostgreSQL server fixture
+from cryptofactor_assets_tests.lake_fixtures import lake_warehouse, postgres_server, warehouse  # noqa: F401
+
 warnings.filterwarnings("ignore", category=dg.BetaWarning) if hasattr(dg, "BetaWarning") else None
 
 REAL_DATA = Path(__file__).resolve().parents[1].parent / "shared" / "data" / "real"

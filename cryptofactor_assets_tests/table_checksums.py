@@ -1,11 +1,11 @@
 """Checksums of every table of a cryptofactor DuckDB file, to show a refactor left the data unchanged.
 
-``python -m cryptofactor_assets_tests.table_checksums FILE [--exclude-columns a,b]`` prints one line
-per table: ``<table> <rows> <checksum>``, where the checksum is the sum over rows of DuckDB's 64-bit
-hash of the row's text (order-independent), floats written with 9 significant digits: DuckDB's parallel
-aggregates add in a thread-dependent order, so two runs of the same code differ in the last bits of a
-float sum (``--digits`` changes it). Columns that record when or by which run a row was written
-(``--exclude-columns``; default: names ending in ``_at`` and ``run_id``) are left out.
+``python -m cryptofactor_assets_tests.table_checksums FILE [--digits N]`` prints one line per table:
+``<table> <rows> <checksum>``. The checksum is the product's (``cryptofactor_assets.storage.checksums``,
+also ``cryptofactor checksums --against``): order-free, floats rounded to ``--digits`` significant digits
+(default 9: DuckDB's parallel aggregates add in a thread-dependent order, so two runs of the same code
+differ in the last bits of a float sum). No stored table has a column recording when or by which run a
+row was written, so every column enters the checksum.
 """
 
 from __future__ import annotations
@@ -15,32 +15,14 @@ import sys
 
 import duckdb
 
-from cryptofactor_assets.storage.identifiers import quote_ident, quote_qualified
+from cryptofactor_assets.storage.checksums import table_checksums as warehouse_checksums
 
 
-def _text(column: str, data_type: str, digits: int) -> str:
-    """The column as text; floats with ``digits`` significant digits (parallel aggregation in DuckDB
-    sums in a thread-dependent order, so the last bits of a float sum vary from run to run)."""
-    if data_type in ("DOUBLE", "FLOAT", "REAL"):
-        return f"printf('%.{int(digits)}g', {quote_ident(column)})"
-    return f"CAST({quote_ident(column)} AS VARCHAR)"
-
-
-def table_checksums(path: str, exclude: set[str] | None = None, digits: int = 9) -> dict[str, tuple[int, int]]:
+def table_checksums(path: str, digits: int = 9) -> dict[str, tuple[int, int]]:
+    """``table -> (rows, checksum)`` of the DuckDB file ``path`` (read-only)."""
     con = duckdb.connect(path, read_only=True)
     try:
-        tables = con.execute("SELECT schema_name, table_name FROM duckdb_tables() ORDER BY 1, 2").fetchall()
-        out = {}
-        for schema, table in tables:
-            columns = [(c, t) for (c, t) in con.execute(
-                "SELECT column_name, data_type FROM duckdb_columns() WHERE schema_name = ? AND table_name = ? "
-                "ORDER BY column_index", [schema, table]).fetchall()
-                if not (exclude is None and (c.endswith("_at") or c == "run_id")) and c not in (exclude or set())]
-            name = quote_qualified(schema, table)
-            row = " || '|' || ".join(f"coalesce({_text(c, t, digits)}, '<null>')" for c, t in columns) or "''"
-            n, total = con.execute(f"SELECT count(*), coalesce(sum(hash({row})::HUGEINT), 0) FROM {name}").fetchone()
-            out[f"{schema}.{table}" if schema != "main" else table] = (int(n), int(total))
-        return out
+        return {name: (c.rows, c.checksum) for name, c in warehouse_checksums(con, significant=digits).items()}
     finally:
         con.close()
 
@@ -48,11 +30,9 @@ def table_checksums(path: str, exclude: set[str] | None = None, digits: int = 9)
 def main(argv: list[str]) -> int:
     parser = argparse.ArgumentParser(description=__doc__.splitlines()[0])
     parser.add_argument("path")
-    parser.add_argument("--exclude-columns", default=None)
     parser.add_argument("--digits", type=int, default=9)
     args = parser.parse_args(argv)
-    exclude = set(args.exclude_columns.split(",")) if args.exclude_columns else None
-    for table, (n, total) in table_checksums(args.path, exclude, args.digits).items():
+    for table, (n, total) in table_checksums(args.path, args.digits).items():
         print(f"{table} {n} {total}")
     return 0
 

@@ -5,6 +5,9 @@ pause hook (``CRYPTOFACTOR_TEST_PAUSE_IN_WRITE``): after the DELETE of the targe
 before its INSERT / COMMIT the process sleeps, writes a marker file, and the test kills it with
 SIGKILL. The DuckDB file must then hold exactly the rows committed before (the killed transaction
 never happened), and a re-run must give the same tables as a clean run.
+
+The same on DuckLakes (``lake``, `make test-lake`): the staged ingest's swap transaction on a SQLite
+catalog, a SQL write on a PostgreSQL catalog, compared with the clean run in a DuckDB file.
 """
 
 from __future__ import annotations
@@ -21,6 +24,7 @@ import pandas as pd
 import pytest
 
 from cryptofactor_assets.storage.warehouse import PAUSE_ENV
+from cryptofactor_assets_tests.lake_fixtures import make_warehouse
 
 ROOT = Path(__file__).resolve().parents[2]
 FIRST, MIDDLE, LAST = "2023-01-01", "2023-01-10", "2023-01-22"
@@ -59,10 +63,16 @@ sys.exit(main(sys.argv[1:]))
 """
 
 
-def _cli(db: str, start: str, end: str, env_extra: dict | None = None, background: bool = False):
+def _cli(db, start: str, end: str, env_extra: dict | None = None, background: bool = False):
+    """The CLI on the DuckDB file ``db`` or the warehouse ``db`` (a ``lake_fixtures.Warehouse``)."""
     env = {k: v for k, v in os.environ.items() if k != "DAGSTER_HOME"}  # ephemeral instance
     env.update({"CRYPTOFACTOR_SIM_COINS": "12", "PYTHONWARNINGS": "ignore", **(env_extra or {})})
-    cmd = [sys.executable, "-c", DRIVER, "materialize", "--start", start, "--end", end, "--duckdb", db,
+    if isinstance(db, str):
+        cmd_target = ["--duckdb", db]
+    else:
+        env.update(db.env())
+        cmd_target = []
+    cmd = [sys.executable, "-c", DRIVER, "materialize", "--start", start, "--end", end, *cmd_target,
            "--skip-summary"]
     if background:
         return subprocess.Popen(cmd, cwd=ROOT, env=env, stdout=subprocess.DEVNULL, stderr=subprocess.DEVNULL)
@@ -73,10 +83,11 @@ def _cli(db: str, start: str, end: str, env_extra: dict | None = None, backgroun
     return out
 
 
-def _tables(db: str) -> dict[str, pd.DataFrame]:
-    con = duckdb.connect(db, read_only=True)
+def _tables(db) -> dict[str, pd.DataFrame]:
+    con = duckdb.connect(db, read_only=True) if isinstance(db, str) else db.connect(read_only=True)
     try:
-        present = {r[0] for r in con.execute("SELECT table_name FROM information_schema.tables").fetchall()}
+        present = {r[0] for r in con.execute("SELECT table_name FROM information_schema.tables "
+                                             "WHERE table_catalog = current_database()").fetchall()}
         return {t: con.execute(f"SELECT * FROM {t} ORDER BY {', '.join(k)}").df() if t in present else None
                 for t, k in TABLES.items()}
     finally:
@@ -102,10 +113,18 @@ def clean(tmp_path_factory):
 # the first write of the run (streamed 5-minute bars in one transaction) and a SQL write after committed
 # upstream writes; daily_panel is written the same way as weekly_panel (replace_window)
 @pytest.mark.slow
-@pytest.mark.parametrize("target", ["raw_klines_5m", "weekly_panel"])
-def test_sigkill_mid_write_leaves_committed_rows_and_rerun_equals_clean(tmp_path, clean, target):
-    db = str(tmp_path / "crash.duckdb")
-    Path(db).write_bytes(Path(clean["before_path"]).read_bytes())  # rows committed before the crash
+@pytest.mark.parametrize(("backend", "target"), [
+    ("duckdb", "raw_klines_5m"), ("duckdb", "weekly_panel"),
+    pytest.param("ducklake_sqlite", "raw_klines_5m", marks=pytest.mark.lake),
+    pytest.param("ducklake_postgres", "weekly_panel", marks=pytest.mark.lake),
+])
+def test_sigkill_mid_write_leaves_committed_rows_and_rerun_equals_clean(tmp_path, clean, backend, target, request):
+    if backend == "duckdb":
+        db = str(tmp_path / "crash.duckdb")
+        Path(db).write_bytes(Path(clean["before_path"]).read_bytes())  # rows committed before the crash
+    else:
+        db = make_warehouse(backend, tmp_path, request)
+        db.load_from(clean["before_path"])  # the same rows, committed in the lake before the crash
     marker = tmp_path / "in_pause"
     proc = _cli(db, FIRST, LAST, {PAUSE_ENV: "120", "CRASH_TARGET": target, "CRASH_MARKER": str(marker)},
                 background=True)

@@ -1,7 +1,8 @@
 """Tier 3: the shared-deployment instance (deploy/dagster.postgres.yaml) against a REAL PostgreSQL server.
 
-The test starts its own server from Debian's package (initdb into a temporary folder, run as the
-unprivileged `postgres` user when the test runs as root, on a free localhost port, password auth),
+The server is the session's (``lake_fixtures.postgres_server``, shared with the DuckLake tests: Debian's
+package, initdb into a temporary folder, run as the unprivileged `postgres` user when the test runs as
+root, on a free localhost port, password auth), with a database of its own. The test
 points a DagsterInstance at it through the yaml with the DAGSTER_PG_* variables, materialises a small
 graph through it and reads the runs, materialisations and pool settings back from Postgres itself.
 Skipped when the PostgreSQL server binaries or dagster-postgres are absent (.ci/install_postgres.sh).
@@ -9,13 +10,9 @@ Skipped when the PostgreSQL server binaries or dagster-postgres are absent (.ci/
 
 from __future__ import annotations
 
-import glob
-import os
 import shutil
-import socket
-import subprocess
-import tempfile
 import time
+import uuid
 from pathlib import Path
 
 import dagster as dg
@@ -30,79 +27,22 @@ from cryptofactor_assets_tests.conftest import SMALL_COINS, query
 
 ROOT = Path(__file__).resolve().parents[2]
 YAML = ROOT / "deploy" / "dagster.postgres.yaml"
-PASSWORD = "cf-test-secret"
-USER = "dagster"
 DB_NAME = "dagster_test"
 
 psycopg2 = pytest.importorskip("psycopg2", reason="dagster-postgres (psycopg2) not installed")
 pytest.importorskip("dagster_postgres", reason="dagster-postgres not installed")
 
 
-def _pg_bin(name: str) -> str | None:
-    """Server binaries: on PATH, else Debian's versioned folder (not on PATH by default)."""
-    found = shutil.which(name)
-    if found:
-        return found
-    candidates = sorted(glob.glob(f"/usr/lib/postgresql/*/bin/{name}"))
-    return candidates[-1] if candidates else None
-
-
-def _free_port() -> int:
-    with socket.socket(socket.AF_INET, socket.SOCK_STREAM) as s:
-        s.bind(("127.0.0.1", 0))
-        return s.getsockname()[1]
-
-
-def _as_server_user(cmd: list[str]) -> list[str]:
-    """initdb / postgres refuse to run as root: drop to the `postgres` account when we are root."""
-    if os.geteuid() != 0:
-        return cmd
-    runuser = shutil.which("runuser")
-    if runuser is None:
-        pytest.skip("running as root without runuser: cannot start postgres as an unprivileged user")
-    return [runuser, "-u", "postgres", "--", *cmd]
-
-
 @pytest.fixture(scope="module")
-def postgres():
-    pg_ctl, initdb = _pg_bin("pg_ctl"), _pg_bin("initdb")
-    if pg_ctl is None or initdb is None:
-        pytest.skip("PostgreSQL server binaries not found (run .ci/install_postgres.sh)")
-    if os.geteuid() == 0:
-        try:
-            import pwd
-
-            account = pwd.getpwnam("postgres")
-        except KeyError:
-            pytest.skip("no `postgres` system user to run the server as")
-    # Not under pytest's tmp_path: its parents are root-only (0700) and the server user must enter.
-    folder = Path(tempfile.mkdtemp(prefix="cf_pg_", dir="/tmp"))
-    data, log, pwfile = folder / "data", folder / "server.log", folder / "pw"
-    pwfile.write_text(PASSWORD + "\n")
-    if os.geteuid() == 0:
-        os.chown(folder, account.pw_uid, account.pw_gid)
-        os.chown(pwfile, account.pw_uid, account.pw_gid)
-    port = _free_port()
-    env = {**os.environ, "LC_ALL": "C", "LANG": "C"}
-    subprocess.run(_as_server_user([initdb, "-D", str(data), "-U", USER, f"--pwfile={pwfile}",
-                                    "--auth=scram-sha-256", "-E", "UTF8", "--locale=C", "--no-sync"]),
-                   check=True, capture_output=True, env=env, timeout=120)
-    options = f"-p {port} -k {folder} -c listen_addresses=127.0.0.1 -c fsync=off"
-    started = subprocess.run(_as_server_user([pg_ctl, "-D", str(data), "-o", options, "-l", str(log), "-w",
-                                              "-t", "60", "start"]), capture_output=True, text=True, env=env,
-                             timeout=120)
-    if started.returncode != 0:
-        raise RuntimeError(f"pg_ctl start failed: {started.stderr}\n{log.read_text() if log.exists() else ''}")
+def postgres(postgres_server):
+    """The session's PostgreSQL server (``lake_fixtures.postgres_server``) with a database for this module."""
+    name = f"{DB_NAME}_{uuid.uuid4().hex[:8]}"
+    postgres_server.create_database(name)
     try:
-        con = psycopg2.connect(host="127.0.0.1", port=port, user=USER, password=PASSWORD, dbname="postgres")
-        con.autocommit = True
-        con.cursor().execute(f"CREATE DATABASE {DB_NAME}")
-        con.close()
-        yield {"host": "127.0.0.1", "port": port, "user": USER, "password": PASSWORD, "db": DB_NAME}
+        yield {"host": postgres_server.host, "port": postgres_server.port, "user": postgres_server.user,
+               "password": postgres_server.password, "db": name}
     finally:
-        subprocess.run(_as_server_user([pg_ctl, "-D", str(data), "-m", "fast", "-w", "stop"]),
-                       capture_output=True, env=env, timeout=120)
-        shutil.rmtree(folder, ignore_errors=True)
+        postgres_server.drop_database(name)
 
 
 @pytest.fixture

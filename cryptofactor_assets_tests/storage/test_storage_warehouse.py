@@ -1,4 +1,5 @@
-"""Tier 1: partition replaces are atomic, by column name, and idempotent."""
+"""Tier 1: partition replaces are atomic, by column name, and idempotent: on a DuckDB file and on DuckLakes
+(SQLite and PostgreSQL catalogs; those cases run in `make test-lake`, the ``warehouse`` fixture)."""
 
 from __future__ import annotations
 
@@ -15,6 +16,8 @@ from cryptofactor_assets.storage.warehouse import (
     replace_window,
 )
 
+ORDERED = "SELECT * FROM sim_truth ORDER BY date, symbol"
+
 
 def _frame(day: str, value: float) -> pd.DataFrame:
     # columns deliberately in another order than the table: inserts must go by name
@@ -22,8 +25,8 @@ def _frame(day: str, value: float) -> pd.DataFrame:
                          "symbol": ["A", "B"], "date": pd.to_datetime([day, day]).date})
 
 
-def test_replace_window_touches_only_its_window_and_is_idempotent():
-    con = duckdb.connect()
+def test_replace_window_touches_only_its_window_and_is_idempotent(warehouse):
+    con = warehouse.connect()
     replace_frame(con, "sim_truth", pd.concat([_frame("2024-01-01", 1), _frame("2024-01-02", 2)]),
                   "date", dt.date(2024, 1, 1), dt.date(2024, 1, 3))
     snapshots = []
@@ -36,23 +39,26 @@ def test_replace_window_touches_only_its_window_and_is_idempotent():
     assert snapshots[0].value.tolist() == [1, 2, 9, 10]
 
 
-def test_failure_half_way_leaves_previous_rows(monkeypatch):
-    con = duckdb.connect()
+def test_failure_half_way_leaves_previous_rows(warehouse, monkeypatch):
+    con = warehouse.connect()
     replace_frame(con, "sim_truth", _frame("2024-01-01", 1), "date", dt.date(2024, 1, 1), dt.date(2024, 1, 2))
-    before = con.execute("SELECT * FROM sim_truth").df()
+    before = con.execute(ORDERED).df()
     monkeypatch.setenv(FAIL_ENV, "sim_truth")
     with pytest.raises(InjectedWriteFailure):
         replace_frame(con, "sim_truth", _frame("2024-01-01", 5), "date", dt.date(2024, 1, 1), dt.date(2024, 1, 2))
-    pd.testing.assert_frame_equal(before, con.execute("SELECT * FROM sim_truth").df())
+    pd.testing.assert_frame_equal(before, con.execute(ORDERED).df())
     monkeypatch.delenv(FAIL_ENV)
     with pytest.raises(duckdb.Error):  # a failing INSERT statement also rolls back the DELETE
         replace_window(con, "sim_truth", "date", dt.date(2024, 1, 1), dt.date(2024, 1, 2),
                        "INSERT INTO sim_truth BY NAME SELECT 1/0 AS value, NULL AS category")
-    pd.testing.assert_frame_equal(before, con.execute("SELECT * FROM sim_truth").df())
+    pd.testing.assert_frame_equal(before, con.execute(ORDERED).df())
+    # a new connection (another client) sees the old rows too: nothing of the writes was committed
+    con.close()
+    pd.testing.assert_frame_equal(before, warehouse.query(ORDERED))
 
 
-def test_rows_inserted_outside_the_window_roll_the_write_back():
-    con = duckdb.connect()
+def test_rows_inserted_outside_the_window_roll_the_write_back(warehouse):
+    con = warehouse.connect()
     replace_frame(con, "sim_truth", _frame("2024-01-01", 1), "date", dt.date(2024, 1, 1), dt.date(2024, 1, 2))
     before = con.execute("SELECT * FROM sim_truth ORDER BY symbol").df()
     # a buggy writer for 2024-01-01 that also emits a row of 2024-01-05: a later replace of that day

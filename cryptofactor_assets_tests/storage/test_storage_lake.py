@@ -1,0 +1,163 @@
+"""The DuckLake warehouse (SQLite and PostgreSQL catalogs): concurrent writers of one table, a SIGKILL in the
+middle of a commit, readers that never delay a run, time travel to the snapshot a run recorded.
+
+Other processes are real subprocesses (``lake_worker``). Runs in `make test-lake` (.venv-lake); skipped
+where the DuckLake extensions are not installed.
+"""
+
+from __future__ import annotations
+
+import datetime as dt
+import json
+import os
+import signal
+import subprocess
+import sys
+import time
+
+import dagster as dg
+import pandas as pd
+import pytest
+
+from cryptofactor_assets.common import LAKE_COMMIT_RETRIES, LAKE_SNAPSHOT_READ, LAKE_SNAPSHOT_WRITTEN
+from cryptofactor_assets.panels.assets import daily_panel
+from cryptofactor_assets.sources.assets import raw_coin_markets, raw_klines_5m
+from cryptofactor_assets.sources.resources import MarketSourceResource
+from cryptofactor_assets.storage.lake import current_snapshot
+from cryptofactor_assets.storage.warehouse import PAUSE_ENV, PAUSE_MARKER_ENV, replace_frame, replace_window
+from cryptofactor_assets_tests.conftest import SMALL_COINS, materialize_range
+from cryptofactor_assets_tests.lake_fixtures import ROOT, start_worker, worker_env, worker_result
+
+pytestmark = pytest.mark.lake
+
+DAY = dt.date(2024, 1, 1)
+NEXT = DAY + dt.timedelta(days=1)
+
+
+def _sim_rows(day: dt.date, value: float) -> pd.DataFrame:
+    return pd.DataFrame({"category": "c", "name": "n", "symbol": [f"S{i:03d}" for i in range(50)], "date": day,
+                         "value": value})
+
+
+def _values(wh, snapshot: int | None = None) -> dict:
+    frame = wh.query("SELECT date, min(value) AS lo, max(value) AS hi, count(*) AS n FROM sim_truth GROUP BY 1",
+                     snapshot=snapshot)
+    return {pd.Timestamp(r.date).date(): (r.lo, r.hi, r.n) for r in frame.itertuples()}
+
+
+def test_two_writers_replacing_one_table_at_once_both_succeed_with_retries(lake_warehouse, tmp_path):
+    wh = lake_warehouse
+    con = wh.connect()
+    replace_frame(con, "sim_truth", _sim_rows(DAY, 0), "date", DAY, NEXT)  # the table exists before they start
+    con.close()
+    go = tmp_path / "go"
+    # both pause 1 s between their DELETE and INSERT, so their transactions overlap for sure: the second
+    # COMMIT loses ("another transaction has deleted from it") and re-runs its delete + insert
+    procs = [start_worker(wh, "replace", "sim_truth", day.isoformat(), str(value), "--go", str(go),
+                          env={PAUSE_ENV: "1"})
+             for day, value in ((DAY, 1.0), (NEXT, 2.0))]
+    time.sleep(3)  # both connected and waiting
+    go.touch()
+    results = [worker_result(p, timeout=120) for p in procs]
+    assert [r["inserted"] for r in results] == [50, 50]
+    assert sum(r["retries"] for r in results) >= 1, results
+    assert _values(wh) == {DAY: (1.0, 1.0, 50), NEXT: (2.0, 2.0, 50)}  # both writes whole, nothing doubled
+
+
+def test_sigkill_during_a_commit_keeps_the_previous_snapshot_and_the_rerun_succeeds(lake_warehouse, tmp_path):
+    wh = lake_warehouse
+    con = wh.connect()
+    replace_frame(con, "sim_truth", _sim_rows(DAY, 1), "date", DAY, NEXT)
+    before_snapshot = current_snapshot(con)
+    con.close()
+    marker = tmp_path / "paused"
+    proc = start_worker(wh, "replace", "sim_truth", DAY.isoformat(), "7",
+                        env={PAUSE_ENV: "120", PAUSE_MARKER_ENV: str(marker)})
+    try:
+        deadline = time.monotonic() + 120
+        while not (marker.exists() and marker.read_text().strip()):
+            assert proc.poll() is None, f"the writer ended before its pause: {proc.communicate()}"
+            assert time.monotonic() < deadline, "the pause was never reached"
+            time.sleep(0.1)
+        # in the pause: the DuckLake transaction has deleted the day's rows, its insert and COMMIT are pending
+        assert marker.read_text().split()[0] == "sim_truth"
+        os.kill(proc.pid, signal.SIGKILL)
+        proc.wait(timeout=30)
+    finally:
+        if proc.poll() is None:
+            proc.kill()
+    assert proc.returncode == -signal.SIGKILL
+    con = wh.connect(read_only=True)
+    assert current_snapshot(con) == before_snapshot  # the killed transaction made no snapshot
+    con.close()
+    assert _values(wh) == {DAY: (1.0, 1.0, 50)}  # the previous rows, whole
+    rerun = worker_result(start_worker(wh, "replace", "sim_truth", DAY.isoformat(), "7"), timeout=120)
+    assert (rerun["deleted"], rerun["inserted"]) == (50, 50)
+    assert _values(wh) == {DAY: (7.0, 7.0, 50)}
+    assert _values(wh, snapshot=before_snapshot) == {DAY: (1.0, 1.0, 50)}  # and the old version is still there
+
+
+def _resources(wh):
+    return {"duckdb": wh.resource(), "market_source": MarketSourceResource(kind="simulated", sim_coins=SMALL_COINS)}
+
+
+def _last_meta(result, asset: str) -> dict:
+    events = [e for e in result.get_asset_materialization_events()
+              if e.materialization.asset_key == dg.AssetKey(asset)]
+    return {k: v.value for k, v in events[-1].materialization.metadata.items()}
+
+
+def test_metadata_names_the_snapshots_and_sql_at_snapshot_reads_the_old_rows(lake_warehouse):
+    wh = lake_warehouse
+    first, last = DAY.isoformat(), NEXT.isoformat()
+    result = materialize_range([raw_klines_5m, raw_coin_markets, daily_panel], _resources(wh), first, last)
+    assert result.success
+    for asset in ("raw_klines_5m", "raw_coin_markets", "daily_panel"):
+        meta = _last_meta(result, asset)
+        assert meta[LAKE_COMMIT_RETRIES] == 0
+        assert 0 <= meta[LAKE_SNAPSHOT_READ] < meta[LAKE_SNAPSHOT_WRITTEN], (asset, meta)
+    written = _last_meta(result, "daily_panel")[LAKE_SNAPSHOT_WRITTEN]
+    count = "SELECT count(*) AS n FROM daily_panel WHERE date = DATE '2024-01-01'"
+    stored = int(wh.query(count).n.iloc[0])
+    assert stored > 0
+    # a later replace of the day (with nothing): the current version lacks the rows ...
+    con = wh.connect()
+    replace_window(con, "daily_panel", "date", DAY, NEXT, "INSERT INTO daily_panel BY NAME SELECT * FROM daily_panel "
+                                                          "WHERE false")
+    con.close()
+    assert int(wh.query(count).n.iloc[0]) == 0
+    # ... and the CLI reads them from the snapshot the run's metadata recorded
+    out = subprocess.run([sys.executable, "-m", "cryptofactor_assets.cli", "sql", "--warehouse", wh.setting,
+                          "--at-snapshot", str(written), "--csv", count], cwd=ROOT, env=worker_env(wh),
+                         capture_output=True, text=True, timeout=120)
+    assert out.returncode == 0, out.stderr[-2000:]
+    assert out.stdout.strip().splitlines()[-1] == str(stored), out.stdout
+
+
+def test_a_reader_holding_a_transaction_open_does_not_delay_a_run(lake_warehouse):
+    wh = lake_warehouse
+    first, last = DAY.isoformat(), NEXT.isoformat()
+    res = _resources(wh)
+    assert materialize_range([raw_klines_5m, raw_coin_markets, daily_panel], res, first, last).success
+
+    def timed_run() -> float:
+        t0 = time.perf_counter()
+        assert materialize_range([daily_panel], res, first, last).success
+        return time.perf_counter() - t0
+
+    alone = timed_run()
+    # another process (a notebook) reads the table the run rewrites, in an open transaction held all along
+    reader = start_worker(wh, "read", "daily_panel", "--hold", "120", stdin=subprocess.PIPE)
+    try:
+        ready = json.loads(reader.stdout.readline())
+        with_reader = timed_run()
+        reader.stdin.write("done\n")
+        reader.stdin.flush()
+        still = json.loads(reader.stdout.readline())
+        assert reader.wait(timeout=60) == 0, reader.stderr.read()[-2000:]
+    finally:
+        if reader.poll() is None:
+            reader.kill()
+    assert ready["ready"] > 0 and still["still"] == ready["ready"]  # the reader kept its snapshot
+    # a run blocked by the reader would wait for its 120 s (or fail): the same time, give or take the load
+    assert with_reader < 2 * alone + 5, (alone, with_reader)
