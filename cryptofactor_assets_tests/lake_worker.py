@@ -26,11 +26,24 @@ import select
 import sys
 import time
 import warnings
+from pathlib import Path
 
 
 def _wait_for(path: str | None) -> None:
     while path and not os.path.exists(path):
         time.sleep(0.01)
+
+
+def _barrier(folder: str, stage: int, parties: int, timeout: float = 600) -> None:
+    """Wait until ``parties`` workers finished stage ``stage - 1``: a daily partition reads the previous
+    day's bars and a week the previous week's panel (``day_and_previous_day``, ``week_and_previous_days``),
+    written by ANOTHER worker's range, so each stage starts when the one before is stored everywhere."""
+    Path(folder, f"done-{stage}-{os.getpid()}").touch()
+    deadline = time.monotonic() + timeout
+    while len(list(Path(folder).glob(f"done-{stage}-*"))) < parties:
+        if time.monotonic() > deadline:
+            raise TimeoutError(f"barrier {stage}: fewer than {parties} workers arrived")
+        time.sleep(0.1)
 
 
 def _materialize(args) -> dict:
@@ -48,8 +61,12 @@ def _materialize(args) -> dict:
     from cryptofactor_assets.sources.resources import MarketSourceResource
 
     resources = {"duckdb": duckdb_resource(), "market_source": MarketSourceResource.from_env()}
-    daily = [raw_klines_5m] if args.only == "raw_klines_5m" else [raw_klines_5m, raw_coin_markets, daily_panel]
-    runs = [(daily, args.first, args.last)]
+    if args.only == "raw_klines_5m":
+        runs = [([raw_klines_5m], args.first, args.last)]
+    elif args.barrier:  # upstream stage by stage, as a backfill honouring the declared look-backs runs it
+        runs = [([raw_klines_5m, raw_coin_markets], args.first, args.last), ([daily_panel], args.first, args.last)]
+    else:
+        runs = [([raw_klines_5m, raw_coin_markets, daily_panel], args.first, args.last)]
     if args.weekly:
         first, last = dt.date.fromisoformat(args.first), dt.date.fromisoformat(args.last)
         mondays = [first + dt.timedelta(days=i) for i in range((last - first).days + 1)
@@ -58,7 +75,9 @@ def _materialize(args) -> dict:
     _wait_for(args.go)
     t0 = time.perf_counter()
     meta = {}
-    for assets, start, end in runs:
+    for stage, (assets, start, end) in enumerate(runs):
+        if stage and args.barrier:
+            _barrier(args.barrier, stage, args.parties)
         result = dg.materialize(assets, resources=resources, raise_on_error=False,
                                 tags={"dagster/asset_partition_range_start": start,
                                       "dagster/asset_partition_range_end": end})
@@ -117,6 +136,8 @@ def main(argv: list[str]) -> int:
     m.add_argument("--weekly", action="store_true")
     m.add_argument("--only", default=None)
     m.add_argument("--go", default=None)
+    m.add_argument("--barrier", default=None, help="a folder: run the stages in step with --parties workers")
+    m.add_argument("--parties", type=int, default=1)
     r = sub.add_parser("replace")
     r.add_argument("table")
     r.add_argument("day")

@@ -27,7 +27,14 @@ from cryptofactor_assets.sources.validation import (
 )
 from cryptofactor_assets.storage.identifiers import quote_ident, quote_qualified
 from cryptofactor_assets.storage.lake import LAKE_ALIAS, is_lake_connection
-from cryptofactor_assets.storage.warehouse import delete_window, frame_markdown, retry_conflicts, transaction
+from cryptofactor_assets.storage.warehouse import (
+    delete_window,
+    frame_markdown,
+    hold_write_lock,
+    prepare_write_lock,
+    retry_conflicts,
+    transaction,
+)
 
 
 def _prefetch(iterable, depth: int = 1):
@@ -189,9 +196,15 @@ def ingest_window(context, con, batches, ingest, dataset: str, time_column: str,
     frames = [b.frame for b in batches if b.frame is not None and len(b.frame)]
     frame = frames[0] if len(frames) == 1 else (pd.concat(frames, ignore_index=True) if frames else None)
     fetched_failures, fetched_notes = dict(failures), list(notes)
+    # on a DuckLake a kline ingest may register symbols (insert_symbol_ids.sql): under symbol_ids' write lock
+    registers = dataset == "raw_klines_5m" and is_lake_connection(con)
+    if registers:
+        prepare_write_lock(con, SYMBOL_IDS)
 
     def body():
         # re-run whole when a DuckLake COMMIT loses to a concurrent writer: every count starts afresh
+        if registers:
+            hold_write_lock(con, SYMBOL_IDS)
         counts, failures, notes = IngestCounts(), dict(fetched_failures), list(fetched_notes)
         delete_window(con, REJECTED_ROWS, "partition_date", start, end, "AND dataset = ?", [dataset])
         prior = snapshot_window(con, dataset, start, end)
@@ -233,12 +246,15 @@ def _ingest_stream_staged(context, con, batches, ingest, dataset: str, time_colu
 
     Symbol ids: inside the transaction the staged symbols the store lacks get the next dense ids after
     the STORED ones (not the copy's: another ingest may have registered symbols since), the bars take
-    their ids from the stored table by symbol, and ``symbol_ids`` is rewritten whole when it grows, so two
-    ingests registering symbols at the same moment conflict at COMMIT (one retries) instead of both
-    keeping an id.
+    their ids from the stored table by symbol, and the transaction holds ``symbol_ids``' write lock
+    (``warehouse.hold_write_lock``) when it registers any, so two ingests registering symbols at the same
+    moment conflict at COMMIT (one retries and numbers after the other's) instead of both keeping an id:
+    two DuckLake transactions that only INSERT into a table never conflict.
     """
     counts, notes = IngestCounts(), []
     ensure_dataset_tables(con, dataset)
+    if dataset == "raw_klines_5m":
+        prepare_write_lock(con, SYMBOL_IDS)
     lake_tables = [dataset, REJECTED_ROWS] + ([SYMBOL_IDS] if dataset == "raw_klines_5m" else [])
     staged = {t: f"staged_ingest_{t}" for t in lake_tables}
 
@@ -267,18 +283,14 @@ def _ingest_stream_staged(context, con, batches, ingest, dataset: str, time_colu
         def swap() -> None:
             insert_rows = f"INSERT INTO {quote_ident(dataset)} BY NAME SELECT * FROM {rows[dataset]}"
             if SYMBOL_IDS in rows:
-                ids = _registered_symbol_ids(con, rows[SYMBOL_IDS])
-                if ids is not None:  # symbols the store lacked: symbol_ids rewritten whole
-                    con.register("merged_symbol_ids", ids)
+                new_ids = _new_symbol_ids(con, rows[SYMBOL_IDS])
+                if len(new_ids):  # symbols the store lacked: registered under symbol_ids' write lock
+                    hold_write_lock(con, SYMBOL_IDS)
+                    con.register("new_symbol_ids", new_ids)
                     try:
-                        con.execute(f"DELETE FROM {quote_ident(SYMBOL_IDS)}")
-                        con.execute(f"INSERT INTO {quote_ident(SYMBOL_IDS)} BY NAME SELECT * FROM merged_symbol_ids")
-                        # and the table altered: on a PostgreSQL catalog two DELETEs of an EMPTY symbol_ids do
-                        # not conflict, so two first registrations would both commit (every symbol twice, the
-                        # bars doubled by the join below); two alters of one table always conflict at COMMIT
-                        con.execute(f"COMMENT ON TABLE {quote_ident(SYMBOL_IDS)} IS 'dense symbol ids'")
+                        con.execute(f"INSERT INTO {quote_ident(SYMBOL_IDS)} BY NAME SELECT * FROM new_symbol_ids")
                     finally:
-                        con.unregister("merged_symbol_ids")
+                        con.unregister("new_symbol_ids")
                 insert_rows = (f"INSERT INTO {quote_ident(dataset)} BY NAME SELECT staged.* REPLACE (ids.symbol_id AS "
                                f"symbol_id) FROM {rows[dataset]} AS staged JOIN {quote_ident(SYMBOL_IDS)} AS ids "
                                f"USING (symbol)")
@@ -294,20 +306,16 @@ def _ingest_stream_staged(context, con, batches, ingest, dataset: str, time_colu
     return IngestOutcome(counts, notes=notes)
 
 
-def _registered_symbol_ids(con, staged_ids: str) -> pd.DataFrame | None:
-    """The stored ``symbol_ids`` plus the staged symbols it lacks, numbered densely after its largest id
-    in the order the staging gave them (``insert_symbol_ids.sql``: chunk by chunk, in symbol order within
-    a chunk), so that without a concurrent writer the ids are exactly those a DuckDB file would hold;
-    None when the store has every staged symbol."""
+def _new_symbol_ids(con, staged_ids: str) -> pd.DataFrame:
+    """The staged symbols the stored ``symbol_ids`` lacks, numbered densely after its largest id in the
+    order the staging gave them (``insert_symbol_ids.sql``: chunk by chunk, in symbol order within a
+    chunk), so that without a concurrent writer the ids are exactly those a DuckDB file would hold."""
     stored = con.execute(f"SELECT symbol, symbol_id FROM {quote_ident(SYMBOL_IDS)}").df()
     mine = con.execute(f"SELECT symbol FROM {staged_ids} ORDER BY symbol_id, symbol").df()
     known = set(stored["symbol"])
     new = [symbol for symbol in mine["symbol"] if symbol not in known]
-    if not new:
-        return None
     first = int(stored["symbol_id"].max()) + 1 if len(stored) else 0
-    added = pd.DataFrame({"symbol": new, "symbol_id": range(first, first + len(new))})
-    return pd.concat([stored, added], ignore_index=True).astype({"symbol_id": "int32"})
+    return pd.DataFrame({"symbol": new, "symbol_id": range(first, first + len(new))}).astype({"symbol_id": "int32"})
 
 
 def ingest_metadata(counts: IngestCounts, failed: list[str], notes: list[str], per_partition: dict,

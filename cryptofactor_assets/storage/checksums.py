@@ -18,6 +18,8 @@ import duckdb
 from cryptofactor_assets.storage.identifiers import quote_ident, quote_qualified
 
 _FLOATS = {"DOUBLE", "FLOAT", "REAL"}
+#: The storage layer's own bookkeeping (DuckLake write locks), not data: left out of the checksums.
+INTERNAL_TABLES = frozenset({"lake_write_locks"})
 
 
 @dataclass(frozen=True)
@@ -43,6 +45,7 @@ def table_checksums(con: duckdb.DuckDBPyConnection, *, significant: int = 12,
     names = [r[0] for r in con.execute(
         "SELECT table_name FROM information_schema.tables WHERE table_catalog = current_database() "
         "AND table_schema = 'main' ORDER BY 1").fetchall()]
+    names = [n for n in names if n not in INTERNAL_TABLES]
     if tables is not None:
         names = [n for n in names if n in set(tables)]
     out = {}

@@ -268,9 +268,13 @@ def is_lake_connection(con: duckdb.DuckDBPyConnection) -> bool:
 
 
 def is_commit_conflict(exc: BaseException) -> bool:
-    """A DuckLake write-write conflict at COMMIT (the other transaction won; retrying is safe), or a SQLite
+    """A DuckLake write-write conflict at COMMIT (the other transaction won; retrying is safe), a SQLite
     catalog busy with another writer's commit ("Failed to flush changes into DuckLake: database is locked":
-    the catalog transaction never happened, so retrying is safe too)."""
+    the catalog transaction never happened, so retrying is safe too), or a catalog read racing a concurrent
+    CREATE of the same table."""
     text = str(exc)
     return ("Transaction conflict" in text or "transaction conflict" in text
-            or ("DuckLake" in text and "database is locked" in text))
+            or ("DuckLake" in text and "database is locked" in text)
+            # a catalog read racing another process's CREATE TABLE of the same table (seen on a fresh SQLite
+            # catalog: 'Table entry "t" does not have any columns'); nothing was committed, the retry reads it whole
+            or ("Failed to load DuckLake" in text and "does not have any columns" in text))

@@ -217,7 +217,8 @@ def prepare_write_lock(con: duckdb.DuckDBPyConnection, name: str) -> None:
     """Make sure the ``lake_write_locks`` row ``name`` exists (its own commit; call OUTSIDE a transaction,
     before the writer's transaction that calls :func:`hold_write_lock`)."""
     ensure_table(con, "lake_write_locks")
-    con.execute(load_sql("insert_lake_write_lock", domain="storage"), {"name": name})
+    retry_conflicts(con, lambda: con.execute(load_sql("insert_lake_write_lock", domain="storage"), {"name": name}),
+                    what=f"create the write lock {name}")
 
 
 def hold_write_lock(con: duckdb.DuckDBPyConnection, name: str) -> None:
