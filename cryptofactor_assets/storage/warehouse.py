@@ -34,7 +34,7 @@ import duckdb
 import pandas as pd
 
 from cryptofactor_assets.storage.identifiers import quote_ident
-from cryptofactor_assets.storage.lake import is_commit_conflict, redact
+from cryptofactor_assets.storage.lake import is_commit_conflict, is_lake_connection, redact
 
 #: A window bound: a date (midnight) or a naive UTC datetime.
 Bound = dt.date | dt.datetime
@@ -111,14 +111,13 @@ def ensure_table(con: duckdb.DuckDBPyConnection, table: str) -> None:
     column. The column is added as nullable, whatever the statement's constraint: the rows stored
     before hold NULL in it until their partition is rebuilt.
     """
-    try:
-        _ddl(con, load_sql(f"create_{table}"))
-    except duckdb.NotImplementedException as exc:
-        if "DuckLake" not in str(exc):
-            raise
-        # DuckLake has no PRIMARY KEY / UNIQUE constraints: the same columns, types and NOT NULLs, built
-        # from the statement's own catalog entry (the writers keep keys unique: one replace per window)
+    if is_lake_connection(con):
+        # DuckLake has no PRIMARY KEY / UNIQUE constraints, and the error of a statement with one aborts an
+        # open transaction: the same columns, types and NOT NULLs, built from the statement's own catalog
+        # entry (the writers keep keys unique: one replace per window, write locks for registrations)
         _ddl(con, _columns_only_ddl(table))
+    else:
+        _ddl(con, load_sql(f"create_{table}"))
     have = {row[0] for row in con.execute(load_sql("select_table_columns", domain="storage"), {"table": table}).fetchall()}
     for name, dtype in declared_columns(table):
         if name in have:
