@@ -68,6 +68,7 @@ class Run:
 
     wall: float = 0.0
     peak_mb: float = 0.0
+    cpu: float = 0.0  # user + system CPU seconds of the child (and the children it waited for)
     code: int = 0
     bars: int = 0
     jobs: dict[str, float] = field(default_factory=dict)
@@ -148,6 +149,7 @@ def run_cli(argv: list[str], env: dict, label: str, echo: bool = True) -> Run:
     poller.join()
     out.code = proc.returncode
     out.peak_mb = usage.ru_maxrss / 1024  # Linux: kilobytes
+    out.cpu = usage.ru_utime + usage.ru_stime
     if out.code not in (0, 3):  # 3: partial (a WARN/ERROR check on a synthetic market), still measured
         print("\n".join(out.lines[-60:]), file=sys.stderr)
         raise SystemExit(f"bench_scale: {label}: cryptofactor {' '.join(argv)} exited {out.code}")
@@ -257,9 +259,10 @@ def parallel_backfill(tmp: Path, env: dict, args, first_monday: dt.date) -> None
 
     wh = Warehouse("ducklake", tmp / "serial", args.catalog, args.dsn)
     t0 = time.perf_counter()
+    serial_cpu = 0.0
     for i, (a, b) in enumerate(ranges):
-        run_cli(["materialize", "--start", a.isoformat(), "--end", b.isoformat(), *flags], wh.env(penv),
-                f"serial {i + 1}/{n}", echo=False)
+        serial_cpu += run_cli(["materialize", "--start", a.isoformat(), "--end", b.isoformat(), *flags],
+                              wh.env(penv), f"serial {i + 1}/{n}", echo=False).cpu
     serial = time.perf_counter() - t0
     wh.drop()
 
@@ -285,10 +288,13 @@ def parallel_backfill(tmp: Path, env: dict, args, first_monday: dt.date) -> None
         if isinstance(r, BaseException):
             raise SystemExit(f"bench_scale: a parallel run failed: {r}")
     retries = sum("commit conflict" in line for r in results for line in r.lines)  # type: ignore[union-attr]
+    parallel_cpu = sum(r.cpu for r in results)  # type: ignore[union-attr]
     wh.drop()
     print(f"# backfill {span} ({n} runs x {per} week(s), {args.coins} coins, "
           f"{'daily+weekly' if args.parallel_weekly else 'daily'} jobs, DuckLake {args.catalog}): "
-          f"serial {serial:.1f} s, parallel {parallel:.1f} s, conflict retries logged {retries}", flush=True)
+          f"serial {serial:.1f} s ({serial_cpu:.0f} CPU s: {serial_cpu / serial:.2f} cores busy), parallel {parallel:.1f} s "
+          f"({parallel_cpu:.0f} CPU s: {parallel_cpu / parallel:.2f} cores), commit conflicts retried {retries}; "
+          f"load average {os.getloadavg()[0]:.1f}", flush=True)
     print(f"seconds backfill_serial {serial:.1f}")
     print(f"seconds backfill_parallel {parallel:.1f}")
     print(f"ratio backfill_parallel_vs_serial {serial / parallel:.2f}", flush=True)
