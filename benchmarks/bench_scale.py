@@ -31,10 +31,10 @@ numpy per coin-month), not by storage; ``--with-summary`` adds it.
 
 Sizes: default 500 coins x 1 year (2024, ~50 M bars); ``--years 2|3`` ends on 2024-12-31 too (3 years
 = 2022..2024, the simulator's market starts 2022-01-01); ``--quick``: 50 coins x 2 months, parallel
-backfill on 4 x 1 week, growth over 2 vs 4 months, one repeat (about 1.5 minutes on the 2-core machine, longer when it is busy;
-``--quick --only materialize`` about a minute). ``--only`` picks parts
-(materialize, parallel, growth). Every child's step lines are echoed with the RSS peak seen (polled
-from /proc every 0.2 s) while the step ran, ``# step <name> <s> rss <MB>``, to find memory hogs.
+backfill on 4 x 1 week, growth over 2 vs 4 months, one repeat (about 1.5 minutes on the 2-core
+machine, longer when it is busy). ``--only`` picks parts (materialize, parallel, growth). With
+``--profile`` every step is echoed with the peak RSS seen while it ran (polled from /proc every 0.2 s,
+step starts and ends from Dagster's DEBUG events), ``# step <name> <s> peak rss <MB>``, to find memory hogs.
 """
 
 from __future__ import annotations
