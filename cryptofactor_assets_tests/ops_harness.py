@@ -196,3 +196,22 @@ class DagsterDev:
 
 def tags_of(run: dict) -> dict[str, str]:
     return {t["key"]: t["value"] for t in run["tags"]}
+
+
+def kill_in_pause(proc: subprocess.Popen, marker: Path, timeout: float = 180, settle: float = 0.0) -> None:
+    """SIGKILL ``proc`` once it is inside the write pause (``CRYPTOFACTOR_TEST_PAUSE_IN_WRITE``): the pause
+    appends "<table> <pid>" to ``marker`` after the DELETE, before the INSERT and COMMIT. Fails when the
+    process ends first or never gets there; leaves no process behind."""
+    try:
+        deadline = time.monotonic() + timeout
+        while not (marker.exists() and marker.read_text().strip()):
+            assert proc.poll() is None, f"the process ended (rc={proc.returncode}) before its write pause"
+            assert time.monotonic() < deadline, "the write pause was never reached"
+            time.sleep(0.1)
+        time.sleep(settle)
+        os.kill(proc.pid, signal.SIGKILL)
+        proc.wait(timeout=30)
+    finally:
+        if proc.poll() is None:
+            proc.kill()
+    assert proc.returncode == -signal.SIGKILL

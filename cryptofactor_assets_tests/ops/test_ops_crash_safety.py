@@ -13,10 +13,8 @@ catalog, a SQL write on a PostgreSQL catalog, compared with the clean run in a D
 from __future__ import annotations
 
 import os
-import signal
 import subprocess
 import sys
-import time
 from pathlib import Path
 
 import duckdb
@@ -25,6 +23,7 @@ import pytest
 
 from cryptofactor_assets.storage.warehouse import PAUSE_ENV
 from cryptofactor_assets_tests.lake_fixtures import make_warehouse
+from cryptofactor_assets_tests.ops_harness import kill_in_pause
 
 ROOT = Path(__file__).resolve().parents[2]
 FIRST, MIDDLE, LAST = "2023-01-01", "2023-01-10", "2023-01-22"
@@ -128,19 +127,7 @@ def test_sigkill_mid_write_leaves_committed_rows_and_rerun_equals_clean(tmp_path
     marker = tmp_path / "in_pause"
     proc = _cli(db, FIRST, LAST, {PAUSE_ENV: "120", "CRASH_TARGET": target, "CRASH_MARKER": str(marker)},
                 background=True)
-    try:
-        deadline = time.monotonic() + 180
-        while not marker.exists():
-            assert proc.poll() is None, f"the run ended (rc={proc.returncode}) before writing {target}"
-            assert time.monotonic() < deadline, "the pause was never reached"
-            time.sleep(0.2)
-        time.sleep(0.5)  # well inside the pause: the DELETE ran, the INSERT and COMMIT did not
-        os.kill(proc.pid, signal.SIGKILL)
-        proc.wait(timeout=30)
-    finally:
-        if proc.poll() is None:
-            proc.kill()
-    assert proc.returncode == -signal.SIGKILL
+    kill_in_pause(proc, marker, timeout=180, settle=0.5)  # settled well inside the pause
 
     after_crash = _tables(db)
     _no_duplicates(after_crash)

@@ -9,8 +9,6 @@ from __future__ import annotations
 
 import datetime as dt
 import json
-import os
-import signal
 import subprocess
 import sys
 import time
@@ -27,6 +25,7 @@ from cryptofactor_assets.storage.lake import current_snapshot
 from cryptofactor_assets.storage.warehouse import PAUSE_ENV, PAUSE_MARKER_ENV, replace_frame, replace_window
 from cryptofactor_assets_tests.conftest import SMALL_COINS, materialize_range
 from cryptofactor_assets_tests.lake_fixtures import ROOT, start_worker, worker_env, worker_result
+from cryptofactor_assets_tests.ops_harness import kill_in_pause
 
 pytestmark = pytest.mark.lake
 
@@ -73,20 +72,9 @@ def test_sigkill_during_a_commit_keeps_the_previous_snapshot_and_the_rerun_succe
     marker = tmp_path / "paused"
     proc = start_worker(wh, "replace", "sim_truth", DAY.isoformat(), "7",
                         env={PAUSE_ENV: "120", PAUSE_MARKER_ENV: str(marker)})
-    try:
-        deadline = time.monotonic() + 120
-        while not (marker.exists() and marker.read_text().strip()):
-            assert proc.poll() is None, f"the writer ended before its pause: {proc.communicate()}"
-            assert time.monotonic() < deadline, "the pause was never reached"
-            time.sleep(0.1)
-        # in the pause: the DuckLake transaction has deleted the day's rows, its insert and COMMIT are pending
-        assert marker.read_text().split()[0] == "sim_truth"
-        os.kill(proc.pid, signal.SIGKILL)
-        proc.wait(timeout=30)
-    finally:
-        if proc.poll() is None:
-            proc.kill()
-    assert proc.returncode == -signal.SIGKILL
+    kill_in_pause(proc, marker, timeout=120)
+    # the kill came in the pause: the DuckLake transaction had deleted the rows, its insert and COMMIT pending
+    assert marker.read_text().split()[0] == "sim_truth"
     con = wh.connect(read_only=True)
     assert current_snapshot(con) == before_snapshot  # the killed transaction made no snapshot
     con.close()
