@@ -261,8 +261,9 @@ def parallel_backfill(tmp: Path, env: dict, args, first_monday: dt.date) -> None
     t0 = time.perf_counter()
     serial_cpu = 0.0
     for i, (a, b) in enumerate(ranges):
+        # the serial runs keep DuckDB's default threads (all cores): the baseline at its best setting
         serial_cpu += run_cli(["materialize", "--start", a.isoformat(), "--end", b.isoformat(), *flags],
-                              wh.env(penv), f"serial {i + 1}/{n}", echo=False).cpu
+                              wh.env(env), f"serial {i + 1}/{n}", echo=False).cpu
     serial = time.perf_counter() - t0
     wh.drop()
 
@@ -319,7 +320,8 @@ def main(argv: list[str] | None = None) -> int:
     p.add_argument("--parallel-weekly", action="store_true",
                    help="parallel backfill: the weekly job too (default the daily job: the bar-heavy backfill)")
     p.add_argument("--threads-per-run", type=int, default=None,
-                   help="parallel backfill: CRYPTOFACTOR_DUCKDB_THREADS of each run (default: the setting's)")
+                   help="parallel backfill: CRYPTOFACTOR_DUCKDB_THREADS of each PARALLEL run (the serial runs keep "
+                        "the default, all cores; default: the setting's)")
     p.add_argument("--growth-backend", default="duckdb")
     p.add_argument("--growth-coins", type=int, default=None,
                    help="coins of the growth measurement (default --coins; it materialises 1 and 3 years)")
