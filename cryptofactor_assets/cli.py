@@ -355,10 +355,17 @@ def _stored_duckdb(args: argparse.Namespace) -> str | None:
 
 
 def _open_stored(spec, *, snapshot: int | None = None, wait_seconds: float | None = None):
-    from cryptofactor_assets.storage.connection import open_warehouse
+    """A read-only connection to the warehouse, or None after one line on stderr (a DuckDB file locked
+    past the wait, a lake whose extensions or catalog are missing, a bad snapshot)."""
+    from cryptofactor_assets.storage.connection import DuckDBLockTimeout, DuckDBOpenError, open_warehouse
+    from cryptofactor_assets.storage.lake import LakeUnavailable
 
-    return open_warehouse(spec, read_only=True, snapshot=snapshot, wait_seconds=wait_seconds,
-                          log=lambda m: print(f"[cryptofactor] {m}", file=sys.stderr, flush=True))
+    try:
+        return open_warehouse(spec, read_only=True, snapshot=snapshot, wait_seconds=wait_seconds,
+                              log=lambda m: print(f"[cryptofactor] {m}", file=sys.stderr, flush=True))
+    except (DuckDBLockTimeout, DuckDBOpenError, LakeUnavailable, RuntimeError, ValueError) as exc:
+        print(f"cryptofactor: {' '.join(str(exc).split())}", file=sys.stderr)
+        return None
 
 
 def tables(args: argparse.Namespace) -> int:
@@ -369,7 +376,9 @@ def tables(args: argparse.Namespace) -> int:
 
     # read-only, and the catalog's names are data: each part of "<db>"."main"."<table>" is quoted, so a
     # table named like a statement (quotes, ';', '--', COPY ... TO) is only ever counted, never run
-    con = _open_stored(spec, wait_seconds=0)
+    con = _open_stored(spec)
+    if con is None:
+        return EXIT_FAILED
     try:
         catalog = con.execute("SELECT current_database()").fetchall()[0][0]
         names = [r[0] for r in con.execute(
@@ -397,7 +406,9 @@ def report(args: argparse.Namespace) -> int:
     spec = _stored_warehouse(args)
     if spec is None:
         return EXIT_FAILED
-    con = _open_stored(spec, wait_seconds=0)
+    con = _open_stored(spec)
+    if con is None:
+        return EXIT_FAILED
     try:
         sheet = build_tear_sheet(con, source_label=spec.label)
     finally:
@@ -417,18 +428,13 @@ def sql(args: argparse.Namespace) -> int:
     The connection is held for the query only, so a run that needs the file waits at most that long;
     while a run's step holds the file, the query waits for it (logged), it never breaks the run.
     """
-    from cryptofactor_assets.storage.connection import DuckDBLockTimeout, DuckDBOpenError
-    from cryptofactor_assets.storage.lake import LakeUnavailable
-
     spec = _stored_warehouse(args)
     if spec is None:
         return EXIT_FAILED
     import duckdb
 
-    try:
-        con = _open_stored(spec, snapshot=args.at_snapshot, wait_seconds=args.wait)
-    except (DuckDBLockTimeout, DuckDBOpenError, LakeUnavailable, RuntimeError, ValueError) as exc:
-        print(f"cryptofactor: {' '.join(str(exc).split())}", file=sys.stderr)
+    con = _open_stored(spec, snapshot=args.at_snapshot, wait_seconds=args.wait)
+    if con is None:
         return EXIT_FAILED
     try:
         frame = con.execute(args.query).df()
@@ -470,7 +476,12 @@ def checksums(args: argparse.Namespace) -> int:
             print(f"cryptofactor: no DuckDB file at {other.target}", file=sys.stderr)
             return EXIT_FAILED
         specs.append(other)
-    cons = [_open_stored(one, wait_seconds=0) for one in specs]
+    cons = [_open_stored(one) for one in specs]
+    if any(con is None for con in cons):
+        for con in cons:
+            if con is not None:
+                con.close()
+        return EXIT_FAILED
     try:
         sums = [table_checksums(con, significant=args.significant) for con in cons]
         for name, c in sums[0].items():
