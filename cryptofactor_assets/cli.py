@@ -491,10 +491,11 @@ def checksums(args: argparse.Namespace) -> int:
         diffs, close = [], []
         for line in compare_checksums(*sums):
             table = line.split(":")[0]
-            if table in sums[0] and table in sums[1] and rows_close(cons[0], cons[1], table) is None:
+            reason = rows_close(cons[0], cons[1], table) if table in sums[0] and table in sums[1] else line
+            if reason is None:
                 close.append(table)  # the same rows; floats differ in their last bits only
             else:
-                diffs.append(rows_close(cons[0], cons[1], table) if table in sums[0] and table in sums[1] else line)
+                diffs.append(reason)
     finally:
         for con in cons:
             con.close()

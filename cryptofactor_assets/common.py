@@ -51,8 +51,7 @@ def duckdb_resource() -> WarehouseResource:
         return WarehouseResource(database=spec.target, connection_config=config)
     # the DSN is handed over as an EnvVar: Dagster shows resource config in the UI, and an EnvVar by its
     # name only, so a password someone put in the DSN never reaches the UI or the event log
-    return WarehouseResource(database=os.path.join(spec.data_path, "") if "://" not in spec.data_path
-                             else spec.data_path, connection_config=config,
+    return WarehouseResource(database=spec.data_path, connection_config=config,
                              warehouse=dg.EnvVar(WAREHOUSE_ENV), lake_data_path=spec.data_path)
 
 

@@ -48,7 +48,7 @@ class LocalServer:
 
 
 def server_binary(name: str) -> str | None:
-    """``pg_ctl`` / ``initdb`` / ``psql``: on PATH, else Debian's versioned folder (not on PATH)."""
+    """``pg_ctl`` / ``initdb``: on PATH, else Debian's versioned folder (not on PATH)."""
     found = shutil.which(name)
     if found:
         return found
@@ -121,40 +121,23 @@ def start_server(folder: str | Path, port: int | None = None, timeout: float = 1
 
 
 def create_database(server: LocalServer, dbname: str, fresh: bool = False) -> None:
-    """``CREATE DATABASE dbname`` unless it exists (psycopg2 when installed, else ``psql``); ``fresh``:
-    drop it first."""
-    if not dbname.replace("_", "").isalnum():
-        raise ValueError(f"database name {dbname!r}: letters, digits and _ only")
+    """``CREATE DATABASE dbname`` unless it exists; ``fresh``: drop it first (psycopg2: the name is quoted
+    as an identifier, the lookup's value bound)."""
+    import psycopg2
+    from psycopg2 import sql
+
+    con = psycopg2.connect(host=server.host, port=server.port, user=server.user, password=server.password,
+                           dbname="postgres")
+    con.autocommit = True
     try:
-        import psycopg2
-    except ImportError:
-        psycopg2 = None
-    if psycopg2 is not None:
-        con = psycopg2.connect(host=server.host, port=server.port, user=server.user, password=server.password,
-                               dbname="postgres")
-        con.autocommit = True
-        try:
-            cur = con.cursor()
-            if fresh:
-                cur.execute(f'DROP DATABASE IF EXISTS "{dbname}" WITH (FORCE)')
-            cur.execute("SELECT 1 FROM pg_database WHERE datname = %s", (dbname,))
-            if cur.fetchone() is None:
-                cur.execute(f'CREATE DATABASE "{dbname}"')
-        finally:
-            con.close()
-        return
-    psql = server_binary("psql")
-    if psql is None:
-        raise PostgresUnavailable("neither psycopg2 nor psql is installed to create the catalog database")
-    env = {**os.environ, **server.env()}
-    base = [psql, "-h", server.host, "-p", str(server.port), "-U", server.user, "-d", "postgres", "-tAc"]
-    if fresh:
-        subprocess.run([*base, f'DROP DATABASE IF EXISTS "{dbname}" WITH (FORCE)'], env=env, capture_output=True,
-                       check=True)
-    exists = subprocess.run([*base, f"SELECT 1 FROM pg_database WHERE datname = '{dbname}'"], env=env,
-                            capture_output=True, text=True, check=True).stdout.strip()
-    if not exists:
-        subprocess.run([*base, f'CREATE DATABASE "{dbname}"'], env=env, capture_output=True, check=True)
+        cur = con.cursor()
+        if fresh:
+            cur.execute(sql.SQL("DROP DATABASE IF EXISTS {} WITH (FORCE)").format(sql.Identifier(dbname)))
+        cur.execute("SELECT 1 FROM pg_database WHERE datname = %s", (dbname,))
+        if cur.fetchone() is None:
+            cur.execute(sql.SQL("CREATE DATABASE {}").format(sql.Identifier(dbname)))
+    finally:
+        con.close()
 
 
 def stop_server(folder: str | Path, timeout: float = 120) -> bool:

@@ -31,6 +31,7 @@ from cryptofactor_assets.storage.warehouse import (
     delete_window,
     frame_markdown,
     hold_write_lock,
+    load_sql,
     prepare_write_lock,
     retry_conflicts,
     transaction,
@@ -256,6 +257,7 @@ def _ingest_stream_staged(context, con, batches, ingest, dataset: str, time_colu
     if dataset == "raw_klines_5m":
         prepare_write_lock(con, SYMBOL_IDS)
     lake_tables = [dataset, REJECTED_ROWS] + ([SYMBOL_IDS] if dataset == "raw_klines_5m" else [])
+    # staged_ingest_symbol_ids is read by sql/sources/insert_symbol_ids_from_staged_ingest.sql
     staged = {t: f"staged_ingest_{t}" for t in lake_tables}
 
     def drop_temps() -> None:
@@ -283,14 +285,9 @@ def _ingest_stream_staged(context, con, batches, ingest, dataset: str, time_colu
         def swap() -> None:
             insert_rows = f"INSERT INTO {quote_ident(dataset)} BY NAME SELECT * FROM {rows[dataset]}"
             if SYMBOL_IDS in rows:
-                new_ids = _new_symbol_ids(con, rows[SYMBOL_IDS])
-                if len(new_ids):  # symbols the store lacked: registered under symbol_ids' write lock
+                # symbols the store lacks get the next ids; registering any holds symbol_ids' write lock
+                if con.execute(load_sql("insert_symbol_ids_from_staged_ingest", domain="sources")).fetchall()[0][0]:
                     hold_write_lock(con, SYMBOL_IDS)
-                    con.register("new_symbol_ids", new_ids)
-                    try:
-                        con.execute(f"INSERT INTO {quote_ident(SYMBOL_IDS)} BY NAME SELECT * FROM new_symbol_ids")
-                    finally:
-                        con.unregister("new_symbol_ids")
                 insert_rows = (f"INSERT INTO {quote_ident(dataset)} BY NAME SELECT staged.* REPLACE (ids.symbol_id AS "
                                f"symbol_id) FROM {rows[dataset]} AS staged JOIN {quote_ident(SYMBOL_IDS)} AS ids "
                                f"USING (symbol)")
@@ -304,18 +301,6 @@ def _ingest_stream_staged(context, con, batches, ingest, dataset: str, time_colu
         drop_temps()
     progress.finish(f"{counts.n_rejected:,} rejected")
     return IngestOutcome(counts, notes=notes)
-
-
-def _new_symbol_ids(con, staged_ids: str) -> pd.DataFrame:
-    """The staged symbols the stored ``symbol_ids`` lacks, numbered densely after its largest id in the
-    order the staging gave them (``insert_symbol_ids.sql``: chunk by chunk, in symbol order within a
-    chunk), so that without a concurrent writer the ids are exactly those a DuckDB file would hold."""
-    stored = con.execute(f"SELECT symbol, symbol_id FROM {quote_ident(SYMBOL_IDS)}").df()
-    mine = con.execute(f"SELECT symbol FROM {staged_ids} ORDER BY symbol_id, symbol").df()
-    known = set(stored["symbol"])
-    new = [symbol for symbol in mine["symbol"] if symbol not in known]
-    first = int(stored["symbol_id"].max()) + 1 if len(stored) else 0
-    return pd.DataFrame({"symbol": new, "symbol_id": range(first, first + len(new))}).astype({"symbol_id": "int32"})
 
 
 def ingest_metadata(counts: IngestCounts, failed: list[str], notes: list[str], per_partition: dict,

@@ -97,7 +97,6 @@ def rows_close(con_a: duckdb.DuckDBPyConnection, con_b: duckdb.DuckDBPyConnectio
         same = (a[c] == b[c]) | (a[c].isna() & b[c].isna())
         if not bool(same.all()):
             return f"{table}: column {c} differs in {int((~same).sum()):,} rows"
-    worst = 0.0
     for c in floats:
         x, y = a[c].to_numpy(dtype=float), b[c].to_numpy(dtype=float)
         if not np.array_equal(np.isnan(x), np.isnan(y)):
@@ -105,8 +104,6 @@ def rows_close(con_a: duckdb.DuckDBPyConnection, con_b: duckdb.DuckDBPyConnectio
         ok = ~np.isnan(x)
         if not np.allclose(x[ok], y[ok], rtol=rtol, atol=atol):
             return f"{table}: column {c} differs beyond rtol {rtol:g}"
-        if ok.any():
-            worst = max(worst, float(np.max(np.abs(x[ok] - y[ok]) / np.maximum(np.abs(y[ok]), 1e-300))))
     return None
 
 

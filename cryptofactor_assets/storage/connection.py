@@ -27,7 +27,7 @@ from typing import TypeVar
 import duckdb
 
 from cryptofactor_assets.storage.identifiers import quote_qualified
-from cryptofactor_assets.storage.lake import WarehouseSpec, open_lake
+from cryptofactor_assets.storage.lake import WarehouseSpec, open_lake, sql_string
 
 T = TypeVar("T")
 
@@ -159,11 +159,6 @@ def with_lock_wait(
             poll = min(poll * 2, 1.0)  # a released lock is taken within a second
 
 
-def _sql_string(value: str) -> str:
-    """A SQL string literal (ATTACH takes no bound parameters): single quotes doubled."""
-    return "'" + value.replace("'", "''") + "'"
-
-
 def write_snapshot(path: str, out: str, *, wait_seconds: float | None = None,
                    log: Callable[[str], None] = print) -> dict[str, int]:
     """Copy every table of ``path`` into a new DuckDB file ``out`` (replaced atomically), reading ``path``
@@ -177,9 +172,9 @@ def write_snapshot(path: str, out: str, *, wait_seconds: float | None = None,
             os.remove(leftover)
     con = duckdb.connect(":memory:")
     try:
-        with_lock_wait(lambda: con.execute(f"ATTACH {_sql_string(path)} AS source_db (READ_ONLY)"), path,
+        with_lock_wait(lambda: con.execute(f"ATTACH {sql_string(path)} AS source_db (READ_ONLY)"), path,
                        "read-only", wait_seconds=wait_seconds, log=log)
-        con.execute(f"ATTACH {_sql_string(tmp)} AS snapshot_db")
+        con.execute(f"ATTACH {sql_string(tmp)} AS snapshot_db")
         con.execute("COPY FROM DATABASE source_db TO snapshot_db")
         con.execute("DETACH source_db")  # the source's lock is released here, before any counting
         names = [r[0] for r in con.execute(

@@ -169,7 +169,7 @@ def extension_directory() -> str:
     raise LakeUnavailable("no writable folder for the DuckDB extension files")
 
 
-def _sql_string(value: str) -> str:
+def sql_string(value: str) -> str:
     """A SQL string literal (ATTACH and INSTALL take no bound parameters): single quotes doubled."""
     return "'" + value.replace("'", "''") + "'"
 
@@ -181,7 +181,7 @@ def load_lake_extensions(con: duckdb.DuckDBPyConnection, catalog: str) -> None:
         installed = con.execute("SELECT installed FROM duckdb_extensions() WHERE extension_name = ?",
                                 [name]).fetchall()
         if not (installed and installed[0][0]):
-            con.execute(f"INSTALL {_sql_string(str(path))}")
+            con.execute(f"INSTALL {sql_string(str(path))}")
         con.execute(f"LOAD {name}")
 
 
@@ -207,7 +207,7 @@ def open_lake(
     con = duckdb.connect(":memory:", config=settings)
     try:
         load_lake_extensions(con, spec.catalog)
-        options = [f"DATA_PATH {_sql_string(spec.data_path)}"] if spec.data_path else []
+        options = [f"DATA_PATH {sql_string(spec.data_path)}"] if spec.data_path else []
         if snapshot is not None:
             options.append(f"SNAPSHOT_VERSION {int(snapshot)}")
         if read_only or snapshot is not None:
@@ -217,7 +217,7 @@ def open_lake(
             sqlite_wal(spec.target)
         if spec.data_path and "://" not in spec.data_path:
             Path(spec.data_path).mkdir(parents=True, exist_ok=True)
-        attach = (f"ATTACH {_sql_string(spec.attach_string)} AS {LAKE_ALIAS}"
+        attach = (f"ATTACH {sql_string(spec.attach_string)} AS {LAKE_ALIAS}"
                   + (f" ({', '.join(options)})" if options else ""))
         for attempt in range(attempts):
             try:
