@@ -20,6 +20,11 @@ Concurrency: two DuckLake transactions that delete from (or insert into a table 
 the same table conflict at COMMIT ("Transaction conflict ... another transaction has deleted from
 it"), whatever rows they touch. :func:`is_commit_conflict` recognises that error; the writers retry
 the whole delete + insert (``storage.warehouse.retry_conflicts``), never keeping half of it.
+On a SQLite catalog ANY two write transactions that overlap in time conflict (SQLite refuses the
+second commit: "database is locked"), so there writers also take turns: :func:`commit_turn` holds an
+advisory file lock beside the catalog from BEGIN to COMMIT, and a redo (the Parquet files written
+again) becomes a short wait. A PostgreSQL catalog needs no turn: DuckLake re-commits transactions
+that only insert by itself.
 
 No Dagster import.
 """
@@ -28,11 +33,13 @@ from __future__ import annotations
 
 import importlib.util
 import os
+from contextlib import contextmanager
 import re
 import sys
 import tempfile
+import threading
 import time
-from collections.abc import Callable
+from collections.abc import Callable, Iterator
 from dataclasses import dataclass
 from pathlib import Path
 
@@ -278,3 +285,66 @@ def is_commit_conflict(exc: BaseException) -> bool:
             # a catalog read racing another process's CREATE TABLE of the same table (seen on a fresh SQLite
             # catalog: 'Table entry "t" does not have any columns'); nothing was committed, the retry reads it whole
             or ("Failed to load DuckLake" in text and "does not have any columns" in text))
+
+
+#: How long a writer waits for its commit turn on a SQLite catalog before committing anyway (seconds).
+COMMIT_TURN_WAIT_ENV = "CRYPTOFACTOR_LAKE_COMMIT_TURN_WAIT"
+# per thread: a flock on a second file handle would wait for this process's own first one
+_TURN = threading.local()
+
+
+def sqlite_catalog_path(con: duckdb.DuckDBPyConnection) -> str | None:
+    """The catalog file of the DuckLake ``con`` has attached, when it is a SQLite one (else None)."""
+    rows = con.execute("SELECT type, path FROM duckdb_databases() WHERE database_name = ?", [LAKE_ALIAS]).fetchall()
+    if not rows or rows[0][0] != "ducklake" or not str(rows[0][1] or "").startswith("sqlite:"):
+        return None
+    return str(rows[0][1])[len("sqlite:"):]
+
+
+@contextmanager
+def commit_turn(con: duckdb.DuckDBPyConnection, *, wait: float | None = None,
+                poll: float = 0.02) -> Iterator[float]:
+    """Hold the writers' turn of a SQLite-catalog DuckLake while the block runs (no-op elsewhere); yields
+    the seconds waited for it.
+
+    An exclusive ``flock`` on ``<catalog>.commit-lock``: the kernel releases it when the holder's file is
+    closed, so a killed writer never blocks the next one. It is an optimisation, not the guarantee:
+    snapshot isolation and the commit-conflict retry keep writes whole without it, so a writer that waited
+    ``wait`` seconds (``CRYPTOFACTOR_LAKE_COMMIT_TURN_WAIT``, default 600) goes ahead without the turn.
+    """
+    path = sqlite_catalog_path(con)
+    if path is None or getattr(_TURN, "depth", 0):  # a nested write inside the turn: already held
+        yield 0.0
+        return
+    import fcntl
+
+    limit = float(os.environ.get(COMMIT_TURN_WAIT_ENV, "600")) if wait is None else wait
+    fd = os.open(path + ".commit-lock", os.O_RDWR | os.O_CREAT, 0o644)
+    t0 = time.monotonic()
+    held = False
+    try:
+        while True:
+            try:
+                fcntl.flock(fd, fcntl.LOCK_EX | fcntl.LOCK_NB)
+                held = True
+                break
+            except BlockingIOError:
+                if time.monotonic() - t0 >= limit:
+                    break
+                time.sleep(poll)
+        _TURN.depth = 1
+        # the other writers wait for this turn: the holder may use every core (a run limited to fewer
+        # threads, CRYPTOFACTOR_DUCKDB_THREADS, shares the machine with them outside the turn)
+        threads = int(con.execute("SELECT current_setting('threads')").fetchall()[0][0])
+        if held and threads < (os.cpu_count() or 1):
+            con.execute(f"SET threads = {int(os.cpu_count() or 1)}")
+        try:
+            yield time.monotonic() - t0
+        finally:
+            if held and threads < (os.cpu_count() or 1):
+                con.execute(f"SET threads = {threads}")
+    finally:
+        _TURN.depth = 0
+        if held:
+            fcntl.flock(fd, fcntl.LOCK_UN)
+        os.close(fd)

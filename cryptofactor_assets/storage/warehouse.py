@@ -34,7 +34,7 @@ import duckdb
 import pandas as pd
 
 from cryptofactor_assets.storage.identifiers import quote_ident
-from cryptofactor_assets.storage.lake import is_commit_conflict, is_lake_connection, redact
+from cryptofactor_assets.storage.lake import commit_turn, is_commit_conflict, is_lake_connection, redact
 
 #: A window bound: a date (midnight) or a naive UTC datetime.
 Bound = dt.date | dt.datetime
@@ -130,10 +130,15 @@ def ensure_table(con: duckdb.DuckDBPyConnection, table: str) -> None:
 def _ddl(con: duckdb.DuckDBPyConnection, sql: str, attempts: int = 20) -> None:
     """An idempotent DDL statement (``IF NOT EXISTS``), re-run when its commit loses to a concurrent DuckLake
     writer (two processes creating the same table; a SQLite catalog busy with another commit). Outside a
-    transaction only: inside one, DuckLake commits the catalog at COMMIT (``retry_conflicts``)."""
+    transaction only: inside one, DuckLake commits the catalog at COMMIT (``retry_conflicts``). After a
+    first conflict the statement waits for the writers' turn (a SQLite catalog, ``lake.commit_turn``)."""
     for attempt in range(attempts):
         try:
-            con.execute(sql)
+            if attempt == 0:
+                con.execute(sql)
+            else:
+                with commit_turn(con):
+                    con.execute(sql)
             return
         except duckdb.Error as exc:
             if not is_commit_conflict(exc) or attempt == attempts - 1:
@@ -183,14 +188,15 @@ def retry_conflicts(con: duckdb.DuckDBPyConnection, body, *, what: str = "write"
 
     A conflicting COMMIT changes nothing (DuckLake's snapshot isolation), so re-running the delete +
     insert is exact. The back-off grows with jitter so that writers of one table take turns. On a plain
-    DuckDB file there is one writer and no conflict: one attempt.
+    DuckDB file there is one writer and no conflict: one attempt. On a SQLite catalog each attempt runs in
+    the writers' commit turn (``lake.commit_turn``), where overlapping writers would always conflict.
     """
     import random
 
     limit = commit_retries() if retries is None else retries
     for attempt in range(limit + 1):
         try:
-            with transaction(con):
+            with commit_turn(con), transaction(con):
                 result = body()
             return result, attempt
         except duckdb.Error as exc:

@@ -85,3 +85,18 @@ def test_lock_wait_setting(monkeypatch):
     monkeypatch.setenv("CRYPTOFACTOR_LOCK_WAIT_SECONDS", "soon")
     with pytest.raises(ValueError, match="CRYPTOFACTOR_LOCK_WAIT_SECONDS"):
         lock_wait_seconds()
+
+
+def test_a_plain_duckdb_file_has_no_commit_turn(tmp_path):
+    """The writers' turn exists for SQLite-catalog DuckLakes only: on the DuckDB file (one writer) it takes
+    no lock, leaves no lock file and changes no setting."""
+    from cryptofactor_assets.storage.lake import commit_turn, sqlite_catalog_path
+
+    con = duckdb.connect(str(tmp_path / "w.duckdb"))
+    con.execute("SET threads = 1")
+    assert sqlite_catalog_path(con) is None
+    with commit_turn(con, wait=0) as waited:
+        assert waited == 0.0
+        assert con.execute("SELECT current_setting('threads')").fetchall()[0][0] == 1
+    assert sorted(p.name for p in tmp_path.iterdir()) == ["w.duckdb"]
+    con.close()

@@ -9,6 +9,7 @@ from __future__ import annotations
 
 import datetime as dt
 import json
+import os
 import subprocess
 import sys
 import time
@@ -21,7 +22,7 @@ from cryptofactor_assets.common import LAKE_COMMIT_RETRIES, LAKE_SNAPSHOT_READ, 
 from cryptofactor_assets.panels.assets import daily_panel
 from cryptofactor_assets.sources.assets import raw_coin_markets, raw_klines_5m
 from cryptofactor_assets.sources.resources import MarketSourceResource
-from cryptofactor_assets.storage.lake import current_snapshot
+from cryptofactor_assets.storage.lake import COMMIT_TURN_WAIT_ENV, commit_turn, current_snapshot
 from cryptofactor_assets.storage.warehouse import PAUSE_ENV, PAUSE_MARKER_ENV, replace_frame, replace_window
 from cryptofactor_assets_tests.conftest import SMALL_COINS, materialize_range
 from cryptofactor_assets_tests.lake_fixtures import ROOT, start_worker, worker_env, worker_result
@@ -51,9 +52,10 @@ def test_two_writers_replacing_one_table_at_once_both_succeed_with_retries(lake_
     con.close()
     go = tmp_path / "go"
     # both pause 1 s between their DELETE and INSERT, so their transactions overlap for sure: the second
-    # COMMIT loses ("another transaction has deleted from it") and re-runs its delete + insert
+    # COMMIT loses ("another transaction has deleted from it") and re-runs its delete + insert. On a SQLite
+    # catalog the writers would take turns (lake.commit_turn): a zero wait for the turn makes them overlap
     procs = [start_worker(wh, "replace", "sim_truth", day.isoformat(), str(value), "--go", str(go),
-                          env={PAUSE_ENV: "1"})
+                          env={PAUSE_ENV: "1", COMMIT_TURN_WAIT_ENV: "0"})
              for day, value in ((DAY, 1.0), (NEXT, 2.0))]
     time.sleep(3)  # both connected and waiting
     go.touch()
@@ -61,6 +63,97 @@ def test_two_writers_replacing_one_table_at_once_both_succeed_with_retries(lake_
     assert [r["inserted"] for r in results] == [50, 50]
     assert sum(r["retries"] for r in results) >= 1, results
     assert _values(wh) == {DAY: (1.0, 1.0, 50), NEXT: (2.0, 2.0, 50)}  # both writes whole, nothing doubled
+
+
+def test_writers_of_a_sqlite_catalog_take_turns_instead_of_redoing_their_commit(lake_warehouse, tmp_path):
+    """The same two overlapping writers with the commit turn (the default): on a SQLite catalog the second
+    waits for the first's COMMIT and commits once (a redo would write its Parquet files again); on a
+    PostgreSQL catalog there is no turn (DuckLake settles insert-only commits itself)."""
+    wh = lake_warehouse
+    con = wh.connect()
+    replace_frame(con, "sim_truth", _sim_rows(DAY, 0), "date", DAY, NEXT)
+    con.close()
+    go = tmp_path / "go"
+    procs = [start_worker(wh, "replace", "sim_truth", day.isoformat(), str(value), "--go", str(go),
+                          env={PAUSE_ENV: "1"})
+             for day, value in ((DAY, 1.0), (NEXT, 2.0))]
+    time.sleep(3)
+    go.touch()
+    results = [worker_result(p, timeout=120) for p in procs]
+    assert [r["inserted"] for r in results] == [50, 50]
+    if wh.backend == "ducklake_sqlite":
+        assert [r["retries"] for r in results] == [0, 0], results
+    assert _values(wh) == {DAY: (1.0, 1.0, 50), NEXT: (2.0, 2.0, 50)}
+
+
+def test_the_commit_turn_waits_for_its_holder_gives_up_after_its_wait_and_nests(lake_warehouse):
+    import threading
+
+    wh = lake_warehouse
+    holder, other = wh.connect(), wh.connect()
+    holder.execute("SET threads = 1")
+    held, release = threading.Event(), threading.Event()
+
+    def hold():
+        with commit_turn(holder):
+            # the holder may use every core while the others wait; its own setting comes back after
+            threads_in_turn.append(int(holder.execute("SELECT current_setting('threads')").fetchall()[0][0]))
+            held.set()
+            release.wait(10)
+
+    threads_in_turn: list[int] = []
+    thread = threading.Thread(target=hold)
+    thread.start()
+    assert held.wait(10)
+    threading.Timer(0.5, release.set).start()
+    t0 = time.monotonic()
+    with commit_turn(other) as waited:
+        elapsed = time.monotonic() - t0
+        with commit_turn(other) as nested:  # a write inside the turn does not wait for itself
+            assert nested == 0.0
+    thread.join()
+    assert int(holder.execute("SELECT current_setting('threads')").fetchall()[0][0]) == 1
+    if wh.backend == "ducklake_sqlite":
+        assert 0.4 <= waited <= elapsed < 5
+        assert threads_in_turn[0] >= 1
+        # a turn held elsewhere and a wait of 0.2 s: go ahead without it (the conflict retry still guards)
+        held.clear(), release.clear()
+        thread = threading.Thread(target=hold)
+        thread.start()
+        assert held.wait(10)
+        with commit_turn(other, wait=0.2) as waited:
+            assert 0.2 <= waited < 2
+        release.set()
+        thread.join()
+    else:
+        assert waited == 0.0 and elapsed < 0.4  # no turn on a PostgreSQL catalog
+    holder.close(), other.close()
+
+
+def test_a_killed_holder_of_the_commit_turn_does_not_block_the_next_writer(lake_warehouse, tmp_path):
+    wh = lake_warehouse
+    if wh.backend != "ducklake_sqlite":
+        pytest.skip("the commit turn exists on a SQLite catalog only")
+    wh.connect().close()
+    code = ("import sys, time\n"
+            "from cryptofactor_assets.storage.lake import commit_turn, open_lake, parse_warehouse\n"
+            "spec = parse_warehouse(sys.argv[1], duckdb_file='unused', data_path=sys.argv[2])\n"
+            "con = open_lake(spec)\n"
+            "with commit_turn(con):\n"
+            "    print('held', flush=True)\n"
+            "    time.sleep(300)\n")
+    spec = wh.spec
+    proc = subprocess.Popen([sys.executable, "-c", code, f"ducklake:sqlite:{spec.target}", spec.data_path],
+                            cwd=ROOT, stdout=subprocess.PIPE, text=True, env={**os.environ, **wh.env()})
+    assert proc.stdout.readline().strip() == "held"
+    con = wh.connect()
+    with commit_turn(con, wait=0.3) as waited:
+        assert waited >= 0.3  # held by the live process
+    proc.kill()
+    proc.wait(10)
+    with commit_turn(con, wait=30) as waited:
+        assert waited < 2  # the kernel released the dead holder's lock
+    con.close()
 
 
 def test_sigkill_during_a_commit_keeps_the_previous_snapshot_and_the_rerun_succeeds(lake_warehouse, tmp_path):
