@@ -238,11 +238,13 @@ def ingest_window(context, con, batches, ingest, dataset: str, time_column: str,
 
 def _ingest_stream_staged(context, con, batches, ingest, dataset: str, time_column: str, start, end, source: str,
                           progress: Progress, n_days: int) -> IngestOutcome:
-    """The streaming ingest on a DuckLake: the stream is ingested into local TEMP tables shadowing the
-    dataset, ``rejected_rows`` and (a copy of) ``symbol_ids`` (TEMP tables come first in name resolution,
-    so the same ``sql/`` statements fill them), then ONE short DuckLake transaction deletes the window
-    and copies the staged rows in, retried whole on a commit conflict (``retry_conflicts``): the long
-    part (drawing and validating the bars) never holds a transaction that a concurrent writer of the same
+    """The streaming ingest on a DuckLake, chunk by chunk like the file's (one commit per chunk of whole
+    days: every daily partition whole, memory bounded whatever the window; a 3-year backfill staged whole
+    ran out of memory). Each chunk is ingested into local TEMP tables shadowing the dataset,
+    ``rejected_rows`` and (a copy of) ``symbol_ids`` (TEMP tables come first in name resolution, so the
+    same ``sql/`` statements fill them), then ONE short DuckLake transaction deletes the chunk's days and
+    copies the staged rows in, retried whole on a commit conflict (``retry_conflicts``): the long part
+    (drawing and validating the bars) never holds a transaction that a concurrent writer of the same
     table would make fail.
 
     Symbol ids: inside the transaction the staged symbols the store lacks get the next dense ids after
@@ -259,30 +261,27 @@ def _ingest_stream_staged(context, con, batches, ingest, dataset: str, time_colu
     lake_tables = [dataset, REJECTED_ROWS] + ([SYMBOL_IDS] if dataset == "raw_klines_5m" else [])
     # staged_ingest_symbol_ids is read by sql/sources/insert_symbol_ids_from_staged_ingest.sql
     staged = {t: f"staged_ingest_{t}" for t in lake_tables}
+    rows = {t: quote_qualified("temp", "main", staged[t]) for t in lake_tables}
 
     def drop_temps() -> None:
         for table in lake_tables:
             for name in (table, staged[table]):
                 con.execute(f"DROP TABLE IF EXISTS {quote_qualified('temp', 'main', name)}")
 
-    drop_temps()
-    try:
+    def shadow() -> None:
+        """Empty TEMP shadows of the lake tables (symbol_ids: a copy of the stored ids)."""
+        drop_temps()
         for table in lake_tables:
             copy = "" if table == SYMBOL_IDS else " LIMIT 0"
             con.execute(f"CREATE TEMP TABLE {quote_ident(table)} AS "
                         f"SELECT * FROM {quote_qualified(LAKE_ALIAS, 'main', table)}{copy}")
-        for batch in _prefetch(batches):
-            notes.extend(batch.notes)
-            stored_before, days_done = counts.stored, progress.done
-            if batch.frame is not None and len(batch.frame):
-                counts.add(ingest(con, batch.frame, start, end, source))
-                days_done = days_covered(batch.frame[time_column], start, n_days, days_done)
-            progress.update(days_done, amount=counts.stored - stored_before)
+
+    def swap(lo, hi) -> None:
+        """The staged rows replace the days [lo, hi) of the lake tables, in one DuckLake transaction."""
         for table in lake_tables:
             con.execute(f"ALTER TABLE {quote_qualified('temp', 'main', table)} RENAME TO {quote_ident(staged[table])}")
-        rows = {t: quote_qualified("temp", "main", staged[t]) for t in lake_tables}
 
-        def swap() -> None:
+        def body() -> None:
             insert_rows = f"INSERT INTO {quote_ident(dataset)} BY NAME SELECT * FROM {rows[dataset]}"
             if SYMBOL_IDS in rows:
                 # symbols the store lacks get the next ids; registering any holds symbol_ids' write lock
@@ -291,12 +290,32 @@ def _ingest_stream_staged(context, con, batches, ingest, dataset: str, time_colu
                 insert_rows = (f"INSERT INTO {quote_ident(dataset)} BY NAME SELECT staged.* REPLACE (ids.symbol_id AS "
                                f"symbol_id) FROM {rows[dataset]} AS staged JOIN {quote_ident(SYMBOL_IDS)} AS ids "
                                f"USING (symbol)")
-            delete_window(con, REJECTED_ROWS, "partition_date", start, end, "AND dataset = ?", [dataset])
-            delete_window(con, dataset, time_column, start, end)
+            delete_window(con, REJECTED_ROWS, "partition_date", lo, hi, "AND dataset = ?", [dataset])
+            delete_window(con, dataset, time_column, lo, hi)
             con.execute(insert_rows)
             con.execute(f"INSERT INTO {quote_ident(REJECTED_ROWS)} BY NAME SELECT * FROM {rows[REJECTED_ROWS]}")
 
-        _, counts.commit_retries = retry_conflicts(con, swap, what=f"ingest {dataset}", log=context.log.warning)
+        _, retries = retry_conflicts(con, body, what=f"ingest {dataset} {lo}..{hi}", log=context.log.warning)
+        counts.commit_retries += retries
+        shadow()  # the next chunk stages afresh, against the ids stored now
+
+    try:
+        shadow()
+        done, pending = 0, False  # the days [start, start + done) of the window are replaced
+        for batch in _prefetch(batches):
+            notes.extend(batch.notes)
+            stored_before = counts.stored
+            through = done
+            if batch.frame is not None and len(batch.frame):
+                _check_chronological(batch.frame[time_column], start, done, dataset)
+                counts.add(ingest(con, batch.frame, start, end, source))
+                through, pending = days_covered(batch.frame[time_column], start, n_days, done), True
+            if through > done:
+                swap(start + datetime.timedelta(days=done), start + datetime.timedelta(days=through))
+                done, pending = through, False
+            progress.update(done, amount=counts.stored - stored_before)
+        if done < n_days or pending:  # days the stream brought no row for: emptied, as the window's replace did
+            swap(start + datetime.timedelta(days=done), end)
     finally:
         drop_temps()
     progress.finish(f"{counts.n_rejected:,} rejected")
