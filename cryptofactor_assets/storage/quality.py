@@ -46,16 +46,34 @@ def _violations(con, table: str, column: str | None, start, end, condition: str,
     return CheckOutcome(n == 0, int(n), f"{n} {what}")
 
 
+#: Days of the window one GROUP BY of :func:`unique_key` covers when the window column is in the key.
+UNIQUE_KEY_SLICE_DAYS = 31
+
+
+def _slices(start, end, days: int) -> list[tuple]:
+    """[start, end) cut into consecutive pieces of ``days`` days (dates or datetimes, as given)."""
+    out, lo, step = [], start, dt.timedelta(days=days)
+    while lo < end:
+        out.append((lo, min(end, lo + step)))
+        lo = lo + step
+    return out
+
+
 def unique_key(con: duckdb.DuckDBPyConnection, table: str, key: Sequence[str], column: str | None = None,
                start=None, end=None) -> CheckOutcome:
-    """No two rows share the key within the window."""
+    """No two rows share the key within the window.
+
+    When the window column is part of the key, two rows sharing a key share its value, so the window is
+    checked one slice of ``UNIQUE_KEY_SLICE_DAYS`` days at a time (the same count, exactly): the GROUP BY
+    of 500 coins x 3 years of 5-minute bars (137 M string keys) ran out of a 1 GB memory limit.
+    """
     cols = quote_idents(key)
-    n = con.execute(
-        f"SELECT count(*) FROM (SELECT {cols} FROM {quote_ident(table)} {_window(column)} GROUP BY {cols} "
-        "HAVING count(*) > 1)",
-        _params(start, end, column),
-    ).fetchall()[0][0]
-    return CheckOutcome(n == 0, int(n), f"{n} duplicated keys ({', '.join(key)})")
+    sql = (f"SELECT count(*) FROM (SELECT {cols} FROM {quote_ident(table)} {_window(column)} GROUP BY {cols} "
+           "HAVING count(*) > 1)")
+    sliced = column in key and start is not None and end is not None
+    windows = _slices(start, end, UNIQUE_KEY_SLICE_DAYS) if sliced else [(start, end)]
+    n = sum(int(con.execute(sql, _params(lo, hi, column)).fetchall()[0][0]) for lo, hi in windows)
+    return CheckOutcome(n == 0, n, f"{n} duplicated keys ({', '.join(key)})")
 
 
 def positive(con, table: str, columns: Sequence[str], column: str | None = None, start=None, end=None,

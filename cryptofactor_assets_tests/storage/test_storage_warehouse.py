@@ -67,3 +67,42 @@ def test_rows_inserted_outside_the_window_roll_the_write_back(warehouse):
     with pytest.raises(ValueError, match="1 of 3 inserted rows fall outside the window"):
         replace_frame(con, "sim_truth", stray, "date", dt.date(2024, 1, 1), dt.date(2024, 1, 2))
     pd.testing.assert_frame_equal(con.execute("SELECT * FROM sim_truth ORDER BY symbol").df(), before)
+
+
+def test_unique_key_over_a_long_window_counts_by_slice_exactly_as_one_group_by(monkeypatch):
+    """The unique-key check of a long window runs one GROUP BY per slice of days when the window column is in
+    the key (bounded memory); it counts the same duplicated keys as one GROUP BY over the window, including
+    keys on the slices' edges and at the window's bounds."""
+    import datetime as dt
+
+    from cryptofactor_assets.storage import quality
+
+    con = duckdb.connect(":memory:")
+    con.execute("CREATE TABLE bars (symbol VARCHAR, open_time TIMESTAMP, v DOUBLE)")
+    con.execute("INSERT INTO bars SELECT 'S' || (i % 7), TIMESTAMP '2022-01-01' + INTERVAL (i * 6) HOUR, i "
+                "FROM range(4000) r(i)")
+    dupes = ["2022-01-01 00:00:00", "2022-02-01 00:00:00", "2022-02-01 00:00:00", "2022-03-03 18:00:00",
+             "2022-12-31 18:00:00", "2023-01-01 00:00:00"]  # the last is outside the window
+    for t in dupes:
+        con.execute("INSERT INTO bars SELECT symbol, open_time, -1 FROM bars WHERE open_time = ? LIMIT 1", [t])
+    start, end = dt.date(2022, 1, 1), dt.date(2023, 1, 1)
+    calls = []
+    real = con.execute
+
+    class Spy:
+        def __getattr__(self, name):
+            return getattr(con, name)
+
+        def execute(self, sql, params=None):
+            calls.append(params)
+            return real(sql, params)
+
+    sliced = quality.unique_key(Spy(), "bars", ["symbol", "open_time"], "open_time", start, end)
+    assert len(calls) == 12  # 365 days in slices of 31
+    monkeypatch.setattr(quality, "UNIQUE_KEY_SLICE_DAYS", 10_000)
+    whole = quality.unique_key(con, "bars", ["symbol", "open_time"], "open_time", start, end)
+    assert whole.failures == sliced.failures == 4 and not sliced.passed  # 2022-02-01 twice: one key, 3 rows
+    # a key without the window column cannot be sliced: one GROUP BY
+    calls.clear()
+    quality.unique_key(Spy(), "bars", ["symbol"], "open_time", start, end)
+    assert len(calls) == 1
