@@ -33,13 +33,13 @@ from __future__ import annotations
 
 import importlib.util
 import os
-from contextlib import contextmanager
 import re
 import sys
 import tempfile
 import threading
 import time
 from collections.abc import Callable, Iterator
+from contextlib import contextmanager
 from dataclasses import dataclass
 from pathlib import Path
 
@@ -335,14 +335,17 @@ def commit_turn(con: duckdb.DuckDBPyConnection, *, wait: float | None = None,
         _TURN.depth = 1
         # the other writers wait for this turn: the holder may use every core (a run limited to fewer
         # threads, CRYPTOFACTOR_DUCKDB_THREADS, shares the machine with them outside the turn)
-        threads = int(con.execute("SELECT current_setting('threads')").fetchall()[0][0])
-        if held and threads < (os.cpu_count() or 1):
-            con.execute(f"SET threads = {int(os.cpu_count() or 1)}")
+        threads, cores = 0, os.cpu_count() or 1
+        if held:
+            threads = int(con.execute("SELECT current_setting('threads')").fetchall()[0][0])
+        widen = threads < cores and held
+        if widen:
+            con.execute(f"SET threads = {int(cores)}")  # an int: SET takes no bound parameter
         try:
             yield time.monotonic() - t0
         finally:
-            if held and threads < (os.cpu_count() or 1):
-                con.execute(f"SET threads = {threads}")
+            if widen:
+                con.execute(f"SET threads = {int(threads)}")
     finally:
         _TURN.depth = 0
         if held:
