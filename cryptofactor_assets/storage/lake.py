@@ -182,14 +182,26 @@ def sql_string(value: str) -> str:
 
 
 def load_lake_extensions(con: duckdb.DuckDBPyConnection, catalog: str) -> None:
-    """INSTALL (from the packaged file, idempotent) and LOAD ducklake and ``catalog``'s extension."""
-    for package, stem, name in (DUCKLAKE_EXTENSION, CATALOG_EXTENSIONS[catalog]):
-        path = _extension_file(package, stem)
-        installed = con.execute("SELECT installed FROM duckdb_extensions() WHERE extension_name = ?",
-                                [name]).fetchall()
-        if not (installed and installed[0][0]):
-            con.execute(f"INSTALL {sql_string(str(path))}")
-        con.execute(f"LOAD {name}")
+    """INSTALL (from the packaged file, idempotent) and LOAD ducklake and ``catalog``'s extension.
+
+    Under an ``flock`` of the extension folder: on a fresh environment two processes installing at once
+    raced (one saw the extension "installed" and LOADed it while the other was still writing the file:
+    'Extension ... not found', seen once in a fresh clone's `make test-lake`).
+    """
+    import fcntl
+
+    fd = os.open(os.path.join(extension_directory(), ".install-lock"), os.O_RDWR | os.O_CREAT, 0o644)
+    try:
+        fcntl.flock(fd, fcntl.LOCK_EX)
+        for package, stem, name in (DUCKLAKE_EXTENSION, CATALOG_EXTENSIONS[catalog]):
+            path = _extension_file(package, stem)
+            installed = con.execute("SELECT installed FROM duckdb_extensions() WHERE extension_name = ?",
+                                    [name]).fetchall()
+            if not (installed and installed[0][0]):
+                con.execute(f"INSTALL {sql_string(str(path))}")
+            con.execute(f"LOAD {name}")
+    finally:
+        os.close(fd)  # releases the lock
 
 
 def open_lake(
