@@ -191,6 +191,10 @@ class Warehouse:
             except duckdb.Error:
                 pass
         self._open.clear()
+        if self.is_lake:  # and the process's attached lakes (storage.lake's shared instances)
+            from cryptofactor_assets.storage.lake import close_shared_lakes
+
+            close_shared_lakes()
 
 
 def lake_skip_reason(backend: str) -> str | None:

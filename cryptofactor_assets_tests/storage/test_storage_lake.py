@@ -269,3 +269,87 @@ def test_a_reader_holding_a_transaction_open_does_not_delay_a_run(lake_warehouse
     assert ready["ready"] > 0 and still["still"] == ready["ready"]  # the reader kept its snapshot
     # a run blocked by the reader would wait for its 120 s (or fail): the same time, give or take the load
     assert with_reader < 2 * alone + 5, (alone, with_reader)
+
+
+def test_a_process_attaches_its_lake_once_and_each_connection_keeps_its_own_transaction(lake_warehouse,
+                                                                                       monkeypatch):
+    from cryptofactor_assets.storage import lake
+
+    wh = lake_warehouse
+    lake.close_shared_lakes()
+    attaches = []
+    attach = lake._attach_lake
+    def counted(*args, **kwargs):  # the attaches of writing connections (a reader, wh.query, has its own)
+        if not kwargs.get("read_only"):
+            attaches.append(1)
+        return attach(*args, **kwargs)
+
+    monkeypatch.setattr(lake, "_attach_lake", counted)
+    first, second = wh.connect(), wh.connect()
+    assert len(attaches) == 1  # the extensions loaded and the catalog attached once for both
+    assert lake.is_lake_connection(first) and lake.is_lake_connection(second)
+    replace_frame(first, "sim_truth", _sim_rows(DAY, 1.0), "date", DAY, NEXT)
+    assert _values(wh) == {DAY: (1.0, 1.0, 50)}
+
+    # TEMP tables, registered frames and transactions stay each connection's own
+    first.execute("CREATE TEMP TABLE staged AS SELECT 1 AS x")
+    first.register("incoming", pd.DataFrame({"x": [1]}))
+    for name in ("temp.main.staged", "incoming"):
+        with pytest.raises(Exception, match="does not exist"):
+            second.execute(f"SELECT * FROM {name}").fetchall()
+    first.execute("BEGIN")
+    first.execute("DELETE FROM sim_truth")
+    assert second.execute("SELECT count(*) FROM sim_truth").fetchall()[0][0] == 50  # not committed
+    first.close()  # a step that died mid-transaction: closing its connection rolls it back, drops its TEMP
+    third = wh.connect()
+    assert third.execute("SELECT count(*) FROM sim_truth").fetchall()[0][0] == 50
+    with pytest.raises(Exception, match="does not exist"):
+        third.execute("SELECT * FROM temp.main.staged").fetchall()
+    assert len(attaches) == 1
+
+    # switched off: every connection attaches the lake itself
+    monkeypatch.setenv(lake.SHARED_INSTANCE_ENV, "0")
+    wh.connect()
+    assert len(attaches) == 2
+
+
+def test_a_lake_dropped_or_replaced_under_the_shared_instance_is_read_afresh(lake_warehouse, request):
+    import re
+    import shutil
+
+    from cryptofactor_assets.storage import lake
+
+    wh = lake_warehouse
+
+    def drop_the_lake() -> None:
+        if wh.backend == "ducklake_sqlite":
+            folder = os.path.dirname(wh.spec.target)
+            for leftover in [p for p in os.listdir(folder) if p.startswith("catalog.sqlite")]:
+                os.remove(os.path.join(folder, leftover))
+        else:
+            server = request.getfixturevalue("postgres_server")
+            name = re.search(r"dbname=(\S+)", wh.setting).group(1)
+            server.drop_database(name)
+            server.create_database(name)
+        shutil.rmtree(wh.data_path)
+
+    def stored(con) -> list:
+        return con.execute("SELECT date, min(value), count(*) FROM sim_truth GROUP BY 1 ORDER BY 1").fetchall()
+
+    con = wh.connect()
+    replace_frame(con, "sim_truth", _sim_rows(DAY, 1.0), "date", DAY, NEXT)
+    con.close()  # the process keeps the lake attached (the shared instance)
+    drop_the_lake()  # nothing in its place: the instance cannot reach it, a new lake is attached
+    con = wh.connect()
+    assert con.execute("SELECT count(*) FROM duckdb_tables() WHERE database_name = 'lake'").fetchall()[0][0] == 0
+    replace_frame(con, "sim_truth", _sim_rows(DAY, 3.0), "date", DAY, NEXT)
+    assert stored(con) == [(DAY, 3.0, 50)]
+    con.close()
+    drop_the_lake()  # another client makes another lake in its place: its rows are read
+    other = lake._attach_lake(wh.spec)
+    replace_frame(other, "sim_truth", _sim_rows(NEXT, 2.0), "date", NEXT, NEXT + dt.timedelta(days=1))
+    other.close()
+    con = wh.connect()
+    assert stored(con) == [(NEXT, 2.0, 50)]
+    replace_frame(con, "sim_truth", _sim_rows(DAY, 4.0), "date", DAY, NEXT)
+    assert _values(wh) == {DAY: (4.0, 4.0, 50), NEXT: (2.0, 2.0, 50)}
