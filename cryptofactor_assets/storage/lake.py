@@ -38,7 +38,7 @@ import sys
 import tempfile
 import threading
 import time
-from collections.abc import Callable, Iterator
+from collections.abc import Iterator
 from contextlib import contextmanager
 from dataclasses import dataclass
 from pathlib import Path
@@ -214,13 +214,7 @@ _SHARED_LOCK = threading.Lock()
 
 
 def open_lake(
-    spec: WarehouseSpec,
-    *,
-    read_only: bool = False,
-    snapshot: int | None = None,
-    config: dict | None = None,
-    attempts: int = 5,
-    sleep: Callable[[float], None] = time.sleep,
+    spec: WarehouseSpec, *, read_only: bool = False, snapshot: int | None = None, config: dict | None = None
 ) -> duckdb.DuckDBPyConnection:
     """A DuckDB connection with the DuckLake ``spec`` attached as ``lake`` and in use.
 
@@ -240,8 +234,7 @@ def open_lake(
     if not spec.is_lake:
         raise ValueError(f"{spec.label} is not a DuckLake")
     if read_only or snapshot is not None or os.environ.get(SHARED_INSTANCE_ENV, "1").strip() == "0":
-        return _attach_lake(spec, read_only=read_only, snapshot=snapshot, config=config, attempts=attempts,
-                            sleep=sleep)
+        return _attach_lake(spec, read_only, snapshot, config)
     with _SHARED_LOCK:
         key = (os.getpid(), spec.catalog, spec.attach_string, spec.data_path,  # DuckDB is not fork-safe
                tuple(sorted((str(k), str(v)) for k, v in (config or {}).items())))
@@ -250,7 +243,7 @@ def open_lake(
             if cursor is not None:
                 return cursor
             _close_quietly(_SHARED.pop(key)[0])
-        base = _attach_lake(spec, config=config, attempts=attempts, sleep=sleep)
+        base = _attach_lake(spec, False, None, config)
         while len(_SHARED) >= _SHARED_MAX:  # the oldest lake of this process: not in use any more
             _close_quietly(_SHARED.pop(next(iter(_SHARED)))[0])
         _SHARED[key] = (base, _lake_birth(base))
@@ -298,15 +291,12 @@ def close_shared_lakes() -> None:
             _close_quietly(_SHARED.pop(next(iter(_SHARED)))[0])
 
 
-def _attach_lake(
-    spec: WarehouseSpec,
-    *,
-    read_only: bool = False,
-    snapshot: int | None = None,
-    config: dict | None = None,
-    attempts: int = 5,
-    sleep: Callable[[float], None] = time.sleep,
-) -> duckdb.DuckDBPyConnection:
+#: ATTACH attempts: clients attaching a new catalog at the same moment race to create its metadata tables.
+ATTACH_ATTEMPTS = 5
+
+
+def _attach_lake(spec: WarehouseSpec, read_only: bool = False, snapshot: int | None = None,
+                 config: dict | None = None) -> duckdb.DuckDBPyConnection:
     """A fresh in-memory DuckDB with the extensions loaded and the lake attached and in use."""
     settings = {"autoinstall_known_extensions": False, "autoload_known_extensions": False,
                 "extension_directory": extension_directory(), **(config or {})}
@@ -325,15 +315,15 @@ def _attach_lake(
             Path(spec.data_path).mkdir(parents=True, exist_ok=True)
         attach = (f"ATTACH {sql_string(spec.attach_string)} AS {LAKE_ALIAS}"
                   + (f" ({', '.join(options)})" if options else ""))
-        for attempt in range(attempts):
+        for attempt in range(ATTACH_ATTEMPTS):
             try:
                 con.execute(attach)
                 break
             except duckdb.Error as exc:
-                if attempt == attempts - 1 or snapshot is not None:
+                if attempt == ATTACH_ATTEMPTS - 1 or snapshot is not None:
                     raise RuntimeError(f"cannot attach the DuckLake {spec.label}: "
                                        f"{redact(' '.join(str(exc).split()))}") from None
-                sleep(0.2 * (attempt + 1))
+                time.sleep(0.2 * (attempt + 1))
         con.execute(f"USE {LAKE_ALIAS}")
     except BaseException:
         con.close()
