@@ -165,8 +165,20 @@ def test_direction_rows_have_no_se_and_return_rows_no_calibrated_probability(res
 # ---------------------------------------------------------------- calibrated probabilities
 
 
-def _sklearn_calibrated(panel, f, lam, l1, method):
-    """A plain CalibratedClassifierCV on fold f's window: the fold's estimator, cv = its inner splits."""
+def _platt_glm(eta: np.ndarray, y: np.ndarray) -> tuple[float, float]:
+    """Platt's (a, b) as statsmodels' GLM (binomial, logit link, IRLS) on his smoothed targets: an exact
+    maximum-likelihood oracle independent of scikit-learn's L-BFGS and of ``models.platt_newton``."""
+    n_up = int(y.sum())
+    t = np.where(y > 0, (n_up + 1.0) / (n_up + 2.0), 1.0 / (y.size - n_up + 2.0))
+    with warnings.catch_warnings():
+        warnings.simplefilter("ignore")  # fractional targets: statsmodels warns, the likelihood is the same
+        fit = sm.GLM(t, np.column_stack([eta, np.ones_like(eta)]), family=sm.families.Binomial()).fit(tol=1e-15)
+    return -float(fit.params[0]), -float(fit.params[1])  # P = 1 / (1 + exp(a eta + b)) = expit(-(a eta + b))
+
+
+def _sklearn_calibrated(panel, f, lam, l1, method, exact_platt=False):
+    """A plain CalibratedClassifierCV on fold f's window: the fold's estimator, cv = its inner splits.
+    ``exact_platt``: each split's sigmoid refitted to the exact maximum likelihood (``_platt_glm``)."""
     tr, te = _rows(panel, *f.train), _rows(panel, *f.test)
     splits = [(_rows(panel, a, b) - tr[0], _rows(panel, c, d) - tr[0]) for (a, b), (c, d) in f.inner]
     for t, c in splits:  # time-ordered: every calibration row lies after every inner training row
@@ -174,10 +186,14 @@ def _sklearn_calibrated(panel, f, lam, l1, method):
     solver = dict(l1_ratio=1.0, solver="saga", random_state=0) if l1 else dict(l1_ratio=0.0, solver="newton-cholesky")
     est = make_pipeline(StandardScaler(), LogisticRegression(C=1.0 / (lam * tr.size), tol=1e-6, max_iter=5000,
                                                              **solver))
+    X, y = panel.X[tr], (panel.y[tr] > 0).astype(int)
     with warnings.catch_warnings():
         warnings.simplefilter("ignore")
-        cal = CalibratedClassifierCV(estimator=est, cv=splits, method=method).fit(
-            panel.X[tr], (panel.y[tr] > 0).astype(int))
+        cal = CalibratedClassifierCV(estimator=est, cv=splits, method=method).fit(X, y)
+    if exact_platt:
+        for calibrated, (_, rows) in zip(cal.calibrated_classifiers_, splits, strict=True):
+            sigmoid = calibrated.calibrators[0]
+            sigmoid.a_, sigmoid.b_ = _platt_glm(calibrated.estimator.decision_function(X[rows]), y[rows])
     return cal.predict_proba(panel.X[te])[:, 1]
 
 
@@ -187,9 +203,26 @@ def test_calibrated_fold_equals_a_plain_calibrated_classifier_cv(panel, result, 
     fm = run.fold_metrics.set_index("fold")
     for f in result.folds[::3]:
         got = _fold_predictions(result, name, f.index)["p_up_calibrated"].to_numpy()
-        expected = _sklearn_calibrated(panel, f, fm.loc[f.index, "penalty"], l1, "sigmoid")
-        np.testing.assert_allclose(got, expected, rtol=0, atol=1e-10)
+        lam = fm.loc[f.index, "penalty"]
+        # the sigmoid at its exact maximum likelihood (models.platt_newton, checked against statsmodels' IRLS)
+        np.testing.assert_allclose(got, _sklearn_calibrated(panel, f, lam, l1, "sigmoid", exact_platt=True),
+                                   rtol=0, atol=1e-10)
+        # scikit-learn's own sigmoid stops its L-BFGS at gtol 1e-6: equal within that
+        np.testing.assert_allclose(got, _sklearn_calibrated(panel, f, lam, l1, "sigmoid"), rtol=0, atol=1e-6)
         assert fm.loc[f.index, "n_calibration_splits"] == len(f.inner)
+
+
+@pytest.mark.parametrize("scale,n", [(2.0, 300), (0.1, 50), (5.0, 2000), (30.0, 40)])
+def test_platt_newton_reaches_the_exact_maximum_likelihood(scale, n):
+    from sklearn.calibration import _SigmoidCalibration
+
+    rng = np.random.default_rng(n)
+    eta = scale * rng.standard_normal(n)
+    y = (rng.random(n) < 1.0 / (1.0 + np.exp(-(0.8 * eta + 0.3)))).astype(int)
+    exact = _platt_glm(eta, y)
+    start = _SigmoidCalibration().fit(eta, y)  # where calibrate_logit starts it: scikit-learn's L-BFGS
+    for a0, b0 in ((start.a_, start.b_), (0.0, 0.0)):  # and from a cold start
+        np.testing.assert_allclose(mdl.platt_newton(eta, y, a0, b0), exact, rtol=1e-12, atol=1e-14)
 
 
 def test_isotonic_calibration_equals_a_plain_calibrated_classifier_cv(panel):
