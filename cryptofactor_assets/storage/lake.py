@@ -45,8 +45,11 @@ from pathlib import Path
 
 import duckdb
 
+from cryptofactor_assets.storage.identifiers import quote_ident
+
 #: The catalog alias of an attached DuckLake (``lake.current_snapshot()``, ``lake.snapshots()``).
 LAKE_ALIAS = "lake"
+_LAKE = quote_ident(LAKE_ALIAS)  # as it goes into SQL
 #: Catalog databases a DuckLake can use here, and the extension each needs (package, file, name).
 CATALOG_EXTENSIONS = {
     "postgres": ("duckdb_extension_postgres", "postgres", "postgres_scanner"),
@@ -248,14 +251,14 @@ def open_lake(
             _close_quietly(_SHARED.pop(next(iter(_SHARED)))[0])
         _SHARED[key] = (base, _lake_birth(base))
         cursor = base.cursor()
-        cursor.execute(f"USE {LAKE_ALIAS}")
+        cursor.execute(f"USE {_LAKE}")
         return cursor
 
 
 def _lake_birth(con: duckdb.DuckDBPyConnection) -> str:
     """When the attached lake was created (its first snapshot's time): a lake dropped and made anew in the
     same place (a SQLite file deleted, a PostgreSQL database re-created) is born later."""
-    return str(con.execute(f"SELECT min(snapshot_time) FROM {LAKE_ALIAS}.snapshots()").fetchall()[0][0])
+    return str(con.execute(f"SELECT min(snapshot_time) FROM {_LAKE}.snapshots()").fetchall()[0][0])
 
 
 def _usable_cursor(base: duckdb.DuckDBPyConnection, birth: str) -> duckdb.DuckDBPyConnection | None:
@@ -268,7 +271,7 @@ def _usable_cursor(base: duckdb.DuckDBPyConnection, birth: str) -> duckdb.DuckDB
     except duckdb.Error:
         return None
     try:
-        cursor.execute(f"USE {LAKE_ALIAS}")
+        cursor.execute(f"USE {_LAKE}")
         if _lake_birth(cursor) == birth:
             return cursor
     except duckdb.Error:
@@ -313,7 +316,7 @@ def _attach_lake(spec: WarehouseSpec, read_only: bool = False, snapshot: int | N
             sqlite_wal(spec.target)
         if spec.data_path and "://" not in spec.data_path:
             Path(spec.data_path).mkdir(parents=True, exist_ok=True)
-        attach = (f"ATTACH {sql_string(spec.attach_string)} AS {LAKE_ALIAS}"
+        attach = (f"ATTACH {sql_string(spec.attach_string)} AS {_LAKE}"
                   + (f" ({', '.join(options)})" if options else ""))
         for attempt in range(ATTACH_ATTEMPTS):
             try:
@@ -324,7 +327,7 @@ def _attach_lake(spec: WarehouseSpec, read_only: bool = False, snapshot: int | N
                     raise RuntimeError(f"cannot attach the DuckLake {spec.label}: "
                                        f"{redact(' '.join(str(exc).split()))}") from None
                 time.sleep(0.2 * (attempt + 1))
-        con.execute(f"USE {LAKE_ALIAS}")
+        con.execute(f"USE {_LAKE}")
     except BaseException:
         con.close()
         raise
@@ -355,7 +358,7 @@ def current_snapshot(con: duckdb.DuckDBPyConnection) -> int | None:
     """The latest DuckLake snapshot id the connection sees (None on a plain DuckDB file)."""
     if not is_lake_connection(con):
         return None
-    return int(con.execute(f"SELECT id FROM {LAKE_ALIAS}.current_snapshot()").fetchall()[0][0])
+    return int(con.execute(f"SELECT id FROM {_LAKE}.current_snapshot()").fetchall()[0][0])
 
 
 def is_lake_connection(con: duckdb.DuckDBPyConnection) -> bool:

@@ -294,9 +294,9 @@ def test_a_process_attaches_its_lake_once_and_each_connection_keeps_its_own_tran
     # TEMP tables, registered frames and transactions stay each connection's own
     first.execute("CREATE TEMP TABLE staged AS SELECT 1 AS x")
     first.register("incoming", pd.DataFrame({"x": [1]}))
-    for name in ("temp.main.staged", "incoming"):
+    for query in ("SELECT * FROM temp.main.staged", "SELECT * FROM incoming"):
         with pytest.raises(Exception, match="does not exist"):
-            second.execute(f"SELECT * FROM {name}").fetchall()
+            second.execute(query).fetchall()
     first.execute("BEGIN")
     first.execute("DELETE FROM sim_truth")
     assert second.execute("SELECT count(*) FROM sim_truth").fetchall()[0][0] == 50  # not committed
